@@ -1,5 +1,14 @@
 /** Codec names as they appear in an SDP rtpmap, upper-cased (OPUS, not opus). */
-export type CodecName = "H264" | "H265" | "PCMU" | "PCMA" | "OPUS" | "G722" | "MPEG4-GENERIC" | "MP4A-LATM" | string;
+export type CodecName =
+  | "H264"
+  | "H265"
+  | "PCMU"
+  | "PCMA"
+  | "OPUS"
+  | "G722"
+  | "MPEG4-GENERIC"
+  | "MP4A-LATM"
+  | string;
 
 export type MediaKind = "video" | "audio";
 

@@ -1,0 +1,422 @@
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import net from "node:net";
+import { type AuthChallenge, Authenticator, parseWwwAuthenticate, pickChallenge } from "./auth";
+import { RtspConnection } from "./connection";
+import { type DescribedMedia, describeSession, type SessionDescription } from "./description";
+import { RtspError } from "./errors";
+import {
+  formatTransportHeader,
+  parsePublic,
+  parseSessionHeader,
+  parseTransportHeader,
+  RtspHeaders,
+  type TransportHeader,
+} from "./headers";
+import type { RtspResponse } from "./message";
+import { RtpReceiverStats } from "./rtcp-receiver";
+import { openUdpPair, type UdpPair } from "./udp-pair";
+import { formatRtspUrl, parseRtspUrl, type RtspUrl, resolveControl } from "./url";
+
+export type TransportMode = "tcp" | "udp";
+export type MediaSelection = "video" | "audio" | "both";
+
+export interface SessionOptions {
+  /** The camera URL; user and password in it are used when none are given apart. */
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly transport: TransportMode;
+  readonly media: MediaSelection;
+  readonly userAgent: string;
+  readonly connectTimeoutMs: number;
+  readonly replyTimeoutMs: number;
+  /** A playing session with no RTP for this long is dead. */
+  readonly noMediaTimeoutMs: number;
+  /** Before the first packet: a shorter wait, so that `auto` can fall back to TCP quickly. */
+  readonly firstPacketTimeoutMs?: number;
+  readonly rejectUnauthorized?: boolean;
+  readonly udpPortRange?: readonly [number, number];
+  readonly receiverReportIntervalMs?: number;
+}
+
+export interface SessionTrack {
+  readonly media: DescribedMedia;
+  readonly stats: RtpReceiverStats;
+}
+
+export interface RtspSessionEvents {
+  /** Every track is set up and PLAY is about to go out: packets may follow before play() resolves. */
+  ready: [tracks: readonly SessionTrack[]];
+  rtp: [trackIndex: number, packet: Buffer];
+  close: [error: RtspError | undefined];
+}
+
+const MAX_REDIRECTS = 5;
+const DEFAULT_SESSION_TIMEOUT_S = 60;
+const TEARDOWN_WAIT_MS = 1000;
+
+/**
+ * One RTSP session from connect to teardown: OPTIONS, DESCRIBE (auth, redirects), SETUP for each media,
+ * PLAY, then keepalives, receiver reports and a no-media watchdog. It ends once; reconnecting is the
+ * caller's job (see RtspSource).
+ */
+export class RtspSession extends EventEmitter<RtspSessionEvents> {
+  private connection: RtspConnection | undefined;
+  private authenticator: Authenticator | undefined;
+  private sessionId: string | undefined;
+  private sessionTimeoutS = DEFAULT_SESSION_TIMEOUT_S;
+  private keepaliveMethod: "OPTIONS" | "GET_PARAMETER" = "OPTIONS";
+  private baseUrl = "";
+  private sessionControl = "";
+  private readonly udpRtcpTargets = new Map<number, { port: number; address: string }>();
+  private readonly udpPairs: UdpPair[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly channelToTrack = new Map<number, { track: number; rtcp: boolean }>();
+  private readonly ownSsrc = randomBytes(4).readUInt32BE(0);
+  private tracksPlaying: SessionTrack[] = [];
+  private lastPacketAt = 0;
+  private packetsReceived = 0;
+  private ended = false;
+  private readonly target: RtspUrl;
+  private readonly user: string | undefined;
+  private readonly pass: string | undefined;
+
+  constructor(private readonly options: SessionOptions) {
+    super();
+    this.target = parseRtspUrl(options.url);
+    this.user = options.username || this.target.username;
+    this.pass = options.password || this.target.password;
+  }
+
+  get tracks(): readonly SessionTrack[] {
+    return this.tracksPlaying;
+  }
+
+  get packets(): number {
+    return this.packetsReceived;
+  }
+
+  /** Connects and plays; resolves with the tracks being received, rejects with an RtspError. */
+  async play(): Promise<readonly SessionTrack[]> {
+    try {
+      const description = await this.describe();
+      const wanted = description.media.filter(
+        (m) => this.options.media === "both" || m.kind === this.options.media,
+      );
+      if (wanted.length === 0) {
+        const has = description.media.map((m) => `${m.kind} ${m.codec}`).join(", ");
+        throw new RtspError(`the camera offers no ${this.options.media} (it has ${has})`, "no-media");
+      }
+      for (const [index, media] of wanted.entries()) await this.setup(media, index);
+      this.tracksPlaying = wanted.map((media) => ({ media, stats: new RtpReceiverStats(media.clockRate) }));
+      this.emit("ready", this.tracksPlaying);
+      await this.sendPlay();
+      this.startTimers();
+      return this.tracksPlaying;
+    } catch (err) {
+      const error = toRtspError(err);
+      await this.end(error, false);
+      throw error;
+    }
+  }
+
+  /** Sends TEARDOWN (bounded wait) and releases every socket and timer. Safe to call at any time. */
+  async close(): Promise<void> {
+    await this.end(undefined, true);
+  }
+
+  private async describe(): Promise<SessionDescription> {
+    let url = this.target;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      await this.connect(url);
+      const requestUrl = formatRtspUrl(url);
+      await this.options_(requestUrl);
+      const response = await this.send(
+        "DESCRIBE",
+        requestUrl,
+        new RtspHeaders([["Accept", "application/sdp"]]),
+      );
+      if (response.statusCode === 301 || response.statusCode === 302) {
+        const location = response.headers.get("Location");
+        if (!location) throw new RtspError(`${statusLine(response)} without a Location`, "redirect");
+        url = { ...parseRtspUrl(location), username: this.user, password: this.pass };
+        const old = this.connection;
+        this.connection = undefined;
+        old?.close();
+        continue;
+      }
+      expectOk(response, "DESCRIBE");
+      this.baseUrl =
+        response.headers.get("Content-Base") ?? response.headers.get("Content-Location") ?? requestUrl;
+      try {
+        const description = describeSession(response.body.toString("utf8"), this.baseUrl, resolveControl);
+        this.sessionControl = description.sessionControl;
+        return description;
+      } catch (err) {
+        throw new RtspError(`bad SDP from the camera: ${(err as Error).message}`, "protocol");
+      }
+    }
+    throw new RtspError(`more than ${MAX_REDIRECTS} redirects`, "redirect");
+  }
+
+  private async connect(url: RtspUrl): Promise<void> {
+    this.connection = await RtspConnection.open(url, {
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      rejectUnauthorized: this.options.rejectUnauthorized,
+    });
+    const connection = this.connection;
+    connection.on("interleaved", (channel, data) => this.onInterleaved(channel, data));
+    connection.on("close", (error) => {
+      if (connection === this.connection)
+        void this.end(error ?? new RtspError("connection closed", "network"), false);
+    });
+  }
+
+  /** OPTIONS tells which keepalive the server takes; a server that refuses OPTIONS is not fatal. */
+  private async options_(url: string): Promise<void> {
+    const response = await this.send("OPTIONS", url, new RtspHeaders());
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      const methods = parsePublic(response.headers.get("Public"));
+      if (methods.has("GET_PARAMETER")) this.keepaliveMethod = "GET_PARAMETER";
+    }
+  }
+
+  private async setup(media: DescribedMedia, index: number): Promise<void> {
+    const request: TransportHeader =
+      this.options.transport === "tcp"
+        ? { protocol: "RTP/AVP/TCP", unicast: true, interleaved: [2 * index, 2 * index + 1] }
+        : await this.udpRequest();
+    const response = await this.send(
+      "SETUP",
+      media.control,
+      new RtspHeaders([["Transport", formatTransportHeader(request)]]),
+    );
+    if (response.statusCode === 461) {
+      throw new RtspError(
+        `461 Unsupported Transport: the camera refuses ${this.options.transport.toUpperCase()}`,
+        "unsupported",
+        461,
+      );
+    }
+    expectOk(response, "SETUP");
+    const sessionHeader = response.headers.get("Session");
+    if (sessionHeader && !this.sessionId) {
+      const session = parseSessionHeader(sessionHeader);
+      this.sessionId = session.id;
+      if (session.timeoutSec) this.sessionTimeoutS = session.timeoutSec;
+    }
+    const transportHeader = response.headers.get("Transport");
+    const reply = transportHeader ? parseTransportHeader(transportHeader) : request;
+    if (this.options.transport === "tcp") {
+      const [rtp, rtcp] = reply.interleaved ?? request.interleaved!;
+      this.channelToTrack.set(rtp, { track: index, rtcp: false });
+      this.channelToTrack.set(rtcp, { track: index, rtcp: true });
+    } else {
+      this.bindUdp(index, reply);
+    }
+  }
+
+  private async udpRequest(): Promise<TransportHeader> {
+    const pair = await openUdpPair({
+      ipv6: net.isIPv6(this.connection?.remoteAddress ?? ""),
+      portRange: this.options.udpPortRange,
+    });
+    this.udpPairs.push(pair);
+    return { protocol: "RTP/AVP", unicast: true, clientPort: [pair.rtpPort, pair.rtcpPort] };
+  }
+
+  private bindUdp(index: number, reply: TransportHeader): void {
+    const pair = this.udpPairs[index]!;
+    const server = sameAddress(reply.source) ?? this.connection?.remoteAddress ?? "";
+    const fromServer = (address: string) =>
+      normalizeAddress(address) === normalizeAddress(server) ||
+      normalizeAddress(address) === normalizeAddress(this.connection?.remoteAddress ?? "");
+    pair.rtp.on("message", (packet, from) => {
+      if (fromServer(from.address)) this.onRtp(index, ownBytes(packet));
+    });
+    pair.rtcp.on("message", (packet, from) => {
+      if (fromServer(from.address)) this.tracksPlaying[index]?.stats.onRtcp(packet, Date.now());
+    });
+    const serverPort = reply.serverPort;
+    if (!serverPort) return;
+    // Open the path through a NAT or firewall before media starts (what gortsplib and ffmpeg do too).
+    const rtpPunch = Buffer.from([0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const rtcpPunch = Buffer.alloc(8);
+    rtcpPunch.writeUInt32BE(0x80c90001, 0);
+    rtcpPunch.writeUInt32BE(this.ownSsrc, 4);
+    pair.rtp.send(rtpPunch, serverPort[0], server);
+    pair.rtcp.send(rtcpPunch, serverPort[1], server);
+    this.udpRtcpTargets.set(index, { port: serverPort[1], address: server });
+  }
+
+  private async sendPlay(): Promise<void> {
+    const response = await this.send("PLAY", this.sessionUrl(), new RtspHeaders([["Range", "npt=0.000-"]]));
+    expectOk(response, "PLAY");
+  }
+
+  /** Aggregate control URL for PLAY, TEARDOWN and GET_PARAMETER. */
+  private sessionUrl(): string {
+    return this.sessionControl || this.baseUrl;
+  }
+
+  private startTimers(): void {
+    const started = Date.now();
+    this.lastPacketAt = started;
+    const keepaliveMs = Math.max(this.sessionTimeoutS - 5, 1) * 1000;
+    this.timers.push(setInterval(() => this.keepalive(), keepaliveMs));
+    this.timers.push(
+      setInterval(() => this.sendReceiverReports(), this.options.receiverReportIntervalMs ?? 5000),
+    );
+    this.timers.push(
+      setInterval(() => {
+        const silentFor = Date.now() - this.lastPacketAt;
+        const limit =
+          this.packetsReceived === 0
+            ? (this.options.firstPacketTimeoutMs ?? this.options.noMediaTimeoutMs)
+            : this.options.noMediaTimeoutMs;
+        if (silentFor >= limit) {
+          const what = this.packetsReceived === 0 ? "no media arrived" : "media stopped";
+          void this.end(new RtspError(`${what} for ${Math.round(silentFor / 1000)} s`, "no-media"), true);
+        }
+      }, 250),
+    );
+  }
+
+  /** Sent without waiting: a slow reply must not hold up anything, and a dead server shows as no media. */
+  private keepalive(): void {
+    const method = this.keepaliveMethod;
+    const url = method === "OPTIONS" ? formatRtspUrl(this.target) : this.sessionUrl();
+    this.send(method, url, new RtspHeaders()).then(
+      (response) => {
+        if (method === "GET_PARAMETER" && (response.statusCode === 405 || response.statusCode === 501)) {
+          this.keepaliveMethod = "OPTIONS";
+        }
+      },
+      () => {},
+    );
+  }
+
+  private sendReceiverReports(): void {
+    const now = Date.now();
+    for (const [index, track] of this.tracksPlaying.entries()) {
+      const report = track.stats.buildReport(this.ownSsrc, "node-red-rtsp-webrtc", now);
+      if (!report) continue;
+      if (this.options.transport === "tcp") {
+        const channel = [...this.channelToTrack].find(([, t]) => t.track === index && t.rtcp)?.[0];
+        if (channel !== undefined) this.connection?.sendInterleaved(channel, report);
+      } else {
+        const target = this.udpRtcpTargets.get(index);
+        if (target) this.udpPairs[index]?.rtcp.send(report, target.port, target.address);
+      }
+    }
+  }
+
+  private onInterleaved(channel: number, data: Buffer): void {
+    const target = this.channelToTrack.get(channel);
+    if (!target) return;
+    if (target.rtcp) this.tracksPlaying[target.track]?.stats.onRtcp(data, Date.now());
+    else this.onRtp(target.track, data);
+  }
+
+  private onRtp(track: number, packet: Buffer): void {
+    const stats = this.tracksPlaying[track]?.stats;
+    if (!stats || packet.length < 12 || packet[0]! >> 6 !== 2) return;
+    this.lastPacketAt = Date.now();
+    this.packetsReceived++;
+    stats.onRtp(packet, this.lastPacketAt);
+    this.emit("rtp", track, packet);
+  }
+
+  /** Sends a request with User-Agent, Session and Authorization; answers one 401 with credentials. */
+  private async send(method: string, url: string, headers: RtspHeaders): Promise<RtspResponse> {
+    const first = await this.sendOnce(method, url, headers);
+    if (first.statusCode !== 401) return first;
+    if (!this.user) {
+      throw new RtspError("401 Unauthorized: the camera needs a user and password", "auth", 401);
+    }
+    const challenge = pickChallenge(parseWwwAuthenticate(first.headers.getAll("WWW-Authenticate")));
+    if (!challenge) {
+      const offered = first.headers.getAll("WWW-Authenticate").join("; ") || "nothing";
+      throw new RtspError(`401 Unauthorized: unsupported authentication (${offered})`, "auth", 401);
+    }
+    this.authenticator = new Authenticator(this.user, this.pass ?? "", challenge as AuthChallenge);
+    const second = await this.sendOnce(method, url, headers);
+    if (second.statusCode === 401)
+      throw new RtspError("401 Unauthorized: wrong user or password", "auth", 401);
+    return second;
+  }
+
+  private sendOnce(method: string, url: string, headers: RtspHeaders): Promise<RtspResponse> {
+    const connection = this.connection;
+    if (!connection) return Promise.reject(new RtspError("not connected", "network"));
+    const all = new RtspHeaders(headers.entries());
+    all.set("User-Agent", this.options.userAgent);
+    if (this.sessionId) all.set("Session", this.sessionId);
+    if (this.authenticator) all.set("Authorization", this.authenticator.authorization(method, url));
+    return connection.request(method, url, all, this.options.replyTimeoutMs);
+  }
+
+  private async end(error: RtspError | undefined, teardown: boolean): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers.length = 0;
+    const connection = this.connection;
+    if (teardown && connection && !connection.isClosed && this.sessionId) {
+      await Promise.race([
+        this.sendOnce("TEARDOWN", this.sessionUrl(), new RtspHeaders()).catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, TEARDOWN_WAIT_MS).unref()),
+      ]);
+    }
+    connection?.close();
+    for (const pair of this.udpPairs) pair.close();
+    this.udpPairs.length = 0;
+    this.emit("close", error);
+  }
+}
+
+function expectOk(response: RtspResponse, method: string): void {
+  if (response.statusCode >= 200 && response.statusCode < 300) return;
+  const hints: Record<number, string> = {
+    400: "the camera did not understand the request",
+    403: "access denied for this user",
+    404: "no stream at this path",
+    405: `the camera does not allow ${method}`,
+    453: "the camera has no capacity for another client",
+    454: "the camera forgot the session",
+    455: `${method} not valid now`,
+    457: "bad range",
+    500: "the camera failed internally",
+    501: `the camera does not implement ${method}`,
+    503: "the camera is busy",
+  };
+  const hint = hints[response.statusCode];
+  throw new RtspError(
+    `${statusLine(response)}${hint ? `: ${hint}` : ""} (${method})`,
+    "status",
+    response.statusCode,
+  );
+}
+
+function statusLine(response: RtspResponse): string {
+  return `${response.statusCode} ${response.statusText}`.trim();
+}
+
+function toRtspError(err: unknown): RtspError {
+  if (err instanceof RtspError) return err;
+  return new RtspError(err instanceof Error ? err.message : String(err), "protocol");
+}
+
+function normalizeAddress(address: string): string {
+  return address.startsWith("::ffff:") ? address.slice(7) : address;
+}
+
+function sameAddress(source: string | undefined): string | undefined {
+  return source && net.isIP(source) ? source : undefined;
+}
+
+/** dgram hands out Buffers that may sit in a larger allocation; a message must own exactly its bytes. */
+function ownBytes(packet: Buffer): Buffer {
+  return packet.byteOffset === 0 && packet.buffer.byteLength === packet.length ? packet : Buffer.from(packet);
+}

@@ -1,0 +1,413 @@
+import { RtspError } from "./errors";
+import { RtspHeaders } from "./headers";
+import type { RtspRequest, RtspResponse } from "./message";
+
+export type TcpItem =
+  | { type: "response"; response: RtspResponse }
+  | { type: "request"; request: RtspRequest }
+  | { type: "interleaved"; channel: number; data: Buffer };
+
+export interface TcpDecoderLimits {
+  /** Start line plus headers plus the blank line. */
+  maxHeaderBytes: number;
+  maxBodyBytes: number;
+}
+
+export const DEFAULT_TCP_DECODER_LIMITS: Readonly<TcpDecoderLimits> = Object.freeze({
+  maxHeaderBytes: 64 * 1024,
+  maxBodyBytes: 1024 * 1024,
+});
+
+const DOLLAR = 0x24;
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const STAR = 0x2a;
+const MAX_METHOD_LENGTH = 32;
+/** How much of a non-RTSP reply's first line goes into the error message. */
+const MAX_FOREIGN_LINE = 200;
+
+/** A copy that owns exactly its bytes, so Node-RED's deep clone of a message does not drag a whole read buffer along. */
+function copyOut(src: Buffer, from: number, to: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(to - from);
+  src.copy(out, 0, from, to);
+  return out;
+}
+
+function formatSize(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+/** -1: mismatch; -2: matches as far as the data goes; otherwise the index after the literal. */
+function matchLiteral(src: Buffer, at: number, end: number, literal: string, ignoreCase = false): number {
+  for (let k = 0; k < literal.length; k++) {
+    if (at + k >= end) return -2;
+    let b = src[at + k]!;
+    if (ignoreCase && b >= 0x41 && b <= 0x5a) b += 0x20;
+    if (b !== literal.charCodeAt(k)) return -1;
+  }
+  return at + literal.length;
+}
+
+function isUpper(b: number): boolean {
+  return b >= 0x41 && b <= 0x5a;
+}
+
+function isMethodChar(b: number): boolean {
+  return isUpper(b) || (b >= 0x30 && b <= 0x39) || b === 0x5f || b === 0x2d;
+}
+
+/** Visible ASCII or UTF-8 bytes. */
+function isUriChar(b: number): boolean {
+  return (b > SP && b < 0x7f) || b >= 0x80;
+}
+
+type LineState = "yes" | "no" | "maybe";
+
+/** Whether src[at..end) starts with "METHOD SP (rtsp-url | *) SP RTSP/1.0 [CR] LF", or may once more bytes come. */
+function requestLineState(src: Buffer, at: number, end: number): LineState {
+  let i = at;
+  while (i < end && isMethodChar(src[i]!)) {
+    if (++i - at > MAX_METHOD_LENGTH) return "no";
+  }
+  if (i === end) return "maybe";
+  if (i === at || src[i] !== SP) return "no";
+  i++;
+  if (i === end) return "maybe";
+  if (src[i] === STAR) {
+    i++;
+  } else {
+    let next = matchLiteral(src, i, end, "rtsp://", true);
+    if (next === -1) next = matchLiteral(src, i, end, "rtsps://", true);
+    if (next < 0) return next === -2 ? "maybe" : "no";
+    i = next;
+    while (i < end && isUriChar(src[i]!)) i++;
+  }
+  if (i === end) return "maybe";
+  if (src[i] !== SP) return "no";
+  const afterVersion = matchLiteral(src, i + 1, end, "RTSP/1.0");
+  if (afterVersion < 0) return afterVersion === -2 ? "maybe" : "no";
+  i = afterVersion;
+  if (i < end && src[i] === CR) i++;
+  if (i === end) return "maybe";
+  return src[i] === LF ? "yes" : "no";
+}
+
+/** Bytes where an RTSP item may start: "$" and the first letter of "RTSP/1.0", "HTTP/" or a method. */
+function isItemStartCandidate(b: number): boolean {
+  return b === DOLLAR || isUpper(b);
+}
+
+/**
+ * The bytes received but not yet decoded: one buffer read from `start`, grown by doubling so that
+ * appending stays amortised O(1) per byte however small the reads are.
+ */
+class PendingBytes {
+  buf: Buffer = Buffer.alloc(0);
+  start = 0;
+  end = 0;
+
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  append(chunk: Buffer): void {
+    const live = this.end - this.start;
+    if (this.buf.length - this.end < chunk.length) {
+      if (live + chunk.length <= this.buf.length / 2) {
+        this.buf.copy(this.buf, 0, this.start, this.end);
+      } else {
+        const grown = Buffer.allocUnsafe(Math.max(4096, 2 * (live + chunk.length)));
+        this.buf.copy(grown, 0, this.start, this.end);
+        this.buf = grown;
+      }
+      this.start = 0;
+      this.end = live;
+    }
+    chunk.copy(this.buf, this.end);
+    this.end += chunk.length;
+  }
+
+  consume(n: number): void {
+    this.start += n;
+    if (this.start === this.end) this.clear();
+  }
+
+  clear(): void {
+    this.start = 0;
+    this.end = 0;
+  }
+}
+
+/** An item whose size is known and whose bytes are still arriving: they go straight into its own buffer. */
+interface Fill {
+  target: Buffer;
+  filled: number;
+  finish(data: Buffer): TcpItem;
+}
+
+type ItemKind = "response" | "request";
+
+/**
+ * Splits the byte stream of an RTSP connection into replies, server requests and RFC 2326 §10.12
+ * interleaved frames. Reads may be split or merged anywhere. Bytes that start none of those are skipped
+ * (and counted in garbageBytes) until something that does. Errors are RtspError: "too-large" for a header
+ * block or body over the limits, "protocol" for a bad status line, a bad Content-Length or a server that
+ * is not RTSP; after one the decoder stays failed until reset(), since the stream can no longer be trusted.
+ */
+export class TcpDecoder {
+  private readonly limits: TcpDecoderLimits;
+  private readonly pending = new PendingBytes();
+  private fill: Fill | undefined;
+  /** What the item starting at the first pending byte is, once known. */
+  private kind: ItemKind | undefined;
+  /** How many bytes of that item's header block were searched for its end already. */
+  private scanned = 0;
+  private garbage = 0;
+  private failure: unknown;
+
+  constructor(limits?: Partial<TcpDecoderLimits>) {
+    this.limits = { ...DEFAULT_TCP_DECODER_LIMITS, ...limits };
+  }
+
+  /** Bytes skipped so far because they started no RTSP item (a sign of a confused server or a lost frame). */
+  get garbageBytes(): number {
+    return this.garbage;
+  }
+
+  reset(): void {
+    this.pending.clear();
+    this.fill = undefined;
+    this.kind = undefined;
+    this.scanned = 0;
+    this.garbage = 0;
+    this.failure = undefined;
+  }
+
+  /** @throws RtspError, then again on every call until reset(). */
+  push(chunk: Buffer): TcpItem[] {
+    if (this.failure !== undefined) throw this.failure;
+    try {
+      return this.decode(chunk);
+    } catch (err) {
+      this.failure = err;
+      throw err;
+    }
+  }
+
+  private decode(chunk: Buffer): TcpItem[] {
+    const items: TcpItem[] = [];
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.fill) {
+        offset += this.continueFill(chunk, offset, items);
+      } else if (this.pending.length === 0) {
+        // Decode straight from the read; only an incomplete tail gets copied.
+        offset = this.parse(chunk, offset, chunk.length, items);
+        if (offset < chunk.length && !this.fill) {
+          this.pending.append(chunk.subarray(offset));
+          offset = chunk.length;
+        }
+      } else {
+        this.pending.append(offset === 0 ? chunk : chunk.subarray(offset));
+        offset = chunk.length;
+        const p = this.pending;
+        p.consume(this.parse(p.buf, p.start, p.end, items) - p.start);
+      }
+    }
+    return items;
+  }
+
+  private continueFill(chunk: Buffer, offset: number, items: TcpItem[]): number {
+    const fill = this.fill!;
+    const n = Math.min(fill.target.length - fill.filled, chunk.length - offset);
+    chunk.copy(fill.target, fill.filled, offset, offset + n);
+    fill.filled += n;
+    if (fill.filled === fill.target.length) {
+      this.fill = undefined;
+      items.push(fill.finish(fill.target));
+    }
+    return n;
+  }
+
+  /** Starts an item of known size with the bytes at hand; the rest of src is consumed. */
+  private startFill(size: number, src: Buffer, from: number, end: number, finish: Fill["finish"]): number {
+    const target = Buffer.allocUnsafeSlow(size);
+    src.copy(target, 0, from, end);
+    this.fill = { target, filled: end - from, finish };
+    return end;
+  }
+
+  /** Decodes whole items from src[s..e) into items; returns where the undecoded rest starts. */
+  private parse(src: Buffer, s: number, e: number, items: TcpItem[]): number {
+    while (s < e) {
+      const b = src[s]!;
+      if (b === DOLLAR) {
+        if (e - s < 4) return s;
+        const channel = src[s + 1]!;
+        const length = src.readUInt16BE(s + 2);
+        const dataStart = s + 4;
+        if (e - dataStart < length) {
+          return this.startFill(length, src, dataStart, e, (data) => ({
+            type: "interleaved",
+            channel,
+            data,
+          }));
+        }
+        items.push({ type: "interleaved", channel, data: copyOut(src, dataStart, dataStart + length) });
+        s = dataStart + length;
+        continue;
+      }
+      if (this.kind === undefined && (b === CR || b === LF)) {
+        s++; // blank lines between messages are tolerated, not garbage
+        continue;
+      }
+      const kind = this.kind ?? this.classify(src, s, e);
+      if (kind === "need-more") return s;
+      if (kind === "garbage") {
+        let next = s + 1;
+        while (next < e && !isItemStartCandidate(src[next]!)) next++;
+        this.garbage += next - s;
+        s = next;
+        continue;
+      }
+      this.kind = kind;
+      const next = this.parseMessage(kind, src, s, e, items);
+      if (next === undefined) return s;
+      this.kind = undefined;
+      this.scanned = 0;
+      s = next;
+    }
+    return s;
+  }
+
+  private classify(src: Buffer, s: number, e: number): ItemKind | "need-more" | "garbage" {
+    const b = src[s]!;
+    if (!isUpper(b)) return "garbage";
+    const rtsp = b === 0x52 ? matchLiteral(src, s, e, "RTSP/1.0 ") : -1;
+    if (rtsp >= 0) return "response";
+    if (rtsp === -2) return "need-more";
+    const http = b === 0x48 ? matchLiteral(src, s, e, "HTTP/") : -1;
+    if (http >= 0) this.throwForeignServer(src, s, e);
+    if (http !== -1) return "need-more";
+    const line = requestLineState(src, s, e);
+    if (line === "yes") return "request";
+    if (line === "no") return "garbage";
+    if (e - s > this.limits.maxHeaderBytes) {
+      throw new RtspError(`RTSP request line over ${formatSize(this.limits.maxHeaderBytes)}`, "too-large");
+    }
+    return "need-more";
+  }
+
+  /** Throws once the first line of the foreign reply is there (or long enough to quote). */
+  private throwForeignServer(src: Buffer, s: number, e: number): void {
+    const lineEnd = src.subarray(0, e).indexOf(LF, s);
+    if (lineEnd === -1 && e - s < MAX_FOREIGN_LINE) return;
+    const end = Math.min(lineEnd === -1 ? e : lineEnd, s + MAX_FOREIGN_LINE);
+    const line = src
+      .toString("latin1", s, end)
+      .replace(/[^\x20-\x7e]/g, "")
+      .trim();
+    throw new RtspError(`not an RTSP server (got ${line})`, "protocol");
+  }
+
+  /** Returns where the message ends, or undefined when its header block or body is not all there yet. */
+  private parseMessage(
+    kind: ItemKind,
+    src: Buffer,
+    s: number,
+    e: number,
+    items: TcpItem[],
+  ): number | undefined {
+    const headerEnd = this.findHeaderEnd(src, s, e);
+    if (headerEnd === undefined || headerEnd - s > this.limits.maxHeaderBytes) {
+      if (headerEnd === undefined && e - s <= this.limits.maxHeaderBytes) return undefined;
+      const what = kind === "response" ? "reply" : "request";
+      throw new RtspError(`RTSP ${what} header over ${formatSize(this.limits.maxHeaderBytes)}`, "too-large");
+    }
+    const { startLine, headers } = parseHead(src.toString("utf8", s, headerEnd));
+    const bodyLength = this.contentLength(headers);
+    const finish = messageFinisher(kind, startLine, headers);
+    if (e - headerEnd < bodyLength) return this.startFill(bodyLength, src, headerEnd, e, finish);
+    items.push(finish(copyOut(src, headerEnd, headerEnd + bodyLength)));
+    return headerEnd + bodyLength;
+  }
+
+  /** The index after the blank line (CRLF CRLF, or bare LFs from sloppy servers), resuming the search where the last one stopped. */
+  private findHeaderEnd(src: Buffer, s: number, e: number): number | undefined {
+    const data = src.subarray(0, e); // a pending buffer holds stale bytes past e
+    let from = s + this.scanned;
+    for (;;) {
+      const lf = data.indexOf(LF, from);
+      if (lf === -1) {
+        this.scanned = e - s;
+        return undefined;
+      }
+      let i = lf + 1;
+      if (i < e && src[i] === CR) i++;
+      if (i >= e) {
+        this.scanned = lf - s; // the blank line may still come: look at this LF again
+        return undefined;
+      }
+      if (src[i] === LF) return i + 1;
+      from = lf + 1;
+    }
+  }
+
+  private contentLength(headers: RtspHeaders): number {
+    const value = headers.get("Content-Length")?.trim();
+    if (value === undefined) return 0;
+    if (!/^\d{1,15}$/.test(value)) throw new RtspError(`bad Content-Length "${value}"`, "protocol");
+    const length = Number(value);
+    if (length > this.limits.maxBodyBytes) {
+      throw new RtspError(
+        `RTSP body of ${length} bytes is over the ${formatSize(this.limits.maxBodyBytes)} limit`,
+        "too-large",
+      );
+    }
+    return length;
+  }
+}
+
+/** Parses the start line now (so a bad one fails at once) and builds the item when the body is complete. */
+function messageFinisher(kind: ItemKind, startLine: string, headers: RtspHeaders): Fill["finish"] {
+  if (kind === "response") {
+    const { statusCode, statusText } = parseStatusLine(startLine);
+    return (body) => ({ type: "response", response: { statusCode, statusText, headers, body } });
+  }
+  const { method, url } = parseRequestLine(startLine);
+  return (body) => ({ type: "request", request: { method, url, headers, body } });
+}
+
+/** Start line and header fields; folded continuation lines join the field above, lines without ":" are dropped. */
+function parseHead(text: string): { startLine: string; headers: RtspHeaders } {
+  const lines = text.split(/\r?\n/);
+  const startLine = lines[0]!.trim();
+  const fields: Array<[string, string]> = [];
+  for (const line of lines.slice(1)) {
+    if (line.trim() === "") continue;
+    const last = fields[fields.length - 1];
+    if ((line.startsWith(" ") || line.startsWith("\t")) && last) {
+      last[1] = `${last[1]} ${line.trim()}`.trim();
+      continue;
+    }
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    fields.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
+  }
+  return { startLine, headers: new RtspHeaders(fields) };
+}
+
+function parseStatusLine(line: string): { statusCode: number; statusText: string } {
+  const m = /^RTSP\/1\.0 +(\d{3})(?: +(.*))?$/.exec(line);
+  if (!m) throw new RtspError(`bad RTSP status line "${line.slice(0, MAX_FOREIGN_LINE)}"`, "protocol");
+  return { statusCode: Number(m[1]), statusText: (m[2] ?? "").trim() };
+}
+
+/** The classifier already checked the shape; this only takes the parts out. */
+function parseRequestLine(line: string): { method: string; url: string } {
+  const [method = "", url = ""] = line.split(" ");
+  return { method, url };
+}
