@@ -54,7 +54,13 @@ describe("groupAccessUnits", () => {
     const units = groupAccessUnits([sps, pps, sei, idr, p1, p2, p2second, aud, p3, sps, pps, idr]);
     assert.deepEqual(
       units.map((unit) => hexOf(unit)),
-      [hexOf([sps, pps, sei, idr]), hexOf([p1]), hexOf([p2, p2second]), hexOf([aud, p3]), hexOf([sps, pps, idr])],
+      [
+        hexOf([sps, pps, sei, idr]),
+        hexOf([p1]),
+        hexOf([p2, p2second]),
+        hexOf([aud, p3]),
+        hexOf([sps, pps, idr]),
+      ],
     );
   });
 

@@ -37,7 +37,12 @@ describe("H264Packetizer", () => {
   });
 
   it("fragments a NAL unit that does not fit into FU-A packets with S and E bits", () => {
-    const packetizer = new H264Packetizer({ payloadType: 96, ssrc: 0xdeadbeef, maxPayloadSize: 6, initialSequence: 5 });
+    const packetizer = new H264Packetizer({
+      payloadType: 96,
+      ssrc: 0xdeadbeef,
+      maxPayloadSize: 6,
+      initialSequence: 5,
+    });
     // IDR, NRI 3: indicator 0x7c (NRI 3, type 28), headers S|5, 5, E|5; 4 payload bytes per fragment.
     const packets = packetizer.packetize([nal(0x65, 11)], 1);
     assert.deepEqual(hexOf(packets), [

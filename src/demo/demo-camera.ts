@@ -1,0 +1,370 @@
+import { randomInt } from "node:crypto";
+import { createServer, isIPv6, type Server, type Socket } from "node:net";
+import { DEMO_CLIP_FPS, type DemoClip, loadDemoClip } from "./clip";
+import { DemoSession } from "./demo-session";
+import { DigestVerifier } from "./digest-auth";
+import { bindUdpPair, InterleavedSink, type MediaSink, UdpSink } from "./media-sink";
+import { type ClientInput, type RtspRequest, RtspRequestReader } from "./rtsp-request-reader";
+import { formatResponse, type HeaderList } from "./rtsp-response";
+import { buildDemoSdp, DEMO_TRACK_CONTROL } from "./sdp";
+import { chooseTransport, type TransportChoice } from "./transport-header";
+
+export interface DemoCameraOptions {
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** 0 (the default) picks a free port. */
+  readonly port?: number;
+  /** Default "/demo". */
+  readonly path?: string;
+  /** With password: Digest (MD5, qop=auth) is required for every method but OPTIONS. */
+  readonly username?: string;
+  readonly password?: string;
+  /** An Annex-B H.264 file to loop instead of the shipped clip; it must start with an IDR. */
+  readonly clipPath?: string;
+  /** Frame rate of clipPath. Default 25, the shipped clip's. */
+  readonly fps?: number;
+  /** Seconds without a request before a session ends. Default 60. */
+  readonly sessionTimeoutSeconds?: number;
+  /** Where sessions start in the loop: "random" (default, like a camera joined mid-GOP) or "start" (an IDR). */
+  readonly startAt?: "random" | "start";
+  /** One line per notable event (sessions, bad requests). */
+  readonly log?: (line: string) => void;
+}
+
+export interface DemoCameraAddress {
+  readonly port: number;
+  /** rtsp://host:port/path, without credentials. */
+  readonly url: string;
+}
+
+const PUBLIC_METHODS = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER";
+const MAX_SESSIONS = 64;
+
+interface Connection {
+  readonly socket: Socket;
+  readonly reader: RtspRequestReader;
+  readonly sessions: Set<DemoSession>;
+  /** Requests are answered one at a time, in order, even when one of them waits (UDP port binding). */
+  queue: Promise<void>;
+}
+
+interface Reply {
+  readonly status: number;
+  readonly headers?: HeaderList;
+  readonly body?: Buffer;
+}
+
+/** "/demo" for "demo", "/demo/" or "/demo"; "" for the root. */
+function normalizePath(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed === "" || trimmed.startsWith("/") ? trimmed : `/${trimmed}`;
+}
+
+/** Path of a request-URI (absolute rtsp URL or bare path); undefined when it does not parse. */
+function requestPath(uri: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(uri, "rtsp://camera.invalid").pathname).replace(/\/+$/, "");
+  } catch {
+    return undefined;
+  }
+}
+
+function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "::" || host === "") return "127.0.0.1";
+  return isIPv6(host) ? `[${host}]` : host;
+}
+
+/**
+ * An RTSP 1.0 camera that loops an H.264 clip at its frame rate, to every client its own session,
+ * over TCP interleaved or UDP unicast.
+ */
+export class DemoCamera {
+  private readonly host: string;
+  private readonly port: number;
+  private readonly path: string;
+  private readonly fps: number;
+  private readonly timeoutMs: number;
+  private readonly verifier: DigestVerifier | undefined;
+  private readonly log: (line: string) => void;
+  private readonly connections = new Set<Connection>();
+  private readonly sessionsById = new Map<string, DemoSession>();
+  private readonly sdpSessionId = String(randomInt(1, 2 ** 47));
+  private server: Server | undefined;
+  private starting: Promise<DemoCameraAddress> | undefined;
+  private clip: DemoClip | undefined;
+
+  /** @throws RangeError for a bad port, fps or session timeout. */
+  constructor(private readonly opts: DemoCameraOptions = {}) {
+    const positive = (value: number | undefined): boolean =>
+      value === undefined || (Number.isFinite(value) && value > 0);
+    if (opts.port !== undefined && !(Number.isInteger(opts.port) && opts.port >= 0 && opts.port <= 65535)) {
+      throw new RangeError(`DemoCamera: bad port ${opts.port}`);
+    }
+    if (!positive(opts.fps)) throw new RangeError(`DemoCamera: bad fps ${opts.fps}`);
+    if (!positive(opts.sessionTimeoutSeconds)) {
+      throw new RangeError(`DemoCamera: bad sessionTimeoutSeconds ${opts.sessionTimeoutSeconds}`);
+    }
+    this.host = opts.host ?? "127.0.0.1";
+    this.port = opts.port ?? 0;
+    this.path = normalizePath(opts.path ?? "/demo");
+    this.fps = opts.fps ?? DEMO_CLIP_FPS;
+    this.timeoutMs = (opts.sessionTimeoutSeconds ?? 60) * 1000;
+    this.log = opts.log ?? (() => {});
+    const { username, password } = opts;
+    this.verifier =
+      username !== undefined && password !== undefined
+        ? new DigestVerifier({ username, password })
+        : undefined;
+  }
+
+  /** Live sessions (set up and not torn down or timed out). */
+  get sessions(): number {
+    return this.sessionsById.size;
+  }
+
+  /** Loads the clip and listens. @throws when the clip cannot be loaded or the port is taken. */
+  start(): Promise<DemoCameraAddress> {
+    this.starting ??= this.listen().catch((error: unknown) => {
+      this.starting = undefined;
+      throw error;
+    });
+    return this.starting;
+  }
+
+  private async listen(): Promise<DemoCameraAddress> {
+    this.clip = await loadDemoClip(this.opts.clipPath);
+    const server = createServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.port, this.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    server.on("error", (error) => this.log(`server error: ${error.message}`));
+    this.server = server;
+    const bound = server.address();
+    const port = typeof bound === "object" && bound ? bound.port : this.port;
+    return { port, url: `rtsp://${urlHost(this.host)}:${port}${this.path}` };
+  }
+
+  /** Ends every session and connection and stops listening. */
+  async close(): Promise<void> {
+    await this.starting?.catch(() => {});
+    const server = this.server;
+    this.server = undefined;
+    this.starting = undefined;
+    for (const session of this.sessionsById.values()) session.close();
+    this.sessionsById.clear();
+    for (const connection of this.connections) connection.socket.destroy();
+    this.connections.clear();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    const connection: Connection = {
+      socket,
+      reader: new RtspRequestReader(),
+      sessions: new Set(),
+      queue: Promise.resolve(),
+    };
+    this.connections.add(connection);
+    socket.setNoDelay(true);
+    socket.setTimeout(this.timeoutMs);
+    socket.on("timeout", () => {
+      // An idle connection without sessions is dropped; with sessions (UDP ones keep it quiet) their
+      // own timeouts decide, and the idle timer is armed again for when they are gone.
+      if (connection.sessions.size === 0) socket.destroy();
+      else socket.setTimeout(this.timeoutMs);
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => this.drop(connection));
+    socket.on("data", (chunk: Buffer) => {
+      for (const input of connection.reader.push(chunk)) this.enqueue(connection, input);
+    });
+  }
+
+  private drop(connection: Connection): void {
+    this.connections.delete(connection);
+    for (const session of connection.sessions) this.endSession(session, "connection closed");
+  }
+
+  private endSession(session: DemoSession, why: string): void {
+    session.close();
+    if (this.sessionsById.delete(session.id)) this.log(`session ${session.id} ended: ${why}`);
+    for (const connection of this.connections) connection.sessions.delete(session);
+  }
+
+  private enqueue(connection: Connection, input: ClientInput): void {
+    if (input.kind === "interleaved") return;
+    connection.queue = connection.queue
+      .then(() => this.answer(connection, input))
+      .catch((error: unknown) => {
+        this.log(`connection dropped: ${error instanceof Error ? error.message : String(error)}`);
+        connection.socket.destroy();
+      });
+  }
+
+  private async answer(
+    connection: Connection,
+    input: Exclude<ClientInput, { kind: "interleaved" }>,
+  ): Promise<void> {
+    if (connection.socket.destroyed) return;
+    if (input.kind !== "request") {
+      this.log(`bad request from ${connection.socket.remoteAddress}: ${input.reason}`);
+      connection.socket.write(formatResponse(input.status, input.cseq, []));
+      if (input.kind === "error") connection.socket.end();
+      return;
+    }
+    let reply: Reply;
+    try {
+      reply = await this.handle(connection, input.request);
+    } catch (error) {
+      this.log(`${input.request.method} failed: ${error instanceof Error ? error.message : String(error)}`);
+      reply = { status: 500 };
+    }
+    if (connection.socket.destroyed) return;
+    connection.socket.write(
+      formatResponse(reply.status, input.request.cseq, reply.headers ?? [], reply.body),
+    );
+  }
+
+  private async handle(connection: Connection, request: RtspRequest): Promise<Reply> {
+    const sessionHeader = request.headers.get("session")?.split(";")[0]?.trim();
+    const session = sessionHeader === undefined ? undefined : this.sessionsById.get(sessionHeader);
+    session?.touch();
+    for (const owned of connection.sessions) owned.touch();
+    if (request.method === "OPTIONS") return { status: 200, headers: [["Public", PUBLIC_METHODS]] };
+    if (this.verifier) {
+      const verdict = this.verifier.verify(request.method, request.uri, request.headers.get("authorization"));
+      if (verdict !== "ok") {
+        if (verdict === "invalid")
+          this.log(`${request.method}: bad credentials from ${connection.socket.remoteAddress}`);
+        return { status: 401, headers: [["WWW-Authenticate", this.verifier.challenge()]] };
+      }
+    }
+    if (sessionHeader !== undefined && !session) return { status: 454 };
+    switch (request.method) {
+      case "DESCRIBE":
+        return this.describe(connection, request);
+      case "SETUP":
+        return this.setup(connection, request, session);
+      case "PLAY":
+        return this.play(session);
+      case "PAUSE":
+        if (!session) return { status: 454 };
+        session.pause();
+        return { status: 200, headers: [["Session", this.sessionHeader(session)]] };
+      case "TEARDOWN":
+        if (!session) return { status: 454 };
+        this.endSession(session, "TEARDOWN");
+        return { status: 200 };
+      case "GET_PARAMETER":
+        return { status: 200, headers: session ? [["Session", this.sessionHeader(session)]] : [] };
+      default:
+        return { status: 501, headers: [["Public", PUBLIC_METHODS]] };
+    }
+  }
+
+  private describe(connection: Connection, request: RtspRequest): Reply {
+    if (requestPath(request.uri) !== this.path) return { status: 404 };
+    const base = new URL(request.uri, `rtsp://${urlHost(this.host)}`);
+    base.search = "";
+    base.username = "";
+    base.password = "";
+    const contentBase = base.href.endsWith("/") ? base.href : `${base.href}/`;
+    const sdp = buildDemoSdp({
+      clip: this.clip!,
+      fps: this.fps,
+      address: connection.socket.localAddress?.replace(/^::ffff:/, "") ?? this.host,
+      sessionId: this.sdpSessionId,
+    });
+    return {
+      status: 200,
+      headers: [
+        ["Content-Base", contentBase],
+        ["Content-Type", "application/sdp"],
+      ],
+      body: Buffer.from(sdp, "utf8"),
+    };
+  }
+
+  private async setup(
+    connection: Connection,
+    request: RtspRequest,
+    existing: DemoSession | undefined,
+  ): Promise<Reply> {
+    const path = requestPath(request.uri);
+    if (path !== this.path && path !== `${this.path}/${DEMO_TRACK_CONTROL}`) return { status: 404 };
+    if (existing) return { status: 459 };
+    if (this.sessionsById.size >= MAX_SESSIONS) return { status: 453 };
+    const transport = chooseTransport(request.headers.get("transport"));
+    if (!transport) return { status: 461 };
+    const sink = await this.openSink(connection, transport);
+    if (!sink) return { status: 461 };
+    if (connection.socket.destroyed) {
+      sink.close();
+      return { status: 500 };
+    }
+    const session = new DemoSession({
+      clip: this.clip!,
+      fps: this.fps,
+      sink,
+      trackUrl: request.uri,
+      timeoutMs: this.timeoutMs,
+      onTimeout: (ended) => this.endSession(ended, "timeout"),
+      startFrame: this.opts.startAt === "start" ? 0 : undefined,
+    });
+    this.sessionsById.set(session.id, session);
+    connection.sessions.add(session);
+    this.log(`session ${session.id} set up for ${connection.socket.remoteAddress} over ${transport.kind}`);
+    return {
+      status: 200,
+      headers: [
+        ["Transport", session.transportHeader],
+        ["Session", this.sessionHeader(session)],
+      ],
+    };
+  }
+
+  private async openSink(connection: Connection, transport: TransportChoice): Promise<MediaSink | undefined> {
+    if (transport.kind === "tcp") {
+      return new InterleavedSink(connection.socket, transport.interleaved ?? this.freeChannels(connection));
+    }
+    const clientAddress = connection.socket.remoteAddress?.replace(/^::ffff:/, "");
+    const localAddress = connection.socket.localAddress?.replace(/^::ffff:/, "");
+    if (clientAddress === undefined || localAddress === undefined) return undefined;
+    const pair = await bindUdpPair(localAddress);
+    return pair ? new UdpSink(pair, clientAddress, transport.clientPorts) : undefined;
+  }
+
+  /** Lowest even channel pair not used by the connection's other sessions. */
+  private freeChannels(connection: Connection): readonly [number, number] {
+    const used = new Set<number>();
+    for (const session of connection.sessions) {
+      if (session.sink instanceof InterleavedSink) used.add(session.sink.channels[0]);
+    }
+    let channel = 0;
+    while (used.has(channel) && channel < 254) channel += 2;
+    return [channel, channel + 1];
+  }
+
+  private play(session: DemoSession | undefined): Reply {
+    if (!session) return { status: 454 };
+    const wasPlaying = session.playing;
+    const info = session.play();
+    if (!wasPlaying) this.log(`session ${session.id} playing`);
+    return {
+      status: 200,
+      headers: [
+        ["Session", this.sessionHeader(session)],
+        ["Range", "npt=0.000-"],
+        ["RTP-Info", `url=${session.trackUrl};seq=${info.sequence};rtptime=${info.rtpTime}`],
+      ],
+    };
+  }
+
+  private sessionHeader(session: DemoSession): string {
+    return `${session.id};timeout=${Math.round(this.timeoutMs / 1000)}`;
+  }
+}
