@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the integration tests use (camera stand-in, decoders, browser).
+# Idempotent and silent when everything is present; installs only what is missing; non-zero on failure.
+set -euo pipefail
+
+packages=(
+  # test/peers/gst-rtsp-server.py: GStreamer's RTSP server through Debian's python3-gi
+  gstreamer1.0-tools gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 gir1.2-gstreamer-1.0
+  gir1.2-gst-plugins-base-1.0 python3-gi python3-gst-1.0
+  # encoders, payloaders, parsers: x264 (ugly), x265 + parsers (bad), rtp/rtsp (good), AAC (libav)
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  # timeoverlay (pango) and a font for it
+  gstreamer1.0-x fonts-dejavu-core
+  # decode checks (ffmpeg, ffprobe), the browser, network namespaces
+  ffmpeg chromium iproute2
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
+  [[ "$status" == "installed" ]] || missing+=("$package")
+done
+
+((${#missing[@]} == 0)) && exit 0
+
+echo "setup-system: installing ${missing[*]}" >&2
+if [[ $(id -u) -ne 0 ]]; then
+  sudo=sudo
+else
+  sudo=
+fi
+$sudo apt-get update -qq
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# Debian's python3 must see GStreamer's RTSP server, whatever python3 comes first on PATH.
+/usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer" ||
+  { echo "setup-system: /usr/bin/python3 cannot import GstRtspServer" >&2; exit 1; }
