@@ -1,0 +1,182 @@
+import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
+import type { MediaSelection } from "../rtsp/session";
+import { RtspSource, type SourceTransport, type StateEvent } from "../rtsp/source";
+import { maskUrl, parseRtspUrl } from "../rtsp/url";
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from "./red";
+import { redact } from "./redact";
+import { describeRate, USER_AGENT } from "./text";
+
+interface RtspInConfig extends NodeDef {
+  url?: string;
+  transport?: SourceTransport;
+  media?: MediaSelection;
+  startMode?: "deploy" | "command";
+  rejectUnauthorized?: boolean;
+}
+
+interface RtspInCredentials {
+  user?: string;
+  password?: string;
+}
+
+const STATUS_INTERVAL_MS = 2000;
+const COMMANDS = new Set(["start", "stop", "restart"]);
+
+function register(RED: NodeAPI): void {
+  function RtspInNode(this: Node<RtspInCredentials>, def: NodeDef): void {
+    RED.nodes.createNode(this as Node<never>, def);
+    const config = def as RtspInConfig;
+    const url = (config.url ?? "").trim();
+    const user = this.credentials?.user || undefined;
+    const password = this.credentials?.password || undefined;
+    const urlPassword = safeUrlPassword(url);
+    const secret = password ?? urlPassword;
+    const topic = config.name || maskUrl(url) || "rtsp-in";
+    const safe = (text: string) => redact(text, secret);
+
+    const source = new RtspSource({
+      url,
+      username: user,
+      password,
+      transport: config.transport ?? "tcp",
+      media: config.media ?? "both",
+      userAgent: USER_AGENT,
+      connectTimeoutMs: 10_000,
+      replyTimeoutMs: 10_000,
+      noMediaTimeoutMs: 10_000,
+      rejectUnauthorized: config.rejectUnauthorized !== false,
+    });
+
+    let lastLoggedReason: string | undefined;
+    let statusTimer: NodeJS.Timeout | undefined;
+
+    const showPlaying = () => {
+      const stream = source.stream;
+      const rate = source.sampleStats();
+      this.status({
+        fill: "green",
+        shape: "dot",
+        text: playingText(stream, source.videoSize, rate.bitrateBps),
+      });
+    };
+
+    source.on("state", (event) => {
+      clearInterval(statusTimer);
+      statusTimer = undefined;
+      this.status(statusFor(event, safe));
+      if (event.state === "playing") {
+        source.sampleStats();
+        statusTimer = setInterval(showPlaying, STATUS_INTERVAL_MS);
+      }
+      if (event.reason && event.reason !== lastLoggedReason) {
+        this.warn(`${topic}: ${safe(event.reason)}`);
+      }
+      lastLoggedReason = event.reason;
+      this.send([null, stateMessage(topic, event, safe)]);
+    });
+
+    source.on("frame", (unit: AccessUnit, stream: StreamInfo) => {
+      this.send([
+        {
+          topic,
+          payload: unit.packets,
+          rtp: { kind: unit.kind, mid: unit.mid, timestamp: unit.timestamp, keyframe: unit.keyframe },
+          stream,
+        },
+        null,
+      ]);
+    });
+
+    this.on("input", (msg, _send, done) => {
+      const command = typeof msg.payload === "string" ? msg.payload.trim().toLowerCase() : "";
+      if (!COMMANDS.has(command)) {
+        done(new Error(`unknown command ${JSON.stringify(msg.payload)}: send "start", "stop" or "restart"`));
+        return;
+      }
+      if (command === "start") source.start();
+      else if (command === "stop") void source.stop();
+      else void source.restart();
+      done();
+    });
+
+    this.on("close", (_removed, done) => {
+      clearInterval(statusTimer);
+      source.close().then(
+        () => done(),
+        () => done(),
+      );
+    });
+
+    if (!url) {
+      this.status({ fill: "red", shape: "dot", text: "no camera URL: open the node and paste one" });
+      return;
+    }
+    if (config.startMode === "command") {
+      this.status({ fill: "grey", shape: "ring", text: 'stopped: send "start" to connect' });
+    } else {
+      source.start();
+    }
+  }
+
+  RED.nodes.registerType("rtsp-in", RtspInNode as (this: Node<never>, def: NodeDef) => void, {
+    credentials: { user: { type: "text" }, password: { type: "password" } },
+  });
+}
+
+function statusFor(event: StateEvent, safe: (text: string) => string): NodeStatus {
+  const reason = event.reason ? safe(event.reason) : "";
+  switch (event.state) {
+    case "connecting":
+      return {
+        fill: "yellow",
+        shape: "ring",
+        text: `connecting (${event.transport?.toUpperCase() ?? "TCP"})…`,
+      };
+    case "playing":
+      return { fill: "green", shape: "dot", text: playingText(event.stream, undefined, 0) };
+    case "retrying":
+      return {
+        fill: "red",
+        shape: "ring",
+        text: `retry in ${Math.max(1, Math.round((event.retryInMs ?? 0) / 1000))} s: ${reason}`,
+      };
+    case "error":
+      return { fill: "red", shape: "dot", text: reason || "error" };
+    default:
+      return { fill: "grey", shape: "ring", text: "stopped" };
+  }
+}
+
+function playingText(
+  stream: StreamInfo | undefined,
+  size: { width: number; height: number } | undefined,
+  bitrateBps: number,
+): string {
+  const video = stream?.media.find((m) => m.kind === "video");
+  const audio = stream?.media.find((m) => m.kind === "audio");
+  const parts = [`playing ${video?.codec ?? audio?.codec ?? ""}`.trim()];
+  const width = size?.width ?? video?.width;
+  const height = size?.height ?? video?.height;
+  if (width && height) parts[0] += ` ${width}x${height}`;
+  if (bitrateBps > 0) parts.push(describeRate(bitrateBps));
+  if (audio && !audio.relayable) parts.push(`${audio.codec} audio not relayable`);
+  return parts.join(" · ");
+}
+
+function stateMessage(topic: string, event: StateEvent, safe: (text: string) => string): NodeMessage {
+  const payload: Record<string, unknown> = { state: event.state };
+  if (event.reason) payload.reason = safe(event.reason);
+  if (event.retryInMs !== undefined) payload.retryInMs = event.retryInMs;
+  if (event.transport) payload.transport = event.transport;
+  return { topic, payload, stream: event.stream };
+}
+
+function safeUrlPassword(url: string): string | undefined {
+  try {
+    return parseRtspUrl(url).password;
+  } catch {
+    return undefined; // the source reports the bad URL through its state
+  }
+}
+
+export = register;

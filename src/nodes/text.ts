@@ -1,0 +1,25 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+function packageVersion(): string {
+  // dist/src/nodes/text.js and src/nodes/text.ts both sit three folders below the package root.
+  for (const up of ["../../..", "../.."]) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(__dirname, up, "package.json"), "utf8")) as {
+        version?: string;
+      };
+      if (pkg.version) return pkg.version;
+    } catch {
+      // try the next candidate
+    }
+  }
+  return "0";
+}
+
+export const USER_AGENT = `node-red-rtsp-webrtc/${packageVersion()}`;
+
+/** "2.1 Mbps", "640 kbps". */
+export function describeRate(bitsPerSecond: number): string {
+  if (bitsPerSecond >= 1_000_000) return `${(bitsPerSecond / 1_000_000).toFixed(1)} Mbps`;
+  return `${Math.round(bitsPerSecond / 1000)} kbps`;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The README's first command: the demo camera, and Node-RED with this package and the basic flow.
+# Run through `npm run demo` so that Node 22 from node_modules/.bin comes first on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 22 ]; then
+  echo "Node $(node --version) is first on PATH; run this through 'npm run demo'" >&2
+  exit 1
+fi
+
+npm run --silent build
+
+user_dir=.node-red
+port=${PORT:-1880}
+camera_port=${CAMERA_PORT:-8554}
+mkdir -p "$user_dir/node_modules"
+# Node-RED finds node packages in its user directory; a link makes this checkout one of them.
+ln -sfn "$(pwd)" "$user_dir/node_modules/node-red-rtsp-webrtc"
+if [ ! -f "$user_dir/flows.json" ]; then
+  sed "s#rtsp://127.0.0.1:8554/demo#rtsp://127.0.0.1:${camera_port}/demo#" examples/basic.json > "$user_dir/flows.json"
+fi
+
+node dist/src/demo/cli.js --port "$camera_port" &
+camera=$!
+trap 'kill "$camera" 2>/dev/null || true' EXIT INT TERM
+
+echo
+echo "  Demo camera: rtsp://127.0.0.1:${camera_port}/demo"
+echo "  Open http://127.0.0.1:${port}/ (Node-RED, flow 'RTSP camera (basic)')"
+echo "  Ctrl-C stops everything."
+echo
+node-red --userDir "$user_dir" --port "$port" "$@"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Everything the project checks, in order: system packages, types, lint and format, every test with coverage.
+# Run through `npm test` so that node_modules/.bin (Node 22 from the npm `node` package) comes first on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 22 ]; then
+  echo "Node $(node --version) is first on PATH; run this through 'npm test' (Node 22 comes from node_modules/.bin)" >&2
+  exit 1
+fi
+
+bash test/setup-system.sh
+echo "== build (tsc, strict)"
+rm -rf dist
+npm run --silent build
+echo "== lint and format (biome)"
+biome check --config-path=.ci src test examples nodes
+echo "== tests (mocha, coverage by c8)"
+# A hung test must not eat CI's whole budget; mocha itself stops at the first leaked handle otherwise.
+timeout --signal=INT --kill-after=30 1800 \
+  c8 --reporter=text-summary --reporter=lcov --report-dir=coverage --src=src --include='dist/src/**' \
+  mocha
