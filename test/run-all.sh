@@ -10,6 +10,10 @@ if [ "$node_major" -lt 22 ]; then
   exit 1
 fi
 
+rm -f .test-artifacts/summary.txt
+# The closing line CI reads: mocha's counts, printed last whatever happened before.
+trap 'status=$?; if [ -f .test-artifacts/summary.txt ]; then cat .test-artifacts/summary.txt; else echo "0 passed, 1 failed"; fi; exit $status' EXIT
+
 bash test/setup-system.sh
 echo "== build (tsc, strict)"
 rm -rf dist

@@ -12,8 +12,8 @@ packages=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
   # timeoverlay (pango) and a font for it
   gstreamer1.0-x fonts-dejavu-core
-  # decode checks (ffmpeg, ffprobe), the browser, network namespaces
-  ffmpeg chromium iproute2
+  # decode checks (ffmpeg, ffprobe), the browser, network namespaces, certificates for rtsps:// tests
+  ffmpeg chromium iproute2 openssl
 )
 
 missing=()

@@ -159,8 +159,13 @@ function playingText(
   const height = size?.height ?? video?.height;
   if (width && height) parts[0] += ` ${width}x${height}`;
   if (bitrateBps > 0) parts.push(describeRate(bitrateBps));
-  if (audio && !audio.relayable) parts.push(`${audio.codec} audio not relayable`);
+  if (audio && !audio.relayable) parts.push(`${codecLabel(audio.codec)} audio not relayable to browsers`);
   return parts.join(" · ");
+}
+
+/** SDP names AAC by its RTP payload format; users know it as AAC. */
+function codecLabel(codec: string): string {
+  return codec === "MPEG4-GENERIC" || codec === "MP4A-LATM" ? "AAC" : codec;
 }
 
 function stateMessage(topic: string, event: StateEvent, safe: (text: string) => string): NodeMessage {

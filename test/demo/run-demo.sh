@@ -31,4 +31,4 @@ echo "  Demo camera: rtsp://127.0.0.1:${camera_port}/demo"
 echo "  Open http://127.0.0.1:${port}/ (Node-RED, flow 'RTSP camera (basic)')"
 echo "  Ctrl-C stops everything."
 echo
-node-red --userDir "$user_dir" --port "$port" "$@"
+node-red --userDir "$user_dir" --settings test/demo/settings.js --port "$port" "$@"

@@ -4,6 +4,8 @@ import net from "node:net";
 export class TcpProxy {
   readonly clientBytes: Buffer[] = [];
   connections = 0;
+  /** While true, nothing more flows from the server to clients already connected (a camera gone silent). */
+  private frozen = new Set<net.Socket>();
   closedConnections = 0;
   private readonly sockets = new Set<net.Socket>();
   private server: net.Server | undefined;
@@ -26,7 +28,9 @@ export class TcpProxy {
         this.clientBytes.push(Buffer.from(data));
         upstream.write(data);
       });
-      upstream.on("data", (data) => client.write(data));
+      upstream.on("data", (data) => {
+        if (!this.frozen.has(client)) client.write(data);
+      });
       client.on("close", () => {
         this.closedConnections++;
         upstream.destroy();
@@ -36,6 +40,11 @@ export class TcpProxy {
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
     this.port = (this.server.address() as net.AddressInfo).port;
     return this.port;
+  }
+
+  /** The server goes silent on every connection open now; new connections flow normally. */
+  freezeOpenConnections(): void {
+    for (const socket of this.sockets) this.frozen.add(socket);
   }
 
   /** Every request line the client sent, e.g. "TEARDOWN rtsp://... RTSP/1.0". */

@@ -9,8 +9,6 @@ type AnyNode = any;
 
 const rtspInNode = require("../../../nodes/rtsp-in.js");
 
-helper.init(require.resolve("node-red"));
-
 const PASSWORD = "s3cret-Passw0rd";
 
 function flow(url: string, extra: Record<string, unknown> = {}) {
@@ -53,175 +51,202 @@ function waitFor(check: () => boolean, ms: number, what: string): Promise<void> 
   });
 }
 
-describe("rtsp-in node (Node-RED runtime)", function () {
-  this.timeout(60_000);
-  let server: GstRtspServer;
-  let proxy: TcpProxy | undefined;
+/** The package declares Node-RED >= 4.1: every node test runs on the oldest supported runtime and the newest. */
+const RUNTIMES = ["node-red", "node-red-4"];
 
-  before(async () => {
-    server = await GstRtspServer.start({ codec: "h264", auth: "digest", user: "admin", password: PASSWORD });
-    await new Promise<void>((resolve) => helper.startServer(() => resolve()));
-  });
+for (const runtime of RUNTIMES) {
+  describe(`rtsp-in node (${runtime} ${require(`${runtime}/package.json`).version})`, function () {
+    this.timeout(60_000);
+    let server: GstRtspServer;
+    let proxy: TcpProxy | undefined;
 
-  after(async () => {
-    await server.stop();
-    await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
-  });
-
-  afterEach(async () => {
-    await helper.unload();
-    await proxy?.stop();
-    proxy = undefined;
-  });
-
-  it("emits one message per access unit on output 1 and state events on output 2", async () => {
-    await helper.load(rtspInNode, flow(server.url), { cam: { user: "admin", password: PASSWORD } });
-    const media: AnyNode[] = [];
-    const events: AnyNode[] = [];
-    helper.getNode("media").on("input", (msg: AnyNode) => media.push(msg));
-    helper.getNode("events").on("input", (msg: AnyNode) => events.push(msg));
-    await waitFor(
-      () => media.filter((m) => m.rtp.keyframe).length >= 1 && media.length >= 30,
-      20_000,
-      "frames",
-    );
-
-    const msg = media.find((m) => m.rtp.keyframe)!;
-    assert.equal(msg.topic, "door");
-    assert.ok(Array.isArray(msg.payload) && msg.payload.length > 0);
-    for (const packet of msg.payload) {
-      assert.ok(Buffer.isBuffer(packet));
-      assert.equal(packet[0]! >> 6, 2, "RTP version 2");
-    }
-    assert.deepEqual(Object.keys(msg.rtp).sort(), ["keyframe", "kind", "mid", "timestamp"]);
-    assert.equal(msg.rtp.kind, "video");
-    assert.equal(msg.stream.media[0].codec, "H264");
-    assert.equal(msg.stream.session, 1);
-    // Everything the node sent on output 2, from its first message on (the helper's spy keeps them all).
-    const sentEvents = helper
-      .getNode("cam")
-      .send.args.map((args: AnyNode[]) => args[0][1])
-      .filter(Boolean);
-    assert.deepEqual(
-      sentEvents.map((e: AnyNode) => e.payload.state),
-      ["connecting", "playing"],
-    );
-    assert.deepEqual(
-      events.map((e) => e.payload.state),
-      sentEvents.map((e: AnyNode) => e.payload.state).slice(-events.length),
-    );
-    assert.equal(sentEvents[1].topic, "door");
-    assert.equal(sentEvents[1].stream.media[0].codec, "H264");
-  });
-
-  it("shows what it plays in the status, and the rate after a while", async () => {
-    await helper.load(rtspInNode, flow(server.url), { cam: { user: "admin", password: PASSWORD } });
-    const statuses = watch(helper.getNode("cam"));
-    await waitFor(() => statuses.some((s) => /Mbps|kbps/.test(s.text ?? "")), 10_000, "rate in status");
-    const last = statuses.at(-1)!;
-    assert.equal(last.fill, "green");
-    assert.match(last.text ?? "", /^playing H264 640x360 · \d+(\.\d)? (Mbps|kbps)$/);
-  });
-
-  it("takes the password from the URL and never shows it", async () => {
-    const url = server.url.replace("rtsp://", `rtsp://admin:${PASSWORD}@`);
-    await helper.load(rtspInNode, flow(url, { name: "" }));
-    const events: AnyNode[] = [];
-    const media: AnyNode[] = [];
-    helper.getNode("events").on("input", (msg: AnyNode) => events.push(msg));
-    helper.getNode("media").on("input", (msg: AnyNode) => media.push(msg));
-    await waitFor(() => media.length > 5, 20_000, "frames");
-    assert.equal(media[0].topic, url.replace(PASSWORD, "***"));
-    assert.ok(!JSON.stringify(events).includes(PASSWORD));
-  });
-
-  it("a wrong password: status says so, retries, no password anywhere", async () => {
-    await helper.load(rtspInNode, flow(server.url, { name: "" }), {
-      cam: { user: "admin", password: "wrong-Passw0rd" },
+    before(async () => {
+      helper.init(require.resolve(runtime));
+      server = await GstRtspServer.start({
+        codec: "h264",
+        auth: "digest",
+        user: "admin",
+        password: PASSWORD,
+      });
+      await new Promise<void>((resolve) => helper.startServer(() => resolve()));
     });
-    const cam = helper.getNode("cam");
-    const statuses = watch(cam);
-    const events: AnyNode[] = [];
-    helper.getNode("events").on("input", (msg: AnyNode) => events.push(msg));
-    await waitFor(() => events.some((e) => e.payload.state === "retrying"), 10_000, "retrying");
-    await waitFor(() => statuses.some((s) => s.fill === "red"), 5000, "red status");
-    const retry = events.find((e) => e.payload.state === "retrying");
-    assert.equal(retry.payload.reason, "401 Unauthorized: wrong user or password");
-    assert.ok(retry.payload.retryInMs > 0);
-    assert.match(
-      statuses.find((s) => s.fill === "red")!.text ?? "",
-      /^retry in \d+ s: 401 Unauthorized: wrong user or password$/,
-    );
-    const logged = JSON.stringify(helper.log().args);
-    assert.ok(logged.includes("wrong user or password"), "the failure is logged");
-    for (const text of [logged, JSON.stringify(statuses), JSON.stringify(events)]) {
-      assert.ok(!text.includes("wrong-Passw0rd"));
-    }
-  });
 
-  it("start on command, and stop / start / restart commands", async () => {
-    proxy = new TcpProxy(server.port);
-    const port = await proxy.start();
-    const url = server.url.replace(`:${server.port}/`, `:${port}/`);
-    await helper.load(rtspInNode, flow(url, { startMode: "command" }), {
-      cam: { user: "admin", password: PASSWORD },
+    after(async () => {
+      await server.stop();
+      await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
     });
-    const cam = helper.getNode("cam");
-    const events: AnyNode[] = [];
-    helper.getNode("events").on("input", (msg: AnyNode) => events.push(msg));
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    assert.equal(proxy.connections, 0, "nothing until start");
 
-    cam.receive({ payload: "start" });
-    await waitFor(() => events.some((e) => e.payload.state === "playing"), 20_000, "playing");
-    cam.receive({ payload: "stop" });
-    await waitFor(() => events.some((e) => e.payload.state === "stopped"), 5000, "stopped");
-    await waitFor(() => proxy!.requestLines().some((l) => l.startsWith("TEARDOWN")), 5000, "TEARDOWN");
-    await waitFor(() => proxy!.closedConnections === proxy!.connections, 5000, "socket closed");
-
-    cam.receive({ payload: "restart" });
-    await waitFor(
-      () => events.filter((e) => e.payload.state === "playing").length === 2,
-      20_000,
-      "playing again",
-    );
-    assert.equal(proxy.connections, 2);
-  });
-
-  it("reports unknown commands as errors a catch node can take", async () => {
-    await helper.load(rtspInNode, flow(server.url, { startMode: "command" }), {
-      cam: { user: "admin", password: PASSWORD },
+    afterEach(async () => {
+      await helper.unload();
+      await proxy?.stop();
+      proxy = undefined;
     });
-    const cam = helper.getNode("cam");
-    cam.receive({ payload: "jump" });
-    await waitFor(
-      () => helper.log().args.some((a: AnyNode[]) => String(a[0]?.msg).includes('unknown command "jump"')),
-      5000,
-      "error",
-    );
-  });
 
-  it("redeploy closes the session: the server sees TEARDOWN and the socket close", async () => {
-    proxy = new TcpProxy(server.port);
-    const port = await proxy.start();
-    const url = server.url.replace(`:${server.port}/`, `:${port}/`);
-    await helper.load(rtspInNode, flow(url), { cam: { user: "admin", password: PASSWORD } });
-    const media: AnyNode[] = [];
-    helper.getNode("media").on("input", (msg: AnyNode) => media.push(msg));
-    await waitFor(() => media.length > 5, 20_000, "frames");
-    await helper.unload();
-    assert.ok(
-      proxy.requestLines().some((l) => l.startsWith("TEARDOWN")),
-      "TEARDOWN sent before close finished",
-    );
-    await waitFor(() => proxy!.closedConnections === proxy!.connections, 2000, "socket closed");
-  });
+    it("emits one message per access unit on output 1 and state events on output 2", async () => {
+      await helper.load(rtspInNode, flow(server.url), { cam: { user: "admin", password: PASSWORD } });
+      const media: AnyNode[] = [];
+      const events: AnyNode[] = [];
+      helper.getNode("media").on("input", (msg: AnyNode) => media.push(msg));
+      helper.getNode("events").on("input", (msg: AnyNode) => events.push(msg));
+      await waitFor(
+        () => media.filter((m) => m.rtp.keyframe).length >= 1 && media.length >= 30,
+        20_000,
+        "frames",
+      );
 
-  it("a node without a URL says so and stays up", async () => {
-    await helper.load(rtspInNode, flow(""));
-    const cam = helper.getNode("cam");
-    assert.ok(cam);
-    const statusCalls = cam.status.args.map((a: [NodeStatus]) => a[0]);
-    assert.ok(statusCalls.some((s: NodeStatus) => /no camera URL/.test(s.text ?? "")));
+      const msg = media.find((m) => m.rtp.keyframe)!;
+      assert.equal(msg.topic, "door");
+      assert.ok(Array.isArray(msg.payload) && msg.payload.length > 0);
+      for (const packet of msg.payload) {
+        assert.ok(Buffer.isBuffer(packet));
+        assert.equal(packet[0]! >> 6, 2, "RTP version 2");
+      }
+      assert.deepEqual(Object.keys(msg.rtp).sort(), ["keyframe", "kind", "mid", "timestamp"]);
+      assert.equal(msg.rtp.kind, "video");
+      assert.equal(msg.stream.media[0].codec, "H264");
+      assert.equal(msg.stream.session, 1);
+      // Everything the node sent on output 2, from its first message on (the helper's spy keeps them all).
+      const sentEvents = helper
+        .getNode("cam")
+        .send.args.map((args: AnyNode[]) => args[0][1])
+        .filter(Boolean);
+      assert.deepEqual(
+        sentEvents.map((e: AnyNode) => e.payload.state),
+        ["connecting", "playing"],
+      );
+      assert.deepEqual(
+        events.map((e) => e.payload.state),
+        sentEvents.map((e: AnyNode) => e.payload.state).slice(-events.length),
+      );
+      assert.equal(sentEvents[1].topic, "door");
+      assert.equal(sentEvents[1].stream.media[0].codec, "H264");
+    });
+
+    it("shows what it plays in the status, and the rate after a while", async () => {
+      await helper.load(rtspInNode, flow(server.url), { cam: { user: "admin", password: PASSWORD } });
+      const statuses = watch(helper.getNode("cam"));
+      await waitFor(() => statuses.some((s) => /Mbps|kbps/.test(s.text ?? "")), 10_000, "rate in status");
+      const last = statuses.at(-1)!;
+      assert.equal(last.fill, "green");
+      assert.match(last.text ?? "", /^playing H264 640x360 · \d+(\.\d)? (Mbps|kbps)$/);
+    });
+
+    it("says in the status when the camera's audio cannot go to browsers (AAC)", async () => {
+      const aac = await GstRtspServer.start({ codec: "h264", audio: "aac", keyint: 10 });
+      try {
+        await helper.load(rtspInNode, flow(aac.url, { media: "both" }));
+        const statuses = watch(helper.getNode("cam"));
+        await waitFor(() => statuses.some((s) => /kbps|Mbps/.test(s.text ?? "")), 10_000, "rate in status");
+        assert.match(
+          statuses.at(-1)!.text ?? "",
+          /^playing H264 640x360 · \d+(\.\d)? (Mbps|kbps) · AAC audio not relayable to browsers$/,
+        );
+      } finally {
+        await helper.unload();
+        await aac.stop();
+      }
+    });
+
+    it("takes the password from the URL and never shows it", async () => {
+      const url = server.url.replace("rtsp://", `rtsp://admin:${PASSWORD}@`);
+      await helper.load(rtspInNode, flow(url, { name: "" }));
+      const events: AnyNode[] = [];
+      const media: AnyNode[] = [];
+      helper.getNode("events").on("input", (msg: AnyNode) => events.push(msg));
+      helper.getNode("media").on("input", (msg: AnyNode) => media.push(msg));
+      await waitFor(() => media.length > 5, 20_000, "frames");
+      assert.equal(media[0].topic, url.replace(PASSWORD, "***"));
+      assert.ok(!JSON.stringify(events).includes(PASSWORD));
+    });
+
+    it("a wrong password: status says so, retries, no password anywhere", async () => {
+      await helper.load(rtspInNode, flow(server.url, { name: "" }), {
+        cam: { user: "admin", password: "wrong-Passw0rd" },
+      });
+      const cam = helper.getNode("cam");
+      const statuses = watch(cam);
+      const events: AnyNode[] = [];
+      helper.getNode("events").on("input", (msg: AnyNode) => events.push(msg));
+      await waitFor(() => events.some((e) => e.payload.state === "retrying"), 10_000, "retrying");
+      await waitFor(() => statuses.some((s) => s.fill === "red"), 5000, "red status");
+      const retry = events.find((e) => e.payload.state === "retrying");
+      assert.equal(retry.payload.reason, "401 Unauthorized: wrong user or password");
+      assert.ok(retry.payload.retryInMs > 0);
+      assert.match(
+        statuses.find((s) => s.fill === "red")!.text ?? "",
+        /^retry in \d+ s: 401 Unauthorized: wrong user or password$/,
+      );
+      const logged = JSON.stringify(helper.log().args);
+      assert.ok(logged.includes("wrong user or password"), "the failure is logged");
+      for (const text of [logged, JSON.stringify(statuses), JSON.stringify(events)]) {
+        assert.ok(!text.includes("wrong-Passw0rd"));
+      }
+    });
+
+    it("start on command, and stop / start / restart commands", async () => {
+      proxy = new TcpProxy(server.port);
+      const port = await proxy.start();
+      const url = server.url.replace(`:${server.port}/`, `:${port}/`);
+      await helper.load(rtspInNode, flow(url, { startMode: "command" }), {
+        cam: { user: "admin", password: PASSWORD },
+      });
+      const cam = helper.getNode("cam");
+      const events: AnyNode[] = [];
+      helper.getNode("events").on("input", (msg: AnyNode) => events.push(msg));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(proxy.connections, 0, "nothing until start");
+
+      cam.receive({ payload: "start" });
+      await waitFor(() => events.some((e) => e.payload.state === "playing"), 20_000, "playing");
+      cam.receive({ payload: "stop" });
+      await waitFor(() => events.some((e) => e.payload.state === "stopped"), 5000, "stopped");
+      await waitFor(() => proxy!.requestLines().some((l) => l.startsWith("TEARDOWN")), 5000, "TEARDOWN");
+      await waitFor(() => proxy!.closedConnections === proxy!.connections, 5000, "socket closed");
+
+      cam.receive({ payload: "restart" });
+      await waitFor(
+        () => events.filter((e) => e.payload.state === "playing").length === 2,
+        20_000,
+        "playing again",
+      );
+      assert.equal(proxy.connections, 2);
+    });
+
+    it("reports unknown commands as errors a catch node can take", async () => {
+      await helper.load(rtspInNode, flow(server.url, { startMode: "command" }), {
+        cam: { user: "admin", password: PASSWORD },
+      });
+      const cam = helper.getNode("cam");
+      cam.receive({ payload: "jump" });
+      await waitFor(
+        () => helper.log().args.some((a: AnyNode[]) => String(a[0]?.msg).includes('unknown command "jump"')),
+        5000,
+        "error",
+      );
+    });
+
+    it("redeploy closes the session: the server sees TEARDOWN and the socket close", async () => {
+      proxy = new TcpProxy(server.port);
+      const port = await proxy.start();
+      const url = server.url.replace(`:${server.port}/`, `:${port}/`);
+      await helper.load(rtspInNode, flow(url), { cam: { user: "admin", password: PASSWORD } });
+      const media: AnyNode[] = [];
+      helper.getNode("media").on("input", (msg: AnyNode) => media.push(msg));
+      await waitFor(() => media.length > 5, 20_000, "frames");
+      await helper.unload();
+      assert.ok(
+        proxy.requestLines().some((l) => l.startsWith("TEARDOWN")),
+        "TEARDOWN sent before close finished",
+      );
+      await waitFor(() => proxy!.closedConnections === proxy!.connections, 2000, "socket closed");
+    });
+
+    it("a node without a URL says so and stays up", async () => {
+      await helper.load(rtspInNode, flow(""));
+      const cam = helper.getNode("cam");
+      assert.ok(cam);
+      const statusCalls = cam.status.args.map((a: [NodeStatus]) => a[0]);
+      assert.ok(statusCalls.some((s: NodeStatus) => /no camera URL/.test(s.text ?? "")));
+    });
   });
-});
+}
