@@ -4,11 +4,14 @@ import { DemoCamera } from "./demo-camera";
 
 const USAGE = `Usage: node dist/src/demo/cli.js [--port 8554] [--host 127.0.0.1] [--path /demo]
          [--user u --password p] [--start-at random|start] [--verbose]
+         [--require-rr ms] [--no-get-parameter]
 
 Runs the demo camera: an RTSP server that loops a 640x360 H.264 test clip at 25 fps,
 over TCP interleaved or UDP. With --user and --password, clients must use Digest auth.
 Each session starts at a random point of the loop, mid-GOP like a real camera, unless
---start-at start.`;
+--start-at start. Like some NVRs, with --require-rr it ends a UDP session that sends no
+RTCP receiver report for that many ms, and with --no-get-parameter it takes only OPTIONS
+as a keepalive.`;
 
 interface CliOptions {
   readonly port: number;
@@ -18,6 +21,8 @@ interface CliOptions {
   readonly password?: string;
   readonly startAt: "random" | "start";
   readonly verbose: boolean;
+  readonly requireReceiverReportsMs?: number;
+  readonly supportGetParameter: boolean;
 }
 
 /** The options, or a message for stderr. */
@@ -36,6 +41,14 @@ export function parseCliArgs(argv: readonly string[]): CliOptions | string {
   }
   const startAt = values["start-at"] ?? "random";
   if (startAt !== "random" && startAt !== "start") return `bad --start-at ${startAt}\n\n${USAGE}`;
+  const requireRr = values["require-rr"];
+  const requireReceiverReportsMs = requireRr === undefined ? undefined : Number(requireRr);
+  if (
+    requireReceiverReportsMs !== undefined &&
+    !(Number.isFinite(requireReceiverReportsMs) && requireReceiverReportsMs > 0)
+  ) {
+    return `bad --require-rr ${requireRr}\n\n${USAGE}`;
+  }
   return {
     port,
     host: values.host ?? "127.0.0.1",
@@ -44,6 +57,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions | string {
     password: values.password,
     startAt,
     verbose: values.verbose ?? false,
+    requireReceiverReportsMs,
+    supportGetParameter: !(values["no-get-parameter"] ?? false),
   };
 }
 
@@ -58,6 +73,8 @@ function parse(argv: readonly string[]) {
       password: { type: "string" },
       "start-at": { type: "string" },
       verbose: { type: "boolean", short: "v" },
+      "require-rr": { type: "string" },
+      "no-get-parameter": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,

@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { createServer, isIPv6, type Server, type Socket } from "node:net";
 import { DEMO_CLIP_FPS, type DemoClip, loadDemoClip } from "./clip";
-import { DemoSession } from "./demo-session";
+import { DemoSession, type DemoSessionEnd, type DemoSessionStats } from "./demo-session";
 import { DigestVerifier } from "./digest-auth";
 import { bindUdpPair, InterleavedSink, type MediaSink, UdpSink } from "./media-sink";
 import { type ClientInput, type RtspRequest, RtspRequestReader } from "./rtsp-request-reader";
@@ -27,6 +27,16 @@ export interface DemoCameraOptions {
   readonly sessionTimeoutSeconds?: number;
   /** Where sessions start in the loop: "random" (default, like a camera joined mid-GOP) or "start" (an IDR). */
   readonly startAt?: "random" | "start";
+  /**
+   * Ends a playing UDP session when no RTCP receiver report about it arrives for this long, as some
+   * NVRs do (requests keep the session alive, but not this). Default: reports are not required.
+   */
+  readonly requireReceiverReportsMs?: number;
+  /**
+   * Default true. When false, GET_PARAMETER is left out of Public and answered 501, like cameras that
+   * take only OPTIONS as a keepalive (the request still counts as a sign of life).
+   */
+  readonly supportGetParameter?: boolean;
   /** One line per notable event (sessions, bad requests). */
   readonly log?: (line: string) => void;
 }
@@ -37,8 +47,10 @@ export interface DemoCameraAddress {
   readonly url: string;
 }
 
-const PUBLIC_METHODS = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER";
+const BASE_METHODS = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN";
 const MAX_SESSIONS = 64;
+/** Ended sessions whose stats are kept for sessionStats(). */
+const ENDED_SESSIONS_KEPT = 64;
 
 interface Connection {
   readonly socket: Socket;
@@ -88,12 +100,16 @@ export class DemoCamera {
   private readonly log: (line: string) => void;
   private readonly connections = new Set<Connection>();
   private readonly sessionsById = new Map<string, DemoSession>();
+  private readonly endedSessions: DemoSession[] = [];
+  /** A Map, not an object: method names come from clients ("__proto__" is a valid token). */
+  private readonly requestsByMethod = new Map<string, number>();
+  private readonly publicMethods: string;
   private readonly sdpSessionId = String(randomInt(1, 2 ** 47));
   private server: Server | undefined;
   private starting: Promise<DemoCameraAddress> | undefined;
   private clip: DemoClip | undefined;
 
-  /** @throws RangeError for a bad port, fps or session timeout. */
+  /** @throws RangeError for a bad port, fps, session timeout or receiver report limit. */
   constructor(private readonly opts: DemoCameraOptions = {}) {
     const positive = (value: number | undefined): boolean =>
       value === undefined || (Number.isFinite(value) && value > 0);
@@ -104,12 +120,16 @@ export class DemoCamera {
     if (!positive(opts.sessionTimeoutSeconds)) {
       throw new RangeError(`DemoCamera: bad sessionTimeoutSeconds ${opts.sessionTimeoutSeconds}`);
     }
+    if (!positive(opts.requireReceiverReportsMs)) {
+      throw new RangeError(`DemoCamera: bad requireReceiverReportsMs ${opts.requireReceiverReportsMs}`);
+    }
     this.host = opts.host ?? "127.0.0.1";
     this.port = opts.port ?? 0;
     this.path = normalizePath(opts.path ?? "/demo");
     this.fps = opts.fps ?? DEMO_CLIP_FPS;
     this.timeoutMs = (opts.sessionTimeoutSeconds ?? 60) * 1000;
     this.log = opts.log ?? (() => {});
+    this.publicMethods = opts.supportGetParameter === false ? BASE_METHODS : `${BASE_METHODS}, GET_PARAMETER`;
     const { username, password } = opts;
     this.verifier =
       username !== undefined && password !== undefined
@@ -120,6 +140,16 @@ export class DemoCamera {
   /** Live sessions (set up and not torn down or timed out). */
   get sessions(): number {
     return this.sessionsById.size;
+  }
+
+  /** Live sessions in the order they were set up, then the most recently ended ones, oldest first. */
+  sessionStats(): DemoSessionStats[] {
+    return [...this.sessionsById.values(), ...this.endedSessions].map((session) => session.stats);
+  }
+
+  /** Every request received since start, by method (including ones answered 401, 454 or 501). */
+  requestCounts(): Readonly<Record<string, number>> {
+    return Object.fromEntries(this.requestsByMethod);
   }
 
   /** Loads the clip and listens. @throws when the clip cannot be loaded or the port is taken. */
@@ -154,8 +184,7 @@ export class DemoCamera {
     const server = this.server;
     this.server = undefined;
     this.starting = undefined;
-    for (const session of this.sessionsById.values()) session.close();
-    this.sessionsById.clear();
+    for (const session of [...this.sessionsById.values()]) this.endSession(session, "camera closed");
     for (const connection of this.connections) connection.socket.destroy();
     this.connections.clear();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -189,14 +218,25 @@ export class DemoCamera {
     for (const session of connection.sessions) this.endSession(session, "connection closed");
   }
 
-  private endSession(session: DemoSession, why: string): void {
-    session.close();
-    if (this.sessionsById.delete(session.id)) this.log(`session ${session.id} ended: ${why}`);
+  private endSession(session: DemoSession, why: DemoSessionEnd): void {
+    session.close(why);
+    if (this.sessionsById.delete(session.id)) {
+      this.log(`session ${session.id} ended: ${why}`);
+      this.endedSessions.push(session);
+      if (this.endedSessions.length > ENDED_SESSIONS_KEPT) this.endedSessions.shift();
+    }
     for (const connection of this.connections) connection.sessions.delete(session);
   }
 
   private enqueue(connection: Connection, input: ClientInput): void {
-    if (input.kind === "interleaved") return;
+    if (input.kind === "interleaved") {
+      // RTCP from a TCP client, on the odd channel of the session it reports on.
+      for (const session of connection.sessions) {
+        if (session.sink instanceof InterleavedSink && session.sink.deliver(input.channel, input.data))
+          return;
+      }
+      return;
+    }
     connection.queue = connection.queue
       .then(() => this.answer(connection, input))
       .catch((error: unknown) => {
@@ -232,9 +272,11 @@ export class DemoCamera {
   private async handle(connection: Connection, request: RtspRequest): Promise<Reply> {
     const sessionHeader = request.headers.get("session")?.split(";")[0]?.trim();
     const session = sessionHeader === undefined ? undefined : this.sessionsById.get(sessionHeader);
+    this.requestsByMethod.set(request.method, (this.requestsByMethod.get(request.method) ?? 0) + 1);
+    session?.countRequest(request.method);
     session?.touch();
     for (const owned of connection.sessions) owned.touch();
-    if (request.method === "OPTIONS") return { status: 200, headers: [["Public", PUBLIC_METHODS]] };
+    if (request.method === "OPTIONS") return { status: 200, headers: [["Public", this.publicMethods]] };
     if (this.verifier) {
       const verdict = this.verifier.verify(request.method, request.uri, request.headers.get("authorization"));
       if (verdict !== "ok") {
@@ -257,12 +299,14 @@ export class DemoCamera {
         return { status: 200, headers: [["Session", this.sessionHeader(session)]] };
       case "TEARDOWN":
         if (!session) return { status: 454 };
-        this.endSession(session, "TEARDOWN");
+        this.endSession(session, "teardown");
         return { status: 200 };
       case "GET_PARAMETER":
+        if (this.opts.supportGetParameter === false)
+          return { status: 501, headers: [["Public", this.publicMethods]] };
         return { status: 200, headers: session ? [["Session", this.sessionHeader(session)]] : [] };
       default:
-        return { status: 501, headers: [["Public", PUBLIC_METHODS]] };
+        return { status: 501, headers: [["Public", this.publicMethods]] };
     }
   }
 
@@ -312,7 +356,8 @@ export class DemoCamera {
       sink,
       trackUrl: request.uri,
       timeoutMs: this.timeoutMs,
-      onTimeout: (ended) => this.endSession(ended, "timeout"),
+      receiverReportTimeoutMs: sink.kind === "udp" ? this.opts.requireReceiverReportsMs : undefined,
+      onExpire: (ended, why) => this.endSession(ended, why),
       startFrame: this.opts.startAt === "start" ? 0 : undefined,
     });
     this.sessionsById.set(session.id, session);

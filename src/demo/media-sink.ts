@@ -1,13 +1,24 @@
-import { createSocket, type Socket as UdpSocket } from "node:dgram";
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from "node:dgram";
 import { isIPv6, type Socket } from "node:net";
+
+/** What a client sends back on a session's channels. */
+export interface SinkInput {
+  /** A packet on the RTCP channel: receiver reports, or an RTCP NAT punch. */
+  rtcp(packet: Buffer): void;
+  /** A packet on the RTP channel: over UDP, a NAT punch; TCP clients have no reason to send one. */
+  rtp(packet: Buffer): void;
+}
 
 /** Where a session's RTP and RTCP go: interleaved on the RTSP connection, or UDP datagrams. */
 export interface MediaSink {
+  readonly kind: "tcp" | "udp";
   /** Sends one frame's packets; false when the frame was dropped because the receiver lags. */
   sendRtp(packets: readonly Buffer[]): boolean;
   sendRtcp(packet: Buffer): void;
   /** The Transport header value that confirms this sink in a SETUP response. */
   transportHeader(ssrc: number): string;
+  /** Hands what the client sends on this session's channels to `input` (replacing an earlier one). */
+  listen(input: SinkInput): void;
   close(): void;
 }
 
@@ -16,7 +27,12 @@ const MAX_QUEUED_BYTES = 256 * 1024;
 
 const ssrcHex = (ssrc: number): string => (ssrc >>> 0).toString(16).toUpperCase().padStart(8, "0");
 
+const noInput: SinkInput = { rtcp: () => {}, rtp: () => {} };
+
 export class InterleavedSink implements MediaSink {
+  readonly kind = "tcp";
+  private input = noInput;
+
   constructor(
     private readonly socket: Socket,
     readonly channels: readonly [rtp: number, rtcp: number],
@@ -39,8 +55,20 @@ export class InterleavedSink implements MediaSink {
     return `RTP/AVP/TCP;unicast;interleaved=${this.channels[0]}-${this.channels[1]};ssrc=${ssrcHex(ssrc)};mode="PLAY"`;
   }
 
+  listen(input: SinkInput): void {
+    this.input = input;
+  }
+
+  /** An interleaved frame the client sent: true when it was on one of this sink's channels. */
+  deliver(channel: number, data: Buffer): boolean {
+    if (channel === this.channels[1]) this.input.rtcp(data);
+    else if (channel === this.channels[0]) this.input.rtp(data);
+    else return false;
+    return true;
+  }
+
   close(): void {
-    // The RTSP connection outlives the session: nothing of its own to release.
+    this.input = noInput;
   }
 
   private frameHeader(channel: number, packet: Buffer): Buffer {
@@ -67,9 +95,7 @@ function bindSocket(type: "udp4" | "udp6", address: string, port: number): Promi
     socket.once("error", fail);
     socket.bind(port, address, () => {
       socket.off("error", fail);
-      // Clients punch NAT holes and send receiver reports here; both are read and ignored.
       socket.on("error", () => {});
-      socket.on("message", () => {});
       resolve(socket);
     });
   });
@@ -90,11 +116,24 @@ export async function bindUdpPair(address: string, attempts = 20): Promise<UdpPa
 }
 
 export class UdpSink implements MediaSink {
+  readonly kind = "udp";
+  private input = noInput;
+
   constructor(
     private readonly pair: UdpPair,
     private readonly clientAddress: string,
     private readonly clientPorts: readonly [rtp: number, rtcp: number],
-  ) {}
+  ) {
+    // Clients punch NAT holes at both ports and send receiver reports to the RTCP one. Datagrams are
+    // taken from the client's address whatever their port: a NAT may have rewritten it.
+    const fromClient = (from: RemoteInfo): boolean => from.address.replace(/^::ffff:/, "") === clientAddress;
+    pair.rtp.on("message", (packet, from) => {
+      if (fromClient(from)) this.input.rtp(packet);
+    });
+    pair.rtcp.on("message", (packet, from) => {
+      if (fromClient(from)) this.input.rtcp(packet);
+    });
+  }
 
   sendRtp(packets: readonly Buffer[]): boolean {
     for (const packet of packets) this.pair.rtp.send(packet, this.clientPorts[0], this.clientAddress, ignore);
@@ -113,7 +152,12 @@ export class UdpSink implements MediaSink {
     );
   }
 
+  listen(input: SinkInput): void {
+    this.input = input;
+  }
+
   close(): void {
+    this.input = noInput;
     for (const socket of [this.pair.rtp, this.pair.rtcp]) {
       try {
         socket.close();

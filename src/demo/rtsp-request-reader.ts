@@ -1,6 +1,6 @@
 /**
- * Server side of the RTSP 1.0 wire (RFC 2326): cuts the client's byte stream into requests, and
- * skips the interleaved `$` frames (RTCP receiver reports) a TCP client sends between them.
+ * Server side of the RTSP 1.0 wire (RFC 2326): cuts the client's byte stream into requests and the
+ * interleaved `$` frames (RTCP receiver reports) a TCP client sends between them.
  */
 
 export interface RtspRequest {
@@ -14,7 +14,7 @@ export interface RtspRequest {
 
 export type ClientInput =
   | { readonly kind: "request"; readonly request: RtspRequest }
-  | { readonly kind: "interleaved"; readonly channel: number; readonly length: number }
+  | { readonly kind: "interleaved"; readonly channel: number; readonly data: Buffer }
   /** A whole request that cannot be served: answer `status`; the stream goes on. */
   | { readonly kind: "invalid"; readonly status: 400 | 505; readonly reason: string; readonly cseq?: string }
   /** The stream cannot be framed any further: answer `status` and close the connection. */
@@ -71,8 +71,6 @@ function parseHead(text: string): ParsedHead | undefined {
 
 export class RtspRequestReader {
   private pending: Buffer = Buffer.alloc(0);
-  /** Bytes of an interleaved frame still to skip. */
-  private skipping = 0;
   private failed = false;
 
   /** Feeds bytes from the socket; returns what they completed, in order. Never throws. */
@@ -94,24 +92,20 @@ export class RtspRequestReader {
   }
 
   private next(): ClientInput | undefined {
-    if (this.skipping > 0) {
-      const skipped = Math.min(this.skipping, this.pending.length);
-      this.skipping -= skipped;
-      this.pending = this.pending.subarray(skipped);
-      if (this.skipping > 0) return undefined;
-    }
     if (this.pending.length === 0) return undefined;
     if (this.pending[0] === 0x24) return this.nextInterleaved();
     return this.nextRequest();
   }
 
+  /** A whole frame (at most 64 KiB, so waiting for all of it is bounded), copied out of the stream. */
   private nextInterleaved(): ClientInput | undefined {
     if (this.pending.length < 4) return undefined;
+    const end = 4 + this.pending.readUInt16BE(2);
+    if (this.pending.length < end) return undefined;
     const channel = this.pending[1]!;
-    const length = this.pending.readUInt16BE(2);
-    this.pending = this.pending.subarray(4);
-    this.skipping = length;
-    return { kind: "interleaved", channel, length };
+    const data = Buffer.from(this.pending.subarray(4, end));
+    this.pending = this.pending.subarray(end);
+    return { kind: "interleaved", channel, data };
   }
 
   private nextRequest(): ClientInput | undefined {

@@ -19,6 +19,8 @@ describe("demo camera CLI", function () {
       password: undefined,
       startAt: "random",
       verbose: false,
+      requireReceiverReportsMs: undefined,
+      supportGetParameter: true,
     });
     const all = [
       "--port",
@@ -34,6 +36,9 @@ describe("demo camera CLI", function () {
       "--start-at",
       "start",
       "-v",
+      "--require-rr",
+      "3000",
+      "--no-get-parameter",
     ];
     assert.deepEqual(parseCliArgs(all), {
       port: 0,
@@ -43,11 +48,16 @@ describe("demo camera CLI", function () {
       password: "p",
       startAt: "start",
       verbose: true,
+      requireReceiverReportsMs: 3000,
+      supportGetParameter: false,
     });
     assert.match(String(parseCliArgs(["--help"])), /^Usage/);
     assert.match(String(parseCliArgs(["--port", "99999"])), /^bad --port/);
     assert.match(String(parseCliArgs(["--user", "u"])), /^--user and --password go together/);
     assert.match(String(parseCliArgs(["--start-at", "end"])), /^bad --start-at end/);
+    for (const bad of ["0", "-5", "soon", ""]) {
+      assert.match(String(parseCliArgs([`--require-rr=${bad}`])), /^bad --require-rr/, bad);
+    }
     assert.match(String(parseCliArgs(["--bogus"])), /Unknown option/);
   });
 

@@ -46,7 +46,7 @@ describe("RtspRequestReader", () => {
     }
   });
 
-  it("skips interleaved frames between requests, even split across chunks", () => {
+  it("cuts interleaved frames out between requests, even split across chunks", () => {
     const reader = new RtspRequestReader();
     const rtcp = Buffer.concat([Buffer.from([0x24, 1, 0, 8]), Buffer.alloc(8, 0x81)]);
     const request = text("GET_PARAMETER * RTSP/1.0\r\nCSeq: 3\r\n\r\n");
@@ -56,7 +56,8 @@ describe("RtspRequestReader", () => {
       inputs.map((input) => input.kind),
       ["interleaved", "request", "interleaved"],
     );
-    assert.deepEqual(inputs[0], { kind: "interleaved", channel: 1, length: 8 });
+    assert.deepEqual(inputs[0], { kind: "interleaved", channel: 1, data: Buffer.alloc(8, 0x81) });
+    assert.deepEqual(inputs[2], inputs[0]);
   });
 
   it("joins repeated headers and folded lines", () => {
