@@ -6,6 +6,7 @@ const RTCP_SR = 200;
 const RTCP_RR = 201;
 const RTCP_SDES = 202;
 const SEQ_MOD = 0x10000;
+const TIMESTAMP_MOD = 2 ** 32;
 
 export class RtpReceiverStats {
   private ssrc: number | undefined;
@@ -42,6 +43,8 @@ export class RtpReceiverStats {
       this.receivedPrior = 0;
       this.jitter = 0;
       this.lastTransit = undefined;
+      this.lastSr = 0;
+      this.lastSrArrivalMs = 0;
     } else {
       const delta = (seq - this.maxSeq + SEQ_MOD) % SEQ_MOD;
       if (delta > 0 && delta < 0x8000) {
@@ -53,7 +56,11 @@ export class RtpReceiverStats {
     const arrival = (arrivalMs * this.clockRate) / 1000;
     const transit = arrival - timestamp;
     if (this.lastTransit !== undefined) {
-      const d = Math.abs(transit - this.lastTransit);
+      // RFC 3550 A.8 does this in 32-bit arithmetic: across a timestamp wrap the difference stays small.
+      const d = Math.abs(
+        ((((transit - this.lastTransit) % TIMESTAMP_MOD) + 1.5 * TIMESTAMP_MOD) % TIMESTAMP_MOD) -
+          TIMESTAMP_MOD / 2,
+      );
       this.jitter += (d - this.jitter) / 16;
     }
     this.lastTransit = transit;
@@ -107,7 +114,7 @@ export class RtpReceiverStats {
 }
 
 function sdesCname(ssrc: number, cname: string): Buffer {
-  const text = Buffer.from(cname.slice(0, 255), "utf8");
+  const text = Buffer.from(cname, "utf8").subarray(0, 255);
   // SSRC, item (type, length, text), end marker, padded to 32 bits.
   const chunkLength = 4 + 2 + text.length + 1;
   const padded = Math.ceil(chunkLength / 4) * 4;

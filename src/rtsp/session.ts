@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type dgram from "node:dgram";
 import { EventEmitter } from "node:events";
 import net from "node:net";
 import { type AuthChallenge, Authenticator, parseWwwAuthenticate, pickChallenge } from "./auth";
@@ -79,12 +80,15 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
   private packetsReceived = 0;
   private ended = false;
   private readonly target: RtspUrl;
+  /** Where the session lives: the target, or where a redirect sent us. */
+  private server: RtspUrl;
   private readonly user: string | undefined;
   private readonly pass: string | undefined;
 
   constructor(private readonly options: SessionOptions) {
     super();
     this.target = parseRtspUrl(options.url);
+    this.server = this.target;
     this.user = options.username || this.target.username;
     this.pass = options.password || this.target.password;
   }
@@ -161,6 +165,7 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
   }
 
   private async connect(url: RtspUrl): Promise<void> {
+    this.server = url;
     this.connection = await RtspConnection.open(url, {
       connectTimeoutMs: this.options.connectTimeoutMs,
       rejectUnauthorized: this.options.rejectUnauthorized,
@@ -213,7 +218,7 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
       this.channelToTrack.set(rtp, { track: index, rtcp: false });
       this.channelToTrack.set(rtcp, { track: index, rtcp: true });
     } else {
-      this.bindUdp(index, reply);
+      await this.bindUdp(index, reply);
     }
   }
 
@@ -226,7 +231,7 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
     return { protocol: "RTP/AVP", unicast: true, clientPort: [pair.rtpPort, pair.rtcpPort] };
   }
 
-  private bindUdp(index: number, reply: TransportHeader): void {
+  private async bindUdp(index: number, reply: TransportHeader): Promise<void> {
     const pair = this.udpPairs[index]!;
     const server = sameAddress(reply.source) ?? this.connection?.remoteAddress ?? "";
     const fromServer = (address: string) =>
@@ -245,9 +250,11 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
     const rtcpPunch = Buffer.alloc(8);
     rtcpPunch.writeUInt32BE(0x80c90001, 0);
     rtcpPunch.writeUInt32BE(this.ownSsrc, 4);
-    pair.rtp.send(rtpPunch, serverPort[0], server);
-    pair.rtcp.send(rtcpPunch, serverPort[1], server);
     this.udpRtcpTargets.set(index, { port: serverPort[1], address: server });
+    // Sent before PLAY goes out (dgram resolves addresses asynchronously), so the path is open for media.
+    const send = (socket: dgram.Socket, packet: Buffer, port: number) =>
+      new Promise<void>((resolve) => socket.send(packet, port, server, () => resolve()));
+    await Promise.all([send(pair.rtp, rtpPunch, serverPort[0]), send(pair.rtcp, rtcpPunch, serverPort[1])]);
   }
 
   private async sendPlay(): Promise<void> {
@@ -286,11 +293,16 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
   /** Sent without waiting: a slow reply must not hold up anything, and a dead server shows as no media. */
   private keepalive(): void {
     const method = this.keepaliveMethod;
-    const url = method === "OPTIONS" ? formatRtspUrl(this.target) : this.sessionUrl();
+    const url = method === "OPTIONS" ? formatRtspUrl(this.server) : this.sessionUrl();
     this.send(method, url, new RtspHeaders()).then(
       (response) => {
         if (method === "GET_PARAMETER" && (response.statusCode === 405 || response.statusCode === 501)) {
           this.keepaliveMethod = "OPTIONS";
+        } else if (response.statusCode === 454) {
+          void this.end(
+            new RtspError("454 Session Not Found: the camera dropped the session", "status", 454),
+            false,
+          );
         }
       },
       () => {},
