@@ -22,6 +22,9 @@ echo "== lint and format (biome)"
 biome check --config-path=.ci src test examples nodes
 echo "== tests (mocha, coverage by c8)"
 # A hung test must not eat CI's whole budget; mocha itself stops at the first leaked handle otherwise.
+# Inside a network namespace of its own that holds only loopback: no test packet can reach any other
+# address (WebRTC gathers candidates on every interface; here there is only lo).
 timeout --signal=INT --kill-after=30 1800 \
+  unshare --net -- bash -c 'ip link set lo up && exec "$@"' netns \
   c8 --reporter=text-summary --reporter=lcov --report-dir=coverage --src=src --include='dist/src/**' \
   mocha
