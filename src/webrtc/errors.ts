@@ -1,0 +1,90 @@
+/**
+ * Errors a viewer request can end in. Each carries the HTTP status the signaling routes answer
+ * with, a one-line `message` and a `detail` that tells a person what to do about it.
+ */
+export abstract class ViewerRequestError extends Error {
+  abstract readonly httpStatus: number;
+  /** Stable, machine-readable name of the failure (for logs and the JSON body). */
+  abstract readonly code: string;
+
+  protected constructor(
+    message: string,
+    readonly detail: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The offer is not an SDP a peer connection can answer. */
+export class BadSdpError extends ViewerRequestError {
+  readonly httpStatus = 400;
+  readonly code = "bad-sdp";
+
+  constructor(reason: string) {
+    super(`bad SDP: ${reason}`, `the offer could not be used: ${reason}`);
+  }
+}
+
+/** Browser and stream share no codec (or the browser offered no media the stream has). */
+export class NoCommonCodecError extends ViewerRequestError {
+  readonly httpStatus = 406;
+  readonly code = "no-common-codec";
+
+  constructor(
+    readonly streamCodecs: string[],
+    readonly offeredCodecs: string[],
+  ) {
+    const stream = streamCodecs.length > 0 ? streamCodecs.join(", ") : "no media";
+    const offered = offeredCodecs.length > 0 ? offeredCodecs.join(", ") : "nothing usable";
+    super(
+      `no codec in common: the stream has ${stream}; the browser offered ${offered}`,
+      "The stream is relayed as it is, without transcoding: the browser must be able to receive the " +
+        "camera's codec (H.264 with packetization-mode=1, or H.265 where the browser offers it).",
+    );
+  }
+}
+
+/** The stream already serves as many viewers as it is allowed to. */
+export class MaxViewersError extends ViewerRequestError {
+  readonly httpStatus = 503;
+  readonly code = "max-viewers";
+
+  constructor(readonly maxViewers: number) {
+    super(
+      "max viewers reached",
+      `this stream serves at most ${maxViewers} viewer${maxViewers === 1 ? "" : "s"} at once; try again later`,
+    );
+  }
+}
+
+/** Nothing has arrived on the input yet, so there is nothing to describe in an answer. */
+export class NoStreamError extends ViewerRequestError {
+  readonly httpStatus = 503;
+  readonly code = "no-stream";
+
+  constructor() {
+    super("no stream yet", "waiting for the camera: no media has arrived at this node yet");
+  }
+}
+
+/** A WHEP resource id that does not name a live viewer. */
+export class UnknownViewerError extends ViewerRequestError {
+  readonly httpStatus = 404;
+  readonly code = "unknown-viewer";
+
+  constructor(readonly id: string) {
+    super("unknown viewer", `no viewer with id ${JSON.stringify(id)}: it has ended or never existed`);
+  }
+}
+
+/** A trickle PATCH with new ICE credentials: werift cannot restart ICE on a live connection. */
+export class IceRestartError extends ViewerRequestError {
+  /** WHIP/WHEP: a resource that cannot restart ICE answers the request 422 Unprocessable Content. */
+  readonly httpStatus = 422;
+  readonly code = "ice-restart";
+
+  constructor() {
+    super("ice restart not supported", "reload the player: a new offer starts a new connection");
+  }
+}

@@ -1,0 +1,51 @@
+import type { PeerConfig, RTCPeerConnection } from "werift";
+
+/** ICE settings of a webrtc-out node, as its configuration gives them. */
+export interface IceSettings {
+  /** STUN/TURN servers; empty by default: no public STUN host is contacted unless configured. */
+  iceServers: { urls: string; username?: string; credential?: string }[];
+  /** Addresses announced as host candidates besides the interfaces' own (NAT 1:1, Docker, loopback). */
+  additionalHostAddresses: string[];
+  /** UDP ports to take candidates from, both ends included; each viewer takes one. */
+  portRange?: [number, number];
+  /** Bind to this interface address only. */
+  interfaceAddresses?: { udp4?: string };
+}
+
+export const DEFAULT_ICE: Readonly<IceSettings> = Object.freeze({
+  iceServers: [],
+  additionalHostAddresses: [],
+});
+
+/** The werift PeerConfig fields for these settings (IPv4 UDP; no TCP candidates). */
+export function peerIceConfig(ice: IceSettings): Partial<PeerConfig> {
+  const config: Partial<PeerConfig> = {
+    // werift's default is a public STUN host, which stalls gathering without Internet access.
+    iceServers: ice.iceServers.map((server) => ({ ...server })),
+    iceAdditionalHostAddresses: [...ice.additionalHostAddresses],
+    iceUseIpv4: true,
+    iceUseIpv6: false,
+    iceUseTcp: false,
+  };
+  const range = ice.portRange;
+  // werift rejects a range whose ends are equal; a one-port range cannot serve two viewers anyway.
+  if (range !== undefined && range[0] < range[1]) config.icePortRange = [range[0], range[1]];
+  if (ice.interfaceAddresses?.udp4 !== undefined)
+    config.iceInterfaceAddresses = { udp4: ice.interfaceAddresses.udp4 };
+  return config;
+}
+
+/** True when one of the servers is a STUN server (stun: or stuns:). */
+function hasStunServer(ice: IceSettings): boolean {
+  return ice.iceServers.some((server) => /^stuns?:/i.test(server.urls.trim()));
+}
+
+/**
+ * werift 0.25.2 queries stun.l.google.com whenever no STUN server is configured, `iceServers: []`
+ * included: each viewer would look up and contact a public host. Clearing each ICE transport's
+ * STUN server before gathering (setLocalDescription) keeps it to host candidates, as configured.
+ */
+export function withoutDefaultStun(pc: RTCPeerConnection, ice: IceSettings): void {
+  if (hasStunServer(ice)) return;
+  for (const transport of pc.iceTransports) transport.connection.stunServer = undefined;
+}

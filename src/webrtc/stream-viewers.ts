@@ -1,0 +1,397 @@
+import { EventEmitter } from "node:events";
+import { AccessUnitAssembler } from "../rtp/access-unit";
+import { GopCache, type GopCacheLimits } from "../rtp/gop-cache";
+import { parseH264Sps } from "../rtp/h264";
+import { parseH265Sps } from "../rtp/h265";
+import { parseRtpHeader } from "../rtp/rtp-packet";
+import type { AccessUnit, MediaInfo, StreamInfo } from "../rtp/stream-info";
+import { type OutputFrame, StreamNormalizer } from "../rtp/stream-normalizer";
+import { describeMedia } from "./codec-match";
+import {
+  BadSdpError,
+  MaxViewersError,
+  NoStreamError,
+  UnknownViewerError,
+  ViewerRequestError,
+} from "./errors";
+import type { IceSettings } from "./ice-config";
+import { parseOffer } from "./offer";
+import { RateMeter } from "./rate-meter";
+import { Viewer, type ViewerStats, type ViewerTimeouts } from "./viewer";
+import type { PacingOptions } from "./viewer-track";
+
+export interface ViewerInfo {
+  readonly id: string;
+  readonly remoteAddress: string;
+  /** "H264 42e01f", "H265"... as negotiated with this browser. */
+  readonly videoCodec?: string;
+  readonly audioCodec?: string;
+}
+
+export interface StreamViewersOptions {
+  readonly maxViewers: number;
+  readonly ice: IceSettings;
+  /** Relay the stream's audio when the browser can take it. */
+  readonly audio: boolean;
+  /** Start late joiners from the cached GOP instead of the next keyframe. Default true. */
+  readonly fastStart?: boolean;
+  /** Codec of single RTP packets given to pushPacket (which carry no StreamInfo). */
+  readonly fallbackCodec?: { codec: "H264" | "H265"; payloadType: number; clockRate: number };
+  readonly viewerTimeouts?: ViewerTimeouts;
+  /** Each viewer track's queue bound and pacing. */
+  readonly pacing?: PacingOptions;
+  readonly gopLimits?: GopCacheLimits;
+}
+
+export type SourceState = "waiting" | "receiving" | "stalled";
+
+export interface StreamStats {
+  readonly codec?: string;
+  /** H.264 profile-level-id of the current SPS. */
+  readonly profile?: string;
+  readonly width?: number;
+  readonly height?: number;
+  readonly fps: number;
+  readonly kbps: number;
+  readonly packetsPerSecond: number;
+  /** Between the last two keyframes. */
+  readonly keyframeIntervalS?: number;
+  /** B-frames seen (they stutter in browsers). */
+  readonly bFrames: boolean;
+  readonly audioCodec?: string;
+  /** False when the stream has audio that no browser can take (AAC), or audio is switched off. */
+  readonly audioRelayed: boolean;
+  /** "receiving" while video arrives, "stalled" after 3 s without, "waiting" before the first. */
+  readonly sourceState: SourceState;
+  /** Source sessions seen (a camera restart adds one). */
+  readonly sourceSessions: number;
+  readonly keyframeRequests: number;
+}
+
+interface Events {
+  joined: [ViewerInfo];
+  left: [ViewerInfo & { reason: string }];
+}
+
+interface MediaPipe {
+  media: MediaInfo;
+  readonly normalizer: StreamNormalizer;
+}
+
+const BROWSER_AUDIO = new Set(["PCMU", "PCMA", "OPUS", "G722"]);
+const RELAYED_VIDEO = new Set(["H264", "H265"]);
+const STALLED_AFTER_MS = 3000;
+
+function isRelayableAudio(media: MediaInfo): boolean {
+  return media.relayable && BROWSER_AUDIO.has(media.codec.toUpperCase());
+}
+
+function viewerInfo(viewer: Viewer): ViewerInfo {
+  return {
+    id: viewer.id,
+    remoteAddress: viewer.remoteAddress,
+    ...(viewer.videoCodec !== undefined ? { videoCodec: viewer.videoCodec } : {}),
+    ...(viewer.audioCodec !== undefined ? { audioCodec: viewer.audioCodec } : {}),
+  };
+}
+
+/**
+ * The viewers of one stream: normalizes each access unit once (StreamNormalizer per media), keeps
+ * the GOP for late joiners, and writes every frame to every connected viewer.
+ */
+export class StreamViewers extends EventEmitter<Events> {
+  private readonly viewers = new Map<string, Viewer>();
+  private readonly fastStart: boolean;
+  private readonly gop: GopCache;
+  private readonly meter = new RateMeter();
+  private current: StreamInfo | undefined;
+  private video: MediaPipe | undefined;
+  private audio: MediaPipe | undefined;
+  private audioMedia: MediaInfo | undefined;
+  /** The source session whose keyframe video is flowing from; frames of a newer one wait for theirs. */
+  private keyedSession: number | undefined;
+  private pending = 0;
+  private closed = false;
+  private sessions = 0;
+  private lastVideoAt: number | undefined;
+  private keyframeTimes: number[] = [];
+  private keyframeRequests = 0;
+  private packetInput:
+    | {
+        assembler: AccessUnitAssembler;
+        ssrc: number | undefined;
+        stream: StreamInfo | undefined;
+        session: number;
+      }
+    | undefined;
+
+  constructor(private readonly opts: StreamViewersOptions) {
+    super();
+    this.fastStart = opts.fastStart ?? true;
+    this.gop = new GopCache(opts.gopLimits);
+    const fallback = opts.fallbackCodec;
+    if (fallback !== undefined) {
+      this.packetInput = {
+        assembler: new AccessUnitAssembler({ kind: "video", mid: "0", codec: fallback.codec }),
+        ssrc: undefined,
+        stream: undefined,
+        session: 0,
+      };
+    }
+  }
+
+  /** The latest StreamInfo pushed. */
+  get stream(): StreamInfo | undefined {
+    return this.current;
+  }
+
+  get size(): number {
+    return this.viewers.size;
+  }
+
+  /** One access unit of `stream`: normalized, cached, and sent to every viewer. Never throws on bad input. */
+  push(unit: AccessUnit, stream: StreamInfo): void {
+    if (this.closed) return;
+    // By id and session, not identity: Node-RED deep-clones a message for every wire after the first.
+    const current = this.current;
+    if (current === undefined || stream.id !== current.id || stream.session !== current.session)
+      this.adopt(stream);
+    const pipe =
+      unit.kind === "video" && unit.mid === this.video?.media.mid
+        ? this.video
+        : unit.kind === "audio" && unit.mid === this.audio?.media.mid
+          ? this.audio
+          : undefined;
+    if (pipe === undefined) return;
+    const frame = pipe.normalizer.push(unit, stream.session);
+    if (frame !== undefined) this.deliver(frame);
+  }
+
+  /** One RTP packet of the fallback codec (Node-RED's udp-in); ignored without fallbackCodec. */
+  pushPacket(packet: Buffer): void {
+    const input = this.packetInput;
+    const fallback = this.opts.fallbackCodec;
+    if (input === undefined || fallback === undefined || this.closed) return;
+    const header = parseRtpHeader(packet);
+    if (header === undefined || header.payloadType !== fallback.payloadType) return;
+    if (input.stream === undefined || header.ssrc !== input.ssrc) {
+      // A new sender (ffmpeg restarted): a new source session, as a camera reconnect would be.
+      input.ssrc = header.ssrc;
+      input.session++;
+      input.stream = Object.freeze({
+        id: "rtp-input",
+        session: input.session,
+        media: Object.freeze([
+          Object.freeze({
+            mid: "0",
+            kind: "video" as const,
+            codec: fallback.codec,
+            payloadType: fallback.payloadType,
+            clockRate: fallback.clockRate,
+            fmtp: Object.freeze({}),
+            relayable: true,
+          }),
+        ]),
+      });
+    }
+    for (const unit of input.assembler.push(packet)) this.push(unit, input.stream);
+  }
+
+  private adopt(stream: StreamInfo): void {
+    this.current = stream;
+    this.sessions++;
+    const video = stream.media.find((m) => m.kind === "video" && RELAYED_VIDEO.has(m.codec));
+    const audio = stream.media.find((m) => m.kind === "audio");
+    this.audioMedia = audio;
+    const changed = (pipe: MediaPipe | undefined, media: MediaInfo | undefined): boolean =>
+      pipe !== undefined &&
+      (media === undefined || pipe.media.codec !== media.codec || pipe.media.clockRate !== media.clockRate);
+    if (
+      changed(this.video, video) ||
+      changed(
+        this.audio,
+        this.opts.audio && audio !== undefined && isRelayableAudio(audio) ? audio : undefined,
+      )
+    ) {
+      // Negotiated codecs no longer fit: the players reconnect and negotiate again.
+      for (const viewer of this.viewers.values()) void viewer.close("the stream's codec changed");
+      this.video = undefined;
+      this.audio = undefined;
+      this.keyedSession = undefined;
+    }
+    this.video = this.follow(this.video, video);
+    this.audio = this.follow(
+      this.audio,
+      this.opts.audio && audio !== undefined && isRelayableAudio(audio) ? audio : undefined,
+    );
+    // Frames cached from the previous session cannot be followed by the new session's.
+    this.gop.clear();
+  }
+
+  private follow(pipe: MediaPipe | undefined, media: MediaInfo | undefined): MediaPipe | undefined {
+    if (media === undefined) return undefined;
+    if (pipe === undefined) return { media, normalizer: new StreamNormalizer(media) };
+    pipe.normalizer.updateMedia(media);
+    pipe.media = media;
+    return pipe;
+  }
+
+  private deliver(frame: OutputFrame): void {
+    if (frame.kind === "video") {
+      // A restarted camera resumes mid-GOP: its frames are useless to a decoder until its keyframe.
+      if (frame.sourceSession !== this.keyedSession) {
+        if (!frame.keyframe) return;
+        this.keyedSession = frame.sourceSession;
+      }
+      if (this.fastStart) this.gop.push(frame);
+      this.lastVideoAt = frame.receivedAt;
+      let bytes = 0;
+      for (const packet of frame.packets) bytes += packet.length;
+      this.meter.add(frame.receivedAt, bytes, frame.packets.length);
+      if (frame.keyframe) {
+        this.keyframeTimes.push(frame.receivedAt);
+        if (this.keyframeTimes.length > 2) this.keyframeTimes.shift();
+      }
+    }
+    for (const viewer of this.viewers.values()) viewer.send(frame);
+  }
+
+  /** The stream's video as codec matching should see it: with the latest parameter sets. */
+  private videoForMatching(): MediaInfo | undefined {
+    const pipe = this.video;
+    if (pipe === undefined) return undefined;
+    const sets = pipe.normalizer.parameterSets;
+    return sets.length > 0 ? { ...pipe.media, parameterSets: sets } : pipe.media;
+  }
+
+  /**
+   * Answers a browser's offer with a new viewer.
+   * @throws MaxViewersError, NoStreamError, NoCommonCodecError, BadSdpError (all ViewerRequestError)
+   */
+  async addViewer(
+    offerSdp: string,
+    remoteAddress: string,
+    vanilla: boolean,
+  ): Promise<{ id: string; answerSdp: string }> {
+    if (this.closed) throw new NoStreamError();
+    if (this.viewers.size + this.pending >= this.opts.maxViewers)
+      throw new MaxViewersError(this.opts.maxViewers);
+    parseOffer(offerSdp);
+    const video = this.videoForMatching();
+    const audio = this.audio?.media;
+    if (video === undefined && audio === undefined) throw new NoStreamError();
+    this.pending++;
+    let created: { viewer: Viewer; answerSdp: string };
+    try {
+      created = await Viewer.create({
+        offerSdp,
+        ...(video !== undefined ? { video } : {}),
+        ...(audio !== undefined ? { audio } : {}),
+        ice: this.opts.ice,
+        remoteAddress,
+        vanilla,
+        ...(this.opts.viewerTimeouts !== undefined ? { timeouts: this.opts.viewerTimeouts } : {}),
+        ...(this.opts.pacing !== undefined ? { pacing: this.opts.pacing } : {}),
+      });
+    } catch (error) {
+      if (error instanceof ViewerRequestError) throw error;
+      throw new BadSdpError(error instanceof Error ? error.message : String(error));
+    } finally {
+      this.pending--;
+    }
+    const { viewer, answerSdp } = created;
+    if (this.closed) {
+      await viewer.close("the stream was closed");
+      throw new NoStreamError();
+    }
+    this.viewers.set(viewer.id, viewer);
+    viewer.on("state", (state) => {
+      if (state === "connected" && this.fastStart) viewer.replay(this.gop.framesSinceKeyframe());
+    });
+    viewer.on("pli", () => {
+      this.keyframeRequests++;
+    });
+    viewer.once("closed", () => {
+      this.viewers.delete(viewer.id);
+      this.emit("left", { ...viewerInfo(viewer), reason: viewer.closeReason });
+    });
+    this.emit("joined", viewerInfo(viewer));
+    return { id: viewer.id, answerSdp };
+  }
+
+  /**
+   * WHEP trickle for one viewer.
+   * @throws UnknownViewerError, BadSdpError, IceRestartError (all ViewerRequestError)
+   */
+  async addIceCandidates(id: string, sdpfrag: string): Promise<void> {
+    const viewer = this.viewers.get(id);
+    if (viewer === undefined) throw new UnknownViewerError(id);
+    await viewer.addIceCandidates(sdpfrag);
+  }
+
+  /** Ends one viewer (WHEP DELETE). @throws UnknownViewerError */
+  async removeViewer(id: string): Promise<void> {
+    const viewer = this.viewers.get(id);
+    if (viewer === undefined) throw new UnknownViewerError(id);
+    await viewer.close("removed");
+  }
+
+  stats(): { stream: StreamStats; viewers: ViewerStats[] } {
+    const now = performance.now();
+    const rates = this.meter.rates(now);
+    const video = this.video;
+    const picture = video === undefined ? undefined : pictureOf(video.media, video.normalizer.parameterSets);
+    const [previousKey, lastKey] = this.keyframeTimes;
+    const audioMedia = this.audioMedia;
+    const stream: StreamStats = {
+      ...(video !== undefined ? { codec: video.media.codec } : {}),
+      ...picture,
+      fps: rates.framesPerSecond,
+      kbps: rates.kbps,
+      packetsPerSecond: rates.packetsPerSecond,
+      ...(previousKey !== undefined && lastKey !== undefined
+        ? { keyframeIntervalS: Math.round((lastKey - previousKey) / 100) / 10 }
+        : {}),
+      bFrames: video?.normalizer.bFrames ?? false,
+      ...(audioMedia !== undefined ? { audioCodec: describeMedia(audioMedia) } : {}),
+      audioRelayed: this.audio !== undefined,
+      sourceState:
+        this.lastVideoAt === undefined
+          ? "waiting"
+          : now - this.lastVideoAt > STALLED_AFTER_MS
+            ? "stalled"
+            : "receiving",
+      sourceSessions: this.sessions,
+      keyframeRequests: this.keyframeRequests,
+    };
+    return { stream, viewers: [...this.viewers.values()].map((v) => v.stats()) };
+  }
+
+  /** Closes every viewer (awaited); later pushes and offers are refused. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.viewers.values()].map((viewer) => viewer.close("the stream was closed")));
+    this.gop.clear();
+  }
+}
+
+/** Size and profile from the latest SPS, else from the SDP's MediaInfo. */
+function pictureOf(
+  media: MediaInfo,
+  sets: readonly Buffer[],
+): { width?: number; height?: number; profile?: string } | undefined {
+  for (const nal of sets) {
+    if (media.codec === "H264") {
+      const sps = parseH264Sps(nal);
+      if (sps !== undefined) return { width: sps.width, height: sps.height, profile: sps.profileLevelId };
+    } else if (media.codec === "H265") {
+      const sps = parseH265Sps(nal);
+      if (sps !== undefined) return { width: sps.width, height: sps.height };
+    }
+  }
+  return {
+    ...(media.width !== undefined ? { width: media.width } : {}),
+    ...(media.height !== undefined ? { height: media.height } : {}),
+    ...(media.profileLevelId !== undefined ? { profile: media.profileLevelId } : {}),
+  };
+}

@@ -1,0 +1,167 @@
+import { randomInt } from "node:crypto";
+import { RtpHeader, RtpPacket } from "werift";
+import { parseRtpHeader } from "../rtp/rtp-packet";
+import type { OutputFrame } from "../rtp/stream-normalizer";
+
+/** What a ViewerTrack writes to: werift's RTCRtpSender (it sets SSRC and payload type). */
+export interface RtpSink {
+  sendRtp(packet: RtpPacket): Promise<void>;
+}
+
+export interface PacingOptions {
+  /** Bound of packets queued or handed to werift and not yet written. Default 4096. */
+  readonly maxQueuedPackets?: number;
+  /** Sustained rate when packets queue up, bytes per second. Default 5 MB/s (40 Mbit/s). */
+  readonly bytesPerSecond?: number;
+  /** Bytes that may go out at once. Default 16 KiB (about 13 full packets). */
+  readonly burstBytes?: number;
+}
+
+export const DEFAULT_MAX_QUEUED_PACKETS = 4096;
+const DEFAULT_BYTES_PER_SECOND = 5_000_000;
+const DEFAULT_BURST_BYTES = 16 * 1024;
+
+export interface TrackCounters {
+  framesSent: number;
+  packetsSent: number;
+  bytesSent: number;
+  /** Frames dropped because the queue was full (each starts a wait for the next keyframe). */
+  framesDropped: number;
+}
+
+interface Queued {
+  readonly packet: RtpPacket;
+  readonly bytes: number;
+}
+
+/**
+ * One media of one viewer: its own sequence numbers (continuous, whatever is skipped upstream),
+ * timestamps from the stream's output timeline, a start at a video keyframe, and a paced, bounded
+ * queue. Live frames go out at once while the queue is empty; a burst (a replayed GOP) drains at the
+ * pacing rate instead of overflowing socket buffers on the way. When a frame does not fit in the
+ * queue it is dropped and the track waits for the next keyframe: a viewer that cannot keep up gets
+ * a clean restart instead of a smeared picture, and never holds anyone else up.
+ */
+export class ViewerTrack {
+  readonly counters: TrackCounters = { framesSent: 0, packetsSent: 0, bytesSent: 0, framesDropped: 0 };
+  private sequence = randomInt(0, 0x10000);
+  private inFlight = 0;
+  private readonly queue: Queued[] = [];
+  private queueHead = 0;
+  private needKeyframe: boolean;
+  private tokens: number;
+  private refilledAt = performance.now();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly maxQueued: number;
+  private readonly rate: number;
+  private readonly burst: number;
+  private readonly settle = (): void => {
+    this.inFlight--;
+  };
+
+  constructor(
+    private readonly sink: RtpSink,
+    readonly kind: "video" | "audio",
+    pacing: PacingOptions = {},
+  ) {
+    this.needKeyframe = kind === "video";
+    this.maxQueued = Math.max(1, pacing.maxQueuedPackets ?? DEFAULT_MAX_QUEUED_PACKETS);
+    this.rate = Math.max(1, pacing.bytesPerSecond ?? DEFAULT_BYTES_PER_SECOND);
+    this.burst = Math.max(1500, pacing.burstBytes ?? DEFAULT_BURST_BYTES);
+    this.tokens = this.burst;
+  }
+
+  /** True until a video keyframe was sent (and again after an overflow). */
+  get waitingForKeyframe(): boolean {
+    return this.needKeyframe;
+  }
+
+  /** Packets queued here or handed to werift and not yet written to the socket. */
+  get packetsPending(): number {
+    return this.queue.length - this.queueHead + this.inFlight;
+  }
+
+  /** Whether `packets` more would fit in the queue now. */
+  fits(packets: number): boolean {
+    return this.packetsPending + packets <= this.maxQueued;
+  }
+
+  /**
+   * Queues a frame with `timestamp` (default: its own) as the timestamp of its packets; returns
+   * false when it was not taken (waiting for a keyframe, or dropped on overflow). Never throws.
+   */
+  send(frame: OutputFrame, timestamp: number = frame.timestamp): boolean {
+    if (this.stopped) return false;
+    if (this.needKeyframe && !frame.keyframe) return false;
+    if (!this.fits(frame.packets.length)) {
+      this.counters.framesDropped++;
+      this.needKeyframe = this.kind === "video";
+      return false;
+    }
+    let taken = 0;
+    for (const wire of frame.packets) {
+      const header = parseRtpHeader(wire);
+      if (header === undefined || header.payloadLength === 0) continue;
+      const packet = new RtpPacket(
+        new RtpHeader({
+          marker: header.marker,
+          payloadType: header.payloadType,
+          sequenceNumber: this.sequence,
+          timestamp: (timestamp + ((header.timestamp - frame.timestamp) | 0)) >>> 0,
+          ssrc: 0,
+        }),
+        wire.subarray(header.payloadOffset, header.payloadOffset + header.payloadLength),
+      );
+      this.sequence = (this.sequence + 1) & 0xffff;
+      this.queue.push({ packet, bytes: wire.length });
+      taken++;
+    }
+    if (taken === 0) return false;
+    this.counters.framesSent++;
+    if (frame.keyframe) this.needKeyframe = false;
+    this.drain();
+    return true;
+  }
+
+  /** Drops what is queued and sends nothing more. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.queue.length = 0;
+    this.queueHead = 0;
+  }
+
+  private drain(): void {
+    if (this.timer !== undefined) return;
+    const now = performance.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) * this.rate) / 1000);
+    this.refilledAt = now;
+    while (this.queueHead < this.queue.length) {
+      const next = this.queue[this.queueHead];
+      if (next === undefined || next.bytes > this.tokens) break;
+      this.queueHead++;
+      this.tokens -= next.bytes;
+      this.inFlight++;
+      this.sink.sendRtp(next.packet).then(this.settle, this.settle);
+      this.counters.packetsSent++;
+      this.counters.bytesSent += next.bytes;
+    }
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+      return;
+    }
+    if (this.queueHead > 1024) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+    const next = this.queue[this.queueHead];
+    const waitMs = Math.max(1, Math.ceil((((next?.bytes ?? 0) - this.tokens) * 1000) / this.rate));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.drain();
+    }, waitMs);
+  }
+}

@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { RtpPacket } from "werift";
+import type { OutputFrame } from "../../../src/rtp/stream-normalizer";
+import { type RtpSink, ViewerTrack } from "../../../src/webrtc/viewer-track";
+
+/** A normalized packet: 12-byte header (PT 96, SSRC 0), then `size` payload bytes. */
+function packet(sequence: number, timestamp: number, marker: boolean, size = 100): Buffer {
+  const out = Buffer.alloc(12 + size, 0xab);
+  out.writeUInt8(0x80, 0);
+  out.writeUInt8((marker ? 0x80 : 0) | 96, 1);
+  out.writeUInt16BE(sequence, 2);
+  out.writeUInt32BE(timestamp, 4);
+  out.writeUInt32BE(0, 8);
+  return out;
+}
+
+let nextSequence = 1000;
+function frame(timestamp: number, keyframe: boolean, packets = 3, size = 100): OutputFrame {
+  return {
+    kind: "video",
+    mid: "0",
+    keyframe,
+    timestamp,
+    packets: Array.from({ length: packets }, (_, i) =>
+      packet(nextSequence++, timestamp, i === packets - 1, size),
+    ),
+    receivedAt: 0,
+    sourceSession: 1,
+  };
+}
+
+/** Records what werift would be given; `hold` keeps every send pending (a socket that does not drain). */
+class Sink implements RtpSink {
+  readonly sent: RtpPacket[] = [];
+  constructor(private readonly hold = false) {}
+  sendRtp(p: RtpPacket): Promise<void> {
+    this.sent.push(p);
+    return this.hold ? new Promise(() => {}) : Promise.resolve();
+  }
+}
+
+describe("ViewerTrack", () => {
+  it("starts at a keyframe and numbers its packets itself, continuously", () => {
+    const sink = new Sink();
+    const track = new ViewerTrack(sink, "video");
+    assert.equal(track.send(frame(3000, false)), false);
+    assert.equal(sink.sent.length, 0);
+    assert.equal(track.send(frame(6000, true)), true);
+    nextSequence += 50; // frames the stream skipped: the viewer must not see the hole
+    assert.equal(track.send(frame(9000, false)), true);
+    const sequences = sink.sent.map((p) => p.header.sequenceNumber);
+    for (let i = 1; i < sequences.length; i++)
+      assert.equal(sequences[i], ((sequences[i - 1] as number) + 1) & 0xffff);
+    assert.deepEqual(
+      sink.sent.map((p) => [p.header.timestamp, p.header.marker, p.payload.length]),
+      [
+        [6000, false, 100],
+        [6000, false, 100],
+        [6000, true, 100],
+        [9000, false, 100],
+        [9000, false, 100],
+        [9000, true, 100],
+      ],
+    );
+    assert.equal(track.counters.framesSent, 2);
+    assert.equal(track.counters.packetsSent, 6);
+    assert.equal(track.counters.bytesSent, 6 * 112);
+  });
+
+  it("gives a frame the timestamp it is told to", () => {
+    const sink = new Sink();
+    const track = new ViewerTrack(sink, "video");
+    track.send(frame(90_000, true), 4242);
+    assert.deepEqual(
+      sink.sent.map((p) => p.header.timestamp),
+      [4242, 4242, 4242],
+    );
+  });
+
+  it("drops a frame that does not fit in its queue, then waits for the next keyframe", () => {
+    const sink = new Sink(true);
+    const track = new ViewerTrack(sink, "video", { maxQueuedPackets: 7 });
+    assert.equal(track.send(frame(0, true)), true);
+    assert.equal(track.send(frame(3000, false)), true);
+    assert.equal(track.packetsPending, 6);
+    assert.equal(track.send(frame(6000, false)), false, "9 packets would be pending");
+    assert.equal(track.counters.framesDropped, 1);
+    assert.equal(track.waitingForKeyframe, true);
+    assert.equal(track.fits(1), true);
+    assert.equal(track.send(frame(6000, false, 1)), false, "after a drop only a keyframe restarts it");
+    assert.equal(sink.sent.length, 6);
+  });
+
+  it("paces a burst: what exceeds the burst size goes out later, in order", async () => {
+    const sink = new Sink();
+    const track = new ViewerTrack(sink, "video", { burstBytes: 3000, bytesPerSecond: 1_000_000 });
+    track.send(frame(0, true, 20, 988)); // 20 packets of 1000 bytes
+    const immediately = sink.sent.length;
+    assert.ok(immediately >= 2 && immediately <= 3, `${immediately} packets at once`);
+    // 17 KB more at 1 MB/s: about 17 ms; a loaded machine may take longer, not shorter.
+    const deadline = performance.now() + 2000;
+    while (sink.sent.length < 20 && performance.now() < deadline) await sleep(5);
+    assert.equal(sink.sent.length, 20);
+    const sequences = sink.sent.map((p) => p.header.sequenceNumber);
+    assert.deepEqual(
+      sequences,
+      sequences.map((_, i) => ((sequences[0] as number) + i) & 0xffff),
+    );
+  });
+
+  it("sends nothing after stop()", async () => {
+    const sink = new Sink();
+    const track = new ViewerTrack(sink, "video", { burstBytes: 1500, bytesPerSecond: 1_000_000 });
+    track.send(frame(0, true, 10, 988));
+    const before = sink.sent.length;
+    track.stop();
+    await sleep(30);
+    assert.equal(sink.sent.length, before);
+    assert.equal(track.send(frame(3000, true)), false);
+  });
+
+  it("sends audio without waiting for anything", () => {
+    const sink = new Sink();
+    const track = new ViewerTrack(sink, "audio");
+    const audio: OutputFrame = { ...frame(160, false, 1), kind: "audio" };
+    assert.equal(track.send(audio), true);
+    assert.equal(sink.sent.length, 1);
+  });
+});
