@@ -4,7 +4,7 @@ import { RtspSource, type SourceTransport, type StateEvent } from "../rtsp/sourc
 import { maskUrl, parseRtspUrl } from "../rtsp/url";
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from "./red";
 import { redact } from "./redact";
-import { describeRate, USER_AGENT } from "./text";
+import { codecLabel, describeRate, USER_AGENT } from "./text";
 
 interface RtspInConfig extends NodeDef {
   url?: string;
@@ -161,11 +161,6 @@ function playingText(
   if (bitrateBps > 0) parts.push(describeRate(bitrateBps));
   if (audio && !audio.relayable) parts.push(`${codecLabel(audio.codec)} audio not relayable to browsers`);
   return parts.join(" · ");
-}
-
-/** SDP names AAC by its RTP payload format; users know it as AAC. */
-function codecLabel(codec: string): string {
-  return codec === "MPEG4-GENERIC" || codec === "MP4A-LATM" ? "AAC" : codec;
 }
 
 function stateMessage(topic: string, event: StateEvent, safe: (text: string) => string): NodeMessage {

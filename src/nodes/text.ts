@@ -23,3 +23,8 @@ export function describeRate(bitsPerSecond: number): string {
   if (bitsPerSecond >= 1_000_000) return `${(bitsPerSecond / 1_000_000).toFixed(1)} Mbps`;
   return `${Math.round(bitsPerSecond / 1000)} kbps`;
 }
+
+/** SDP names AAC by its RTP payload format; users know it as AAC. */
+export function codecLabel(codec: string): string {
+  return codec === "MPEG4-GENERIC" || codec === "MP4A-LATM" ? "AAC" : codec;
+}

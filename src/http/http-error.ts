@@ -1,0 +1,85 @@
+import type { ServerResponse } from "node:http";
+
+/** The JSON body of every error response (DESIGN.md §4). */
+export interface ErrorBody {
+  readonly error: string;
+  readonly detail: string;
+  /** A stable name of the failure when the error has one ("max-viewers", "no-stream"…). */
+  readonly code?: string;
+}
+
+/** An error that carries its HTTP status; thrown by the request handlers, answered by `sendError`. */
+export class HttpError extends Error {
+  readonly httpStatus: number;
+  readonly detail: string;
+  /** Extra response headers, e.g. Allow for a 405. */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(httpStatus: number, message: string, detail: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.name = "HttpError";
+    this.httpStatus = httpStatus;
+    this.detail = detail;
+    this.headers = headers;
+  }
+}
+
+/** Errors of other layers (src/webrtc/errors.ts) carry `httpStatus` and `detail` by the same names. */
+interface StatusCarrier {
+  readonly httpStatus: number;
+  readonly message: string;
+  readonly detail?: unknown;
+  readonly code?: unknown;
+  readonly headers?: unknown;
+}
+
+function carriesStatus(err: unknown): err is StatusCarrier {
+  if (!(err instanceof Error)) return false;
+  const status = (err as { httpStatus?: unknown }).httpStatus;
+  return typeof status === "number" && Number.isInteger(status) && status >= 400 && status <= 599;
+}
+
+/** What an error thrown by a handler becomes on the wire: its own status, else 500. */
+export function errorResponse(err: unknown): {
+  status: number;
+  body: ErrorBody;
+  headers: Record<string, string>;
+} {
+  if (carriesStatus(err)) {
+    const headers =
+      err.headers && typeof err.headers === "object" ? { ...(err.headers as Record<string, string>) } : {};
+    const body: ErrorBody = {
+      error: err.message,
+      detail: typeof err.detail === "string" ? err.detail : "",
+      ...(typeof err.code === "string" ? { code: err.code } : {}),
+    };
+    return { status: err.httpStatus, body, headers };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { status: 500, body: { error: "internal error", detail: message }, headers: {} };
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.setHeader("Content-Type", "application/json; charset=utf-8");
+  res.setHeader("Content-Length", Buffer.byteLength(text));
+  res.setHeader("Cache-Control", "no-store");
+  res.end(text);
+}
+
+/** Answers with the error's status and a `{ error, detail }` body; a no-op once the response has started. */
+export function sendError(res: ServerResponse, err: unknown): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const { status, body, headers } = errorResponse(err);
+  sendJson(res, status, body, headers);
+}

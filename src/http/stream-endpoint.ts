@@ -1,0 +1,271 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { readTextBody, requireMediaType } from "./body";
+import { applyCors, type CorsOptions } from "./cors";
+import { HttpError, sendError, sendJson } from "./http-error";
+import { type IceServerEntry, iceServerLinks } from "./ice-links";
+import { runMiddleware } from "./middleware";
+import { playerPage } from "./player-page";
+import type { Endpoint, RequestHandler } from "./router";
+
+/** What the endpoint needs of a stream's viewer set (src/webrtc/stream-viewers.ts StreamViewers). */
+export interface ViewerHost {
+  addViewer(
+    offerSdp: string,
+    remoteAddress: string,
+    vanilla: boolean,
+  ): Promise<{ id: string; answerSdp: string }>;
+  addIceCandidates(id: string, sdpfrag: string): Promise<void>;
+  removeViewer(id: string): Promise<void>;
+  stats(): unknown;
+}
+
+export interface StreamEndpointOptions {
+  /** Normalised: leading "/", no trailing "/". */
+  readonly path: string;
+  /** The player page's title. */
+  readonly title: string;
+  readonly viewers: ViewerHost;
+  readonly iceServers?: readonly IceServerEntry[];
+  /** Node-RED's httpNodeCors, applied to every route. */
+  readonly cors?: CorsOptions;
+  /** Node-RED's httpNodeMiddleware, run before every route (not before CORS preflights). */
+  readonly middleware?: readonly RequestHandler[];
+}
+
+const SDP = "application/sdp";
+const SDPFRAG = "application/trickle-ice-sdpfrag";
+const JSON_TYPE = "application/json";
+const VIEWER_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+interface Route {
+  readonly methods: readonly string[];
+  run(req: IncomingMessage, res: ServerResponse, method: string): Promise<void>;
+}
+
+/** Express sets baseUrl to httpNodeRoot on requests that reach RED.httpNode; a bare server has none. */
+function baseUrl(req: IncomingMessage): string {
+  const base = (req as IncomingMessage & { baseUrl?: unknown }).baseUrl;
+  return typeof base === "string" ? base.replace(/\/+$/, "") : "";
+}
+
+function remoteAddress(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? "";
+  return address.startsWith("::ffff:") ? address.slice(7) : address;
+}
+
+function methodNotAllowed(method: string, allowed: readonly string[]): HttpError {
+  return new HttpError(405, "method not allowed", `${method} is not served here; use ${allowed.join(", ")}`, {
+    Allow: allowed.join(", "),
+  });
+}
+
+function etagFor(id: string): string {
+  return `"${id}"`;
+}
+
+/** RFC 9110 If-Match: "*" or a list of entity tags. A WHEP client sends the one the POST returned. */
+function ifMatchFails(req: IncomingMessage, id: string): boolean {
+  const header = req.headers["if-match"];
+  if (header === undefined) return false;
+  const tags = header.split(",").map((tag) => tag.trim());
+  return !tags.includes("*") && !tags.includes(etagFor(id)) && !tags.includes(`W/${etagFor(id)}`);
+}
+
+/**
+ * StreamViewers documents a plain Error("ice restart not supported") for new ICE credentials in a PATCH;
+ * WHEP answers a PATCH kind it does not support with 422, as RFC 9725 does for WHIP.
+ */
+function asIceRestartRefusal(err: unknown): unknown {
+  if (!(err instanceof Error) || "httpStatus" in err || !/ice restart/i.test(err.message)) return err;
+  return new HttpError(
+    422,
+    "ice restart not supported",
+    "this server takes trickled candidates only; start a new session (POST) instead of restarting ICE",
+  );
+}
+
+async function readJsonOffer(req: IncomingMessage): Promise<string> {
+  requireMediaType(req, JSON_TYPE);
+  const text = await readTextBody(req);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "bad JSON", 'the body must be JSON: {"type":"offer","sdp":"v=0…"}');
+  }
+  if (!body || typeof body !== "object" || Array.isArray(body)) {
+    throw new HttpError(400, "bad JSON", 'the body must be a JSON object: {"type":"offer","sdp":"v=0…"}');
+  }
+  const { type, sdp } = body as { type?: unknown; sdp?: unknown };
+  if (type !== "offer") {
+    throw new HttpError(
+      400,
+      "not an offer",
+      `"type" must be "offer", got ${JSON.stringify(type) ?? "nothing"}`,
+    );
+  }
+  if (typeof sdp !== "string" || sdp.trim() === "") {
+    throw new HttpError(400, "bad SDP", '"sdp" must be the offer\'s session description, a non-empty string');
+  }
+  return sdp;
+}
+
+async function readSdpOffer(req: IncomingMessage): Promise<string> {
+  requireMediaType(req, SDP);
+  const sdp = await readTextBody(req);
+  if (sdp.trim() === "") throw new HttpError(400, "bad SDP", "the body is empty: send the SDP offer");
+  return sdp;
+}
+
+/**
+ * Every route of one webrtc-out node (DESIGN.md §4): the player page, the JSON offer, WHEP with trickle
+ * and DELETE, and stats. Errors answer as JSON `{ error, detail }` with their status.
+ */
+export class StreamEndpoint implements Endpoint {
+  private readonly opts: StreamEndpointOptions;
+  private readonly links: string[];
+
+  constructor(opts: StreamEndpointOptions) {
+    this.opts = opts;
+    this.links = iceServerLinks(opts.iceServers ?? []);
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse, subpath: string): void {
+    const method = (req.method ?? "GET").toUpperCase();
+    const preflight = method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
+    const route = () => this.route(req, res, method, subpath);
+    if (preflight) {
+      // A preflight carries no credentials: httpNodeMiddleware (often authentication) is not for it.
+      applyCors(this.opts.cors, req, res, (answered) => {
+        if (!answered) route();
+      });
+      return;
+    }
+    runMiddleware(
+      this.opts.middleware ?? [],
+      req,
+      res,
+      () => applyCors(this.opts.cors, req, res, route),
+      (err) => sendError(res, err),
+    );
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, method: string, subpath: string): void {
+    const found = this.find(subpath);
+    if (!found) {
+      sendError(res, new HttpError(404, "not found", `nothing at ${this.opts.path}${subpath}`));
+      return;
+    }
+    const allowed = [...found.methods, "OPTIONS"];
+    if (method === "OPTIONS") {
+      res.statusCode = 204;
+      res.setHeader("Allow", allowed.join(", "));
+      if (subpath === "/whep") {
+        res.setHeader("Accept-Post", SDP);
+        for (const link of this.links) res.appendHeader("Link", link);
+      }
+      res.end();
+      return;
+    }
+    const effective = method === "HEAD" && found.methods.includes("GET") ? "GET" : method;
+    if (!found.methods.includes(effective)) {
+      sendError(res, methodNotAllowed(method, allowed));
+      return;
+    }
+    found.run(req, res, effective).catch((err: unknown) => sendError(res, err));
+  }
+
+  private find(subpath: string): Route | undefined {
+    if (subpath === "") return { methods: ["GET", "HEAD"], run: async (req, res) => this.page(req, res) };
+    if (subpath === "/offer") return { methods: ["POST"], run: (req, res) => this.offer(req, res) };
+    if (subpath === "/whep") return { methods: ["POST"], run: (req, res) => this.whep(req, res) };
+    if (subpath === "/stats") return { methods: ["GET", "HEAD"], run: async (_req, res) => this.stats(res) };
+    const whep = /^\/whep\/([^/]+)$/.exec(subpath);
+    if (whep) {
+      const id = whep[1] ?? "";
+      return {
+        methods: ["PATCH", "DELETE"],
+        run: (req, res, method) => (method === "PATCH" ? this.trickle(req, res, id) : this.end(res, id)),
+      };
+    }
+    return undefined;
+  }
+
+  private urls(req: IncomingMessage) {
+    const base = `${baseUrl(req)}${this.opts.path}`;
+    return { base, offer: `${base}/offer`, stats: `${base}/stats`, whep: `${base}/whep` };
+  }
+
+  private page(req: IncomingMessage, res: ServerResponse): void {
+    const query = new URLSearchParams((req.url ?? "").split("?")[1] ?? "");
+    const embed = ["1", "true", "yes"].includes((query.get("embed") ?? "").toLowerCase());
+    const urls = this.urls(req);
+    const html = playerPage({
+      title: this.opts.title,
+      offerUrl: urls.offer,
+      statsUrl: urls.stats,
+      embed,
+      iceServers: this.opts.iceServers,
+      viewerUrlPrefix: `${urls.whep}/`,
+    });
+    res.statusCode = 200;
+    res.setHeader("Content-Type", "text/html; charset=utf-8");
+    res.setHeader("Content-Length", Buffer.byteLength(html));
+    res.setHeader("Cache-Control", "no-store");
+    res.setHeader("X-Content-Type-Options", "nosniff");
+    res.end(html);
+  }
+
+  private async offer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const sdp = await readJsonOffer(req);
+    const { id, answerSdp } = await this.opts.viewers.addViewer(sdp, remoteAddress(req), true);
+    sendJson(res, 200, { type: "answer", sdp: answerSdp, id });
+  }
+
+  private async whep(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const sdp = await readSdpOffer(req);
+    const { id, answerSdp } = await this.opts.viewers.addViewer(sdp, remoteAddress(req), false);
+    res.statusCode = 201;
+    res.setHeader("Location", `${this.urls(req).whep}/${encodeURIComponent(id)}`);
+    res.setHeader("ETag", etagFor(id));
+    res.setHeader("Accept-Patch", SDPFRAG);
+    for (const link of this.links) res.appendHeader("Link", link);
+    res.setHeader("Content-Type", SDP);
+    res.setHeader("Content-Length", Buffer.byteLength(answerSdp));
+    res.setHeader("Cache-Control", "no-store");
+    res.end(answerSdp);
+  }
+
+  private async trickle(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    requireMediaType(req, SDPFRAG);
+    if (!VIEWER_ID.test(id)) throw new HttpError(404, "unknown viewer", `no viewer ${JSON.stringify(id)}`);
+    const fragment = await readTextBody(req);
+    if (ifMatchFails(req, id)) {
+      throw new HttpError(
+        412,
+        "precondition failed",
+        `If-Match does not name this session's ETag ${etagFor(id)}`,
+      );
+    }
+    try {
+      await this.opts.viewers.addIceCandidates(id, fragment);
+    } catch (err) {
+      throw asIceRestartRefusal(err);
+    }
+    res.statusCode = 204;
+    res.setHeader("ETag", etagFor(id));
+    res.end();
+  }
+
+  private async end(res: ServerResponse, id: string): Promise<void> {
+    if (!VIEWER_ID.test(id)) throw new HttpError(404, "unknown viewer", `no viewer ${JSON.stringify(id)}`);
+    await this.opts.viewers.removeViewer(id);
+    res.statusCode = 200;
+    res.setHeader("Content-Length", "0");
+    res.end();
+  }
+
+  private stats(res: ServerResponse): void {
+    sendJson(res, 200, this.opts.viewers.stats());
+  }
+}

@@ -1,0 +1,154 @@
+import { isIPv4 } from "node:net";
+import { normalizeEndpointPath, slugPath } from "../http/router";
+import type { IceSettings } from "../webrtc/ice-config";
+import type { NodeDef } from "./red";
+
+/** The editor's fields (nodes/webrtc-out.html); every one may be missing in a flow from an older version. */
+export interface WebrtcOutDef extends NodeDef {
+  path?: string;
+  maxViewers?: number | string;
+  audio?: boolean;
+  fastStart?: boolean;
+  iceServers?: string;
+  hostAddresses?: string;
+  interfaceAddress?: string;
+  portMin?: number | string;
+  portMax?: number | string;
+  fallbackCodec?: string;
+  fallbackPayloadType?: number | string;
+  statsInterval?: number | string;
+}
+
+export interface WebrtcOutCredentials {
+  turnUser?: string;
+  turnPassword?: string;
+}
+
+export interface FallbackCodec {
+  readonly codec: "H264" | "H265";
+  readonly payloadType: number;
+  readonly clockRate: number;
+}
+
+export interface WebrtcOutSettings {
+  /** Normalised path, or undefined when the configured one is unusable (see `problems`). */
+  readonly path: string | undefined;
+  readonly title: string;
+  readonly topic: string;
+  readonly maxViewers: number;
+  readonly audio: boolean;
+  readonly fastStart: boolean;
+  readonly ice: IceSettings;
+  readonly fallbackCodec: FallbackCodec;
+  /** 0: no stats messages. */
+  readonly statsIntervalMs: number;
+  /** What was wrong in the configuration and left out; the node warns about each. */
+  readonly problems: readonly string[];
+}
+
+export const DEFAULT_MAX_VIEWERS = 20;
+export const DEFAULT_STATS_INTERVAL_S = 10;
+const ICE_URL = /^(stun|stuns|turn|turns):[^\s]+$/i;
+
+function integer(value: unknown, fallback: number): number {
+  if (value === undefined || value === null || value === "") return fallback;
+  const n = typeof value === "number" ? value : Number(String(value).trim());
+  return Number.isInteger(n) ? n : Number.NaN;
+}
+
+function words(text: unknown): string[] {
+  return typeof text === "string" ? text.split(/[\s,]+/).filter((word) => word !== "") : [];
+}
+
+/** The node's settings from its flow definition and credentials; never throws, reports problems instead. */
+export function parseWebrtcOutConfig(
+  def: WebrtcOutDef,
+  credentials: WebrtcOutCredentials | undefined,
+): WebrtcOutSettings {
+  const problems: string[] = [];
+  const name = (def.name ?? "").trim();
+
+  const configured = (def.path ?? "").trim();
+  let path: string | undefined;
+  if (configured) {
+    path = normalizeEndpointPath(configured);
+    if (!path) {
+      problems.push(`path "${configured}" may hold only letters, digits, "-", ".", "_", "~" and "/"`);
+    }
+  } else {
+    path = slugPath(name) ?? normalizeEndpointPath(def.id) ?? slugPath(def.id);
+  }
+
+  let maxViewers = integer(def.maxViewers, DEFAULT_MAX_VIEWERS);
+  if (!(maxViewers >= 1)) {
+    problems.push(`max viewers must be a whole number of at least 1; using ${DEFAULT_MAX_VIEWERS}`);
+    maxViewers = DEFAULT_MAX_VIEWERS;
+  }
+
+  const turnUser = credentials?.turnUser || undefined;
+  const turnPassword = credentials?.turnPassword || undefined;
+  const iceServers: IceSettings["iceServers"] = [];
+  for (const url of words(def.iceServers)) {
+    if (!ICE_URL.test(url)) {
+      problems.push(`ICE server "${url}" left out: write stun:host:port or turn:host:port`);
+      continue;
+    }
+    const isTurn = /^turns?:/i.test(url);
+    iceServers.push(
+      isTurn && turnUser !== undefined && turnPassword !== undefined
+        ? { urls: url, username: turnUser, credential: turnPassword }
+        : { urls: url },
+    );
+  }
+
+  const additionalHostAddresses: string[] = [];
+  for (const address of words(def.hostAddresses)) {
+    if (isIPv4(address)) additionalHostAddresses.push(address);
+    else problems.push(`host address "${address}" left out: give IPv4 addresses`);
+  }
+
+  const ice: IceSettings = { iceServers, additionalHostAddresses };
+  const portMin = integer(def.portMin, 0);
+  const portMax = integer(def.portMax, 0);
+  if (portMin !== 0 || portMax !== 0) {
+    if (portMin >= 1 && portMax <= 65535 && portMin < portMax) ice.portRange = [portMin, portMax];
+    else
+      problems.push(
+        `UDP port range ${def.portMin ?? ""}–${def.portMax ?? ""} ignored: give two ports, low < high`,
+      );
+  }
+  const interfaceAddress = (def.interfaceAddress ?? "").trim();
+  if (interfaceAddress) {
+    if (isIPv4(interfaceAddress)) ice.interfaceAddresses = { udp4: interfaceAddress };
+    else
+      problems.push(`interface address "${interfaceAddress}" ignored: give an IPv4 address of this machine`);
+  }
+
+  const codec = def.fallbackCodec === "H265" ? "H265" : "H264";
+  let payloadType = integer(def.fallbackPayloadType, 96);
+  if (!(payloadType >= 96 && payloadType <= 127)) {
+    problems.push("payload type for single-packet input must be 96–127; using 96");
+    payloadType = 96;
+  }
+
+  const rawInterval = def.statsInterval;
+  let statsInterval =
+    rawInterval === undefined || rawInterval === "" ? DEFAULT_STATS_INTERVAL_S : Number(rawInterval);
+  if (!Number.isFinite(statsInterval) || statsInterval < 0) {
+    problems.push(`stats interval must be 0 or more seconds; using ${DEFAULT_STATS_INTERVAL_S}`);
+    statsInterval = DEFAULT_STATS_INTERVAL_S;
+  }
+
+  return {
+    path,
+    title: name || (path ? `webrtc-out ${path}` : "webrtc-out"),
+    topic: name || path || "webrtc-out",
+    maxViewers,
+    audio: def.audio !== false,
+    fastStart: def.fastStart !== false,
+    ice,
+    fallbackCodec: { codec, payloadType, clockRate: 90000 },
+    statsIntervalMs: Math.round(statsInterval * 1000),
+    problems,
+  };
+}

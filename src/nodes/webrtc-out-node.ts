@@ -1,0 +1,260 @@
+import { corsOptionsFrom } from "../http/cors";
+import { HttpError, sendError } from "../http/http-error";
+import { middlewareFrom } from "../http/middleware";
+import { type HttpNodeApp, type Registration, registerEndpoint } from "../http/router";
+import { StreamEndpoint, type ViewerHost } from "../http/stream-endpoint";
+import type { AccessUnit, MediaKind, StreamInfo } from "../rtp/stream-info";
+import type { IceSettings } from "../webrtc/ice-config";
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from "./red";
+import { codecLabel, describeRate } from "./text";
+import {
+  type FallbackCodec,
+  parseWebrtcOutConfig,
+  type WebrtcOutCredentials,
+  type WebrtcOutDef,
+  type WebrtcOutSettings,
+} from "./webrtc-out-config";
+
+/** The options StreamViewers (src/webrtc/stream-viewers.ts) is built with. */
+export interface ViewerSetOptions {
+  maxViewers: number;
+  ice: IceSettings;
+  audio: boolean;
+  fastStart: boolean;
+  fallbackCodec?: FallbackCodec;
+}
+
+/** What a viewer event carries: at least its id; the viewer set adds address and state. */
+export interface ViewerEventInfo {
+  readonly id: string;
+}
+
+/** The stream half of a viewer set's stats, as far as the status line reads it. */
+export interface StreamStatsView {
+  readonly codec?: string;
+  readonly kbps?: number;
+  readonly bFrames?: boolean;
+  /** False when the stream's audio is not relayed (a codec browsers cannot play, or audio off). */
+  readonly audioRelayed?: boolean;
+}
+
+/** The part of StreamViewers the node uses; the node test also drives it with fakes. */
+export interface ViewerSet extends ViewerHost {
+  push(unit: AccessUnit, stream: StreamInfo): void;
+  pushPacket(packet: Buffer): void;
+  readonly stream: StreamInfo | undefined;
+  readonly size: number;
+  stats(): { readonly stream: StreamStatsView; readonly viewers: readonly unknown[] };
+  close(): Promise<void>;
+  on(event: "joined", listener: (info: ViewerEventInfo) => void): unknown;
+  on(event: "left", listener: (info: ViewerEventInfo & { reason: string }) => void): unknown;
+}
+
+export type ViewerSetFactory = (options: ViewerSetOptions) => ViewerSet;
+
+const STATUS_INTERVAL_MS = 2000;
+const BAD_INPUT_REPORT_INTERVAL_MS = 10_000;
+
+/** "3 viewers · H264 · 2.1 Mbps", with what is wrong appended. */
+export function statusFor(viewers: ViewerSet, audio: boolean): NodeStatus {
+  const stream = viewers.stream;
+  if (!stream) {
+    const waiting = viewers.size > 0 ? ` · ${viewers.size} viewer${viewers.size === 1 ? "" : "s"}` : "";
+    return { fill: "yellow", shape: "ring", text: `waiting for the stream${waiting}` };
+  }
+  const { stream: info } = viewers.stats();
+  const video = stream.media.find((m) => m.kind === "video");
+  const sound = stream.media.find((m) => m.kind === "audio");
+  const parts = [`${viewers.size} viewer${viewers.size === 1 ? "" : "s"}`];
+  const codec = info.codec ?? video?.codec ?? sound?.codec;
+  if (codec) parts.push(codec);
+  if (typeof info.kbps === "number" && info.kbps > 0) parts.push(describeRate(info.kbps * 1000));
+  if (audio && sound && (!sound.relayable || info.audioRelayed === false)) {
+    parts.push(`${codecLabel(sound.codec)} audio not sent: browsers cannot play it`);
+  }
+  if (info.bFrames) parts.push("B-frames: browsers may stutter");
+  return { fill: "green", shape: "dot", text: parts.join(" · ") };
+}
+
+function isMediaKind(value: unknown): value is MediaKind {
+  return value === "video" || value === "audio";
+}
+
+/** A §2 media message as an access unit; undefined when the message is not one. */
+export function accessUnitFrom(msg: NodeMessage): { unit: AccessUnit; stream: StreamInfo } | undefined {
+  const { payload, rtp, stream } = msg as { payload?: unknown; rtp?: unknown; stream?: unknown };
+  if (!Array.isArray(payload) || payload.length === 0 || !payload.every((p) => Buffer.isBuffer(p)))
+    return undefined;
+  if (!rtp || typeof rtp !== "object") return undefined;
+  const { kind, mid, timestamp, keyframe } = rtp as Record<string, unknown>;
+  if (!isMediaKind(kind) || typeof mid !== "string" || typeof timestamp !== "number") return undefined;
+  if (!stream || typeof stream !== "object") return undefined;
+  const info = stream as Partial<StreamInfo>;
+  if (typeof info.session !== "number" || !Array.isArray(info.media)) return undefined;
+  return {
+    unit: { kind, mid, timestamp, keyframe: keyframe === true, packets: payload as Buffer[] },
+    stream: stream as StreamInfo,
+  };
+}
+
+function describeInput(msg: NodeMessage): string {
+  const payload = msg.payload;
+  if (Array.isArray(payload))
+    return "msg.payload is an array, but msg.rtp or msg.stream is missing or malformed";
+  if (payload === undefined) return "msg.payload is missing";
+  return `msg.payload is a ${typeof payload}`;
+}
+
+interface Served {
+  readonly viewers: ViewerSet;
+}
+
+function httpNodeOf(RED: NodeAPI): HttpNodeApp | undefined {
+  const app = RED.httpNode as Partial<HttpNodeApp> | undefined;
+  if (RED.settings?.httpNodeRoot === false) return undefined;
+  return app && typeof app.use === "function" ? (app as HttpNodeApp) : undefined;
+}
+
+/** Registers the webrtc-out type, building each node's viewer set with `createViewers`. */
+export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory): void {
+  function WebrtcOutNode(this: Node<WebrtcOutCredentials>, def: NodeDef): void {
+    RED.nodes.createNode(this as Node<never>, def);
+    const settings = parseWebrtcOutConfig(def as WebrtcOutDef, this.credentials);
+    for (const problem of settings.problems) this.warn(problem);
+
+    const served = serve(this, settings);
+    let lastBadInputReport = Number.NEGATIVE_INFINITY;
+
+    this.on("input", (msg, _send, done) => {
+      if (!served) {
+        done();
+        return;
+      }
+      if (Buffer.isBuffer(msg.payload)) {
+        served.viewers.pushPacket(msg.payload);
+        done();
+        return;
+      }
+      const media = accessUnitFrom(msg);
+      if (media) {
+        served.viewers.push(media.unit, media.stream);
+        done();
+        return;
+      }
+      // Reported at most once per interval: a wrong wire delivers 25 of these a second.
+      const now = performance.now();
+      if (now - lastBadInputReport < BAD_INPUT_REPORT_INTERVAL_MS) {
+        done();
+        return;
+      }
+      lastBadInputReport = now;
+      done(
+        new Error(
+          `not media: ${describeInput(msg)}. Wire an rtsp-in node's first output here, or send single RTP packets (a Buffer) from a udp in node`,
+        ),
+      );
+    });
+  }
+
+  /** Claims the path and starts the viewer set; undefined (with the reason in the status) when it cannot. */
+  function serve(node: Node<WebrtcOutCredentials>, settings: WebrtcOutSettings): Served | undefined {
+    if (!settings.path) {
+      node.status({ fill: "red", shape: "dot", text: "invalid path: open the node and fix it" });
+      return undefined;
+    }
+    const httpNode = httpNodeOf(RED);
+    if (!httpNode) {
+      node.status({
+        fill: "red",
+        shape: "dot",
+        text: "Node-RED serves no HTTP nodes (httpNodeRoot is false)",
+      });
+      return undefined;
+    }
+    // Claimed first, served once the viewer set exists: nothing is built for a path that is taken. No
+    // request can come in between: both happen in this same turn of the event loop.
+    let endpoint: StreamEndpoint | undefined;
+    const registration: Registration = registerEndpoint(httpNode, settings.path, {
+      handle: (req, res, subpath) => {
+        if (endpoint) endpoint.handle(req, res, subpath);
+        else
+          sendError(res, new HttpError(503, "not ready", "this webrtc-out node could not start its viewers"));
+      },
+    });
+    if (!("unregister" in registration)) {
+      const text = `path ${settings.path} is taken by another webrtc-out`;
+      node.status({ fill: "red", shape: "ring", text });
+      node.warn(`${text}: this node serves nothing until one of them gets another path`);
+      return undefined;
+    }
+    let viewers: ViewerSet;
+    try {
+      viewers = createViewers({
+        maxViewers: settings.maxViewers,
+        ice: settings.ice,
+        audio: settings.audio,
+        fastStart: settings.fastStart,
+        fallbackCodec: settings.fallbackCodec,
+      });
+    } catch (err) {
+      registration.unregister();
+      const reason = err instanceof Error ? err.message : String(err);
+      node.status({ fill: "red", shape: "dot", text: `cannot start: ${reason}` });
+      node.error(`cannot start the viewers: ${reason}`);
+      return undefined;
+    }
+    endpoint = new StreamEndpoint({
+      path: settings.path,
+      title: settings.title,
+      viewers,
+      iceServers: settings.ice.iceServers,
+      cors: corsOptionsFrom(RED.settings?.httpNodeCors),
+      middleware: middlewareFrom(RED.settings?.httpNodeMiddleware),
+    });
+
+    let shown = "";
+    const showStatus = () => {
+      const status = statusFor(viewers, settings.audio);
+      // Every status goes to every open editor: send changes only.
+      const key = `${status.fill}|${status.text}`;
+      if (key === shown) return;
+      shown = key;
+      node.status(status);
+    };
+    const statusTimer = setInterval(showStatus, STATUS_INTERVAL_MS);
+    const statsTimer =
+      settings.statsIntervalMs > 0
+        ? setInterval(
+            () => node.send({ topic: settings.topic, payload: { event: "stats", ...viewers.stats() } }),
+            settings.statsIntervalMs,
+          )
+        : undefined;
+    viewers.on("joined", (viewer) => {
+      node.send({ topic: settings.topic, payload: { event: "joined", viewer, viewers: viewers.size } });
+      showStatus();
+    });
+    viewers.on("left", (viewer) => {
+      node.send({ topic: settings.topic, payload: { event: "left", viewer, viewers: viewers.size } });
+      showStatus();
+    });
+    showStatus();
+
+    node.on("close", (_removed, done) => {
+      clearInterval(statusTimer);
+      clearInterval(statsTimer);
+      registration.unregister();
+      viewers.close().then(
+        () => done(),
+        (err: unknown) => {
+          node.warn(`closing the viewers: ${err instanceof Error ? err.message : String(err)}`);
+          done();
+        },
+      );
+    });
+    return { viewers };
+  }
+
+  RED.nodes.registerType("webrtc-out", WebrtcOutNode as (this: Node<never>, def: NodeDef) => void, {
+    credentials: { turnUser: { type: "text" }, turnPassword: { type: "password" } },
+  });
+}

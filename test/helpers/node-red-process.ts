@@ -1,0 +1,102 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+
+/** This package's root: the folder above dist/ (dist/test/helpers/…) with our package.json. */
+function packageRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string };
+      if (pkg.name === "node-red-rtsp-webrtc") return dir;
+    } catch {
+      // not here: look further up
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no node-red-rtsp-webrtc package.json above ${__dirname}`);
+    dir = parent;
+  }
+}
+
+export interface NodeRedProcessOptions {
+  /** "node-red" (5) or "node-red-4": the installed runtime whose red.js to run. */
+  readonly runtime: string;
+  /** The settings file's source: `module.exports = {…}`; it may hold functions (httpNodeAuth…). */
+  readonly settings: string;
+  readonly flows: readonly object[];
+}
+
+export interface NodeRedProcess {
+  /** The port Node-RED's HTTP server listens on, on 127.0.0.1. */
+  readonly port: number;
+  /** Everything it printed so far. */
+  output(): string;
+  /** SIGINT (Node-RED stops its flows, awaiting their close handlers, then exits); the exit code. */
+  stop(): Promise<number | null>;
+}
+
+const RUNNING = /Server now running at http:\/\/127\.0\.0\.1:(\d+)/;
+
+/**
+ * Node-RED as users run it: its own red.js in a child process, with a settings file and a user
+ * directory that has this package installed (a symlink in node_modules), listening on 127.0.0.1.
+ */
+export async function startNodeRed(opts: NodeRedProcessOptions, timeoutMs = 30_000): Promise<NodeRedProcess> {
+  const userDir = mkdtempSync(join(tmpdir(), "webrtc-out-nr-"));
+  mkdirSync(join(userDir, "node_modules"));
+  symlinkSync(packageRoot(), join(userDir, "node_modules", "node-red-rtsp-webrtc"), "dir");
+  const settingsFile = join(userDir, "settings.js");
+  writeFileSync(settingsFile, opts.settings);
+  writeFileSync(join(userDir, "flows.json"), JSON.stringify(opts.flows));
+  const redJs = resolve(dirname(require.resolve(`${opts.runtime}/package.json`)), "red.js");
+  const child: ChildProcess = spawn(process.execPath, [redJs, "-u", userDir, "-s", settingsFile, "-p", "0"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+  });
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  const cleanUp = () => rmSync(userDir, { recursive: true, force: true });
+
+  const port = await new Promise<number>((done, fail) => {
+    const timer = setTimeout(
+      () => fail(new Error(`Node-RED did not start in ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
+    const look = () => {
+      const match = RUNNING.exec(output);
+      if (!match) return;
+      clearTimeout(timer);
+      child.stdout?.off("data", look);
+      done(Number(match[1]));
+    };
+    child.stdout?.on("data", look);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      fail(new Error(`Node-RED exited with ${code}:\n${output}`));
+    });
+  }).catch(async (err: unknown) => {
+    child.kill("SIGKILL");
+    await exited;
+    cleanUp();
+    throw err;
+  });
+
+  return {
+    port,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      const code = await exited;
+      clearTimeout(killer);
+      cleanUp();
+      return code;
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { playerPage } from "../../../src/http/player-page";
+
+function config(html: string): Record<string, unknown> {
+  const match = /<script type="application\/json" id="player-config">([^<]*)<\/script>/.exec(html);
+  assert.ok(match, "config element");
+  return JSON.parse(match[1]!);
+}
+
+const BASE = { title: "Door", offerUrl: "/api/door/offer", statsUrl: "/api/door/stats", embed: false };
+
+describe("http/player-page", () => {
+  it("is one HTML document with its script and style inline and no external URL", () => {
+    const html = playerPage(BASE);
+    assert.match(html, /^<!DOCTYPE html>/);
+    assert.doesNotMatch(html, /https?:\/\//i);
+    assert.doesNotMatch(html, /<script[^>]+src=/i);
+    assert.doesNotMatch(html, /<link\b/i);
+    assert.doesNotMatch(html, /@import|url\(/i);
+    assert.match(html, /<video id="video" autoplay muted playsinline><\/video>/);
+    assert.ok(html.includes("window.__player = player"), "exposes the player for tests");
+  });
+
+  it("carries the URLs and ICE servers it is given in its config", () => {
+    const html = playerPage({
+      ...BASE,
+      iceServers: [{ urls: "turn:t.example", username: "u", credential: "p" }],
+      viewerUrlPrefix: "/api/door/whep/",
+    });
+    assert.deepEqual(config(html), {
+      offerUrl: "/api/door/offer",
+      statsUrl: "/api/door/stats",
+      viewerUrlPrefix: "/api/door/whep/",
+      iceServers: [{ urls: "turn:t.example", username: "u", credential: "p" }],
+      embed: false,
+    });
+  });
+
+  it("cannot be broken out of by a title or a URL", () => {
+    const html = playerPage({
+      ...BASE,
+      title: '</title><script>alert("x")</script>',
+      offerUrl: "/a</script><b>",
+    });
+    assert.ok(
+      html.includes("<title>&#60;/title&#62;&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;</title>"),
+    );
+    assert.equal(html.match(/<\/script>/g)?.length, 2, "only the page's own two scripts end");
+    assert.equal(config(html).offerUrl, "/a</script><b>");
+  });
+
+  it("the full page has the stats overlay and buttons; embed has the video alone", () => {
+    const full = playerPage(BASE);
+    assert.ok(full.includes('id="stats"') && full.includes('id="fullscreen"') && full.includes('id="sound"'));
+    const embed = playerPage({ ...BASE, embed: true });
+    assert.ok(!embed.includes('id="stats"') && !embed.includes('id="fullscreen"'));
+    assert.ok(embed.includes('data-embed="1"'));
+    assert.equal(config(embed).embed, true);
+  });
+
+  it("its script parses", () => {
+    const html = playerPage(BASE);
+    const script = /<script>([\s\S]*)<\/script>/.exec(html)?.[1] ?? "";
+    assert.ok(script.length > 1000);
+    assert.doesNotThrow(() => new Function(script));
+  });
+});

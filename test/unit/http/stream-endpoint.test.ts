@@ -1,0 +1,464 @@
+import assert from "node:assert/strict";
+import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import request from "supertest";
+import type { CorsOptions } from "../../../src/http/cors";
+import type { RequestHandler } from "../../../src/http/router";
+import { registerEndpoint } from "../../../src/http/router";
+import { StreamEndpoint } from "../../../src/http/stream-endpoint";
+import { closeLocalServers, type ExpressApp, expressApp, listenLocal } from "../../helpers/express-app";
+import { FAKE_OFFER, FakeViewerSet, fakeStream } from "../../helpers/fake-viewer-set";
+
+interface Setup {
+  app: ExpressApp;
+  viewers: FakeViewerSet;
+}
+
+function setup(
+  opts: { cors?: CorsOptions; middleware?: RequestHandler[]; maxViewers?: number; stream?: boolean } = {},
+): Setup {
+  const app = expressApp();
+  const viewers = new FakeViewerSet({ maxViewers: opts.maxViewers ?? 20 });
+  if (opts.stream !== false) viewers.stream = fakeStream();
+  const endpoint = new StreamEndpoint({
+    path: "/cam1",
+    title: "Front <door>",
+    viewers,
+    iceServers: [
+      { urls: "stun:stun.example.net:3478" },
+      { urls: "turn:turn.example.net:3478?transport=udp", username: "u", credential: 'p"w' },
+    ],
+    cors: opts.cors,
+    middleware: opts.middleware,
+  });
+  const registration = registerEndpoint(app, "/cam1", endpoint);
+  assert.ok("unregister" in registration);
+  return { app, viewers };
+}
+
+function assertErrorBody(body: unknown, error: RegExp): void {
+  const { error: text, detail } = body as { error?: unknown; detail?: unknown };
+  assert.equal(typeof text, "string");
+  assert.equal(typeof detail, "string");
+  assert.match(text as string, error);
+}
+
+function whepPost(server: Server): request.Test {
+  return request(server).post("/cam1/whep").set("Content-Type", "application/sdp").send(FAKE_OFFER);
+}
+
+describe("http/stream-endpoint", () => {
+  afterEach(closeLocalServers);
+
+  describe("player page", () => {
+    it("GET P serves a self-contained page pointing at this node's routes", async () => {
+      const { app } = setup();
+      const res = await request(await listenLocal(app))
+        .get("/cam1")
+        .expect(200);
+      assert.match(res.headers["content-type"] ?? "", /^text\/html; charset=utf-8/);
+      assert.equal(res.headers["cache-control"], "no-store");
+      assert.ok(res.text.includes('"offerUrl":"/cam1/offer"'));
+      assert.ok(res.text.includes('"viewerUrlPrefix":"/cam1/whep/"'));
+      assert.ok(res.text.includes("<title>Front &#60;door&#62;</title>"));
+      assert.doesNotMatch(res.text, /https?:\/\//i, "no external URL");
+      assert.ok(res.text.includes('id="stats"'), "stats overlay");
+      assert.ok(res.text.includes('id="fullscreen"'), "fullscreen button");
+    });
+
+    it("?embed=1 serves the video alone", async () => {
+      const { app } = setup();
+      const res = await request(await listenLocal(app))
+        .get("/cam1?embed=1")
+        .expect(200);
+      assert.ok(res.text.includes("<video"));
+      assert.ok(!res.text.includes('id="stats"'));
+      assert.ok(!res.text.includes('id="fullscreen"'));
+      assert.ok(res.text.includes('data-embed="1"'));
+    });
+
+    it("HEAD P answers like GET, without a body", async () => {
+      const { app } = setup();
+      const res = await request(await listenLocal(app))
+        .head("/cam1")
+        .expect(200);
+      assert.match(res.headers["content-type"] ?? "", /^text\/html/);
+      assert.equal(res.text, undefined);
+    });
+
+    it("links carry httpNodeRoot when httpNode is mounted under it", async () => {
+      const { app } = setup();
+      const root = expressApp();
+      root.use("/api", app);
+      const page = await request(await listenLocal(root))
+        .get("/api/cam1")
+        .expect(200);
+      assert.ok(page.text.includes('"offerUrl":"/api/cam1/offer"'));
+      const whep = await request(await listenLocal(root))
+        .post("/api/cam1/whep")
+        .set("Content-Type", "application/sdp")
+        .send(FAKE_OFFER);
+      assert.equal(whep.status, 201);
+      assert.match(whep.headers.location ?? "", /^\/api\/cam1\/whep\/[0-9a-f-]+$/);
+    });
+  });
+
+  describe("POST P/offer", () => {
+    it("answers a JSON offer with a JSON answer (vanilla ICE)", async () => {
+      const { app, viewers } = setup();
+      const res = await request(await listenLocal(app))
+        .post("/cam1/offer")
+        .send({ type: "offer", sdp: FAKE_OFFER })
+        .expect(200);
+      assert.match(res.headers["content-type"] ?? "", /^application\/json/);
+      assert.equal(res.body.type, "answer");
+      assert.match(res.body.sdp, /^v=0\r\n/);
+      const viewer = viewers.viewers.get(res.body.id);
+      assert.ok(viewer, "the answer names the viewer");
+      assert.equal(viewer.vanilla, true);
+      assert.equal(viewer.remoteAddress, "127.0.0.1");
+    });
+
+    it("400 for bodies that are not a JSON offer", async () => {
+      const { app } = setup();
+      const cases: [string, RegExp][] = [
+        ["", /bad JSON/],
+        ["{", /bad JSON/],
+        ["[1]", /bad JSON/],
+        ['{"type":"answer","sdp":"v=0"}', /not an offer/],
+        ['{"type":"offer"}', /bad SDP/],
+        ['{"type":"offer","sdp":""}', /bad SDP/],
+        ['{"type":"offer","sdp":"hello"}', /bad SDP/],
+      ];
+      for (const [body, error] of cases) {
+        const res = await request(await listenLocal(app))
+          .post("/cam1/offer")
+          .set("Content-Type", "application/json")
+          .send(body);
+        assert.equal(res.status, 400, body);
+        assertErrorBody(res.body, error);
+      }
+    });
+
+    it("415 for a body that is not JSON by its Content-Type", async () => {
+      const { app } = setup();
+      const res = await request(await listenLocal(app))
+        .post("/cam1/offer")
+        .set("Content-Type", "application/sdp")
+        .send(FAKE_OFFER);
+      assert.equal(res.status, 415);
+      assertErrorBody(res.body, /unsupported media type/);
+      assert.match(res.body.detail, /application\/json/);
+    });
+
+    it("503 while no stream has arrived, with the viewer set's code", async () => {
+      const { app } = setup({ stream: false });
+      const res = await request(await listenLocal(app))
+        .post("/cam1/offer")
+        .send({ type: "offer", sdp: FAKE_OFFER });
+      assert.equal(res.status, 503);
+      assertErrorBody(res.body, /no stream yet/);
+      assert.equal(res.body.code, "no-stream");
+    });
+
+    it("406 naming both sides when there is no codec in common", async () => {
+      const { app } = setup();
+      const vp8 = FAKE_OFFER.replace("H264/90000", "VP8/90000");
+      const res = await request(await listenLocal(app))
+        .post("/cam1/offer")
+        .send({ type: "offer", sdp: vp8 });
+      assert.equal(res.status, 406);
+      assert.match(res.body.error, /the stream has H264; the browser offered VP8/);
+    });
+
+    it("503 past max viewers; the others are untouched", async () => {
+      const { app, viewers } = setup({ maxViewers: 2 });
+      for (let i = 0; i < 2; i++) {
+        await request(await listenLocal(app))
+          .post("/cam1/offer")
+          .send({ type: "offer", sdp: FAKE_OFFER })
+          .expect(200);
+      }
+      const res = await request(await listenLocal(app))
+        .post("/cam1/offer")
+        .send({ type: "offer", sdp: FAKE_OFFER });
+      assert.equal(res.status, 503);
+      assert.equal(res.body.code, "max-viewers");
+      assert.equal(viewers.size, 2);
+    });
+
+    it("413 for a body over 64 KiB, declared or streamed", async () => {
+      const { app, viewers } = setup();
+      const huge = JSON.stringify({ type: "offer", sdp: `${FAKE_OFFER}a=x:${"y".repeat(70_000)}\r\n` });
+      const declared = await request(await listenLocal(app))
+        .post("/cam1/offer")
+        .set("Content-Type", "application/json")
+        .send(huge);
+      assert.equal(declared.status, 413);
+      assertErrorBody(declared.body, /body too large/);
+
+      const server = await listenLocal(app);
+      const { port } = server.address() as AddressInfo;
+      const streamed = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request(
+          {
+            port,
+            host: "127.0.0.1",
+            method: "POST",
+            path: "/cam1/whep",
+            headers: { "Content-Type": "application/sdp" },
+          },
+          (res) => {
+            let body = "";
+            res.on("data", (chunk) => {
+              body += chunk;
+            });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on("error", reject);
+        for (let i = 0; i < 10; i++) req.write(Buffer.alloc(8 * 1024, 0x61));
+        req.end();
+      });
+      assert.equal(streamed.status, 413);
+      assertErrorBody(JSON.parse(streamed.body), /body too large/);
+      assert.equal(viewers.size, 0);
+    });
+
+    it("takes a body that httpNodeMiddleware already parsed", async () => {
+      const json = (require("express") as { json(): RequestHandler }).json();
+      const { app, viewers } = setup({ middleware: [json] });
+      const res = await request(await listenLocal(app))
+        .post("/cam1/offer")
+        .send({ type: "offer", sdp: FAKE_OFFER })
+        .expect(200);
+      assert.ok(viewers.viewers.has(res.body.id));
+      const whep = await whepPost(await listenLocal(app));
+      assert.equal(whep.status, 201, "an SDP body the JSON parser left alone is still read");
+    });
+  });
+
+  describe("WHEP", () => {
+    it("POST P/whep: 201 with Location, ETag, Accept-Patch, ICE server links and the answer SDP", async () => {
+      const { app, viewers } = setup();
+      const res = await whepPost(await listenLocal(app));
+      assert.equal(res.status, 201);
+      assert.equal(res.headers["content-type"], "application/sdp");
+      const location = res.headers.location ?? "";
+      const id = location.split("/").pop() ?? "";
+      assert.equal(location, `/cam1/whep/${id}`);
+      assert.equal(res.headers.etag, `"${id}"`);
+      assert.equal(res.headers["accept-patch"], "application/trickle-ice-sdpfrag");
+      assert.equal(
+        res.headers.link,
+        '<stun:stun.example.net:3478>; rel="ice-server", ' +
+          '<turn:turn.example.net:3478?transport=udp>; rel="ice-server"; username="u"; credential="p\\"w"; credential-type="password"',
+      );
+      assert.equal(res.text, `v=0\r\ns=answer for ${id}\r\n`);
+      assert.equal(viewers.viewers.get(id)?.vanilla, false);
+    });
+
+    it("415 for an offer that is not application/sdp, 400 for an empty one", async () => {
+      const { app } = setup();
+      const json = await request(await listenLocal(app))
+        .post("/cam1/whep")
+        .send({ type: "offer", sdp: FAKE_OFFER });
+      assert.equal(json.status, 415);
+      assertErrorBody(json.body, /unsupported media type/);
+      const empty = await request(await listenLocal(app))
+        .post("/cam1/whep")
+        .set("Content-Type", "application/sdp")
+        .send("");
+      assert.equal(empty.status, 400);
+      assertErrorBody(empty.body, /bad SDP/);
+    });
+
+    it("PATCH trickles candidates (204), checking If-Match and the content type", async () => {
+      const { app, viewers } = setup();
+      const post = await whepPost(await listenLocal(app));
+      const location = post.headers.location ?? "";
+      const id = location.split("/").pop() ?? "";
+      const fragment =
+        "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdefghijkl\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host\r\n";
+      await request(await listenLocal(app))
+        .patch(location)
+        .set("Content-Type", "application/trickle-ice-sdpfrag")
+        .set("If-Match", post.headers.etag ?? "")
+        .send(fragment)
+        .expect(204);
+      await request(await listenLocal(app))
+        .patch(location)
+        .set("Content-Type", "application/trickle-ice-sdpfrag")
+        .set("If-Match", "*")
+        .send(fragment)
+        .expect(204);
+      assert.deepEqual(viewers.viewers.get(id)?.fragments, [fragment, fragment]);
+
+      const stale = await request(await listenLocal(app))
+        .patch(location)
+        .set("Content-Type", "application/trickle-ice-sdpfrag")
+        .set("If-Match", '"another"')
+        .send(fragment);
+      assert.equal(stale.status, 412);
+      assertErrorBody(stale.body, /precondition failed/);
+      const wrongType = await request(await listenLocal(app))
+        .patch(location)
+        .set("Content-Type", "text/plain")
+        .send(fragment);
+      assert.equal(wrongType.status, 415);
+      const unknown = await request(await listenLocal(app))
+        .patch("/cam1/whep/nobody")
+        .set("Content-Type", "application/trickle-ice-sdpfrag")
+        .send(fragment);
+      assert.equal(unknown.status, 404);
+      assertErrorBody(unknown.body, /unknown viewer/);
+    });
+
+    it("PATCH with new ICE credentials (an ICE restart) is a 422", async () => {
+      const { app } = setup();
+      const location = (await whepPost(await listenLocal(app))).headers.location ?? "";
+      const res = await request(await listenLocal(app))
+        .patch(location)
+        .set("Content-Type", "application/trickle-ice-sdpfrag")
+        .send("a=ice-ufrag:restart\r\na=ice-pwd:0123456789abcdefghijkl\r\n");
+      assert.equal(res.status, 422);
+      assertErrorBody(res.body, /ice restart not supported/);
+    });
+
+    it("DELETE ends the viewer (200); a second DELETE is a 404", async () => {
+      const { app, viewers } = setup();
+      const post = await whepPost(await listenLocal(app));
+      const location = post.headers.location ?? "";
+      await request(await listenLocal(app))
+        .delete(location)
+        .expect(200);
+      assert.equal(viewers.size, 0);
+      const again = await request(await listenLocal(app)).delete(location);
+      assert.equal(again.status, 404);
+      assertErrorBody(again.body, /unknown viewer/);
+      const odd = await request(await listenLocal(app)).delete("/cam1/whep/%3Cscript%3E");
+      assert.equal(odd.status, 404);
+      assertErrorBody(odd.body, /unknown viewer/);
+    });
+
+    it("OPTIONS P/whep tells what it accepts and the ICE servers", async () => {
+      const { app } = setup();
+      const res = await request(await listenLocal(app))
+        .options("/cam1/whep")
+        .expect(204);
+      assert.equal(res.headers["accept-post"], "application/sdp");
+      assert.equal(res.headers.allow, "POST, OPTIONS");
+      assert.match(res.headers.link ?? "", /^<stun:stun\.example\.net:3478>; rel="ice-server"/);
+    });
+  });
+
+  describe("stats, unknown routes and methods", () => {
+    it("GET P/stats is the viewer set's stats as JSON", async () => {
+      const { app, viewers } = setup();
+      viewers.kbps = 2100;
+      await request(await listenLocal(app))
+        .post("/cam1/offer")
+        .send({ type: "offer", sdp: FAKE_OFFER })
+        .expect(200);
+      const res = await request(await listenLocal(app))
+        .get("/cam1/stats")
+        .expect(200);
+      assert.match(res.headers["content-type"] ?? "", /^application\/json/);
+      assert.deepEqual(res.body, JSON.parse(JSON.stringify(viewers.stats())));
+      assert.equal(res.body.viewers.length, 1);
+    });
+
+    it("404 JSON for paths under P that are not routes", async () => {
+      const { app } = setup();
+      for (const path of ["/cam1/nothing", "/cam1/whep/a/b", "/cam1/stats/x"]) {
+        const res = await request(await listenLocal(app)).get(path);
+        assert.equal(res.status, 404, path);
+        assertErrorBody(res.body, /not found/);
+      }
+    });
+
+    it("405 with Allow for a method a route does not take", async () => {
+      const { app } = setup();
+      const cases: [string, string, string][] = [
+        ["get", "/cam1/whep", "POST, OPTIONS"],
+        ["get", "/cam1/offer", "POST, OPTIONS"],
+        ["post", "/cam1/stats", "GET, HEAD, OPTIONS"],
+        ["put", "/cam1/whep/abc", "PATCH, DELETE, OPTIONS"],
+        ["delete", "/cam1", "GET, HEAD, OPTIONS"],
+      ];
+      for (const [method, path, allow] of cases) {
+        const res = await (
+          request(await listenLocal(app)) as unknown as Record<string, (p: string) => request.Test>
+        )[method]!(path);
+        assert.equal(res.status, 405, `${method} ${path}`);
+        assert.equal(res.headers.allow, allow);
+        assertErrorBody(res.body, /method not allowed/);
+      }
+    });
+  });
+
+  describe("httpNodeCors and httpNodeMiddleware", () => {
+    it("no CORS headers unless httpNodeCors is set", async () => {
+      const { app } = setup();
+      const res = await whepPost(await listenLocal(app)).set("Origin", "http://elsewhere.test");
+      assert.equal(res.headers["access-control-allow-origin"], undefined);
+    });
+
+    it("answers preflights and exposes the WHEP headers with httpNodeCors set", async () => {
+      const { app } = setup({ cors: { origin: "*", methods: "GET,POST,PATCH,DELETE" } });
+      const preflight = await request(await listenLocal(app))
+        .options("/cam1/whep")
+        .set("Origin", "http://elsewhere.test")
+        .set("Access-Control-Request-Method", "POST")
+        .set("Access-Control-Request-Headers", "content-type");
+      assert.equal(preflight.status, 204);
+      assert.equal(preflight.headers["access-control-allow-origin"], "*");
+      assert.equal(preflight.headers["access-control-allow-methods"], "GET,POST,PATCH,DELETE");
+      assert.equal(preflight.headers["access-control-allow-headers"], "content-type");
+      const post = await request(await listenLocal(app))
+        .post("/cam1/whep")
+        .set("Origin", "http://elsewhere.test")
+        .set("Content-Type", "application/sdp")
+        .send(FAKE_OFFER);
+      assert.equal(post.status, 201);
+      assert.equal(post.headers["access-control-allow-origin"], "*");
+      assert.match(post.headers["access-control-expose-headers"] ?? "", /Location/);
+    });
+
+    it("runs httpNodeMiddleware before every route but not before preflights", async () => {
+      const auth: RequestHandler = (req: IncomingMessage, res: ServerResponse, next) => {
+        if (req.headers.authorization === "Bearer ok") {
+          next();
+          return;
+        }
+        res.statusCode = 401;
+        res.end("no");
+      };
+      const { app } = setup({ middleware: [auth], cors: { origin: true } });
+      assert.equal((await request(await listenLocal(app)).get("/cam1/stats")).status, 401);
+      assert.equal(
+        (
+          await request(await listenLocal(app))
+            .get("/cam1/stats")
+            .set("Authorization", "Bearer ok")
+        ).status,
+        200,
+      );
+      const preflight = await request(await listenLocal(app))
+        .options("/cam1/whep")
+        .set("Origin", "http://elsewhere.test")
+        .set("Access-Control-Request-Method", "POST");
+      assert.equal(preflight.status, 204);
+      assert.equal(preflight.headers["access-control-allow-origin"], "http://elsewhere.test");
+    });
+
+    it("a middleware that fails answers with a JSON 500", async () => {
+      const failing: RequestHandler = (_req, _res, next) => next(new Error("no session store"));
+      const { app } = setup({ middleware: [failing] });
+      const res = await request(await listenLocal(app)).get("/cam1/stats");
+      assert.equal(res.status, 500);
+      assertErrorBody(res.body, /internal error/);
+      assert.equal(res.body.detail, "no session store");
+    });
+  });
+});

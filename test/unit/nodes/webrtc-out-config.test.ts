@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { parseWebrtcOutConfig, type WebrtcOutDef } from "../../../src/nodes/webrtc-out-config";
+
+function def(fields: Partial<WebrtcOutDef> = {}): WebrtcOutDef {
+  return { id: "a1b2c3d4e5f60718", type: "webrtc-out", ...fields };
+}
+
+describe("nodes/webrtc-out-config", () => {
+  it("defaults: path from the id, 20 viewers, audio, fast start, no ICE servers, stats every 10 s", () => {
+    const settings = parseWebrtcOutConfig(def(), undefined);
+    assert.deepEqual(settings, {
+      path: "/a1b2c3d4e5f60718",
+      title: "webrtc-out /a1b2c3d4e5f60718",
+      topic: "/a1b2c3d4e5f60718",
+      maxViewers: 20,
+      audio: true,
+      fastStart: true,
+      ice: { iceServers: [], additionalHostAddresses: [] },
+      fallbackCodec: { codec: "H264", payloadType: 96, clockRate: 90000 },
+      statsIntervalMs: 10_000,
+      problems: [],
+    });
+  });
+
+  it("the path defaults to the name slugified; a configured path is normalised", () => {
+    assert.equal(parseWebrtcOutConfig(def({ name: "Front Door" }), undefined).path, "/front-door");
+    assert.equal(
+      parseWebrtcOutConfig(def({ name: "Front Door", path: "cams/door/" }), undefined).path,
+      "/cams/door",
+    );
+    assert.equal(parseWebrtcOutConfig(def({ name: "前门" }), undefined).path, "/a1b2c3d4e5f60718");
+    const named = parseWebrtcOutConfig(def({ name: "Front Door" }), undefined);
+    assert.equal(named.title, "Front Door");
+    assert.equal(named.topic, "Front Door");
+  });
+
+  it("an unusable path is reported and left undefined", () => {
+    const settings = parseWebrtcOutConfig(def({ path: "my cam" }), undefined);
+    assert.equal(settings.path, undefined);
+    assert.match(settings.problems[0] ?? "", /path "my cam" may hold only/);
+  });
+
+  it("ICE servers one per line; TURN ones get the credentials; bad entries are reported", () => {
+    const settings = parseWebrtcOutConfig(
+      def({
+        iceServers: "stun:stun.example.net:3478\n turn:turn.example.net:3478?transport=udp \nhttp://x\n",
+      }),
+      { turnUser: "me", turnPassword: "secret" },
+    );
+    assert.deepEqual(settings.ice.iceServers, [
+      { urls: "stun:stun.example.net:3478" },
+      { urls: "turn:turn.example.net:3478?transport=udp", username: "me", credential: "secret" },
+    ]);
+    assert.deepEqual(settings.problems, [
+      'ICE server "http://x" left out: write stun:host:port or turn:host:port',
+    ]);
+  });
+
+  it("host addresses, port range and interface", () => {
+    const settings = parseWebrtcOutConfig(
+      def({
+        hostAddresses: "203.0.113.7, 10.0.0.2 bogus",
+        portMin: "40000",
+        portMax: 40100,
+        interfaceAddress: "10.0.0.2",
+      }),
+      undefined,
+    );
+    assert.deepEqual(settings.ice, {
+      iceServers: [],
+      additionalHostAddresses: ["203.0.113.7", "10.0.0.2"],
+      portRange: [40000, 40100],
+      interfaceAddresses: { udp4: "10.0.0.2" },
+    });
+    assert.deepEqual(settings.problems, ['host address "bogus" left out: give IPv4 addresses']);
+  });
+
+  it("reports and replaces values out of range", () => {
+    const settings = parseWebrtcOutConfig(
+      def({
+        maxViewers: "0",
+        portMin: 50000,
+        portMax: 40000,
+        interfaceAddress: "eth0",
+        fallbackPayloadType: 35,
+        statsInterval: "-1",
+      }),
+      undefined,
+    );
+    assert.equal(settings.maxViewers, 20);
+    assert.equal(settings.ice.portRange, undefined);
+    assert.equal(settings.ice.interfaceAddresses, undefined);
+    assert.equal(settings.fallbackCodec.payloadType, 96);
+    assert.equal(settings.statsIntervalMs, 10_000);
+    assert.equal(settings.problems.length, 5);
+  });
+
+  it("options as the editor saves them", () => {
+    const settings = parseWebrtcOutConfig(
+      def({
+        maxViewers: "3",
+        audio: false,
+        fastStart: false,
+        fallbackCodec: "H265",
+        fallbackPayloadType: "98",
+        statsInterval: "0",
+      }),
+      undefined,
+    );
+    assert.equal(settings.maxViewers, 3);
+    assert.equal(settings.audio, false);
+    assert.equal(settings.fastStart, false);
+    assert.deepEqual(settings.fallbackCodec, { codec: "H265", payloadType: 98, clockRate: 90000 });
+    assert.equal(settings.statsIntervalMs, 0);
+    assert.deepEqual(settings.problems, []);
+  });
+});
