@@ -13,10 +13,15 @@ class SummaryReporter extends Mocha.reporters.Spec {
       const { passes, failures, pending } = this.stats;
       const dir = path.join(process.cwd(), ".test-artifacts");
       mkdirSync(dir, { recursive: true });
-      writeFileSync(
-        path.join(dir, "summary.txt"),
-        `${passes} passed, ${failures} failed, ${pending} skipped\n`,
-      );
+      const summary = path.join(dir, "summary.txt");
+      writeFileSync(summary, `${passes} passed, ${failures} failed, ${pending} skipped\n`);
+      // Everything a test opened must be closed by now; a process that stays up names what leaked.
+      setTimeout(() => {
+        const leaked = process.getActiveResourcesInfo().filter((r) => r !== "Timeout");
+        process.stderr.write(`leaked after the last test: ${leaked.join(", ") || "timers"}\n`);
+        writeFileSync(summary, `${passes} passed, ${failures + 1} failed, ${pending} skipped\n`);
+        process.exit(1);
+      }, 15_000).unref();
     });
   }
 }

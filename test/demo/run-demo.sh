@@ -28,7 +28,8 @@ trap 'kill "$camera" 2>/dev/null || true' EXIT INT TERM
 
 echo
 echo "  Demo camera: rtsp://127.0.0.1:${camera_port}/demo"
-echo "  Open http://127.0.0.1:${port}/ (Node-RED, flow 'RTSP camera (basic)')"
+echo "  Watch the camera: http://127.0.0.1:${port}/camera"
+echo "  The flow:         http://127.0.0.1:${port}/  ('RTSP camera (basic)')"
 echo "  Ctrl-C stops everything."
 echo
 node-red --userDir "$user_dir" --settings test/demo/settings.js --port "$port" "$@"
