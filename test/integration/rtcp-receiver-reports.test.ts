@@ -4,6 +4,7 @@ import { DemoCamera, type DemoCameraOptions } from "../../src/demo/demo-camera";
 import type { DemoSessionStats } from "../../src/demo/demo-session";
 import type { SourceOptions } from "../../src/rtsp/source";
 import { SourceHarness } from "../helpers/source-harness";
+import { waitFor } from "../helpers/wait";
 
 const CNAME = "node-red-rtsp-webrtc";
 const NTP_UNIX_OFFSET_S = 2_208_988_800;
@@ -13,14 +14,6 @@ function ntpMiddle(ms: number): number {
   const seconds = Math.floor(ms / 1000) + NTP_UNIX_OFFSET_S;
   const fraction = Math.floor(((ms % 1000) / 1000) * 65536);
   return (((seconds & 0xffff) << 16) | fraction) >>> 0;
-}
-
-async function waitFor(done: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 describe("RtspSource sends what cameras and NVRs expect back (against DemoCamera)", function () {

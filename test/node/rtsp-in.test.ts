@@ -3,6 +3,7 @@ import helper from "node-red-node-test-helper";
 import type { NodeStatus } from "../../src/nodes/red";
 import { GstRtspServer } from "../helpers/gst-server";
 import { TcpProxy } from "../helpers/tcp-proxy";
+import { waitFor } from "../helpers/wait";
 
 // biome-ignore lint/suspicious/noExplicitAny: Node-RED's runtime objects are untyped in tests
 type AnyNode = any;
@@ -34,21 +35,6 @@ function watch(node: AnyNode) {
   const statuses: NodeStatus[] = [];
   node.on("call:status", (call: { args: [NodeStatus] }) => statuses.push(call.args[0]));
   return statuses;
-}
-
-function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const timer = setInterval(() => {
-      if (check()) {
-        clearInterval(timer);
-        resolve();
-      } else if (Date.now() - started > ms) {
-        clearInterval(timer);
-        reject(new Error(`timed out waiting for ${what}`));
-      }
-    }, 50);
-  });
 }
 
 /** The package declares Node-RED >= 4.1: every node test runs on the oldest supported runtime and the newest. */

@@ -14,6 +14,7 @@ import { closeLocalServers, type ExpressApp, listenLocal } from "../helpers/expr
 import { FAKE_OFFER, FakeViewerSet, fakeStream } from "../helpers/fake-viewer-set";
 import { GstRtspServer } from "../helpers/gst-server";
 import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
+import { waitFor } from "../helpers/wait";
 import { connectViewer, type WeriftViewer } from "../helpers/werift-viewer";
 
 // biome-ignore lint/suspicious/noExplicitAny: Node-RED's runtime objects are untyped in tests
@@ -44,29 +45,6 @@ function app(): ExpressApp {
 /** RED.httpNode served on 127.0.0.1, as Node-RED's own server would serve it. */
 function http(): Promise<Server> {
   return listenLocal(app());
-}
-
-function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const timer = setInterval(() => {
-      if (check()) {
-        clearInterval(timer);
-        resolve();
-      } else if (Date.now() - started > ms) {
-        clearInterval(timer);
-        reject(new Error(`timed out waiting for ${what}`));
-      }
-    }, 20);
-  });
-}
-
-async function waitForAsync(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** This node's status calls (the helper's spy sits on the Node prototype and sees every node's). */
@@ -372,7 +350,7 @@ for (const runtime of RUNTIMES) {
 
       /** Until the node has the stream (an offer before would get a 503). */
       async function streamArrived(server: Server): Promise<void> {
-        await waitForAsync(
+        await waitFor(
           async () => (await request(server).get("/cam1/stats")).body.stream?.sourceState === "receiving",
           20_000,
           "the stream",
@@ -494,7 +472,7 @@ for (const runtime of RUNTIMES) {
         await v.connected;
         await waitFor(() => v.packets.length > 50, 10_000, "video packets");
         // Rates are averaged over whole seconds: none in the stream's first second.
-        await waitForAsync(
+        await waitFor(
           async () => (await request(server).get("/cam1/stats")).body.stream.fps > 0,
           5000,
           "a frame rate",
@@ -615,11 +593,11 @@ for (const runtime of RUNTIMES) {
             stats: { framesDecoded: number; width: number };
           };
           const player = () => page.evaluate(() => (globalThis as unknown as { __player: Player }).__player);
-          await waitForAsync(async () => (await player()).state === "waiting", 10_000, "the waiting state");
+          await waitFor(async () => (await player()).state === "waiting", 10_000, "the waiting state");
           assert.match((await page.textContent("#message")) ?? "", /^waiting for the camera…/);
 
           await redeploy(flow());
-          await waitForAsync(
+          await waitFor(
             async () => {
               const now = await player();
               return now.state === "playing" && now.stats.framesDecoded > 10;
@@ -633,7 +611,7 @@ for (const runtime of RUNTIMES) {
 
           // A redeploy closes every viewer; the page notices and connects to the new node.
           await redeploy(flow({ name: "again" }));
-          await waitForAsync(
+          await waitFor(
             async () => {
               const now = await player();
               return now.viewerId !== first && now.state === "playing" && now.stats.framesDecoded > 10;
@@ -778,7 +756,7 @@ for (const runtime of RUNTIMES) {
         ],
       });
       base = `http://127.0.0.1:${nodeRed.port}`;
-      await waitForAsync(
+      await waitFor(
         async () =>
           (await request(base).get("/api/cam1/stats").set("Authorization", AUTHORIZATION)).body.stream
             ?.sourceState === "receiving",
@@ -909,7 +887,7 @@ for (const runtime of RUNTIMES) {
             }
             return decoded;
           });
-        await waitForAsync(async () => (await framesDecoded()) > 10, 20_000, "frames decoded in the page");
+        await waitFor(async () => (await framesDecoded()) > 10, 20_000, "frames decoded in the page");
         const status = await page.evaluate(
           async ({ url, authorization }) =>
             (await fetch(url, { method: "DELETE", headers: { Authorization: authorization } })).status,
