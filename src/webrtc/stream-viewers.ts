@@ -1,9 +1,8 @@
 import { EventEmitter } from "node:events";
-import { AccessUnitAssembler } from "../rtp/access-unit";
 import { GopCache, type GopCacheLimits } from "../rtp/gop-cache";
 import { parseH264Sps } from "../rtp/h264";
 import { parseH265Sps } from "../rtp/h265";
-import { parseRtpHeader } from "../rtp/rtp-packet";
+import { type PacketCodec, PacketInput } from "../rtp/packet-input";
 import type { AccessUnit, MediaInfo, StreamInfo } from "../rtp/stream-info";
 import { type OutputFrame, StreamNormalizer } from "../rtp/stream-normalizer";
 import { describeMedia } from "./codec-match";
@@ -36,7 +35,7 @@ export interface StreamViewersOptions {
   /** Start late joiners from the cached GOP instead of the next keyframe. Default true. */
   readonly fastStart?: boolean;
   /** Codec of single RTP packets given to pushPacket (which carry no StreamInfo). */
-  readonly fallbackCodec?: { codec: "H264" | "H265"; payloadType: number; clockRate: number };
+  readonly fallbackCodec?: PacketCodec;
   readonly viewerTimeouts?: ViewerTimeouts;
   /** Each viewer track's queue bound and pacing. */
   readonly pacing?: PacingOptions;
@@ -116,28 +115,13 @@ export class StreamViewers extends EventEmitter<Events> {
   private lastVideoAt: number | undefined;
   private keyframeTimes: number[] = [];
   private keyframeRequests = 0;
-  private packetInput:
-    | {
-        assembler: AccessUnitAssembler;
-        ssrc: number | undefined;
-        stream: StreamInfo | undefined;
-        session: number;
-      }
-    | undefined;
+  private readonly packetInput: PacketInput | undefined;
 
   constructor(private readonly opts: StreamViewersOptions) {
     super();
     this.fastStart = opts.fastStart ?? true;
     this.gop = new GopCache(opts.gopLimits);
-    const fallback = opts.fallbackCodec;
-    if (fallback !== undefined) {
-      this.packetInput = {
-        assembler: new AccessUnitAssembler({ kind: "video", mid: "0", codec: fallback.codec }),
-        ssrc: undefined,
-        stream: undefined,
-        session: 0,
-      };
-    }
+    this.packetInput = opts.fallbackCodec ? new PacketInput(opts.fallbackCodec) : undefined;
   }
 
   /** The latest StreamInfo pushed. */
@@ -169,32 +153,8 @@ export class StreamViewers extends EventEmitter<Events> {
 
   /** One RTP packet of the fallback codec (Node-RED's udp-in); ignored without fallbackCodec. */
   pushPacket(packet: Buffer): void {
-    const input = this.packetInput;
-    const fallback = this.opts.fallbackCodec;
-    if (input === undefined || fallback === undefined || this.closed) return;
-    const header = parseRtpHeader(packet);
-    if (header === undefined || header.payloadType !== fallback.payloadType) return;
-    if (input.stream === undefined || header.ssrc !== input.ssrc) {
-      // A new sender (ffmpeg restarted): a new source session, as a camera reconnect would be.
-      input.ssrc = header.ssrc;
-      input.session++;
-      input.stream = Object.freeze({
-        id: "rtp-input",
-        session: input.session,
-        media: Object.freeze([
-          Object.freeze({
-            mid: "0",
-            kind: "video" as const,
-            codec: fallback.codec,
-            payloadType: fallback.payloadType,
-            clockRate: fallback.clockRate,
-            fmtp: Object.freeze({}),
-            relayable: true,
-          }),
-        ]),
-      });
-    }
-    for (const unit of input.assembler.push(packet)) this.push(unit, input.stream);
+    if (this.packetInput === undefined || this.closed) return;
+    for (const { unit, stream } of this.packetInput.push(packet)) this.push(unit, stream);
   }
 
   private adopt(stream: StreamInfo): void {
