@@ -1,0 +1,53 @@
+import type { AccessUnit, MediaKind, StreamInfo } from "../rtp/stream-info";
+import type { NodeMessage } from "./red";
+
+function isMediaKind(value: unknown): value is MediaKind {
+  return value === "video" || value === "audio";
+}
+
+/** A §2 media message (DESIGN.md) as an access unit; undefined when the message is not one. */
+export function accessUnitFrom(msg: NodeMessage): { unit: AccessUnit; stream: StreamInfo } | undefined {
+  const { payload, rtp, stream } = msg as { payload?: unknown; rtp?: unknown; stream?: unknown };
+  if (!Array.isArray(payload) || payload.length === 0 || !payload.every((p) => Buffer.isBuffer(p)))
+    return undefined;
+  if (!rtp || typeof rtp !== "object") return undefined;
+  const { kind, mid, timestamp, keyframe } = rtp as Record<string, unknown>;
+  if (!isMediaKind(kind) || typeof mid !== "string" || typeof timestamp !== "number") return undefined;
+  if (!stream || typeof stream !== "object") return undefined;
+  const info = stream as Partial<StreamInfo>;
+  if (typeof info.session !== "number" || !Array.isArray(info.media)) return undefined;
+  return {
+    unit: { kind, mid, timestamp, keyframe: keyframe === true, packets: payload as Buffer[] },
+    stream: stream as StreamInfo,
+  };
+}
+
+/** The §2 media message of an access unit. */
+export function mediaMessage(topic: string, unit: AccessUnit, stream: StreamInfo): NodeMessage {
+  return {
+    topic,
+    payload: unit.packets,
+    rtp: { kind: unit.kind, mid: unit.mid, timestamp: unit.timestamp, keyframe: unit.keyframe },
+    stream,
+  };
+}
+
+/** Why a message is not media, for the error a wrongly wired node reports. */
+export function describeNonMedia(msg: NodeMessage): string {
+  const payload = msg.payload;
+  if (Array.isArray(payload))
+    return "msg.payload is an array, but msg.rtp or msg.stream is missing or malformed";
+  if (payload === undefined) return "msg.payload is missing";
+  return `msg.payload is a ${typeof payload}`;
+}
+
+/** At most one report per `intervalMs`: a wrong wire delivers 25 bad messages a second. */
+export function reportLimiter(intervalMs: number): () => boolean {
+  let last = Number.NEGATIVE_INFINITY;
+  return () => {
+    const now = performance.now();
+    if (now - last < intervalMs) return false;
+    last = now;
+    return true;
+  };
+}

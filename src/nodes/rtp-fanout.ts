@@ -1,0 +1,169 @@
+import { type GateCause, RtpFanout } from "../rtp/fanout";
+import { PacketInput } from "../rtp/packet-input";
+import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
+import { accessUnitFrom, describeNonMedia, mediaMessage, reportLimiter } from "./media-message";
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from "./red";
+import { parseRtpFanoutConfig, type RtpFanoutDef } from "./rtp-fanout-config";
+
+const STATUS_INTERVAL_MS = 2000;
+/** No frame for this long: the status says the input stopped. */
+const STALLED_AFTER_MS = 5000;
+const BAD_INPUT_REPORT_INTERVAL_MS = 10_000;
+
+type Command = { open: boolean; outputs: number[]; seconds?: number } | { error: string };
+
+/** A gate command (DESIGN.md §2): msg.topic "open"/"close", msg.output 1..N, a list of them, or none for all. */
+function commandFrom(msg: NodeMessage, count: number): Command | undefined {
+  const topic = typeof msg.topic === "string" ? msg.topic.trim().toLowerCase() : "";
+  if (topic !== "open" && topic !== "close") return undefined;
+  const wanted = msg.output;
+  let outputs: number[];
+  if (wanted === undefined || wanted === null || wanted === "" || wanted === "all") {
+    outputs = Array.from({ length: count }, (_, i) => i + 1);
+  } else {
+    const list = Array.isArray(wanted) ? wanted : [wanted];
+    outputs = list.map((o) => (typeof o === "string" && o.trim() !== "" ? Number(o) : o)) as number[];
+    const bad = outputs.find((o) => !Number.isInteger(o) || o < 1 || o > count);
+    if (bad !== undefined) {
+      return {
+        error: `msg.output ${JSON.stringify(wanted)} is not an output of this node: give 1–${count}, a list of them, or leave it out for all`,
+      };
+    }
+  }
+  const seconds = msg.seconds;
+  if (seconds !== undefined && (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0)) {
+    return {
+      error: `msg.seconds must be a number of seconds (0: stay open), not ${JSON.stringify(seconds)}`,
+    };
+  }
+  return { open: topic === "open", outputs, seconds: seconds as number | undefined };
+}
+
+function register(RED: NodeAPI): void {
+  function RtpFanoutNode(this: Node, def: NodeDef): void {
+    RED.nodes.createNode(this as Node<never>, def);
+    const settings = parseRtpFanoutConfig(def as RtpFanoutDef);
+    for (const problem of settings.problems) this.warn(problem);
+    const count = settings.gates.length;
+    const fanout = new RtpFanout<NodeMessage>({ gates: settings.gates });
+    const packets = new PacketInput(settings.packetCodec, settings.topic);
+    const shouldReport = reportLimiter(BAD_INPUT_REPORT_INTERVAL_MS);
+
+    // One send per output: Node-RED clones every message after the first of one send() call, and a
+    // clone would copy every Buffer (DESIGN.md §2).
+    const slots: (NodeMessage | null)[][] = Array.from({ length: count + 1 }, () =>
+      Array.from({ length: count + 1 }, () => null),
+    );
+    const sendOn = (output: number, msg: NodeMessage) => {
+      const slot = slots[output]!;
+      slot[output] = msg;
+      this.send(slot);
+      slot[output] = null;
+    };
+
+    fanout.on("deliver", (output: number, unit: AccessUnit, _stream: StreamInfo, carry: NodeMessage) => {
+      sendOn(output, { ...carry, payload: unit.packets });
+    });
+    fanout.on("gate", (output: number, open: boolean, cause: GateCause) => {
+      sendOn(count, {
+        topic: settings.topic,
+        payload: { event: open ? "opened" : "closed", output: output + 1, cause },
+      });
+      showStatus();
+    });
+
+    let shown = "";
+    const showStatus = () => {
+      const status = statusOf(fanout);
+      const key = `${status.fill}|${status.text}`;
+      if (key === shown) return;
+      shown = key;
+      this.status(status);
+    };
+    const statusTimer = setInterval(showStatus, STATUS_INTERVAL_MS);
+    const statsTimer =
+      settings.statsIntervalMs > 0
+        ? setInterval(() => {
+            const stats = fanout.stats();
+            sendOn(count, {
+              topic: settings.topic,
+              payload: {
+                event: "stats",
+                stream: stats.stream,
+                outputs: stats.outputs.map((o) => ({ ...o, output: o.output + 1 })),
+              },
+            });
+          }, settings.statsIntervalMs)
+        : undefined;
+
+    this.on("input", (msg, _send, done) => {
+      if (Buffer.isBuffer(msg.payload)) {
+        for (const { unit, stream } of packets.push(msg.payload)) {
+          fanout.push(unit, stream, mediaMessage(settings.topic, unit, stream));
+        }
+        done();
+        return;
+      }
+      const media = accessUnitFrom(msg);
+      if (media) {
+        fanout.push(media.unit, media.stream, msg);
+        done();
+        return;
+      }
+      const command = commandFrom(msg, count);
+      if (command && "error" in command) {
+        done(new Error(command.error));
+        return;
+      }
+      if (command) {
+        for (const output of command.outputs) {
+          if (command.open) fanout.open(output - 1, command.seconds);
+          else fanout.close(output - 1);
+        }
+        done();
+        return;
+      }
+      done(
+        shouldReport()
+          ? new Error(
+              `neither media nor a command: ${describeNonMedia(msg)}. Wire an rtsp-in node's first output here, send single RTP packets (a Buffer), or msg.topic "open"/"close" with msg.output`,
+            )
+          : undefined,
+      );
+    });
+
+    this.on("close", (_removed, done) => {
+      clearInterval(statusTimer);
+      clearInterval(statsTimer);
+      fanout.dispose();
+      done();
+    });
+
+    fanout.start();
+    showStatus();
+  }
+
+  RED.nodes.registerType("rtp-fanout", RtpFanoutNode as (this: Node<never>, def: NodeDef) => void);
+}
+
+/** "2 of 3 open · 25 fps", or what is missing. */
+function statusOf(fanout: RtpFanout<unknown>): NodeStatus {
+  const now = performance.now();
+  const stats = fanout.stats(now);
+  const open = stats.outputs.filter((o) => o.open).length;
+  const gates = `${open} of ${stats.outputs.length} open`;
+  const last = stats.stream.lastFrameAt;
+  if (last === undefined) return { fill: "grey", shape: "ring", text: `waiting for a stream · ${gates}` };
+  const silent = now - last;
+  if (silent > STALLED_AFTER_MS) {
+    return {
+      fill: "yellow",
+      shape: "ring",
+      text: `no input for ${Math.round(silent / 1000)} s: is the camera node playing? · ${gates}`,
+    };
+  }
+  const fps = stats.stream.fps > 0 ? ` · ${Math.round(stats.stream.fps)} fps` : "";
+  return { fill: open > 0 ? "green" : "grey", shape: "dot", text: `${gates}${fps}` };
+}
+
+export = register;
