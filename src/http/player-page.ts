@@ -63,6 +63,7 @@ const SCRIPT = `
   var fullscreenButton = document.getElementById("fullscreen");
   var BACKOFF_MS = [1000, 2000, 5000, 10000, 20000, 30000];
   var GATHER_TIMEOUT_MS = 3000;
+  var NO_STREAM_RETRY_MS = 3000;
   var DISCONNECTED_GRACE_MS = 5000;
   var STALL_MS = 4000;
 
@@ -84,8 +85,8 @@ const SCRIPT = `
     message.hidden = !text;
   }
 
-  function nextDelay() {
-    var base = BACKOFF_MS[Math.min(player.attempts, BACKOFF_MS.length - 1)];
+  function nextDelay(capMs) {
+    var base = Math.min(BACKOFF_MS[Math.min(player.attempts, BACKOFF_MS.length - 1)], capMs || Infinity);
     player.attempts += 1;
     return Math.round(base * (0.8 + Math.random() * 0.4));
   }
@@ -108,10 +109,10 @@ const SCRIPT = `
     }
   }
 
-  function retry(state, text) {
+  function retry(state, text, capMs) {
     leave();
     clearTimeout(retryTimer);
-    var delay = nextDelay();
+    var delay = nextDelay(capMs);
     setState(state, text + " (retry in " + Math.max(1, Math.round(delay / 1000)) + " s)");
     retryTimer = setTimeout(connect, delay);
   }
@@ -218,7 +219,9 @@ const SCRIPT = `
         if (gen !== generation) return;
         if (reply.status === 503) {
           var busy = reply.body.code === "max-viewers";
-          retry("waiting", busy ? "too many viewers, waiting for a free place" : "waiting for the camera…");
+          // No stream yet is answered at once, before any peer connection: asking every few seconds costs
+          // nothing, and a camera started on demand or a gate an alarm opens shows within seconds.
+          retry("waiting", busy ? "too many viewers, waiting for a free place" : "waiting for the camera…", busy ? 0 : NO_STREAM_RETRY_MS);
           return;
         }
         if (reply.status !== 200 || typeof reply.body.sdp !== "string") {

@@ -56,6 +56,7 @@ export function exampleNodes(): unknown[] {
   const core = (file: string) => require(`@node-red/nodes/core/${file}`);
   return [
     capturingHttpNode(require("../../../nodes/rtsp-in.js")),
+    require("../../../nodes/rtp-fanout.js"),
     require("../../../nodes/webrtc-out.js"),
     core("common/20-inject.js"),
     core("common/21-debug.js"),
