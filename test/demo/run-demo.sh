@@ -22,14 +22,19 @@ if [ ! -f "$user_dir/flows.json" ]; then
   sed "s#rtsp://127.0.0.1:8554/demo#rtsp://127.0.0.1:${camera_port}/demo#" examples/basic.json > "$user_dir/flows.json"
 fi
 
+banner() {
+  printf '\n  ▶ Open http://127.0.0.1:%s/camera to watch the demo camera live.   (Ctrl-C stops everything)\n\n' "$port"
+}
+
 node dist/src/demo/cli.js --port "$camera_port" &
 camera=$!
-trap 'kill "$camera" 2>/dev/null || true' EXIT INT TERM
-
-echo
-echo "  Demo camera: rtsp://127.0.0.1:${camera_port}/demo"
-echo "  Watch the camera: http://127.0.0.1:${port}/camera"
-echo "  The flow:         http://127.0.0.1:${port}/  ('RTSP camera (basic)')"
-echo "  Ctrl-C stops everything."
-echo
-node-red --userDir "$user_dir" --settings test/demo/settings.js --port "$port" "$@"
+# Node-RED's own start-up lines would push the URL out of sight: it is printed once the flow runs.
+node-red --userDir "$user_dir" --settings test/demo/settings.js --port "$port" "$@" > >(
+  while IFS= read -r line; do
+    printf '%s\n' "$line"
+    case "$line" in *"Started flows"*) banner ;; esac
+  done
+) 2>&1 &
+node_red=$!
+trap 'kill "$node_red" "$camera" 2>/dev/null || true; wait "$node_red" 2>/dev/null || true' EXIT INT TERM
+wait "$node_red"
