@@ -1,7 +1,11 @@
+import { H264 } from "./h264";
+import { H265 } from "./h265";
+import type { ParameterSetCodec } from "./parameter-set-store";
+
 /**
- * Builds a relay's outgoing RTP packets (RFC 3550): V=2, no padding, no CSRC, no header extension,
- * SSRC 0 (each WebRTC sender writes its own), one sequence space. Every packet is one allocation
- * holding a fresh 12-byte header and its payload, copied once from the source packet.
+ * Builds outgoing RTP packets (RFC 3550): V=2, no padding, no CSRC, no header extension, one SSRC
+ * (0 by default: each WebRTC sender writes its own), one sequence space. Every packet is one
+ * allocation holding a fresh 12-byte header and its payload, copied once from the source.
  */
 
 export const RTP_HEADER_SIZE = 12;
@@ -21,7 +25,36 @@ export interface FuPrefix {
   readonly fuType: number;
 }
 
+/**
+ * The FU prefix of a NAL unit (at least its header: 1 byte H.264, 2 bytes H.265): FU-A indicator
+ * with the unit's F and NRI bits (RFC 6184 §5.8), or FU payload header with its F, LayerId and TID
+ * (RFC 7798 §4.4.3); and the number of header bytes the fragments leave out.
+ */
+function fuPrefixOf(codec: ParameterSetCodec, nal: Buffer): { prefix: FuPrefix; headerLength: number } {
+  const first = nal[0]!;
+  if (codec === "H264") {
+    return {
+      prefix: { bytes: (first & 0xe0) | H264.FU_A, length: 1, fuType: first & 0x1f },
+      headerLength: 1,
+    };
+  }
+  const bytes = (((first & 0x81) | (H265.FU << 1)) << 8) | nal[1]!;
+  return { prefix: { bytes, length: 2, fuType: (first >> 1) & 0x3f }, headerLength: 2 };
+}
+
+export interface RtpWriterOptions {
+  /** 0..2^32-1, written on every packet. Default 0. */
+  readonly ssrc?: number;
+  /**
+   * True: each packet owns its memory (Buffer.allocUnsafeSlow), so that one kept pins no other.
+   * Default false: packets up to 4 KiB are slices of Node's shared pool, much cheaper to make.
+   */
+  readonly ownMemory?: boolean;
+}
+
 export class RtpWriter {
+  readonly ssrc: number;
+  private readonly ownMemory: boolean;
   private sequence: number;
 
   /**
@@ -31,7 +64,10 @@ export class RtpWriter {
   constructor(
     public payloadType: number,
     initialSequence: number,
+    options: RtpWriterOptions = {},
   ) {
+    this.ssrc = options.ssrc ?? 0;
+    this.ownMemory = options.ownMemory ?? false;
     this.sequence = initialSequence & 0xffff;
   }
 
@@ -47,18 +83,40 @@ export class RtpWriter {
 
   /** Appends one packet carrying `payload` (copied) to `out`. */
   packet(out: Buffer[], payload: Buffer, timestamp: number, marker: boolean): void {
-    const packet = Buffer.allocUnsafe(RTP_HEADER_SIZE + payload.length);
+    const packet = this.allocate(RTP_HEADER_SIZE + payload.length);
     this.writeHeader(packet, timestamp, marker);
     payload.copy(packet, RTP_HEADER_SIZE);
     out.push(packet);
   }
 
   /**
+   * Appends a whole NAL unit (header included, no start code) to `out`: one packet when it fits in
+   * `maxPayload` bytes (at least 3 for H.264, 4 for H.265: an FU header and a
+   * byte), else FU-A (H.264) / FU (H.265) fragments. An empty NAL unit
+   * gives no packet. Returns the number of packets appended; none carries the marker bit.
+   */
+  nalUnit(
+    out: Buffer[],
+    codec: ParameterSetCodec,
+    nal: Buffer,
+    timestamp: number,
+    maxPayload: number,
+  ): number {
+    if (nal.length === 0) return 0;
+    if (nal.length <= maxPayload) {
+      this.packet(out, nal, timestamp, false);
+      return 1;
+    }
+    const { prefix, headerLength } = fuPrefixOf(codec, nal);
+    return this.fragments(out, prefix, true, true, nal.subarray(headerLength), timestamp, maxPayload);
+  }
+
+  /**
    * Appends FU fragments of `body` (the fragmented NAL unit's bytes after its header, or the part of
    * it one source fragment carried) to `out`, each at most `maxPayload` bytes of payload. The first
    * fragment carries the S bit when `start` is set, the last the E bit when `end` is set, so that a
-   * source FU fragment re-fragmented keeps its place in the NAL unit. Greedy cuts, as
-   * H264Packetizer makes them. Returns the number of packets appended.
+   * source FU fragment re-fragmented keeps its place in the NAL unit. Greedy cuts: every fragment
+   * but the last is full. Returns the number of packets appended.
    */
   fragments(
     out: Buffer[],
@@ -75,7 +133,7 @@ export class RtpWriter {
     let offset = 0;
     do {
       const stop = Math.min(offset + chunk, body.length);
-      const packet = Buffer.allocUnsafe(RTP_HEADER_SIZE + overhead + stop - offset);
+      const packet = this.allocate(RTP_HEADER_SIZE + overhead + stop - offset);
       this.writeHeader(packet, timestamp, false);
       let at = RTP_HEADER_SIZE;
       if (prefix.length === 2) packet[at++] = prefix.bytes >> 8;
@@ -90,6 +148,10 @@ export class RtpWriter {
     return count;
   }
 
+  private allocate(size: number): Buffer {
+    return this.ownMemory ? Buffer.allocUnsafeSlow(size) : Buffer.allocUnsafe(size);
+  }
+
   private writeHeader(packet: Buffer, timestamp: number, marker: boolean): void {
     const sequence = this.sequence;
     packet[0] = 0x80;
@@ -97,7 +159,7 @@ export class RtpWriter {
     packet[2] = sequence >> 8;
     packet[3] = sequence & 0xff;
     packet.writeUInt32BE(timestamp >>> 0, 4);
-    packet.writeUInt32BE(0, 8);
+    packet.writeUInt32BE(this.ssrc, 8);
     this.sequence = (sequence + 1) & 0xffff;
   }
 }

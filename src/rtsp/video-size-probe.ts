@@ -1,6 +1,5 @@
-import { H264, parseH264Sps } from "../rtp/h264";
-import { H265, parseH265Sps } from "../rtp/h265";
 import { extractParameterSets } from "../rtp/parameter-sets";
+import { pictureSizeOf } from "../rtp/picture-size";
 import { parseRtpHeader, rtpPayload } from "../rtp/rtp-packet";
 import type { AccessUnit, MediaInfo } from "../rtp/stream-info";
 
@@ -26,21 +25,14 @@ export class VideoSizeProbe {
     for (const packet of unit.packets) {
       const header = parseRtpHeader(packet);
       if (!header) continue;
-      for (const nal of extractParameterSets(rtpPayload(packet, header), media.codec)) {
-        const sps = isSps(nal, media.codec)
-          ? media.codec === "H264"
-            ? parseH264Sps(nal)
-            : parseH265Sps(nal)
-          : undefined;
-        if (sps && sps.width > 0 && sps.height > 0) {
-          this.found = { width: sps.width, height: sps.height };
-          return;
-        }
+      const picture = pictureSizeOf(
+        media.codec,
+        extractParameterSets(rtpPayload(packet, header), media.codec),
+      );
+      if (picture) {
+        this.found = { width: picture.width, height: picture.height };
+        return;
       }
     }
   }
-}
-
-function isSps(nal: Buffer, codec: string): boolean {
-  return codec === "H264" ? (nal[0]! & 0x1f) === H264.SPS : ((nal[0]! >> 1) & 0x3f) === H265.SPS;
 }

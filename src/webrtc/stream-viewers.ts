@@ -1,8 +1,7 @@
 import { EventEmitter } from "node:events";
 import { GopCache, type GopCacheLimits } from "../rtp/gop-cache";
-import { parseH264Sps } from "../rtp/h264";
-import { parseH265Sps } from "../rtp/h265";
 import { type PacketCodec, PacketInput } from "../rtp/packet-input";
+import { pictureSizeOf } from "../rtp/picture-size";
 import type { AccessUnit, MediaInfo, StreamInfo } from "../rtp/stream-info";
 import { type OutputFrame, StreamNormalizer } from "../rtp/stream-normalizer";
 import { describeMedia } from "./codec-match";
@@ -339,19 +338,12 @@ export class StreamViewers extends EventEmitter<Events> {
 function pictureOf(
   media: MediaInfo,
   sets: readonly Buffer[],
-): { width?: number; height?: number; profile?: string } | undefined {
-  for (const nal of sets) {
-    if (media.codec === "H264") {
-      const sps = parseH264Sps(nal);
-      if (sps !== undefined) return { width: sps.width, height: sps.height, profile: sps.profileLevelId };
-    } else if (media.codec === "H265") {
-      const sps = parseH265Sps(nal);
-      if (sps !== undefined) return { width: sps.width, height: sps.height };
+): { width?: number; height?: number; profile?: string } {
+  return (
+    pictureSizeOf(media.codec, sets) ?? {
+      ...(media.width !== undefined ? { width: media.width } : {}),
+      ...(media.height !== undefined ? { height: media.height } : {}),
+      ...(media.profileLevelId !== undefined ? { profile: media.profileLevelId } : {}),
     }
-  }
-  return {
-    ...(media.width !== undefined ? { width: media.width } : {}),
-    ...(media.height !== undefined ? { height: media.height } : {}),
-    ...(media.profileLevelId !== undefined ? { profile: media.profileLevelId } : {}),
-  };
+  );
 }

@@ -12,17 +12,19 @@ import {
 } from "../helpers/depacketize";
 import { GstRtspServer, type GstServerOptions, peerArguments, peerScript } from "../helpers/gst-server";
 import { captureRtp, describe as rtspDescribe, splitRfc4571 } from "../helpers/rtp-capture";
+import {
+  framesByMarker,
+  H264_IDR,
+  H264_PPS,
+  H264_SPS,
+  H265_PPS,
+  H265_SPS,
+  H265_VPS,
+} from "../helpers/rtp-fixtures";
 import { requireTool } from "../helpers/tools";
 
 // Proves the camera stand-in and the decode helpers before the product's own client exists:
 // ffprobe and GStreamer's rtspsrc are the clients here.
-
-const H264_IDR = 5;
-const H264_SPS = 7;
-const H264_PPS = 8;
-const H265_VPS = 32;
-const H265_SPS = 33;
-const H265_PPS = 34;
 
 function video(probe: RtspProbe) {
   const stream = probe.streams.find((s) => s.codec_type === "video");
@@ -34,20 +36,6 @@ function audio(probe: RtspProbe) {
   const stream = probe.streams.find((s) => s.codec_type === "audio");
   assert.ok(stream, `no audio stream in ${JSON.stringify(probe.streams)}`);
   return stream;
-}
-
-/** Packets grouped into frames by the marker bit. */
-function frames(packets: readonly Buffer[]): Buffer[][] {
-  const out: Buffer[][] = [];
-  let current: Buffer[] = [];
-  for (const packet of packets) {
-    current.push(packet);
-    if (parseRtp(packet).marker) {
-      out.push(current);
-      current = [];
-    }
-  }
-  return out;
 }
 
 function h264Types(frame: readonly Buffer[]): number[] {
@@ -219,7 +207,7 @@ describe("camera stand-in test/peers/gst-rtsp-server.py", function () {
     it("puts SPS and PPS in-band before every IDR by default", async () => {
       const server = await serve({ keyint: 10 });
       const { packets } = await captureRtp(server.url, { frames: 25 });
-      const types = frames(packets).map(h264Types);
+      const types = framesByMarker(packets).map(h264Types);
       assert.equal(types.length, 25);
       assert.deepEqual(indexesOf(types, H264_IDR), [0, 10, 20]);
       for (const index of [0, 10, 20]) assert.deepEqual(types[index], [H264_SPS, H264_PPS, H264_IDR]);
@@ -234,7 +222,7 @@ describe("camera stand-in test/peers/gst-rtsp-server.py", function () {
       assert.ok(sps && pps);
       assert.deepEqual([h264NalType(sps), h264NalType(pps)], [H264_SPS, H264_PPS]);
       const { packets } = await captureRtp(server.url, { frames: 15 });
-      const types = frames(packets).map(h264Types);
+      const types = framesByMarker(packets).map(h264Types);
       assert.deepEqual(indexesOf(types, H264_IDR), [0, 10]);
       assert.deepEqual(
         types.flat().filter((t) => t === H264_SPS || t === H264_PPS),
@@ -252,7 +240,7 @@ describe("camera stand-in test/peers/gst-rtsp-server.py", function () {
       const sets = ["sprop-vps", "sprop-sps", "sprop-pps"].flatMap((name) => fmtpParameter(sdp, name));
       assert.deepEqual(sets.map(h265NalType), [H265_VPS, H265_SPS, H265_PPS]);
       const { packets } = await captureRtp(server.url, { frames: 15 });
-      const types = frames(packets).map(h265Types);
+      const types = framesByMarker(packets).map(h265Types);
       assert.equal(types.length, 15);
       assert.deepEqual(
         types.flat().filter((t) => t >= H265_VPS && t <= H265_PPS),
@@ -265,7 +253,7 @@ describe("camera stand-in test/peers/gst-rtsp-server.py", function () {
     it("starts a session mid-GOP at the join phase asked for", async () => {
       const server = await serve({ keyint: 25, joinPhase: 10 });
       const { packets } = await captureRtp(server.url, { frames: 20 });
-      assert.deepEqual(indexesOf(frames(packets).map(h264Types), H264_IDR), [15]);
+      assert.deepEqual(indexesOf(framesByMarker(packets).map(h264Types), H264_IDR), [15]);
     });
 
     it("sends whole NAL units of tens of KB in one packet with bigNal", async () => {
@@ -300,7 +288,7 @@ describe("camera stand-in test/peers/gst-rtsp-server.py", function () {
     it("cuts frames into the number of slices asked for", async () => {
       const server = await serve({ slices: 4 });
       const { packets } = await captureRtp(server.url, { frames: 2 });
-      assert.deepEqual(frames(packets).map(h264Types), [
+      assert.deepEqual(framesByMarker(packets).map(h264Types), [
         [H264_SPS, H264_PPS, 5, 5, 5, 5],
         [1, 1, 1, 1],
       ]);

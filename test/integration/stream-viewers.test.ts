@@ -21,16 +21,15 @@ import {
 } from "../helpers/depacketize";
 import { GstRtspServer, type GstServerOptions } from "../helpers/gst-server";
 import { readOffer } from "../helpers/offer-fixtures";
+import { framesByMarker, H264_IDR, H264_PPS, H264_SPS, rtpPacket, videoMedia } from "../helpers/rtp-fixtures";
 import { SourceHarness } from "../helpers/source-harness";
+import { waitFor } from "../helpers/wait";
 import { connectViewer, type ViewerOptions, type WeriftViewer } from "../helpers/werift-viewer";
 
 // StreamViewers between a real RTSP source (the demo camera or gst-rtsp-server) and werift viewers
 // in this process; what a viewer received is depacketized and decoded by FFmpeg. Every packet stays
 // on loopback: run inside `unshare --net` (test/run-all.sh does).
 
-const H264_IDR = 5;
-const H264_SPS = 7;
-const H264_PPS = 8;
 const MAX_PACKET = 1200;
 const FAST_BACKOFF = { delaysMs: [200, 500, 1000], jitter: 0 };
 
@@ -117,7 +116,7 @@ class Rig {
   /** Resolves once a video keyframe was pushed less than `withinMs` ago. */
   async justAfterKeyframe(withinMs: number): Promise<void> {
     const start = this.units.length;
-    await until(
+    await waitFor(
       () =>
         this.units
           .slice(start)
@@ -135,34 +134,12 @@ class Rig {
   }
 }
 
-async function until(predicate: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-/** Packets of each frame (split at the marker bit), complete frames only. */
-function frames(packets: readonly Buffer[]): Buffer[][] {
-  const out: Buffer[][] = [];
-  let current: Buffer[] = [];
-  for (const packet of packets) {
-    current.push(packet);
-    if (parseRtp(packet).marker) {
-      out.push(current);
-      current = [];
-    }
-  }
-  return out;
-}
-
 function frameCount(viewer: WeriftViewer): number {
   return viewer.packets.filter((p) => parseRtp(p).marker).length;
 }
 
 async function receivedFrames(viewer: WeriftViewer, count: number, ms = 20_000): Promise<void> {
-  await until(
+  await waitFor(
     () => frameCount(viewer) >= count,
     ms,
     `${count} frames at the viewer (got ${frameCount(viewer)})`,
@@ -223,33 +200,11 @@ function assertContinuousSequence(packets: readonly Buffer[]): void {
 
 /** One H.264 IDR access unit (SPS, PPS, IDR slice as single-NAL packets) and its StreamInfo. */
 function demoUnit(): [AccessUnit, StreamInfo] {
-  const sps = Buffer.from("6742c01e8c8d40a02ff2c03c2211a8", "hex");
-  const pps = Buffer.from("68ce3c80", "hex");
-  const idr = Buffer.from("65888040", "hex");
-  const packets = [sps, pps, idr].map((nal, i) => {
-    const header = Buffer.alloc(12);
-    header.writeUInt8(0x80, 0);
-    header.writeUInt8((i === 2 ? 0x80 : 0) | 96, 1);
-    header.writeUInt16BE(i, 2);
-    header.writeUInt32BE(1000, 4);
-    header.writeUInt32BE(0x1234, 8);
-    return Buffer.concat([header, nal]);
-  });
-  const stream: StreamInfo = {
-    id: "test",
-    session: 1,
-    media: [
-      {
-        mid: "0",
-        kind: "video",
-        codec: "H264",
-        payloadType: 96,
-        clockRate: 90000,
-        fmtp: {},
-        relayable: true,
-      },
-    ],
-  };
+  const sps = "6742c01e8c8d40a02ff2c03c2211a8";
+  const packets = [sps, "68ce3c80", "65888040"].map((payload, i) =>
+    rtpPacket({ seq: i, ts: 1000, ssrc: 0x1234, marker: i === 2, payload }),
+  );
+  const stream: StreamInfo = { id: "test", session: 1, media: [videoMedia("H264")] };
   return [{ kind: "video", mid: "0", timestamp: 1000, keyframe: true, packets }, stream];
 }
 
@@ -267,7 +222,7 @@ describe("StreamViewers with werift viewers (loopback)", function () {
     const viewer = await rig.viewer();
     await viewer.connected;
     await receivedFrames(viewer, 50);
-    const first = frames(viewer.packets)[0];
+    const first = framesByMarker(viewer.packets)[0];
     assert.ok(first !== undefined);
     const types = nalTypes(first);
     assert.ok(types.includes(H264_IDR), `first frame has NAL types ${types}`);
@@ -290,7 +245,7 @@ describe("StreamViewers with werift viewers (loopback)", function () {
     const viewer = await rig.viewer();
     await viewer.connected;
     await receivedFrames(viewer, 60);
-    const all = frames(viewer.packets);
+    const all = framesByMarker(viewer.packets);
     const keyframes = all.filter((f) => nalTypes(f).includes(H264_IDR));
     assert.ok(keyframes.length >= 2, `${keyframes.length} keyframes`);
     for (const frame of keyframes) assert.deepEqual(nalTypes(frame).slice(0, 2), [H264_SPS, H264_PPS]);
@@ -323,14 +278,18 @@ describe("StreamViewers with werift viewers (loopback)", function () {
     const before = viewer.packets.length;
     const sessionBefore = rig.set.stream?.session;
     await gstRig.server.restart();
-    await until(() => (rig?.set.stream?.session ?? 0) !== sessionBefore, 20_000, "a new source session");
-    await until(() => frames(viewer.packets.slice(before)).length >= 40, 20_000, "frames after the restart");
+    await waitFor(() => (rig?.set.stream?.session ?? 0) !== sessionBefore, 20_000, "a new source session");
+    await waitFor(
+      () => framesByMarker(viewer.packets.slice(before)).length >= 40,
+      20_000,
+      "frames after the restart",
+    );
     assert.equal(viewer.pc.connectionState, "connected");
     assert.equal(rig.set.size, 1);
     assertContinuousSequence(viewer.packets);
     // Timestamps move on by the wall-clock gap, and the new session (joined mid-GOP, like a real
     // camera) reaches the viewer from its first keyframe on.
-    const all = frames(viewer.packets);
+    const all = framesByMarker(viewer.packets);
     const steps = all.map((f, i) =>
       i === 0
         ? 0
@@ -379,7 +338,7 @@ describe("StreamViewers with werift viewers (loopback)", function () {
         const viewer = await current.viewer();
         await viewer.connected;
         await receivedFrames(viewer, 40);
-        const all = frames(viewer.packets);
+        const all = framesByMarker(viewer.packets);
         assert.ok(nalTypes(all[0] as Buffer[]).includes(H264_IDR), "the first frame is not a keyframe");
         const firstMarker = viewer.packets.findIndex((p) => parseRtp(p).marker);
         times.push((viewer.arrivals[firstMarker] as number) - (viewer.connectedAt() as number));
@@ -387,7 +346,7 @@ describe("StreamViewers with werift viewers (loopback)", function () {
         assertCleanDecode(await decodeH264(viewer), 40, { width: 640, height: 360 });
         // At live afterwards: its last frames carry the timestamps the first viewer's do.
         const stamps = (v: WeriftViewer) =>
-          frames(inSequenceOrder(v.packets)).map((f) => parseRtp(f[0] as Buffer).timestamp);
+          framesByMarker(inSequenceOrder(v.packets)).map((f) => parseRtp(f[0] as Buffer).timestamp);
         const own = stamps(viewer);
         const steps = own.slice(1).map((t, k) => (t - (own[k] as number)) >>> 0);
         const squeezed = steps.findIndex((step) => step !== 1);
@@ -517,9 +476,9 @@ describe("StreamViewers with werift viewers (loopback)", function () {
     await rig.set.close();
     assert.equal(rig.set.size, 0);
     assert.deepEqual(left, Array(4).fill("the stream was closed"));
-    await until(() => udpSockets() === baseline + clientSockets, 2000, "the server's sockets to close");
+    await waitFor(() => udpSockets() === baseline + clientSockets, 2000, "the server's sockets to close");
     await Promise.all(clients.map((v) => v.close()));
-    await until(() => udpSockets() === baseline, 2000, "the clients' sockets to close");
+    await waitFor(() => udpSockets() === baseline, 2000, "the clients' sockets to close");
     await assert.rejects(rig.set.addViewer("v=0", "127.0.0.1", true), NoStreamError);
   });
 
@@ -565,7 +524,7 @@ describe("StreamViewers with werift viewers (loopback)", function () {
     rig = await Rig.gst({ audio: "pcma", keyint: 25 });
     const viewer = await rig.viewer({ audio: true });
     await viewer.connected;
-    await until(() => viewer.audioPackets.length >= 50, 20_000, "audio packets");
+    await waitFor(() => viewer.audioPackets.length >= 50, 20_000, "audio packets");
     const audio = viewer.audioPackets.map(parseRtp);
     assert.ok(audio.every((p) => p.payloadType === 8 && p.payload.length === 160));
     assertContinuousSequence(viewer.audioPackets);
@@ -578,7 +537,7 @@ describe("StreamViewers with werift viewers (loopback)", function () {
 
   it("sends video alone when the camera's audio is AAC", async () => {
     rig = await Rig.gst({ audio: "aac", keyint: 25 });
-    await until(
+    await waitFor(
       () => rig?.set.stream?.media.some((m) => m.kind === "audio") === true,
       10_000,
       "the audio media",
@@ -629,7 +588,7 @@ describe("StreamViewers with werift viewers (loopback)", function () {
           unfed.pushPacket(packet);
         }
       });
-      await until(() => packetSet.stream !== undefined, 5000, "a stream from packets");
+      await waitFor(() => packetSet.stream !== undefined, 5000, "a stream from packets");
       assert.equal(unfed.stream, undefined);
       const viewer = await connectViewer({
         offer: async (sdp) => (await packetSet.addViewer(sdp, "127.0.0.1", true)).answerSdp,

@@ -1,25 +1,6 @@
 import assert from "node:assert/strict";
 import { AccessUnitAssembler } from "../../../src/rtp/access-unit";
-
-interface PacketFields {
-  readonly seq: number;
-  readonly ts: number;
-  readonly payload: string; // hex
-  readonly marker?: boolean;
-  readonly pt?: number;
-  readonly ssrc?: number;
-}
-
-/** An RTP packet byte by byte: V=2, no padding, no extension, no CSRC. */
-function rtp({ seq, ts, payload, marker = false, pt = 96, ssrc = 0x11223344 }: PacketFields): Buffer {
-  const header = Buffer.alloc(12);
-  header[0] = 0x80;
-  header[1] = (marker ? 0x80 : 0) | pt;
-  header.writeUInt16BE(seq & 0xffff, 2);
-  header.writeUInt32BE(ts >>> 0, 4);
-  header.writeUInt32BE(ssrc >>> 0, 8);
-  return Buffer.concat([header, Buffer.from(payload.replace(/\s+/g, ""), "hex")]);
-}
+import { rtpPacket } from "../../helpers/rtp-fixtures";
 
 const h264 = (): AccessUnitAssembler => new AccessUnitAssembler({ kind: "video", mid: "0", codec: "H264" });
 
@@ -27,10 +8,12 @@ describe("AccessUnitAssembler, video", () => {
   it("builds an H.264 keyframe sent as STAP-A (SPS, PPS) then an IDR in FU-A fragments, ended by the marker", () => {
     const assembler = h264();
     const packets = [
-      rtp({ seq: 100, ts: 9000, payload: "78 0004 67420029 0002 68ce" }),
-      rtp({ seq: 101, ts: 9000, payload: "7c 85 b8000001" }),
-      ...Array.from({ length: 10 }, (_, i) => rtp({ seq: 102 + i, ts: 9000, payload: "7c 05 aaaaaaaa" })),
-      rtp({ seq: 112, ts: 9000, payload: "7c 45 bbbb", marker: true }),
+      rtpPacket({ seq: 100, ts: 9000, payload: "78 0004 67420029 0002 68ce" }),
+      rtpPacket({ seq: 101, ts: 9000, payload: "7c 85 b8000001" }),
+      ...Array.from({ length: 10 }, (_, i) =>
+        rtpPacket({ seq: 102 + i, ts: 9000, payload: "7c 05 aaaaaaaa" }),
+      ),
+      rtpPacket({ seq: 112, ts: 9000, payload: "7c 45 bbbb", marker: true }),
     ];
     const completed = packets.map((packet) => assembler.push(packet));
     assert.deepEqual(
@@ -52,15 +35,20 @@ describe("AccessUnitAssembler, video", () => {
 
   it("marks a frame of non-IDR slices as no keyframe", () => {
     const assembler = h264();
-    assembler.push(rtp({ seq: 1, ts: 3000, payload: "7c 81 9a00" }));
-    const [unit] = assembler.push(rtp({ seq: 2, ts: 3000, payload: "7c 41 9b00", marker: true }));
+    assembler.push(rtpPacket({ seq: 1, ts: 3000, payload: "7c 81 9a00" }));
+    const [unit] = assembler.push(rtpPacket({ seq: 2, ts: 3000, payload: "7c 41 9b00", marker: true }));
     assert.equal(unit?.keyframe, false);
     assert.equal(unit?.packets.length, 2);
   });
 
   it("detects a keyframe in a single STAP-A with SPS, PPS and IDR", () => {
     const assembler = h264();
-    const packet = rtp({ seq: 7, ts: 42, payload: "78 0004 67420029 0002 68ce 0003 658884", marker: true });
+    const packet = rtpPacket({
+      seq: 7,
+      ts: 42,
+      payload: "78 0004 67420029 0002 68ce 0003 658884",
+      marker: true,
+    });
     assert.deepEqual(assembler.push(packet), [
       { kind: "video", mid: "0", timestamp: 42, keyframe: true, packets: [packet] },
     ]);
@@ -68,9 +56,9 @@ describe("AccessUnitAssembler, video", () => {
 
   it("ends a frame at a timestamp change for cameras that never set the marker", () => {
     const assembler = h264();
-    const a1 = rtp({ seq: 1, ts: 1000, payload: "65 8884" });
-    const a2 = rtp({ seq: 2, ts: 1000, payload: "65 8885" });
-    const b1 = rtp({ seq: 3, ts: 4600, payload: "41 9a00" });
+    const a1 = rtpPacket({ seq: 1, ts: 1000, payload: "65 8884" });
+    const a2 = rtpPacket({ seq: 2, ts: 1000, payload: "65 8885" });
+    const b1 = rtpPacket({ seq: 3, ts: 4600, payload: "41 9a00" });
     assert.deepEqual(assembler.push(a1), []);
     assert.deepEqual(assembler.push(a2), []);
     assert.deepEqual(assembler.push(b1), [
@@ -84,8 +72,8 @@ describe("AccessUnitAssembler, video", () => {
 
   it("returns two units when a packet with a new timestamp also carries the marker", () => {
     const assembler = h264();
-    const a = rtp({ seq: 1, ts: 1000, payload: "41 9a00" });
-    const b = rtp({ seq: 2, ts: 4600, payload: "41 9b00", marker: true });
+    const a = rtpPacket({ seq: 1, ts: 1000, payload: "41 9a00" });
+    const b = rtpPacket({ seq: 2, ts: 4600, payload: "41 9b00", marker: true });
     assembler.push(a);
     const units = assembler.push(b);
     assert.deepEqual(
@@ -99,8 +87,8 @@ describe("AccessUnitAssembler, video", () => {
 
   it("ends a frame when the SSRC changes (camera restarted) even with the same timestamp", () => {
     const assembler = h264();
-    const a = rtp({ seq: 1, ts: 1000, payload: "41 9a00", ssrc: 1 });
-    const b = rtp({ seq: 1, ts: 1000, payload: "65 8884", ssrc: 2, marker: true });
+    const a = rtpPacket({ seq: 1, ts: 1000, payload: "41 9a00", ssrc: 1 });
+    const b = rtpPacket({ seq: 1, ts: 1000, payload: "65 8884", ssrc: 2, marker: true });
     assembler.push(a);
     const units = assembler.push(b);
     assert.deepEqual(
@@ -114,16 +102,16 @@ describe("AccessUnitAssembler, video", () => {
 
   it("handles timestamps above 2^31 as unsigned", () => {
     const assembler = h264();
-    const [unit] = assembler.push(rtp({ seq: 1, ts: 0xfffffff0, payload: "41 9a00", marker: true }));
+    const [unit] = assembler.push(rtpPacket({ seq: 1, ts: 0xfffffff0, payload: "41 9a00", marker: true }));
     assert.equal(unit?.timestamp, 0xfffffff0);
   });
 
   it("detects an H.265 keyframe from the start fragment of an IDR in FUs", () => {
     const assembler = new AccessUnitAssembler({ kind: "video", mid: "v", codec: "H265" });
-    assembler.push(rtp({ seq: 1, ts: 5, payload: "6001 0003 40010c 0003 420101 0003 4401c1" }));
-    assembler.push(rtp({ seq: 2, ts: 5, payload: "6201 93 af00" }));
-    assembler.push(rtp({ seq: 3, ts: 5, payload: "6201 13 aaaa" }));
-    const [unit] = assembler.push(rtp({ seq: 4, ts: 5, payload: "6201 53 bbbb", marker: true }));
+    assembler.push(rtpPacket({ seq: 1, ts: 5, payload: "6001 0003 40010c 0003 420101 0003 4401c1" }));
+    assembler.push(rtpPacket({ seq: 2, ts: 5, payload: "6201 93 af00" }));
+    assembler.push(rtpPacket({ seq: 3, ts: 5, payload: "6201 13 aaaa" }));
+    const [unit] = assembler.push(rtpPacket({ seq: 4, ts: 5, payload: "6201 53 bbbb", marker: true }));
     assert.equal(unit?.mid, "v");
     assert.equal(unit?.keyframe, true);
     assert.equal(unit?.packets.length, 4);
@@ -131,24 +119,24 @@ describe("AccessUnitAssembler, video", () => {
 
   it("does not take an H.265 trailing picture or an H.264-looking byte for an H.265 keyframe", () => {
     const assembler = new AccessUnitAssembler({ kind: "video", mid: "v", codec: "H265" });
-    assembler.push(rtp({ seq: 1, ts: 5, payload: "6201 81 d000" }));
-    const [trailing] = assembler.push(rtp({ seq: 2, ts: 5, payload: "6201 41 d100", marker: true }));
+    assembler.push(rtpPacket({ seq: 1, ts: 5, payload: "6201 81 d000" }));
+    const [trailing] = assembler.push(rtpPacket({ seq: 2, ts: 5, payload: "6201 41 d100", marker: true }));
     assert.equal(trailing?.keyframe, false);
     // 0x65 is an H.264 IDR header, but for H.265 it is type 50 (PACI): no keyframe
-    const [paci] = assembler.push(rtp({ seq: 3, ts: 6, payload: "6501 0000", marker: true }));
+    const [paci] = assembler.push(rtpPacket({ seq: 3, ts: 6, payload: "6501 0000", marker: true }));
     assert.equal(paci?.keyframe, false);
   });
 
   it("never flags keyframes for video codecs it cannot inspect", () => {
     const assembler = new AccessUnitAssembler({ kind: "video", mid: "0", codec: "VP8" });
-    const [unit] = assembler.push(rtp({ seq: 1, ts: 5, payload: "65 8884", marker: true }));
+    const [unit] = assembler.push(rtpPacket({ seq: 1, ts: 5, payload: "65 8884", marker: true }));
     assert.equal(unit?.keyframe, false);
   });
 
   it("emits what it has when maxPackets is reached", () => {
     const assembler = new AccessUnitAssembler({ kind: "video", mid: "0", codec: "H264", maxPackets: 3 });
     const sizes = Array.from({ length: 7 }, (_, i) =>
-      assembler.push(rtp({ seq: i, ts: 77, payload: "41 9a00" })),
+      assembler.push(rtpPacket({ seq: i, ts: 77, payload: "41 9a00" })),
     )
       .flat()
       .map((unit) => unit.packets.length);
@@ -162,9 +150,9 @@ describe("AccessUnitAssembler, video", () => {
   it("emits what it has when maxBytes is reached (counting whole packets)", () => {
     const assembler = new AccessUnitAssembler({ kind: "video", mid: "0", codec: "H264", maxBytes: 100 });
     const payload = "41".padEnd(28 * 2, "a"); // 12 + 28 = 40-byte packets
-    assert.deepEqual(assembler.push(rtp({ seq: 1, ts: 1, payload })), []);
-    assert.deepEqual(assembler.push(rtp({ seq: 2, ts: 1, payload })), []);
-    const [unit] = assembler.push(rtp({ seq: 3, ts: 1, payload }));
+    assert.deepEqual(assembler.push(rtpPacket({ seq: 1, ts: 1, payload })), []);
+    assert.deepEqual(assembler.push(rtpPacket({ seq: 2, ts: 1, payload })), []);
+    const [unit] = assembler.push(rtpPacket({ seq: 3, ts: 1, payload }));
     assert.equal(unit?.packets.length, 3);
     assert.deepEqual(assembler.flush(), []);
   });
@@ -172,23 +160,23 @@ describe("AccessUnitAssembler, video", () => {
   it("bounds a marker-less, timestamp-less stream at 2048 packets by default", () => {
     const assembler = h264();
     for (let seq = 0; seq < 2047; seq++) {
-      assert.deepEqual(assembler.push(rtp({ seq, ts: 1, payload: "41 9a" })), []);
+      assert.deepEqual(assembler.push(rtpPacket({ seq, ts: 1, payload: "41 9a" })), []);
     }
-    const [unit] = assembler.push(rtp({ seq: 2047, ts: 1, payload: "41 9a" }));
+    const [unit] = assembler.push(rtpPacket({ seq: 2047, ts: 1, payload: "41 9a" }));
     assert.equal(unit?.packets.length, 2048);
   });
 
   it("drops and counts malformed packets without disturbing the frame in progress", () => {
     const assembler = h264();
-    const good = rtp({ seq: 1, ts: 1000, payload: "65 8884" });
+    const good = rtpPacket({ seq: 1, ts: 1000, payload: "65 8884" });
     assembler.push(good);
     assert.deepEqual(assembler.push(Buffer.from("8060", "hex")), []);
     assert.deepEqual(assembler.push(Buffer.from("40600001000003e80000000165", "hex")), []); // version 1
-    const badPadding = rtp({ seq: 2, ts: 9999, payload: "41 9a 09", marker: true });
+    const badPadding = rtpPacket({ seq: 2, ts: 9999, payload: "41 9a 09", marker: true });
     badPadding[0] = 0xa0; // padding bit, padding count 9 > 3-byte payload
     assert.deepEqual(assembler.push(badPadding), []);
     assert.equal(assembler.dropped, 3);
-    const last = rtp({ seq: 3, ts: 1000, payload: "65 8885", marker: true });
+    const last = rtpPacket({ seq: 3, ts: 1000, payload: "65 8885", marker: true });
     assert.deepEqual(assembler.push(last), [
       { kind: "video", mid: "0", timestamp: 1000, keyframe: true, packets: [good, last] },
     ]);
@@ -198,9 +186,9 @@ describe("AccessUnitAssembler, video", () => {
 describe("AccessUnitAssembler, audio", () => {
   it("makes every packet its own unit, never a keyframe", () => {
     const assembler = new AccessUnitAssembler({ kind: "audio", mid: "1", codec: "PCMU" });
-    const a = rtp({ seq: 1, ts: 160, payload: "ffff7f7f", pt: 0, marker: true });
-    const b = rtp({ seq: 2, ts: 320, payload: "ffff7f7f", pt: 0 });
-    const c = rtp({ seq: 3, ts: 320, payload: "fefe", pt: 0 });
+    const a = rtpPacket({ seq: 1, ts: 160, payload: "ffff7f7f", pt: 0, marker: true });
+    const b = rtpPacket({ seq: 2, ts: 320, payload: "ffff7f7f", pt: 0 });
+    const c = rtpPacket({ seq: 3, ts: 320, payload: "fefe", pt: 0 });
     assert.deepEqual(assembler.push(a), [
       { kind: "audio", mid: "1", timestamp: 160, keyframe: false, packets: [a] },
     ]);

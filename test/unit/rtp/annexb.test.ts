@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { groupAccessUnits, h264NalType, isIdrAccessUnit, splitAnnexB } from "../../../src/rtp/annexb";
-
-const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ""), "hex");
-const hexOf = (buffers: readonly Buffer[]): string[] => buffers.map((buffer) => buffer.toString("hex"));
+import { hex, hexOf } from "../../helpers/rtp-fixtures";
 
 describe("splitAnnexB", () => {
   it("splits on 3- and 4-byte start codes and drops the zero that leads a 4-byte one", () => {

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_MAX_PAYLOAD_SIZE, H264Packetizer, h264Payloads } from "../../../src/rtp/h264-packetizer";
-
-const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ""), "hex");
-const hexOf = (buffers: readonly Buffer[]): string[] => buffers.map((buffer) => buffer.toString("hex"));
+import { hex, hexOf } from "../../helpers/rtp-fixtures";
 
 /** NAL unit with header byte `header` and body bytes 0x00, 0x01, ... (length - 1 of them). */
 function nal(header: number, length: number): Buffer {

@@ -6,22 +6,7 @@ import {
   parseH264Sps,
   parseSpropParameterSets,
 } from "../../../src/rtp/h264";
-
-const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ""), "hex");
-const b64 = (text: string): Buffer => Buffer.from(text, "base64");
-
-/** Deterministic bytes for robustness tests (xorshift32). */
-function pseudoRandomBytes(seed: number, length: number): Buffer {
-  let x = seed;
-  const out = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+import { b64, hex, pseudoRandomBytes } from "../../helpers/rtp-fixtures";
 
 describe("H264 constants", () => {
   it("match the NAL unit and packetization types of H.264 and RFC 6184", () => {

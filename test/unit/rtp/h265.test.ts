@@ -6,21 +6,7 @@ import {
   parseH265ParameterSets,
   parseH265Sps,
 } from "../../../src/rtp/h265";
-
-const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ""), "hex");
-const b64 = (text: string): Buffer => Buffer.from(text, "base64");
-
-function pseudoRandomBytes(seed: number, length: number): Buffer {
-  let x = seed;
-  const out = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+import { b64, hex, pseudoRandomBytes } from "../../helpers/rtp-fixtures";
 
 // x265 parameter sets (ffmpeg libx265), expected values cross-checked with ffprobe and trace_headers.
 const VPS_2688 = "QAEMAf//AWAAAAMAkAAAAwAAAwCWlZgJ";

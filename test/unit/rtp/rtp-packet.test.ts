@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { parseRtpHeader, rtpPayload } from "../../../src/rtp/rtp-packet";
-
-const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ""), "hex");
+import { hex } from "../../helpers/rtp-fixtures";
 
 describe("parseRtpHeader", () => {
   it("parses the fixed header", () => {

@@ -13,30 +13,8 @@ import {
   h265NalUnits,
   parseRtp,
 } from "../../helpers/depacketize";
+import { hex, hexOf, rtpPacket, videoMedia } from "../../helpers/rtp-fixtures";
 import { requireTool } from "../../helpers/tools";
-
-const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ""), "hex");
-const hexOf = (buffers: readonly Buffer[]): string[] => buffers.map((buffer) => buffer.toString("hex"));
-
-interface PacketFields {
-  readonly seq: number;
-  readonly ts: number;
-  readonly payload: string | Buffer;
-  readonly marker?: boolean;
-  readonly pt?: number;
-  readonly ssrc?: number;
-}
-
-/** A source RTP packet byte by byte: V=2, no padding, no extension, no CSRC. */
-function rtp({ seq, ts, payload, marker = false, pt = 96, ssrc = 0x11223344 }: PacketFields): Buffer {
-  const header = Buffer.alloc(12);
-  header[0] = 0x80;
-  header[1] = (marker ? 0x80 : 0) | pt;
-  header.writeUInt16BE(seq & 0xffff, 2);
-  header.writeUInt32BE(ts >>> 0, 4);
-  header.writeUInt32BE(ssrc >>> 0, 8);
-  return Buffer.concat([header, typeof payload === "string" ? hex(payload) : payload]);
-}
 
 /** The same packet with a camera's one-word header extension (X bit) between header and payload. */
 function withExtension(packet: Buffer): Buffer {
@@ -47,30 +25,12 @@ function withExtension(packet: Buffer): Buffer {
 
 /** Expected output packet: clean 12-byte header with SSRC 0, then the payload. */
 function expected(seq: number, ts: number, payload: string, marker = false, pt = 96): string {
-  const header = Buffer.alloc(12);
-  header[0] = 0x80;
-  header[1] = (marker ? 0x80 : 0) | pt;
-  header.writeUInt16BE(seq, 2);
-  header.writeUInt32BE(ts >>> 0, 4);
-  return header.toString("hex") + payload.replace(/\s+/g, "");
+  return rtpPacket({ seq, ts, payload, marker, pt, ssrc: 0 }).toString("hex");
 }
 
 function unit(packets: Buffer[], keyframe = false, kind: "video" | "audio" = "video"): AccessUnit {
   const timestamp = packets.length > 0 && packets[0]!.length >= 8 ? packets[0]!.readUInt32BE(4) : 0;
   return { kind, mid: kind === "video" ? "0" : "1", timestamp, keyframe, packets };
-}
-
-function media(codec: "H264" | "H265", parameterSets?: Buffer[]): MediaInfo {
-  return {
-    mid: "0",
-    kind: "video",
-    codec,
-    payloadType: 96,
-    clockRate: 90000,
-    fmtp: {},
-    relayable: true,
-    ...(parameterSets ? { parameterSets } : {}),
-  };
 }
 
 const PCMU: MediaInfo = {
@@ -114,12 +74,12 @@ const SPS_C = "6742001fee";
 
 describe("StreamNormalizer, H.264", () => {
   it("passes small packets through with a clean header: stream sequence, SSRC 0, marker on the last only", () => {
-    const normalizer = new StreamNormalizer(media("H264"), { initialSequence: 1000 });
+    const normalizer = new StreamNormalizer(videoMedia("H264"), { initialSequence: 1000 });
     const frame = pushed(
       normalizer,
       unit([
-        rtp({ seq: 7, ts: 90000, payload: "419a0102", marker: true }),
-        rtp({ seq: 8, ts: 90000, payload: "019b03", marker: true }),
+        rtpPacket({ seq: 7, ts: 90000, payload: "419a0102", marker: true }),
+        rtpPacket({ seq: 8, ts: 90000, payload: "019b03", marker: true }),
       ]),
       3,
       1234.5,
@@ -152,7 +112,7 @@ describe("StreamNormalizer, H.264", () => {
   });
 
   it("strips CSRCs, the header extension and padding", () => {
-    const normalizer = new StreamNormalizer(media("H264"), { initialSequence: 1000 });
+    const normalizer = new StreamNormalizer(videoMedia("H264"), { initialSequence: 1000 });
     const packet = hex(
       "b2e00007 00015f90 11223344" + // V=2 P=1 X=1 CC=2, M=1 PT=96, seq 7, ts, SSRC
         "00000001 00000002" + // two CSRCs
@@ -165,20 +125,23 @@ describe("StreamNormalizer, H.264", () => {
   });
 
   it("passes a STAP-A that fits through unchanged", () => {
-    const normalizer = new StreamNormalizer(media("H264"), { initialSequence: 1000 });
+    const normalizer = new StreamNormalizer(videoMedia("H264"), { initialSequence: 1000 });
     const stap = `78 0005 ${SPS_A} 0004 ${PPS_A}`;
     const frame = pushed(
       normalizer,
-      unit([rtp({ seq: 1, ts: 0, payload: stap }), rtp({ seq: 2, ts: 0, payload: "6588" })], true),
+      unit(
+        [rtpPacket({ seq: 1, ts: 0, payload: stap }), rtpPacket({ seq: 2, ts: 0, payload: "6588" })],
+        true,
+      ),
     );
     assert.deepEqual(hexOf(frame.packets), [expected(1000, 0, stap), expected(1001, 0, "6588", true)]);
     assert.deepEqual(hexOf(normalizer.parameterSets), [SPS_A, PPS_A]);
   });
 
   it("re-fragments a 20 KB single NAL unit into FU-A packets of at most 1200 bytes that reassemble to it", () => {
-    const normalizer = new StreamNormalizer(media("H264"), { initialSequence: 1000 });
+    const normalizer = new StreamNormalizer(videoMedia("H264"), { initialSequence: 1000 });
     const big = nal("419a", 20_000);
-    const frame = pushed(normalizer, unit([rtp({ seq: 1, ts: 3000, payload: big, marker: true })]));
+    const frame = pushed(normalizer, unit([rtpPacket({ seq: 1, ts: 3000, payload: big, marker: true })]));
 
     assert.equal(frame.packets.length, 17);
     for (const packet of frame.packets) assert.ok(packet.length <= 1200, `${packet.length} bytes`);
@@ -199,13 +162,13 @@ describe("StreamNormalizer, H.264", () => {
   });
 
   it("re-fragments FU-A fragments over the limit, with S on the first and E on the last piece only", () => {
-    const normalizer = new StreamNormalizer(media("H264"), { initialSequence: 1000, maxPacketSize: 16 });
+    const normalizer = new StreamNormalizer(videoMedia("H264"), { initialSequence: 1000, maxPacketSize: 16 });
     const frame = pushed(
       normalizer,
       unit([
-        rtp({ seq: 1, ts: 0, payload: "7c85 0102030405" }),
-        rtp({ seq: 2, ts: 0, payload: "7c05 aa" }),
-        rtp({ seq: 3, ts: 0, payload: "7c45 060708", marker: true }),
+        rtpPacket({ seq: 1, ts: 0, payload: "7c85 0102030405" }),
+        rtpPacket({ seq: 2, ts: 0, payload: "7c05 aa" }),
+        rtpPacket({ seq: 3, ts: 0, payload: "7c45 060708", marker: true }),
       ]),
     );
     assert.deepEqual(hexOf(frame.packets), [
@@ -224,7 +187,7 @@ describe("StreamNormalizer, H.264", () => {
     const big = nal("65b8", 5000);
     const source = new H264Packetizer({ payloadType: 96, ssrc: 5, maxPayloadSize: 2600 }).packetize([big], 0);
     assert.equal(source.length, 2);
-    const normalizer = new StreamNormalizer(media("H264"), { initialSequence: 1000 });
+    const normalizer = new StreamNormalizer(videoMedia("H264"), { initialSequence: 1000 });
     const frame = pushed(normalizer, unit(source));
     for (const packet of frame.packets) assert.ok(packet.length <= 1200);
     assert.equal(frame.packets.length, 6); // each 2.5 KB fragment in three pieces
@@ -234,13 +197,13 @@ describe("StreamNormalizer, H.264", () => {
   });
 
   it("splits an oversized STAP-A into single NAL units, fragmenting those that do not fit", () => {
-    const normalizer = new StreamNormalizer(media("H264", [hex(SPS_A), hex(PPS_A)]), {
+    const normalizer = new StreamNormalizer(videoMedia("H264", [hex(SPS_A), hex(PPS_A)]), {
       initialSequence: 1000,
       maxPacketSize: 32, // 20 bytes of payload
     });
     const idrBody = Buffer.from(Array.from({ length: 24 }, (_, i) => i)).toString("hex");
     const stap = `78 0005 0601020304 0004 6742001e 0002 68ce 0019 65${idrBody}`;
-    const frame = pushed(normalizer, unit([rtp({ seq: 1, ts: 0, payload: stap, marker: true })], true));
+    const frame = pushed(normalizer, unit([rtpPacket({ seq: 1, ts: 0, payload: stap, marker: true })], true));
     assert.deepEqual(hexOf(frame.packets), [
       expected(1000, 0, "0601020304"),
       expected(1001, 0, "6742001e"),
@@ -255,32 +218,38 @@ describe("StreamNormalizer, H.264", () => {
 
   describe("parameter sets", () => {
     it("inserts the SDP's SPS and PPS as a STAP-A before an IDR that lacks them, not before other frames", () => {
-      const normalizer = new StreamNormalizer(media("H264", [hex(SPS_A), hex(PPS_A)]), {
+      const normalizer = new StreamNormalizer(videoMedia("H264", [hex(SPS_A), hex(PPS_A)]), {
         initialSequence: 1000,
       });
       assert.deepEqual(hexOf(normalizer.parameterSets), [SPS_A, PPS_A]);
-      const key = pushed(normalizer, unit([rtp({ seq: 1, ts: 0, payload: "65888400", marker: true })], true));
+      const key = pushed(
+        normalizer,
+        unit([rtpPacket({ seq: 1, ts: 0, payload: "65888400", marker: true })], true),
+      );
       assert.deepEqual(hexOf(key.packets), [
         expected(1000, 0, `78 0005 ${SPS_A} 0004 ${PPS_A}`),
         expected(1001, 0, "65888400", true),
       ]);
       assert.equal(key.keyframe, true);
-      const delta = pushed(normalizer, unit([rtp({ seq: 2, ts: 3000, payload: "419a00", marker: true })]));
+      const delta = pushed(
+        normalizer,
+        unit([rtpPacket({ seq: 2, ts: 3000, payload: "419a00", marker: true })]),
+      );
       assert.deepEqual(hexOf(delta.packets), [expected(1002, 3000, "419a00", true)]);
       assert.equal(normalizer.counters.parameterSetsInserted, 1);
     });
 
     it("does not insert them when the keyframe carries them, and inserts the latest in-band ones after", () => {
-      const normalizer = new StreamNormalizer(media("H264", [hex(SPS_A), hex(PPS_A)]), {
+      const normalizer = new StreamNormalizer(videoMedia("H264", [hex(SPS_A), hex(PPS_A)]), {
         initialSequence: 1000,
       });
       const withSets = pushed(
         normalizer,
         unit(
           [
-            rtp({ seq: 1, ts: 0, payload: SPS_B }),
-            rtp({ seq: 2, ts: 0, payload: PPS_B }),
-            rtp({ seq: 3, ts: 0, payload: "6588", marker: true }),
+            rtpPacket({ seq: 1, ts: 0, payload: SPS_B }),
+            rtpPacket({ seq: 2, ts: 0, payload: PPS_B }),
+            rtpPacket({ seq: 3, ts: 0, payload: "6588", marker: true }),
           ],
           true,
         ),
@@ -292,7 +261,10 @@ describe("StreamNormalizer, H.264", () => {
       ]);
       assert.deepEqual(hexOf(normalizer.parameterSets), [SPS_B, PPS_B]);
 
-      const bare = pushed(normalizer, unit([rtp({ seq: 4, ts: 3000, payload: "6599", marker: true })], true));
+      const bare = pushed(
+        normalizer,
+        unit([rtpPacket({ seq: 4, ts: 3000, payload: "6599", marker: true })], true),
+      );
       assert.deepEqual(hexOf(bare.packets), [
         expected(1003, 3000, `78 0005 ${SPS_B} 0004 ${PPS_B}`),
         expected(1004, 3000, "6599", true),
@@ -302,8 +274,8 @@ describe("StreamNormalizer, H.264", () => {
         normalizer,
         unit(
           [
-            rtp({ seq: 5, ts: 6000, payload: `78 0005 ${SPS_B} 0004 ${PPS_B}` }),
-            rtp({ seq: 6, ts: 6000, payload: "65aa", marker: true }),
+            rtpPacket({ seq: 5, ts: 6000, payload: `78 0005 ${SPS_B} 0004 ${PPS_B}` }),
+            rtpPacket({ seq: 6, ts: 6000, payload: "65aa", marker: true }),
           ],
           true,
         ),
@@ -313,13 +285,16 @@ describe("StreamNormalizer, H.264", () => {
     });
 
     it("completes a keyframe that carries only a new SPS with the stored PPS", () => {
-      const normalizer = new StreamNormalizer(media("H264", [hex(SPS_A), hex(PPS_A)]), {
+      const normalizer = new StreamNormalizer(videoMedia("H264", [hex(SPS_A), hex(PPS_A)]), {
         initialSequence: 1000,
       });
       const frame = pushed(
         normalizer,
         unit(
-          [rtp({ seq: 1, ts: 0, payload: SPS_C }), rtp({ seq: 2, ts: 0, payload: "6588", marker: true })],
+          [
+            rtpPacket({ seq: 1, ts: 0, payload: SPS_C }),
+            rtpPacket({ seq: 2, ts: 0, payload: "6588", marker: true }),
+          ],
           true,
         ),
       );
@@ -332,17 +307,20 @@ describe("StreamNormalizer, H.264", () => {
     });
 
     it("keeps several PPS sent together, and learns sets sent in a frame of their own", () => {
-      const normalizer = new StreamNormalizer(media("H264"), { initialSequence: 1000 });
+      const normalizer = new StreamNormalizer(videoMedia("H264"), { initialSequence: 1000 });
       pushed(
         normalizer,
         unit([
-          rtp({ seq: 1, ts: 0, payload: SPS_A }),
-          rtp({ seq: 2, ts: 0, payload: PPS_A }),
-          rtp({ seq: 3, ts: 0, payload: PPS_B, marker: true }),
+          rtpPacket({ seq: 1, ts: 0, payload: SPS_A }),
+          rtpPacket({ seq: 2, ts: 0, payload: PPS_A }),
+          rtpPacket({ seq: 3, ts: 0, payload: PPS_B, marker: true }),
         ]),
       );
       assert.deepEqual(hexOf(normalizer.parameterSets), [SPS_A, PPS_A, PPS_B]);
-      const key = pushed(normalizer, unit([rtp({ seq: 4, ts: 3000, payload: "6588", marker: true })], true));
+      const key = pushed(
+        normalizer,
+        unit([rtpPacket({ seq: 4, ts: 3000, payload: "6588", marker: true })], true),
+      );
       assert.deepEqual(hexOf(key.packets), [
         expected(1003, 3000, `78 0005 ${SPS_A} 0004 ${PPS_A} 0004 ${PPS_B}`),
         expected(1004, 3000, "6588", true),
@@ -350,11 +328,14 @@ describe("StreamNormalizer, H.264", () => {
     });
 
     it("sends the sets as single NAL unit packets when they do not fit in one STAP-A", () => {
-      const normalizer = new StreamNormalizer(media("H264", [hex(SPS_A), hex(PPS_A)]), {
+      const normalizer = new StreamNormalizer(videoMedia("H264", [hex(SPS_A), hex(PPS_A)]), {
         initialSequence: 1000,
         maxPacketSize: 24, // 12 bytes of payload; the STAP-A would take 14
       });
-      const frame = pushed(normalizer, unit([rtp({ seq: 1, ts: 0, payload: "6588", marker: true })], true));
+      const frame = pushed(
+        normalizer,
+        unit([rtpPacket({ seq: 1, ts: 0, payload: "6588", marker: true })], true),
+      );
       assert.deepEqual(hexOf(frame.packets), [
         expected(1000, 0, SPS_A),
         expected(1001, 0, PPS_A),
@@ -363,26 +344,29 @@ describe("StreamNormalizer, H.264", () => {
     });
 
     it("inserts nothing while no parameter set is known", () => {
-      const normalizer = new StreamNormalizer(media("H264"), { initialSequence: 1000 });
-      const frame = pushed(normalizer, unit([rtp({ seq: 1, ts: 0, payload: "6588", marker: true })], true));
+      const normalizer = new StreamNormalizer(videoMedia("H264"), { initialSequence: 1000 });
+      const frame = pushed(
+        normalizer,
+        unit([rtpPacket({ seq: 1, ts: 0, payload: "6588", marker: true })], true),
+      );
       assert.deepEqual(hexOf(frame.packets), [expected(1000, 0, "6588", true)]);
       assert.equal(normalizer.counters.parameterSetsInserted, 0);
     });
 
     it("takes a new session's SDP sets when they changed, and keeps in-band ones when they did not", () => {
-      const first = media("H264", [hex(SPS_A), hex(PPS_A)]);
+      const first = videoMedia("H264", [hex(SPS_A), hex(PPS_A)]);
       const normalizer = new StreamNormalizer(first, { initialSequence: 1000 });
       pushed(
         normalizer,
-        unit([rtp({ seq: 1, ts: 0, payload: SPS_B }), rtp({ seq: 2, ts: 0, payload: PPS_B })]),
+        unit([rtpPacket({ seq: 1, ts: 0, payload: SPS_B }), rtpPacket({ seq: 2, ts: 0, payload: PPS_B })]),
       );
-      normalizer.updateMedia(media("H264", [hex(SPS_A), hex(PPS_A)]));
+      normalizer.updateMedia(videoMedia("H264", [hex(SPS_A), hex(PPS_A)]));
       assert.deepEqual(hexOf(normalizer.parameterSets), [SPS_B, PPS_B], "same SDP: in-band sets stay");
-      normalizer.updateMedia({ ...media("H264", [hex(SPS_C), hex(PPS_A)]), payloadType: 97 });
+      normalizer.updateMedia({ ...videoMedia("H264", [hex(SPS_C), hex(PPS_A)]), payloadType: 97 });
       assert.deepEqual(hexOf(normalizer.parameterSets), [SPS_C, PPS_A]);
       const frame = pushed(
         normalizer,
-        unit([rtp({ seq: 3, ts: 3000, payload: "419a", marker: true, pt: 97 })]),
+        unit([rtpPacket({ seq: 3, ts: 3000, payload: "419a", marker: true, pt: 97 })]),
       );
       assert.deepEqual(hexOf(frame.packets), [expected(1002, 3000, "419a", true, 97)]);
     });
@@ -390,14 +374,14 @@ describe("StreamNormalizer, H.264", () => {
 
   describe("sequence numbers and timestamps", () => {
     it("numbers packets continuously across frames, wrapping at 2^16, and maps timestamps through 2^32", () => {
-      const normalizer = new StreamNormalizer(media("H264"), { initialSequence: 65534 });
+      const normalizer = new StreamNormalizer(videoMedia("H264"), { initialSequence: 65534 });
       const tss = [0x100000000 - 3000, 0, 3000];
       const frames = tss.map((ts, i) =>
         pushed(
           normalizer,
           unit([
-            rtp({ seq: 2 * i, ts, payload: "419a" }),
-            rtp({ seq: 2 * i + 1, ts, payload: "019b", marker: true }),
+            rtpPacket({ seq: 2 * i, ts, payload: "419a" }),
+            rtpPacket({ seq: 2 * i + 1, ts, payload: "019b", marker: true }),
           ]),
           1,
           i * 33,
@@ -416,9 +400,9 @@ describe("StreamNormalizer, H.264", () => {
     });
 
     it("continues across a source restart: sequence unbroken, timestamps moved on by the wall-clock gap", () => {
-      const normalizer = new StreamNormalizer(media("H264"), { initialSequence: 1000 });
+      const normalizer = new StreamNormalizer(videoMedia("H264"), { initialSequence: 1000 });
       const send = (seq: number, ts: number, ssrc: number, session: number, now: number): OutputFrame =>
-        pushed(normalizer, unit([rtp({ seq, ts, ssrc, payload: "419a", marker: true })]), session, now);
+        pushed(normalizer, unit([rtpPacket({ seq, ts, ssrc, payload: "419a", marker: true })]), session, now);
 
       const before = [
         send(10, 1000, 0xa, 1, 1000),
@@ -448,31 +432,31 @@ describe("StreamNormalizer, H.264", () => {
     });
 
     it("counts gaps in the source's sequence numbers", () => {
-      const normalizer = new StreamNormalizer(media("H264"), { initialSequence: 1000 });
+      const normalizer = new StreamNormalizer(videoMedia("H264"), { initialSequence: 1000 });
       pushed(
         normalizer,
-        unit([rtp({ seq: 1, ts: 0, payload: "419a" }), rtp({ seq: 2, ts: 0, payload: "019b" })]),
+        unit([rtpPacket({ seq: 1, ts: 0, payload: "419a" }), rtpPacket({ seq: 2, ts: 0, payload: "019b" })]),
       );
-      pushed(normalizer, unit([rtp({ seq: 5, ts: 3000, payload: "419a" })]));
-      pushed(normalizer, unit([rtp({ seq: 6, ts: 6000, payload: "419a" })]));
+      pushed(normalizer, unit([rtpPacket({ seq: 5, ts: 3000, payload: "419a" })]));
+      pushed(normalizer, unit([rtpPacket({ seq: 6, ts: 6000, payload: "419a" })]));
       assert.equal(normalizer.counters.gaps, 1);
     });
   });
 
   describe("bad input", () => {
     it("counts malformed packets instead of throwing, and returns undefined when none is usable", () => {
-      const normalizer = new StreamNormalizer(media("H264"), { initialSequence: 1000 });
+      const normalizer = new StreamNormalizer(videoMedia("H264"), { initialSequence: 1000 });
       const bad = [
         hex("8060000100"), // shorter than a header
         Buffer.concat([hex("40600001 00000000 00000001"), hex("419a")]), // version 1
-        rtp({ seq: 3, ts: 0, payload: "" }), // no payload
+        rtpPacket({ seq: 3, ts: 0, payload: "" }), // no payload
         Buffer.concat([hex("a0600004 00000000 00000001"), hex("419a09")]), // padding longer than the payload
-        rtp({ seq: 5, ts: 0, payload: "78 0010 6742" }), // truncated STAP-A
-        rtp({ seq: 6, ts: 0, payload: "78 0004 6742001e 00" }), // STAP-A with a stray byte
-        rtp({ seq: 7, ts: 0, payload: "7c85" }), // FU-A without a byte of the NAL unit
-        rtp({ seq: 8, ts: 0, payload: "19 0000 0002 6588" }), // STAP-B: interleaved mode
-        rtp({ seq: 9, ts: 0, payload: "00aa" }), // NAL type 0
-        rtp({ seq: 10, ts: 0, payload: "1eaa" }), // reserved type 30
+        rtpPacket({ seq: 5, ts: 0, payload: "78 0010 6742" }), // truncated STAP-A
+        rtpPacket({ seq: 6, ts: 0, payload: "78 0004 6742001e 00" }), // STAP-A with a stray byte
+        rtpPacket({ seq: 7, ts: 0, payload: "7c85" }), // FU-A without a byte of the NAL unit
+        rtpPacket({ seq: 8, ts: 0, payload: "19 0000 0002 6588" }), // STAP-B: interleaved mode
+        rtpPacket({ seq: 9, ts: 0, payload: "00aa" }), // NAL type 0
+        rtpPacket({ seq: 10, ts: 0, payload: "1eaa" }), // reserved type 30
       ];
       assert.equal(normalizer.push(unit(bad), 1, 0), undefined);
       assert.deepEqual(normalizer.counters, {
@@ -488,43 +472,43 @@ describe("StreamNormalizer, H.264", () => {
 
       const mixed = pushed(
         normalizer,
-        unit([bad[0]!, rtp({ seq: 11, ts: 0, payload: "419a", marker: true })]),
+        unit([bad[0]!, rtpPacket({ seq: 11, ts: 0, payload: "419a", marker: true })]),
       );
       assert.deepEqual(hexOf(mixed.packets), [expected(1000, 0, "419a", true)]);
       assert.equal(normalizer.counters.malformed, 11);
     });
 
     it("takes back the sequence numbers of a keyframe that had nothing usable after its parameter sets", () => {
-      const normalizer = new StreamNormalizer(media("H264", [hex(SPS_A), hex(PPS_A)]), {
+      const normalizer = new StreamNormalizer(videoMedia("H264", [hex(SPS_A), hex(PPS_A)]), {
         initialSequence: 1000,
       });
       assert.equal(
-        normalizer.push(unit([rtp({ seq: 1, ts: 0, payload: "19 0000 0002 6588" })], true), 1, 0),
+        normalizer.push(unit([rtpPacket({ seq: 1, ts: 0, payload: "19 0000 0002 6588" })], true), 1, 0),
         undefined,
       );
-      const next = pushed(normalizer, unit([rtp({ seq: 2, ts: 3000, payload: "419a", marker: true })]));
+      const next = pushed(normalizer, unit([rtpPacket({ seq: 2, ts: 3000, payload: "419a", marker: true })]));
       assert.deepEqual(hexOf(next.packets), [expected(1000, 3000, "419a", true)]);
       assert.equal(normalizer.counters.parameterSetsInserted, 0);
     });
 
     it("rejects a maxPacketSize or initialSequence out of range", () => {
-      assert.throws(() => new StreamNormalizer(media("H264"), { maxPacketSize: 15 }), RangeError);
-      assert.throws(() => new StreamNormalizer(media("H264"), { maxPacketSize: 1200.5 }), RangeError);
-      assert.throws(() => new StreamNormalizer(media("H264"), { initialSequence: 65536 }), RangeError);
+      assert.throws(() => new StreamNormalizer(videoMedia("H264"), { maxPacketSize: 15 }), RangeError);
+      assert.throws(() => new StreamNormalizer(videoMedia("H264"), { maxPacketSize: 1200.5 }), RangeError);
+      assert.throws(() => new StreamNormalizer(videoMedia("H264"), { initialSequence: 65536 }), RangeError);
     });
   });
 
   describe("B-frames", () => {
     it("reports B-frames once a frame's first slice is a B slice, as single NAL or FU-A", () => {
-      const normalizer = new StreamNormalizer(media("H264"));
-      pushed(normalizer, unit([rtp({ seq: 1, ts: 0, payload: "6588" })], true)); // I slice (ue 7)
-      pushed(normalizer, unit([rtp({ seq: 2, ts: 3000, payload: "419a" })])); // P slice (slice_type 5)
+      const normalizer = new StreamNormalizer(videoMedia("H264"));
+      pushed(normalizer, unit([rtpPacket({ seq: 1, ts: 0, payload: "6588" })], true)); // I slice (ue 7)
+      pushed(normalizer, unit([rtpPacket({ seq: 2, ts: 3000, payload: "419a" })])); // P slice (slice_type 5)
       assert.equal(normalizer.bFrames, false);
-      pushed(normalizer, unit([rtp({ seq: 3, ts: 1500, payload: "3c81 9c00" })])); // B slice (slice_type 6), FU-A start
+      pushed(normalizer, unit([rtpPacket({ seq: 3, ts: 1500, payload: "3c81 9c00" })])); // B slice (slice_type 6), FU-A start
       assert.equal(normalizer.bFrames, true);
 
-      const single = new StreamNormalizer(media("H264"));
-      pushed(single, unit([rtp({ seq: 1, ts: 0, payload: "01a0" })])); // B slice (slice_type 1)
+      const single = new StreamNormalizer(videoMedia("H264"));
+      pushed(single, unit([rtpPacket({ seq: 1, ts: 0, payload: "01a0" })])); // B slice (slice_type 1)
       assert.equal(single.bFrames, true);
     });
   });
@@ -532,10 +516,10 @@ describe("StreamNormalizer, H.264", () => {
 
 describe("StreamNormalizer, H.265", () => {
   it("fragments a NAL unit over the limit into FU packets", () => {
-    const normalizer = new StreamNormalizer(media("H265"), { initialSequence: 1000, maxPacketSize: 20 });
+    const normalizer = new StreamNormalizer(videoMedia("H265"), { initialSequence: 1000, maxPacketSize: 20 });
     const frame = pushed(
       normalizer,
-      unit([rtp({ seq: 1, ts: 0, payload: "2601 000102030405060708090a", marker: true })]),
+      unit([rtpPacket({ seq: 1, ts: 0, payload: "2601 000102030405060708090a", marker: true })]),
     );
     assert.deepEqual(hexOf(frame.packets), [
       expected(1000, 0, "6201 93 0001020304"),
@@ -546,21 +530,21 @@ describe("StreamNormalizer, H.265", () => {
   });
 
   it("fragments a 20 KB NAL unit into FU packets of at most 1200 bytes that reassemble to it", () => {
-    const normalizer = new StreamNormalizer(media("H265"), { initialSequence: 1000 });
+    const normalizer = new StreamNormalizer(videoMedia("H265"), { initialSequence: 1000 });
     const big = nal("2601", 20_000);
-    const frame = pushed(normalizer, unit([rtp({ seq: 1, ts: 0, payload: big, marker: true })]));
+    const frame = pushed(normalizer, unit([rtpPacket({ seq: 1, ts: 0, payload: big, marker: true })]));
     for (const packet of frame.packets) assert.ok(packet.length <= 1200);
     assert.equal(frame.packets.length, Math.ceil((20_000 - 2) / 1185));
     assert.deepEqual(h265NalUnits(frame.packets), [big]);
   });
 
   it("re-fragments FU packets over the limit and passes those that fit", () => {
-    const normalizer = new StreamNormalizer(media("H265"), { initialSequence: 1000, maxPacketSize: 20 });
+    const normalizer = new StreamNormalizer(videoMedia("H265"), { initialSequence: 1000, maxPacketSize: 20 });
     const frame = pushed(
       normalizer,
       unit([
-        rtp({ seq: 1, ts: 0, payload: "6201 93 0001020304050607" }),
-        rtp({ seq: 2, ts: 0, payload: "6201 53 aabb", marker: true }),
+        rtpPacket({ seq: 1, ts: 0, payload: "6201 93 0001020304050607" }),
+        rtpPacket({ seq: 2, ts: 0, payload: "6201 53 aabb", marker: true }),
       ]),
     );
     assert.deepEqual(hexOf(frame.packets), [
@@ -572,16 +556,19 @@ describe("StreamNormalizer, H.265", () => {
 
   it("inserts VPS, SPS and PPS as an aggregation packet before a keyframe lacking them; splits big APs", () => {
     const sets = [hex("4001 0c01"), hex("4201 0101"), hex("4401 c172")];
-    const normalizer = new StreamNormalizer(media("H265", sets), { initialSequence: 1000 });
-    const key = pushed(normalizer, unit([rtp({ seq: 1, ts: 0, payload: "2601af09", marker: true })], true));
+    const normalizer = new StreamNormalizer(videoMedia("H265", sets), { initialSequence: 1000 });
+    const key = pushed(
+      normalizer,
+      unit([rtpPacket({ seq: 1, ts: 0, payload: "2601af09", marker: true })], true),
+    );
     assert.deepEqual(hexOf(key.packets), [
       expected(1000, 0, "6001 0004 40010c01 0004 42010101 0004 4401c172"),
       expected(1001, 0, "2601af09", true),
     ]);
 
-    const small = new StreamNormalizer(media("H265"), { initialSequence: 1000, maxPacketSize: 20 });
+    const small = new StreamNormalizer(videoMedia("H265"), { initialSequence: 1000, maxPacketSize: 20 });
     const ap = "6001 0004 40010c01 0004 42010101 0004 4401c172 0005 2601af0911";
-    const frame = pushed(small, unit([rtp({ seq: 1, ts: 0, payload: ap, marker: true })], true));
+    const frame = pushed(small, unit([rtpPacket({ seq: 1, ts: 0, payload: ap, marker: true })], true));
     assert.deepEqual(hexOf(frame.packets), [
       expected(1000, 0, "40010c01"),
       expected(1001, 0, "42010101"),
@@ -593,12 +580,12 @@ describe("StreamNormalizer, H.265", () => {
   });
 
   it("counts H.265 packets it cannot take as malformed", () => {
-    const normalizer = new StreamNormalizer(media("H265"), { initialSequence: 1000 });
+    const normalizer = new StreamNormalizer(videoMedia("H265"), { initialSequence: 1000 });
     const bad = [
-      rtp({ seq: 1, ts: 0, payload: "26" }), // shorter than a NAL unit header
-      rtp({ seq: 2, ts: 0, payload: "620193" }), // FU without a byte of the NAL unit
-      rtp({ seq: 3, ts: 0, payload: "6401 aabb" }), // PACI
-      rtp({ seq: 4, ts: 0, payload: "6001 0009 2601" }), // truncated AP
+      rtpPacket({ seq: 1, ts: 0, payload: "26" }), // shorter than a NAL unit header
+      rtpPacket({ seq: 2, ts: 0, payload: "620193" }), // FU without a byte of the NAL unit
+      rtpPacket({ seq: 3, ts: 0, payload: "6401 aabb" }), // PACI
+      rtpPacket({ seq: 4, ts: 0, payload: "6001 0009 2601" }), // truncated AP
     ];
     assert.equal(normalizer.push(unit(bad), 1, 0), undefined);
     assert.equal(normalizer.counters.malformed, 4);
@@ -611,7 +598,7 @@ describe("StreamNormalizer, audio", () => {
     const first = pushed(
       normalizer,
       unit(
-        [withExtension(rtp({ seq: 5, ts: 320, payload: "d5d5d5d5", marker: true, pt: 0 }))],
+        [withExtension(rtpPacket({ seq: 5, ts: 320, payload: "d5d5d5d5", marker: true, pt: 0 }))],
         false,
         "audio",
       ),
@@ -620,7 +607,7 @@ describe("StreamNormalizer, audio", () => {
     );
     const second = pushed(
       normalizer,
-      unit([rtp({ seq: 6, ts: 480, payload: "d5d4", pt: 0 })], false, "audio"),
+      unit([rtpPacket({ seq: 6, ts: 480, payload: "d5d4", pt: 0 })], false, "audio"),
       1,
       20,
     );
@@ -633,7 +620,7 @@ describe("StreamNormalizer, audio", () => {
     // Restart after 500 ms: 4000 ticks at 8 kHz.
     const after = pushed(
       normalizer,
-      unit([rtp({ seq: 9000, ts: 99999, payload: "d5", pt: 0, ssrc: 7 })], false, "audio"),
+      unit([rtpPacket({ seq: 9000, ts: 99999, payload: "d5", pt: 0, ssrc: 7 })], false, "audio"),
       2,
       520,
     );
@@ -692,7 +679,9 @@ describe("StreamNormalizer output decodes", () => {
       "without SPS/PPS in-band it fails",
     );
 
-    const normalizer = new StreamNormalizer(media("H264", [clip.sps, clip.pps]), { initialSequence: 60000 });
+    const normalizer = new StreamNormalizer(videoMedia("H264", [clip.sps, clip.pps]), {
+      initialSequence: 60000,
+    });
     const output = units.flatMap((u, i) => pushed(normalizer, u, 1, i * 40).packets);
     for (const packet of output) assert.ok(packet.length <= 1200, `${packet.length}-byte packet`);
     assertContinuous(output);
@@ -720,7 +709,7 @@ describe("StreamNormalizer output decodes", () => {
       firstSequence: 7,
       firstTimestamp: 12345,
     });
-    const normalizer = new StreamNormalizer(media("H264", [clip.sps, clip.pps]));
+    const normalizer = new StreamNormalizer(videoMedia("H264", [clip.sps, clip.pps]));
     const before = first.map((u, i) => pushed(normalizer, u, 1, i * 40));
     const after = second.map((u, i) => pushed(normalizer, u, 2, 99 * 40 + 1500 + i * 40));
     const output = [...before, ...after].flatMap((frame) => frame.packets);
@@ -750,7 +739,7 @@ describe("StreamNormalizer output decodes", () => {
       [0, false],
     ] as const) {
       const nals = splitAnnexB(await encode(bf));
-      const normalizer = new StreamNormalizer(media("H264"));
+      const normalizer = new StreamNormalizer(videoMedia("H264"));
       const packetizer = new H264Packetizer({ payloadType: 96, ssrc: 1 });
       for (const [i, n] of nals.entries()) {
         const type = n[0]! & 0x1f;
@@ -789,12 +778,12 @@ describe("StreamNormalizer output decodes", () => {
     }
     assert.equal(pictures.length, 50);
 
-    const normalizer = new StreamNormalizer(media("H265", sets), { initialSequence: 0 });
+    const normalizer = new StreamNormalizer(videoMedia("H265", sets), { initialSequence: 0 });
     const output: Buffer[] = [];
     let seq = 0;
     for (const [i, picture] of pictures.entries()) {
       const keyframe = picture.some((n) => typeOf(n) >= 16 && typeOf(n) <= 21);
-      const packets = picture.map((n) => withExtension(rtp({ seq: seq++, ts: i * 3600, payload: n })));
+      const packets = picture.map((n) => withExtension(rtpPacket({ seq: seq++, ts: i * 3600, payload: n })));
       output.push(...pushed(normalizer, unit(packets, keyframe), 1, i * 40).packets);
     }
     for (const packet of output) assert.ok(packet.length <= 1200);

@@ -53,6 +53,36 @@ const AUDIO_KEYS = [
   "control",
 ] as const;
 
+/** The H.264 video of every camera below, but for its size, profile, control (and the ONVIF mid). */
+const H264_VIDEO_96 = {
+  mid: "0",
+  kind: "video",
+  codec: "H264",
+  payloadType: 96,
+  clockRate: 90000,
+  relayable: true,
+} as const;
+/** Static payload type 0: G.711 µ-law, 8 kHz mono. */
+const PCMU_AUDIO = {
+  mid: "1",
+  kind: "audio",
+  codec: "PCMU",
+  payloadType: 0,
+  clockRate: 8000,
+  channels: 1,
+  relayable: true,
+} as const;
+/** The cameras' AAC: described, but no browser takes it. */
+const AAC_16K_MONO = {
+  mid: "1",
+  kind: "audio",
+  codec: "MPEG4-GENERIC",
+  payloadType: 97,
+  clockRate: 16000,
+  channels: 1,
+  relayable: false,
+} as const;
+
 describe("describeSession with camera SDPs", () => {
   it("Hikvision: absolute controls, SPS profile wins over the fmtp's 420029, static PCMU with rtpmap", () => {
     const base = "rtsp://192.168.1.64:554/Streaming/Channels/101/";
@@ -63,12 +93,7 @@ describe("describeSession with camera SDPs", () => {
     const [video, audio] = d.media;
     assert.ok(video && audio);
     assert.deepEqual(pick(video, VIDEO_KEYS), {
-      mid: "0",
-      kind: "video",
-      codec: "H264",
-      payloadType: 96,
-      clockRate: 90000,
-      relayable: true,
+      ...H264_VIDEO_96,
       width: 1920,
       height: 1080,
       profileLevelId: "4d002a",
@@ -78,13 +103,7 @@ describe("describeSession with camera SDPs", () => {
     assert.equal(video.fmtp["profile-level-id"], "420029");
     assert.equal(video.fmtp["packetization-mode"], "1");
     assert.deepEqual(pick(audio, AUDIO_KEYS), {
-      mid: "1",
-      kind: "audio",
-      codec: "PCMU",
-      payloadType: 0,
-      clockRate: 8000,
-      channels: 1,
-      relayable: true,
+      ...PCMU_AUDIO,
       control: "rtsp://192.168.1.64:554/Streaming/Channels/101/trackID=2",
     });
     assert.deepEqual(audio.fmtp, {});
@@ -118,13 +137,7 @@ describe("describeSession with camera SDPs", () => {
       ],
     );
     assert.deepEqual(pick(audio, AUDIO_KEYS), {
-      mid: "1",
-      kind: "audio",
-      codec: "MPEG4-GENERIC",
-      payloadType: 97,
-      clockRate: 16000,
-      channels: 1,
-      relayable: false,
+      ...AAC_16K_MONO,
       control: "rtsp://192.168.1.108:554/cam/realmonitor?channel=1&subtype=0/trackID=1",
     });
     assert.equal(audio.fmtp.config, "1408");
@@ -143,12 +156,7 @@ describe("describeSession with camera SDPs", () => {
     const [video] = d.media;
     assert.ok(video);
     assert.deepEqual(pick(video, VIDEO_KEYS), {
-      mid: "0",
-      kind: "video",
-      codec: "H264",
-      payloadType: 96,
-      clockRate: 90000,
-      relayable: true,
+      ...H264_VIDEO_96,
       width: 1920,
       height: 1080,
       profileLevelId: "4d4029",
@@ -164,12 +172,7 @@ describe("describeSession with camera SDPs", () => {
     const [video, audio] = d.media;
     assert.ok(video && audio);
     assert.deepEqual(pick(video, VIDEO_KEYS), {
-      mid: "0",
-      kind: "video",
-      codec: "H264",
-      payloadType: 96,
-      clockRate: 90000,
-      relayable: true,
+      ...H264_VIDEO_96,
       width: 2560,
       height: 1440,
       profileLevelId: "640033",
@@ -177,13 +180,7 @@ describe("describeSession with camera SDPs", () => {
     });
     assert.deepEqual(video.parameterSets, [b64("Z2QAM6zZQCgAtbARAAADAAEAAAMAMg8YMZY="), b64("aOvjyyLA")]);
     assert.deepEqual(pick(audio, AUDIO_KEYS), {
-      mid: "1",
-      kind: "audio",
-      codec: "MPEG4-GENERIC",
-      payloadType: 97,
-      clockRate: 16000,
-      channels: 1,
-      relayable: false,
+      ...AAC_16K_MONO,
       control: "rtsp://192.168.1.20:554/h264Preview_01_main/track2",
     });
   });
@@ -196,12 +193,7 @@ describe("describeSession with camera SDPs", () => {
     const [video, audio] = d.media;
     assert.ok(video && audio);
     assert.deepEqual(pick(video, VIDEO_KEYS), {
-      mid: "0",
-      kind: "video",
-      codec: "H264",
-      payloadType: 96,
-      clockRate: 90000,
-      relayable: true,
+      ...H264_VIDEO_96,
       width: 1280,
       height: 720,
       profileLevelId: "42c01f",
@@ -228,22 +220,13 @@ describe("describeSession with camera SDPs", () => {
     const [audio, video] = d.media;
     assert.ok(audio && video);
     assert.deepEqual(pick(audio, AUDIO_KEYS), {
+      ...PCMU_AUDIO,
       mid: "0",
-      kind: "audio",
-      codec: "PCMU",
-      payloadType: 0,
-      clockRate: 8000,
-      channels: 1,
-      relayable: true,
       control: "rtsp://10.0.0.63/defaultPrimary/micCfg0/trackID=9?mtu=1440&streamType=u",
     });
     assert.deepEqual(pick(video, VIDEO_KEYS), {
+      ...H264_VIDEO_96,
       mid: "2",
-      kind: "video",
-      codec: "H264",
-      payloadType: 96,
-      clockRate: 90000,
-      relayable: true,
       width: 800,
       height: 600,
       profileLevelId: "4d401f",
@@ -276,7 +259,8 @@ function sdp(session: string[], ...media: string[][]): string {
   return ["v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=test", "t=0 0", ...session, ...media.flat(), ""].join("\r\n");
 }
 
-const H264_VIDEO = ["m=video 0 RTP/AVP 96", "a=rtpmap:96 H264/90000", "a=control:trackID=1"];
+const H264_MEDIA = ["m=video 0 RTP/AVP 96", "a=rtpmap:96 H264/90000"];
+const H264_VIDEO = [...H264_MEDIA, "a=control:trackID=1"];
 
 describe("describeSession rules", () => {
   it("resolves relative media controls against an absolute session-level control", () => {
@@ -290,15 +274,10 @@ describe("describeSession rules", () => {
   });
 
   it("resolves against the base URL when the session control is * or absent, and uses the base for a missing media control", () => {
-    const noControl = ["m=video 0 RTP/AVP 96", "a=rtpmap:96 H264/90000"];
-    const star = describeSession(sdp(["a=control:*"], noControl), "rtsp://cam.local/live", join);
+    const star = describeSession(sdp(["a=control:*"], H264_MEDIA), "rtsp://cam.local/live", join);
     assert.equal(star.sessionControl, "rtsp://cam.local/live");
     assert.equal(star.media[0]?.control, "rtsp://cam.local/live");
-    const mediaStar = describeSession(
-      sdp([], ["m=video 0 RTP/AVP 96", "a=rtpmap:96 H264/90000", "a=control:*"]),
-      "rtsp://h/s",
-      join,
-    );
+    const mediaStar = describeSession(sdp([], [...H264_MEDIA, "a=control:*"]), "rtsp://h/s", join);
     assert.equal(mediaStar.media[0]?.control, "rtsp://h/s");
   });
 
@@ -383,11 +362,7 @@ describe("describeSession rules", () => {
   });
 
   it("keeps media announced on port 0, as RTSP servers do", () => {
-    const d = describeSession(
-      sdp([], ["m=video 0 RTP/AVP 96", "a=rtpmap:96 H264/90000"]),
-      "rtsp://h/s",
-      join,
-    );
+    const d = describeSession(sdp([], H264_MEDIA), "rtsp://h/s", join);
     assert.equal(d.media.length, 1);
   });
 
