@@ -4,6 +4,7 @@ import { middlewareFrom } from "../http/middleware";
 import { type HttpNodeApp, type Registration, registerEndpoint } from "../http/router";
 import { StreamEndpoint, type ViewerHost } from "../http/stream-endpoint";
 import type { AccessUnit, MediaKind, StreamInfo } from "../rtp/stream-info";
+import { NoStreamError } from "../webrtc/errors";
 import type { IceSettings } from "../webrtc/ice-config";
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from "./red";
 import { codecLabel, describeRate } from "./text";
@@ -54,6 +55,8 @@ export type ViewerSetFactory = (options: ViewerSetOptions) => ViewerSet;
 
 const STATUS_INTERVAL_MS = 2000;
 const BAD_INPUT_REPORT_INTERVAL_MS = 10_000;
+/** A player page retries a refused offer with backoff: one "requested" event a second is plenty. */
+const REQUESTED_EVENT_INTERVAL_MS = 1000;
 
 /** "3 viewers · H264 · 2.1 Mbps", with what is wrong appended. */
 export function statusFor(viewers: ViewerSet, audio: boolean): NodeStatus {
@@ -113,6 +116,27 @@ function httpNodeOf(RED: NodeAPI): HttpNodeApp | undefined {
   const app = RED.httpNode as Partial<HttpNodeApp> | undefined;
   if (RED.settings?.httpNodeRoot === false) return undefined;
   return app && typeof app.use === "function" ? (app as HttpNodeApp) : undefined;
+}
+
+/**
+ * The viewer set as the HTTP routes see it, calling `onNoStream` whenever an offer is refused because
+ * no stream has arrived yet: a flow that pulls the camera only on demand starts it then, since no
+ * viewer can join (and so no "joined" event comes) before it does.
+ */
+function reportingNoStream(viewers: ViewerHost, onNoStream: () => void): ViewerHost {
+  return {
+    addViewer: async (offerSdp, remoteAddress, vanilla) => {
+      try {
+        return await viewers.addViewer(offerSdp, remoteAddress, vanilla);
+      } catch (err) {
+        if (err instanceof NoStreamError) onNoStream();
+        throw err;
+      }
+    },
+    addIceCandidates: (id, sdpfrag) => viewers.addIceCandidates(id, sdpfrag),
+    removeViewer: (id) => viewers.removeViewer(id),
+    stats: () => viewers.stats(),
+  };
 }
 
 /** Registers the webrtc-out type, building each node's viewer set with `createViewers`. */
@@ -203,10 +227,18 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
       node.error(`cannot start the viewers: ${reason}`);
       return undefined;
     }
+    let closing = false;
+    let lastRequested = Number.NEGATIVE_INFINITY;
+    const requested = () => {
+      const now = performance.now();
+      if (closing || now - lastRequested < REQUESTED_EVENT_INTERVAL_MS) return;
+      lastRequested = now;
+      node.send({ topic: settings.topic, payload: { event: "requested", viewers: viewers.size } });
+    };
     endpoint = new StreamEndpoint({
       path: settings.path,
       title: settings.title,
-      viewers,
+      viewers: reportingNoStream(viewers, requested),
       iceServers: settings.ice.iceServers,
       cors: corsOptionsFrom(RED.settings?.httpNodeCors),
       middleware: middlewareFrom(RED.settings?.httpNodeMiddleware),
@@ -240,6 +272,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
     showStatus();
 
     node.on("close", (_removed, done) => {
+      closing = true;
       clearInterval(statusTimer);
       clearInterval(statsTimer);
       registration.unregister();

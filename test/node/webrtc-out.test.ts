@@ -255,6 +255,51 @@ for (const runtime of RUNTIMES) {
         assert.deepEqual(stats.payload.viewers, []);
       });
 
+      it("an offer refused for want of a stream sends a requested event, at most once a second", async () => {
+        await helper.load(fakeNode, [webrtcOut("n1", { name: "door", maxViewers: 1 }), OUT]);
+        const messages: AnyNode[] = [];
+        helper.getNode("out").on("input", (msg: AnyNode) => messages.push(msg));
+        const server = await http();
+        const offer = () => request(server).post("/cam1/offer").send({ type: "offer", sdp: FAKE_OFFER });
+        const whep = () =>
+          request(server).post("/cam1/whep").set("Content-Type", "application/sdp").send(FAKE_OFFER);
+        const first = await offer();
+        assert.equal(first.status, 503);
+        assert.equal(first.body.code, "no-stream");
+        await waitFor(() => messages.length === 1, 5000, "the requested event");
+        assert.deepEqual(
+          messages.map((m) => [m.topic, m.payload]),
+          [["door", { event: "requested", viewers: 0 }]],
+        );
+        // Within the second: refused all the same, but no second event (a page retrying does not flood the flow).
+        assert.equal((await whep()).status, 503);
+        assert.equal((await offer()).status, 503);
+        // Refused for another reason: not a request for the stream.
+        assert.equal(
+          (await request(server).post("/cam1/offer").send({ type: "offer", sdp: "hello" })).status,
+          400,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        assert.equal(messages.length, 1);
+        assert.equal((await whep()).status, 503);
+        await waitFor(() => messages.length === 2, 5000, "the second requested event");
+        assert.deepEqual(messages[1].payload, { event: "requested", viewers: 0 });
+
+        helper.getNode("n1").receive(mediaMessage());
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        const joined = await offer();
+        assert.equal(joined.status, 200);
+        const full = await offer();
+        assert.equal(full.body.code, "max-viewers");
+        await waitFor(() => messages.length === 3, 5000, "the joined event");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.deepEqual(
+          messages.map((m) => m.payload.event),
+          ["requested", "requested", "joined"],
+          "a viewer that joins, and one refused as one too many, are no requests",
+        );
+      });
+
       it("takes media messages and single RTP packets; anything else is reported, once in a while", async () => {
         await helper.load(fakeNode, [webrtcOut("n1"), OUT]);
         const node = helper.getNode("n1");
@@ -550,6 +595,45 @@ for (const runtime of RUNTIMES) {
         const before = v.packets.length;
         await waitFor(() => v.packets.length > before + 50, 10_000, "the viewer to keep receiving");
         assert.equal((await request(server).get("/cam1/stats")).body.viewers.length, 1);
+        await assertDecodes(v);
+      });
+
+      it("a werift offer before the camera is there: 503 and a requested event, then it plays", async () => {
+        // The camera is started on the node's own event, as the on-demand example does it.
+        await helper.load(nodes, [
+          {
+            id: "cam",
+            type: "rtsp-in",
+            name: "demo",
+            url: cameraUrl,
+            transport: "tcp",
+            media: "video",
+            startMode: "command",
+            wires: [["n1"], []],
+          },
+          webrtcOut("n1", { hostAddresses: "127.0.0.1" }),
+          OUT,
+        ]);
+        const messages: AnyNode[] = [];
+        helper.getNode("out").on("input", (msg: AnyNode) => {
+          messages.push(msg);
+          if (msg.payload.event === "requested") helper.getNode("cam").receive({ payload: "start" });
+        });
+        const server = await http();
+        const refused = await connectViewer({
+          offer: async (sdp) => {
+            const res = await request(server).post("/cam1/offer").send({ type: "offer", sdp });
+            assert.equal(res.status, 503);
+            assert.equal(res.body.code, "no-stream");
+            throw new Error("refused as expected");
+          },
+        }).catch((err: Error) => err);
+        assert.match(String(refused), /refused as expected/);
+        await waitFor(() => messages.length > 0, 5000, "the requested event");
+        assert.deepEqual(messages[0].payload, { event: "requested", viewers: 0 });
+        await streamArrived(server);
+        const v = await viewer(server);
+        await v.connected;
         await assertDecodes(v);
       });
 
