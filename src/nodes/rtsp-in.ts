@@ -2,6 +2,7 @@ import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
 import type { MediaSelection } from "../rtsp/session";
 import { RtspSource, type SourceTransport, type StateEvent } from "../rtsp/source";
 import { maskUrl, parseRtspUrl } from "../rtsp/url";
+import { mediaMessage } from "./media-message";
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from "./red";
 import { redact } from "./redact";
 import { codecLabel, describeRate, USER_AGENT } from "./text";
@@ -76,15 +77,7 @@ function register(RED: NodeAPI): void {
     });
 
     source.on("frame", (unit: AccessUnit, stream: StreamInfo) => {
-      this.send([
-        {
-          topic,
-          payload: unit.packets,
-          rtp: { kind: unit.kind, mid: unit.mid, timestamp: unit.timestamp, keyframe: unit.keyframe },
-          stream,
-        },
-        null,
-      ]);
+      this.send([mediaMessage(topic, unit, stream), null]);
     });
 
     this.on("input", (msg, _send, done) => {

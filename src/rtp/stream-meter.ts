@@ -1,4 +1,4 @@
-import { RateMeter } from "../webrtc/rate-meter";
+import { RateMeter } from "./rate-meter";
 import type { AccessUnit, StreamInfo } from "./stream-info";
 
 export interface StreamMeterReading {

@@ -456,23 +456,7 @@ export class StreamNormalizer {
 
   /** A whole NAL unit: one packet when it fits, else FU-A (H.264) / FU (H.265) fragments. */
   private writeNal(out: Buffer[], nal: Buffer, timestamp: number): void {
-    if (nal.length <= this.maxPayload) {
-      this.writer.packet(out, nal, timestamp, false);
-      return;
-    }
-    const first = nal[0]!;
-    if (this.packetization === "H264") {
-      const prefix = { bytes: (first & 0xe0) | H264.FU_A, length: 1, fuType: first & 0x1f } as const;
-      this.writer.fragments(out, prefix, true, true, nal.subarray(1), timestamp, this.maxPayload);
-    } else {
-      const fuType = (first >> 1) & 0x3f;
-      const prefix = {
-        bytes: (((first & 0x81) | (H265.FU << 1)) << 8) | nal[1]!,
-        length: 2,
-        fuType,
-      } as const;
-      this.writer.fragments(out, prefix, true, true, nal.subarray(2), timestamp, this.maxPayload);
-    }
+    this.writer.nalUnit(out, this.packetization!, nal, timestamp, this.maxPayload);
   }
 
   /** Reads the first slice of a frame (H.264) for B-frame detection. */

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { GopCache, type GopCacheLimits } from "../rtp/gop-cache";
 import { type PacketCodec, PacketInput } from "../rtp/packet-input";
 import { pictureSizeOf } from "../rtp/picture-size";
+import { RateMeter } from "../rtp/rate-meter";
 import type { AccessUnit, MediaInfo, StreamInfo } from "../rtp/stream-info";
 import { type OutputFrame, StreamNormalizer } from "../rtp/stream-normalizer";
 import { describeMedia } from "./codec-match";
@@ -14,7 +15,6 @@ import {
 } from "./errors";
 import type { IceSettings } from "./ice-config";
 import { parseOffer } from "./offer";
-import { RateMeter } from "./rate-meter";
 import { Viewer, type ViewerStats, type ViewerTimeouts } from "./viewer";
 import type { PacingOptions } from "./viewer-track";
 

@@ -3,6 +3,7 @@ import helper from "node-red-node-test-helper";
 import { decodeVideo } from "../helpers/decode";
 import { depacketizeH264, h264NalType, h264NalUnits } from "../helpers/depacketize";
 import { GstRtspServer } from "../helpers/gst-server";
+import { rtpPacket, videoMedia } from "../helpers/rtp-fixtures";
 import { waitFor } from "../helpers/wait";
 
 // biome-ignore lint/suspicious/noExplicitAny: Node-RED's runtime objects are untyped in tests
@@ -17,31 +18,14 @@ const RUNTIMES = ["node-red", "node-red-4"];
 const SPS = Buffer.from("6742001f95a814016e40", "hex");
 const PPS = Buffer.from("68ce3c80", "hex");
 
-function rtp(seq: number, ts: number, payload: Buffer, marker = true, pt = 96): Buffer {
-  const packet = Buffer.alloc(12 + payload.length);
-  packet[0] = 0x80;
-  packet[1] = (marker ? 0x80 : 0) | pt;
-  packet.writeUInt16BE(seq & 0xffff, 2);
-  packet.writeUInt32BE(ts >>> 0, 4);
-  packet.writeUInt32BE(0xcafe, 8);
-  payload.copy(packet, 12);
-  return packet;
-}
+const rtp = (seq: number, ts: number, payload: Buffer, marker = true, pt = 96): Buffer =>
+  rtpPacket({ seq, ts, payload, marker, pt, ssrc: 0xcafe });
 
 const STREAM = Object.freeze({
   id: "cam",
   session: 1,
   media: [
-    {
-      mid: "0",
-      kind: "video",
-      codec: "H264",
-      payloadType: 96,
-      clockRate: 90000,
-      fmtp: {},
-      relayable: true,
-      parameterSets: [SPS, PPS],
-    },
+    videoMedia("H264", [SPS, PPS]),
     { mid: "1", kind: "audio", codec: "PCMA", payloadType: 8, clockRate: 8000, fmtp: {}, relayable: true },
   ],
 });

@@ -4,37 +4,22 @@ import { FrameHistory } from "../../../src/rtp/frame-history";
 import { withParameterSets } from "../../../src/rtp/parameter-set-prefix";
 import { ParameterSetStore } from "../../../src/rtp/parameter-set-store";
 import type { AccessUnit, StreamInfo } from "../../../src/rtp/stream-info";
+import { rtpPacket, videoMedia } from "../../helpers/rtp-fixtures";
 
 const SPS = Buffer.from("6742001f95a814016e40", "hex");
 const PPS = Buffer.from("68ce3c80", "hex");
 const IDR = Buffer.from("6588840021", "hex");
 const P_SLICE = Buffer.from("419a2438", "hex");
 
-function rtp(seq: number, ts: number, payload: Buffer, marker = true, pt = 96): Buffer {
-  const header = Buffer.alloc(12);
-  header[0] = 0x80;
-  header[1] = (marker ? 0x80 : 0) | pt;
-  header.writeUInt16BE(seq, 2);
-  header.writeUInt32BE(ts, 4);
-  header.writeUInt32BE(0x11223344, 8);
-  return Buffer.concat([header, payload]);
-}
+const rtp = (seq: number, ts: number, payload: Buffer, marker = true, pt = 96): Buffer =>
+  rtpPacket({ seq, ts, payload, marker, pt });
 
 function stream(session = 1, parameterSets: Buffer[] = [SPS, PPS]): StreamInfo {
   return {
     id: "cam",
     session,
     media: [
-      {
-        mid: "0",
-        kind: "video",
-        codec: "H264",
-        payloadType: 96,
-        clockRate: 90000,
-        fmtp: {},
-        relayable: true,
-        parameterSets,
-      },
+      videoMedia("H264", parameterSets),
       { mid: "1", kind: "audio", codec: "PCMA", payloadType: 8, clockRate: 8000, fmtp: {}, relayable: true },
     ],
   };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RateMeter } from "../../../src/webrtc/rate-meter";
+import { RateMeter } from "../../../src/rtp/rate-meter";
 
 describe("RateMeter", () => {
   it("averages whole seconds over its window, leaving the current second out", () => {
