@@ -1,3 +1,5 @@
+import { escapeHtml, scriptJson } from "./html";
+
 /** An ICE server as the browser's RTCPeerConnection takes it. */
 export interface PageIceServer {
   readonly urls: string;
@@ -16,19 +18,6 @@ export interface PlayerPageOptions {
   readonly iceServers?: readonly PageIceServer[];
   /** `<prefix><viewer id>` ends a viewer (WHEP DELETE): the page frees its seat when it leaves or reconnects. */
   readonly viewerUrlPrefix?: string;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** JSON that can sit inside a <script> element: no "</script>", no "<!--". */
-function scriptJson(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/</g, "\\u003c")
-    .replace(/>/g, "\\u003e")
-    .replace(/\u2028/g, "\\u2028")
-    .replace(/\u2029/g, "\\u2029");
 }
 
 const STYLE = `

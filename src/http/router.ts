@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { HttpAccess } from "./access";
 import { sendError } from "./http-error";
+import type { StreamSummary } from "./stream-summary";
+import { serveWall, wallSubpath } from "./wall";
 
 export type NextFunction = (err?: unknown) => void;
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
@@ -12,6 +15,13 @@ export interface HttpNodeApp {
 /** What a live node serves under its path. `subpath` is "" for the path itself, else "/offer", "/whep/<id>"… */
 export interface Endpoint {
   handle(req: IncomingMessage, res: ServerResponse, subpath: string): void;
+  /** Its tile on the camera wall; an endpoint without it (or that answers undefined) is not on the wall. */
+  describe?(): StreamSummary | undefined;
+  /**
+   * The httpNodeCors and httpNodeMiddleware its own routes run behind. The camera wall runs behind
+   * the same; until an endpoint has told them, the router does not serve the wall.
+   */
+  readonly access?: HttpAccess;
 }
 
 export type Registration = { readonly unregister: () => void } | { readonly conflict: true };
@@ -62,6 +72,15 @@ function requestPathname(req: IncomingMessage): string {
   return pathname.replace(/\/+$/, "");
 }
 
+/** Runs a request handler of ours; what it throws is answered as a JSON 500 (or its own status). */
+function answer(res: ServerResponse, handle: () => void): void {
+  try {
+    handle();
+  } catch (err) {
+    sendError(res, err);
+  }
+}
+
 interface Entry {
   readonly path: string;
   readonly endpoint: Endpoint;
@@ -71,25 +90,35 @@ interface Entry {
  * One per Node-RED process (per httpNode app): mounted once, it never changes Express's own route
  * table. Nodes come and go by adding and removing entries in a Map; a request for a path no live node
  * holds passes on to the rest of httpNode (http-in routes, 404).
+ *
+ * The camera wall (GET /webrtc, GET /webrtc/streams) is served by this same router, after the nodes:
+ * a webrtc-out whose path is "webrtc" (or "webrtc/streams") wins over it, as its player page was
+ * there first. It runs behind the httpNodeCors and httpNodeMiddleware the endpoints told at their
+ * registration (they all come from the same Node-RED settings), and stays served, empty, after the
+ * last node is removed.
  */
 class EndpointRouter {
   private readonly entries = new Map<string, Entry>();
+  private access: HttpAccess | undefined;
 
   readonly handler: RequestHandler = (req, res, next) => {
-    if (this.entries.size === 0) {
+    if (this.entries.size === 0 && this.access === undefined) {
       next();
       return;
     }
-    const match = this.match(requestPathname(req));
-    if (!match) {
+    const pathname = requestPathname(req);
+    const match = this.match(pathname);
+    if (match) {
+      answer(res, () => match.entry.endpoint.handle(req, res, match.subpath));
+      return;
+    }
+    const access = this.access;
+    const wall = access ? wallSubpath(pathname) : undefined;
+    if (!access || wall === undefined) {
       next();
       return;
     }
-    try {
-      match.entry.endpoint.handle(req, res, match.subpath);
-    } catch (err) {
-      sendError(res, err);
-    }
+    answer(res, () => serveWall(req, res, wall, access, () => this.summaries()));
   };
 
   register(path: string, endpoint: Endpoint): Registration {
@@ -97,6 +126,7 @@ class EndpointRouter {
     if (this.entries.has(key)) return { conflict: true };
     const entry: Entry = { path, endpoint };
     this.entries.set(key, entry);
+    if (endpoint.access) this.access = endpoint.access;
     return {
       unregister: () => {
         if (this.entries.get(key) === entry) this.entries.delete(key);
@@ -106,6 +136,20 @@ class EndpointRouter {
 
   paths(): string[] {
     return [...this.entries.values()].map((entry) => entry.path);
+  }
+
+  /** The wall's tiles. An endpoint that fails to describe itself is left off rather than failing the wall. */
+  private summaries(): StreamSummary[] {
+    const summaries: StreamSummary[] = [];
+    for (const { path, endpoint } of this.entries.values()) {
+      try {
+        const summary = endpoint.describe?.();
+        if (summary) summaries.push({ ...summary, path });
+      } catch {
+        // Its own routes report what is wrong with it; the wall shows the others.
+      }
+    }
+    return summaries;
   }
 
   /** The longest registered path that is the request path or one of its leading segment runs. */

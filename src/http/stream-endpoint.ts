@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { type HttpAccess, withAccess } from "./access";
 import { readTextBody, requireMediaType } from "./body";
-import { applyCors, type CorsOptions } from "./cors";
+import type { CorsOptions } from "./cors";
 import { HttpError, sendError, sendJson } from "./http-error";
 import { type IceServerEntry, iceServerLinks } from "./ice-links";
-import { runMiddleware } from "./middleware";
 import { playerPage } from "./player-page";
+import { baseUrl } from "./request-base";
 import type { Endpoint, RequestHandler } from "./router";
+import { type StreamSummary, summarizeStream, type ViewerSetStats } from "./stream-summary";
 
 /** What the endpoint needs of a stream's viewer set (src/webrtc/stream-viewers.ts StreamViewers). */
 export interface ViewerHost {
@@ -16,7 +18,8 @@ export interface ViewerHost {
   ): Promise<{ id: string; answerSdp: string }>;
   addIceCandidates(id: string, sdpfrag: string): Promise<void>;
   removeViewer(id: string): Promise<void>;
-  stats(): unknown;
+  /** Served as JSON at P/stats; the camera wall reads its state, size and viewer count. */
+  stats(): ViewerSetStats;
 }
 
 export interface StreamEndpointOptions {
@@ -40,12 +43,6 @@ const VIEWER_ID = /^[A-Za-z0-9_-]{1,128}$/;
 interface Route {
   readonly methods: readonly string[];
   run(req: IncomingMessage, res: ServerResponse, method: string): Promise<void>;
-}
-
-/** Express sets baseUrl to httpNodeRoot on requests that reach RED.httpNode; a bare server has none. */
-function baseUrl(req: IncomingMessage): string {
-  const base = (req as IncomingMessage & { baseUrl?: unknown }).baseUrl;
-  return typeof base === "string" ? base.replace(/\/+$/, "") : "";
 }
 
 function remoteAddress(req: IncomingMessage): string {
@@ -122,32 +119,24 @@ async function readSdpOffer(req: IncomingMessage): Promise<string> {
  * and DELETE, and stats. Errors answer as JSON `{ error, detail }` with their status.
  */
 export class StreamEndpoint implements Endpoint {
+  readonly access: HttpAccess;
   private readonly opts: StreamEndpointOptions;
   private readonly links: string[];
 
   constructor(opts: StreamEndpointOptions) {
     this.opts = opts;
+    this.access = { cors: opts.cors, middleware: opts.middleware };
     this.links = iceServerLinks(opts.iceServers ?? []);
   }
 
   handle(req: IncomingMessage, res: ServerResponse, subpath: string): void {
     const method = (req.method ?? "GET").toUpperCase();
-    const preflight = method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
-    const route = () => this.route(req, res, method, subpath);
-    if (preflight) {
-      // A preflight carries no credentials: httpNodeMiddleware (often authentication) is not for it.
-      applyCors(this.opts.cors, req, res, (answered) => {
-        if (!answered) route();
-      });
-      return;
-    }
-    runMiddleware(
-      this.opts.middleware ?? [],
-      req,
-      res,
-      () => applyCors(this.opts.cors, req, res, route),
-      (err) => sendError(res, err),
-    );
+    withAccess(this.access, req, res, () => this.route(req, res, method, subpath));
+  }
+
+  /** This stream's line in the camera wall's list. */
+  describe(): StreamSummary {
+    return summarizeStream(this.opts.path, this.opts.title, this.opts.viewers.stats());
   }
 
   private route(req: IncomingMessage, res: ServerResponse, method: string, subpath: string): void {

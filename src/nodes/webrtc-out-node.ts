@@ -3,10 +3,11 @@ import { HttpError, sendError } from "../http/http-error";
 import { middlewareFrom } from "../http/middleware";
 import { type HttpNodeApp, type Registration, registerEndpoint } from "../http/router";
 import { StreamEndpoint, type ViewerHost } from "../http/stream-endpoint";
-import type { AccessUnit, MediaKind, StreamInfo } from "../rtp/stream-info";
+import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
 import { NoStreamError } from "../webrtc/errors";
 import type { IceSettings } from "../webrtc/ice-config";
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from "./red";
+import { accessUnitFrom, describeNonMedia, reportLimiter } from "./media-message";
+import type { Node, NodeAPI, NodeDef, NodeStatus } from "./red";
 import { codecLabel, describeRate } from "./text";
 import {
   type FallbackCodec,
@@ -79,35 +80,6 @@ export function statusFor(viewers: ViewerSet, audio: boolean): NodeStatus {
   return { fill: "green", shape: "dot", text: parts.join(" · ") };
 }
 
-function isMediaKind(value: unknown): value is MediaKind {
-  return value === "video" || value === "audio";
-}
-
-/** A §2 media message as an access unit; undefined when the message is not one. */
-export function accessUnitFrom(msg: NodeMessage): { unit: AccessUnit; stream: StreamInfo } | undefined {
-  const { payload, rtp, stream } = msg as { payload?: unknown; rtp?: unknown; stream?: unknown };
-  if (!Array.isArray(payload) || payload.length === 0 || !payload.every((p) => Buffer.isBuffer(p)))
-    return undefined;
-  if (!rtp || typeof rtp !== "object") return undefined;
-  const { kind, mid, timestamp, keyframe } = rtp as Record<string, unknown>;
-  if (!isMediaKind(kind) || typeof mid !== "string" || typeof timestamp !== "number") return undefined;
-  if (!stream || typeof stream !== "object") return undefined;
-  const info = stream as Partial<StreamInfo>;
-  if (typeof info.session !== "number" || !Array.isArray(info.media)) return undefined;
-  return {
-    unit: { kind, mid, timestamp, keyframe: keyframe === true, packets: payload as Buffer[] },
-    stream: stream as StreamInfo,
-  };
-}
-
-function describeInput(msg: NodeMessage): string {
-  const payload = msg.payload;
-  if (Array.isArray(payload))
-    return "msg.payload is an array, but msg.rtp or msg.stream is missing or malformed";
-  if (payload === undefined) return "msg.payload is missing";
-  return `msg.payload is a ${typeof payload}`;
-}
-
 interface Served {
   readonly viewers: ViewerSet;
 }
@@ -147,7 +119,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
     for (const problem of settings.problems) this.warn(problem);
 
     const served = serve(this, settings);
-    let lastBadInputReport = Number.NEGATIVE_INFINITY;
+    const shouldReport = reportLimiter(BAD_INPUT_REPORT_INTERVAL_MS);
 
     this.on("input", (msg, _send, done) => {
       if (!served) {
@@ -165,17 +137,12 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
         done();
         return;
       }
-      // Reported at most once per interval: a wrong wire delivers 25 of these a second.
-      const now = performance.now();
-      if (now - lastBadInputReport < BAD_INPUT_REPORT_INTERVAL_MS) {
-        done();
-        return;
-      }
-      lastBadInputReport = now;
       done(
-        new Error(
-          `not media: ${describeInput(msg)}. Wire an rtsp-in node's first output here, or send single RTP packets (a Buffer) from a udp in node`,
-        ),
+        shouldReport()
+          ? new Error(
+              `not media: ${describeNonMedia(msg)}. Wire an rtsp-in node's first output here, or send single RTP packets (a Buffer) from a udp in node`,
+            )
+          : undefined,
       );
     });
   }
@@ -198,12 +165,18 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
     // Claimed first, served once the viewer set exists: nothing is built for a path that is taken. No
     // request can come in between: both happen in this same turn of the event loop.
     let endpoint: StreamEndpoint | undefined;
+    const access = {
+      cors: corsOptionsFrom(RED.settings?.httpNodeCors),
+      middleware: middlewareFrom(RED.settings?.httpNodeMiddleware),
+    };
     const registration: Registration = registerEndpoint(httpNode, settings.path, {
       handle: (req, res, subpath) => {
         if (endpoint) endpoint.handle(req, res, subpath);
         else
           sendError(res, new HttpError(503, "not ready", "this webrtc-out node could not start its viewers"));
       },
+      describe: () => endpoint?.describe(),
+      access,
     });
     if (!("unregister" in registration)) {
       const text = `path ${settings.path} is taken by another webrtc-out`;
@@ -228,11 +201,9 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
       return undefined;
     }
     let closing = false;
-    let lastRequested = Number.NEGATIVE_INFINITY;
+    const mayRequest = reportLimiter(REQUESTED_EVENT_INTERVAL_MS);
     const requested = () => {
-      const now = performance.now();
-      if (closing || now - lastRequested < REQUESTED_EVENT_INTERVAL_MS) return;
-      lastRequested = now;
+      if (closing || !mayRequest()) return;
       node.send({ topic: settings.topic, payload: { event: "requested", viewers: viewers.size } });
     };
     endpoint = new StreamEndpoint({
@@ -240,8 +211,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
       title: settings.title,
       viewers: reportingNoStream(viewers, requested),
       iceServers: settings.ice.iceServers,
-      cors: corsOptionsFrom(RED.settings?.httpNodeCors),
-      middleware: middlewareFrom(RED.settings?.httpNodeMiddleware),
+      ...access,
     });
 
     let shown = "";

@@ -1,0 +1,108 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type HttpAccess, withAccess } from "./access";
+import { HttpError, sendError, sendJson } from "./http-error";
+import { baseUrl } from "./request-base";
+import type { LiveState, StreamSummary } from "./stream-summary";
+import { wallPage } from "./wall-page";
+
+/** Where the camera wall is served under httpNodeRoot, unless a webrtc-out node holds this path. */
+export const WALL_PATH = "/webrtc";
+const LIST_SUBPATH = "/streams";
+const REFRESH_MS = 2000;
+const ALLOWED = ["GET", "HEAD", "OPTIONS"];
+
+/** One line of GET <root>/webrtc/streams: every key always present, null when unknown. */
+export interface WallStream {
+  readonly path: string;
+  /** The stream's player page under httpNodeRoot ("/api/cam1"); `?embed=1` gives the video alone. */
+  readonly url: string;
+  readonly title: string;
+  readonly state: LiveState;
+  readonly viewers: number;
+  readonly codec: string | null;
+  readonly width: number | null;
+  readonly height: number | null;
+  readonly kbps: number | null;
+}
+
+/**
+ * "" for the wall page, "/streams" for its list, undefined for every other path (which then passes on
+ * to the rest of httpNode). Case-insensitive, as Express and the router match paths.
+ */
+export function wallSubpath(pathname: string): string | undefined {
+  const lower = pathname.toLowerCase();
+  if (lower === WALL_PATH) return "";
+  if (lower === `${WALL_PATH}${LIST_SUBPATH}`) return LIST_SUBPATH;
+  return undefined;
+}
+
+/** The list as the wall page reads it, ordered by path ("cam2" before "cam10"); links start with `base`. */
+export function wallStreams(summaries: readonly StreamSummary[], base: string): WallStream[] {
+  return [...summaries]
+    .sort((a, b) => a.path.localeCompare(b.path, "en", { numeric: true }))
+    .map((summary) => ({
+      path: summary.path,
+      url: `${base}${summary.path}`,
+      title: summary.title,
+      state: summary.state,
+      viewers: summary.viewers,
+      codec: summary.codec ?? null,
+      width: summary.width ?? null,
+      height: summary.height ?? null,
+      kbps: summary.kbps ?? null,
+    }));
+}
+
+function sendPage(req: IncomingMessage, res: ServerResponse): void {
+  const html = wallPage({
+    title: "Camera wall",
+    listUrl: `${baseUrl(req)}${WALL_PATH}${LIST_SUBPATH}`,
+    refreshMs: REFRESH_MS,
+  });
+  res.statusCode = 200;
+  res.setHeader("Content-Type", "text/html; charset=utf-8");
+  res.setHeader("Content-Length", Buffer.byteLength(html));
+  res.setHeader("Cache-Control", "no-store");
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.end(html);
+}
+
+function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  subpath: string,
+  summaries: () => readonly StreamSummary[],
+): void {
+  const method = req.method ?? "GET";
+  if (method === "OPTIONS") {
+    res.statusCode = 204;
+    res.setHeader("Allow", ALLOWED.join(", "));
+    res.end();
+    return;
+  }
+  if (method !== "GET" && method !== "HEAD") {
+    sendError(
+      res,
+      new HttpError(405, "method not allowed", `${method} is not served here; use ${ALLOWED.join(", ")}`, {
+        Allow: ALLOWED.join(", "),
+      }),
+    );
+    return;
+  }
+  if (subpath === LIST_SUBPATH) sendJson(res, 200, wallStreams(summaries(), baseUrl(req)));
+  else sendPage(req, res);
+}
+
+/**
+ * Answers a request for the wall (`subpath` from wallSubpath) behind `access`, the same httpNodeCors
+ * and httpNodeMiddleware every webrtc-out route runs behind.
+ */
+export function serveWall(
+  req: IncomingMessage,
+  res: ServerResponse,
+  subpath: string,
+  access: HttpAccess,
+  summaries: () => readonly StreamSummary[],
+): void {
+  withAccess(access, req, res, () => route(req, res, subpath, summaries));
+}
