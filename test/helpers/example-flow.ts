@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import path from "node:path";
+import helper from "node-red-node-test-helper";
 import request from "supertest";
 import type { NodeAPI } from "../../src/nodes/red";
 import { decodeVideo } from "./decode";
 import { depacketizeH264 } from "./depacketize";
-import { type ExpressApp, listenLocal } from "./express-app";
+import { closeLocalServers, type ExpressApp, listenLocal } from "./express-app";
 import { waitFor } from "./wait";
 import { connectViewer, type WeriftViewer } from "./werift-viewer";
 
@@ -109,4 +110,26 @@ export async function assertViewerDecodes(
   assert.ok(decoded.frames >= 10, `${decoded.frames} frames decoded`);
   assert.equal(decoded.width, size.width);
   assert.equal(decoded.height, size.height);
+}
+
+/**
+ * Mocha hooks for an example's test, registered in the calling describe: the test helper on Node-RED 5
+ * around the suite, and after each test its viewers closed, its local servers closed and the flow
+ * unloaded. Returns the list to put the test's viewers in.
+ */
+export function exampleTestHooks(): WeriftViewer[] {
+  const viewers: WeriftViewer[] = [];
+  before(async () => {
+    helper.init(require.resolve("node-red"));
+    await new Promise<void>((resolve) => helper.startServer(() => resolve()));
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
+  });
+  afterEach(async () => {
+    await Promise.all(viewers.splice(0).map((v) => v.close()));
+    await closeLocalServers();
+    await helper.unload();
+  });
+  return viewers;
 }

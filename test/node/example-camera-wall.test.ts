@@ -10,6 +10,7 @@ import { launchChromium } from "../helpers/chromium";
 import {
   DEMO_CAMERA_URL,
   exampleNodes,
+  exampleTestHooks,
   type FlowNode,
   loadExample,
   onLoopback,
@@ -17,7 +18,6 @@ import {
   serveHttpNode,
   streamArrives,
 } from "../helpers/example-flow";
-import { closeLocalServers } from "../helpers/express-app";
 import { waitFor } from "../helpers/wait";
 
 const ARTIFACTS = path.join(__dirname, "../../../.test-artifacts");
@@ -103,22 +103,14 @@ describe("example flow: camera-wall", function () {
   let camera: DemoCamera;
   let cameraUrl: string;
 
+  exampleTestHooks();
+
   before(async () => {
-    helper.init(require.resolve("node-red"));
     camera = new DemoCamera({ port: 0 });
     cameraUrl = (await camera.start()).url;
-    await new Promise<void>((resolve) => helper.startServer(() => resolve()));
   });
 
-  after(async () => {
-    await camera.close();
-    await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
-  });
-
-  afterEach(async () => {
-    await closeLocalServers();
-    await helper.unload();
-  });
+  after(() => camera.close());
 
   it("imports as it is: four demo cameras to webrtc-outs at cam1 … cam4, a comment naming /webrtc", () => {
     const flow = loadExample("camera-wall");

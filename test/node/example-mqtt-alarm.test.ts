@@ -7,6 +7,7 @@ import {
   assertViewerDecodes,
   DEMO_CAMERA_URL,
   exampleNodes,
+  exampleTestHooks,
   loadExample,
   onLoopback,
   onlyNode,
@@ -14,10 +15,8 @@ import {
   streamArrives,
   viewerOf,
 } from "../helpers/example-flow";
-import { closeLocalServers } from "../helpers/express-app";
 import { type MqttBroker, startMqttBroker } from "../helpers/mqtt-broker";
 import { waitFor } from "../helpers/wait";
-import type { WeriftViewer } from "../helpers/werift-viewer";
 
 describe("example flow: mqtt-alarm (aedes broker, demo camera, werift viewer)", function () {
   this.timeout(60_000);
@@ -26,10 +25,9 @@ describe("example flow: mqtt-alarm (aedes broker, demo camera, werift viewer)", 
   let broker: MqttBroker;
   let client: MqttClient;
   const states: { topic: string; state: string; retain: boolean }[] = [];
-  const viewers: WeriftViewer[] = [];
+  const viewers = exampleTestHooks();
 
   before(async () => {
-    helper.init(require.resolve("node-red"));
     camera = new DemoCamera({ port: 0 });
     cameraUrl = (await camera.start()).url;
     broker = await startMqttBroker();
@@ -38,20 +36,12 @@ describe("example flow: mqtt-alarm (aedes broker, demo camera, werift viewer)", 
       states.push({ topic, state: JSON.parse(payload.toString()).state, retain: packet.retain });
     });
     await client.subscribeAsync("cameras/+/state", { qos: 1 });
-    await new Promise<void>((resolve) => helper.startServer(() => resolve()));
   });
 
   after(async () => {
     await client.endAsync(true);
     await broker.close();
     await camera.close();
-    await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
-  });
-
-  afterEach(async () => {
-    await Promise.all(viewers.splice(0).map((v) => v.close()));
-    await closeLocalServers();
-    await helper.unload();
   });
 
   it("imports as it is: alarms/door opens rtp-fanout's gate for 60 s with pre-roll, state goes to cameras/door/state", () => {

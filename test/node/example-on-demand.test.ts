@@ -7,13 +7,13 @@ import {
   assertViewerDecodes,
   DEMO_CAMERA_URL,
   exampleNodes,
+  exampleTestHooks,
   type FlowNode,
   loadExample,
   onLoopback,
   onlyNode,
   serveHttpNode,
 } from "../helpers/example-flow";
-import { closeLocalServers } from "../helpers/express-app";
 import { waitFor } from "../helpers/wait";
 import { connectViewer, type WeriftViewer } from "../helpers/werift-viewer";
 
@@ -37,7 +37,7 @@ describe("example flow: on-demand", function () {
   this.timeout(90_000);
   let camera: DemoCamera;
   let cameraUrl: string;
-  const viewers: WeriftViewer[] = [];
+  const viewers = exampleTestHooks();
 
   /** PLAY and TEARDOWN requests the camera got. */
   function cameraRequests(): { play: number; teardown: number } {
@@ -91,26 +91,12 @@ describe("example flow: on-demand", function () {
     await request(server).delete(`${PAGE}/whep/${watching.id}`).expect(200);
   }
 
-  before(async () => {
-    helper.init(require.resolve("node-red"));
-    await new Promise<void>((resolve) => helper.startServer(() => resolve()));
-  });
-
-  after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
-  });
-
   beforeEach(async () => {
     camera = new DemoCamera({ port: 0 });
     cameraUrl = (await camera.start()).url;
   });
 
-  afterEach(async () => {
-    await Promise.all(viewers.splice(0).map((v) => v.close()));
-    await closeLocalServers();
-    await helper.unload();
-    await camera.close();
-  });
+  afterEach(() => camera.close());
 
   it("imports as it is: the demo camera started on command, the page at /on-demand, a stop 10 s later", () => {
     const flow = loadExample("on-demand");

@@ -11,6 +11,7 @@ import { depacketizeH264 } from "../helpers/depacketize";
 import {
   assertViewerDecodes,
   exampleNodes,
+  exampleTestHooks,
   loadExample,
   onLoopback,
   onlyNode,
@@ -21,7 +22,6 @@ import {
 import { closeLocalServers } from "../helpers/express-app";
 import { freeUdpPortPair, requireTool } from "../helpers/tools";
 import { waitFor } from "../helpers/wait";
-import type { WeriftViewer } from "../helpers/werift-viewer";
 
 /** The shipped demo clip: raw H.264, 640x360, 25 fps, a keyframe every 2 s. */
 const DEMO_CLIP = path.join(__dirname, "../../../src/demo/clip/demo.h264");
@@ -43,7 +43,7 @@ function commandsIn(info: string): string[] {
 describe("example flow: udp-rtp", function () {
   this.timeout(90_000);
   const senders: Sender[] = [];
-  const viewers: WeriftViewer[] = [];
+  const viewers = exampleTestHooks();
   let workDir: string;
   let port: number;
 
@@ -92,27 +92,17 @@ describe("example flow: udp-rtp", function () {
     return (await request(server).get(`${PAGE}/stats`)).body.stream?.sourceSessions ?? 0;
   }
 
-  before(async () => {
-    helper.init(require.resolve("node-red"));
-    await new Promise<void>((resolve) => helper.startServer(() => resolve()));
+  before(() => {
     workDir = mkdtempSync(path.join(tmpdir(), "udp-rtp-example-"));
   });
 
-  after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
-    rmSync(workDir, { recursive: true, force: true });
-  });
+  after(() => rmSync(workDir, { recursive: true, force: true }));
 
   beforeEach(async () => {
     [port] = await freeUdpPortPair();
   });
 
-  afterEach(async () => {
-    await Promise.all(senders.splice(0).map(stopSender));
-    await Promise.all(viewers.splice(0).map((v) => v.close()));
-    await closeLocalServers();
-    await helper.unload();
-  });
+  afterEach(() => Promise.all(senders.splice(0).map(stopSender)));
 
   it("imports as it is: udp in on 5004 (Buffer, IPv4) → webrtc-out /udp-camera taking H.264, payload type 96", () => {
     const flow = loadExample("udp-rtp");

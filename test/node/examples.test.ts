@@ -5,6 +5,7 @@ import {
   assertViewerDecodes,
   DEMO_CAMERA_URL,
   exampleNodes,
+  exampleTestHooks,
   loadExample,
   onLoopback,
   onlyNode,
@@ -12,32 +13,19 @@ import {
   streamArrives,
   viewerOf,
 } from "../helpers/example-flow";
-import { closeLocalServers } from "../helpers/express-app";
-import type { WeriftViewer } from "../helpers/werift-viewer";
 
 describe("example flow: basic", function () {
   this.timeout(60_000);
   let camera: DemoCamera;
   let cameraUrl: string;
-  const viewers: WeriftViewer[] = [];
+  const viewers = exampleTestHooks();
 
   before(async () => {
-    helper.init(require.resolve("node-red"));
     camera = new DemoCamera({ port: 0 });
     cameraUrl = (await camera.start()).url;
-    await new Promise<void>((resolve) => helper.startServer(() => resolve()));
   });
 
-  after(async () => {
-    await camera.close();
-    await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
-  });
-
-  afterEach(async () => {
-    await Promise.all(viewers.splice(0).map((v) => v.close()));
-    await closeLocalServers();
-    await helper.unload();
-  });
+  after(() => camera.close());
 
   it("imports as it is: the demo camera, a comment naming the page, the page at /camera", () => {
     const flow = loadExample("basic");
