@@ -89,11 +89,9 @@ function mediaMessage(session = 1, audioCodec?: string) {
   };
 }
 
-/** Node-RED's own deep clone, as it applies it to a message sent down more than one wire. */
-
 /** The number of UDP sockets open in this process (werift's peer connections hold them). */
 function udpSockets(): number {
-  return process.getActiveResourcesInfo().filter((name) => name === "UDPWRAP").length;
+  return process.getActiveResourcesInfo().filter((name) => name === "UDPWrap").length;
 }
 
 for (const runtime of RUNTIMES) {
@@ -721,6 +719,11 @@ for (const runtime of RUNTIMES) {
           viewers.push(v);
           await v.connected;
         }
+        // The count sees sockets: each connected viewer holds one here, and so does its server side.
+        assert.ok(
+          udpSockets() >= baseline + 21,
+          `${udpSockets()} UDP sockets with 20 viewers and 1 live server side`,
+        );
         await helper.unload();
         assert.deepEqual(registeredPaths(target), []);
         await request(server).get("/cam1").expect(404);
