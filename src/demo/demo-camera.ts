@@ -39,6 +39,12 @@ export interface DemoCameraOptions {
   readonly supportGetParameter?: boolean;
   /** One line per notable event (sessions, bad requests). */
   readonly log?: (line: string) => void;
+  /**
+   * Called right after each video RTP packet (without interleaved framing) is handed to a session's
+   * socket, TCP or UDP, with process.hrtime.bigint() then: the start of a relay-delay measurement.
+   * What it throws is ignored.
+   */
+  readonly onPacketSent?: (packet: Buffer, atNs: bigint) => void;
 }
 
 export interface DemoCameraAddress {
@@ -359,6 +365,7 @@ export class DemoCamera {
       receiverReportTimeoutMs: sink.kind === "udp" ? this.opts.requireReceiverReportsMs : undefined,
       onExpire: (ended, why) => this.endSession(ended, why),
       startFrame: this.opts.startAt === "start" ? 0 : undefined,
+      onPacketSent: this.opts.onPacketSent,
     });
     this.sessionsById.set(session.id, session);
     connection.sessions.add(session);

@@ -30,6 +30,8 @@ export interface DemoSessionOptions {
   readonly onExpire: (session: DemoSession, why: DemoSessionEnd) => void;
   /** Clip frame the first PLAY starts at; default: random, like a camera joined mid-GOP. */
   readonly startFrame?: number;
+  /** Called with process.hrtime.bigint() right after each RTP packet is handed to the sink's socket. */
+  readonly onPacketSent?: (packet: Buffer, atNs: bigint) => void;
 }
 
 /** A receiver report block about the session's SSRC, as it arrived from the client. */
@@ -105,6 +107,7 @@ export class DemoSession {
   private lastReceiverReport: ReceivedReceiverReport | undefined;
   private punchPackets = 0;
   private readonly beforePlay = { rtcpPackets: 0, punchPackets: 0 };
+  private readonly onSent: ((packet: Buffer) => void) | undefined;
 
   constructor(private readonly opts: DemoSessionOptions) {
     this.trackUrl = opts.trackUrl;
@@ -115,6 +118,17 @@ export class DemoSession {
       initialSequence: randomInt(65536),
     });
     this.pacer = new FramePacer(opts.fps, (tick) => this.sendFrame(tick));
+    const hook = opts.onPacketSent;
+    this.onSent =
+      hook === undefined
+        ? undefined
+        : (packet) => {
+            try {
+              hook(packet, process.hrtime.bigint());
+            } catch {
+              // An observer's failure must not cut a frame short.
+            }
+          };
     this.timeout = setTimeout(() => this.expire("timeout"), opts.timeoutMs);
     opts.sink.listen({
       rtcp: (packet) => this.onClientRtcp(packet),
@@ -240,7 +254,7 @@ export class DemoSession {
     if (this.waitForKeyframe && !frame.keyframe) return;
     const packets = this.packetizer.packetize(frame.nals, this.timestampAt(tick));
     // A frame the client cannot take breaks the reference chain: skip on to the next IDR.
-    this.waitForKeyframe = !this.opts.sink.sendRtp(packets);
+    this.waitForKeyframe = !this.opts.sink.sendRtp(packets, this.onSent);
     if (this.waitForKeyframe) return;
     this.packetCount += packets.length;
     this.lastSequence = packets.at(-1)?.readUInt16BE(2) ?? this.lastSequence;

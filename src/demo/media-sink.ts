@@ -12,8 +12,11 @@ export interface SinkInput {
 /** Where a session's RTP and RTCP go: interleaved on the RTSP connection, or UDP datagrams. */
 export interface MediaSink {
   readonly kind: "tcp" | "udp";
-  /** Sends one frame's packets; false when the frame was dropped because the receiver lags. */
-  sendRtp(packets: readonly Buffer[]): boolean;
+  /**
+   * Sends one frame's packets; false when the frame was dropped because the receiver lags.
+   * `onSent` is called with each packet right after it was handed to the socket.
+   */
+  sendRtp(packets: readonly Buffer[], onSent?: (packet: Buffer) => void): boolean;
   sendRtcp(packet: Buffer): void;
   /** The Transport header value that confirms this sink in a SETUP response. */
   transportHeader(ssrc: number): string;
@@ -38,11 +41,12 @@ export class InterleavedSink implements MediaSink {
     readonly channels: readonly [rtp: number, rtcp: number],
   ) {}
 
-  sendRtp(packets: readonly Buffer[]): boolean {
+  sendRtp(packets: readonly Buffer[], onSent?: (packet: Buffer) => void): boolean {
     if (this.socket.destroyed || this.socket.writableLength > MAX_QUEUED_BYTES) return false;
     this.socket.write(
       Buffer.concat(packets.flatMap((packet) => [this.frameHeader(this.channels[0], packet), packet])),
     );
+    if (onSent) for (const packet of packets) onSent(packet);
     return true;
   }
 
@@ -135,8 +139,11 @@ export class UdpSink implements MediaSink {
     });
   }
 
-  sendRtp(packets: readonly Buffer[]): boolean {
-    for (const packet of packets) this.pair.rtp.send(packet, this.clientPorts[0], this.clientAddress, ignore);
+  sendRtp(packets: readonly Buffer[], onSent?: (packet: Buffer) => void): boolean {
+    for (const packet of packets) {
+      this.pair.rtp.send(packet, this.clientPorts[0], this.clientAddress, ignore);
+      onSent?.(packet);
+    }
     return true;
   }
 

@@ -25,9 +25,15 @@ export interface NodeRedProcessOptions {
   /** The settings file's source: `module.exports = {…}`; it may hold functions (httpNodeAuth…). */
   readonly settings: string;
   readonly flows: readonly object[];
+  /** Flags for the node binary before red.js (e.g. "--expose-gc"). Default none. */
+  readonly nodeArgs?: readonly string[];
+  /** Variables added to (or replacing) this process's environment for the child. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface NodeRedProcess {
+  /** The child's process id (undefined only when it could not be spawned, which start reports). */
+  readonly pid: number | undefined;
   /** The port Node-RED's HTTP server listens on, on 127.0.0.1. */
   readonly port: number;
   /** Everything it printed so far. */
@@ -50,8 +56,10 @@ export async function startNodeRed(opts: NodeRedProcessOptions, timeoutMs = 30_0
   writeFileSync(settingsFile, opts.settings);
   writeFileSync(join(userDir, "flows.json"), JSON.stringify(opts.flows));
   const redJs = resolve(dirname(require.resolve(`${opts.runtime}/package.json`)), "red.js");
-  const child: ChildProcess = spawn(process.execPath, [redJs, "-u", userDir, "-s", settingsFile, "-p", "0"], {
+  const args = [...(opts.nodeArgs ?? []), redJs, "-u", userDir, "-s", settingsFile, "-p", "0"];
+  const child: ChildProcess = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "pipe"],
+    ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
   });
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => {
@@ -88,6 +96,7 @@ export async function startNodeRed(opts: NodeRedProcessOptions, timeoutMs = 30_0
   });
 
   return {
+    pid: child.pid,
     port,
     output: () => output,
     async stop() {
