@@ -1,0 +1,269 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
+
+// A Node-RED process for the bench, and the probe inside it that reports what the process costs.
+// The probe is the bench's own: its settings file starts it, the product knows nothing of it.
+
+/** What a server process used over a measurement window (since the last reset) and holds now. */
+export interface ServerMetrics {
+  /** process.cpuUsage() delta over the window, µs. */
+  readonly cpuUserUs: number;
+  readonly cpuSystemUs: number;
+  /** Wall-clock length of the window, µs. */
+  readonly elapsedUs: number;
+  /** (user + system) / elapsed: how many cores the process kept busy on average. */
+  readonly cpuCores: number;
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  /** True when a global.gc() ran just before heapUsed was read (asked for, and --expose-gc given). */
+  readonly gcForced: boolean;
+  /** Event-loop delay over the window (perf_hooks.monitorEventLoopDelay), ms; 0 without samples. */
+  readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** UDP sockets open now and not unref'd (each WebRTC viewer holds one). */
+  readonly udpSockets: number;
+  /** Resources keeping the event loop alive now (process.getActiveResourcesInfo()): sockets, timers... */
+  readonly activeResources: number;
+}
+
+/** The probe's HTTP interface: GET /metrics (?gc=1 forces a collection first), POST /reset. */
+export interface MetricsProbe {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Sampling step of the event-loop delay histogram: fine enough for p99, cheap enough not to show. */
+const LOOP_DELAY_RESOLUTION_MS = 10;
+
+/** Takes the process's figures over windows that reset() starts. */
+export class MetricsWindow {
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  private cpuAtStart = process.cpuUsage();
+  private startedAt = process.hrtime.bigint();
+
+  constructor() {
+    this.loopDelay.enable();
+  }
+
+  reset(): void {
+    this.loopDelay.reset();
+    this.cpuAtStart = process.cpuUsage();
+    this.startedAt = process.hrtime.bigint();
+  }
+
+  read(opts: { gc?: boolean } = {}): ServerMetrics {
+    const cpu = process.cpuUsage(this.cpuAtStart);
+    const elapsedUs = Number(process.hrtime.bigint() - this.startedAt) / 1000;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    const gcForced = opts.gc === true && typeof gc === "function";
+    if (gcForced) gc();
+    const memory = process.memoryUsage();
+    const resources = process.getActiveResourcesInfo();
+    const sampled = this.loopDelay.count > 0;
+    // The histogram holds each sampling timer's whole interval (resolution + delay): keep the delay.
+    const ms = (ns: number): number => (sampled ? Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS) : 0);
+    return {
+      cpuUserUs: cpu.user,
+      cpuSystemUs: cpu.system,
+      elapsedUs,
+      cpuCores: elapsedUs > 0 ? (cpu.user + cpu.system) / elapsedUs : 0,
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      gcForced,
+      eventLoopDelayMs: {
+        p50: ms(this.loopDelay.percentile(50)),
+        p99: ms(this.loopDelay.percentile(99)),
+        max: ms(this.loopDelay.max),
+      },
+      udpSockets: resources.filter((name) => name.toUpperCase() === "UDPWRAP").length,
+      activeResources: resources.length,
+    };
+  }
+
+  close(): void {
+    this.loopDelay.disable();
+  }
+}
+
+/**
+ * Answers GET /metrics and POST /reset for `window`; anything else is passed to `next` (or 404).
+ * Returns true when it answered.
+ */
+export function answerMetrics(
+  metricsWindow: MetricsWindow,
+  method: string | undefined,
+  url: string | undefined,
+  reply: (status: number, body: unknown) => void,
+): boolean {
+  const parsed = new URL(url ?? "/", "http://probe.invalid");
+  if (parsed.pathname === "/metrics" && method === "GET") {
+    reply(200, metricsWindow.read({ gc: parsed.searchParams.get("gc") === "1" }));
+    return true;
+  }
+  if (parsed.pathname === "/reset" && method === "POST") {
+    metricsWindow.reset();
+    reply(204, undefined);
+    return true;
+  }
+  return false;
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * Starts the probe in this process on 127.0.0.1 at a free port. Its server is unref'd: it never
+ * keeps the process alive (Node-RED exits on SIGINT as it would without it).
+ */
+export async function startMetricsProbe(): Promise<MetricsProbe> {
+  const metricsWindow = new MetricsWindow();
+  const server = createServer((req, res) => {
+    const reply = (status: number, body: unknown): void => {
+      if (body === undefined) {
+        res.writeHead(status).end();
+        return;
+      }
+      res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(body));
+    };
+    // Drain the request body (POST /reset sends none, but a client may).
+    req.resume();
+    req.once("end", () => {
+      if (!answerMetrics(metricsWindow, req.method, req.url, reply)) reply(404, { error: "not found" });
+    });
+  });
+  const port = await listen(server);
+  server.unref();
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        metricsWindow.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The line the probe prints on stdout inside Node-RED, and how the bench finds its port there. */
+const PROBE_LINE = "bench metrics probe on http://127.0.0.1:";
+const PROBE_PORT = /bench metrics probe on http:\/\/127\.0\.0\.1:(\d+)/;
+
+/** Code for the settings file: starts the probe (compiled from this module) as Node-RED loads its settings. */
+function probeStarter(): string {
+  return (
+    `require(${JSON.stringify(__filename)}).startMetricsProbe().then(\n` +
+    `  (probe) => console.log(${JSON.stringify(PROBE_LINE)} + probe.port),\n` +
+    `  (error) => console.error("bench metrics probe failed: " + error.message),\n` +
+    ");\n"
+  );
+}
+
+/** A client of a probe (in Node-RED or in the baseline) at `base` ("http://127.0.0.1:port"). */
+export interface MetricsClient {
+  /** The window's figures; `gc: true` forces a garbage collection before heapUsed is read. */
+  metrics(opts?: { gc?: boolean }): Promise<ServerMetrics>;
+  /** Starts a new window: CPU, elapsed time and event-loop delay count from now. */
+  resetWindow(): Promise<void>;
+}
+
+export function metricsClient(base: string): MetricsClient {
+  return {
+    async metrics(opts = {}) {
+      const res = await fetch(`${base}/metrics${opts.gc === true ? "?gc=1" : ""}`);
+      if (!res.ok) throw new Error(`GET ${base}/metrics: ${res.status}`);
+      return (await res.json()) as ServerMetrics;
+    },
+    async resetWindow() {
+      const res = await fetch(`${base}/reset`, { method: "POST" });
+      if (!res.ok) throw new Error(`POST ${base}/reset: ${res.status}`);
+    },
+  };
+}
+
+export interface BenchNodeRedOptions {
+  /** The flows to deploy (a tab and its nodes). */
+  readonly flows: readonly object[];
+  /** Run node with --expose-gc, so that metrics({ gc: true }) can force a collection. Default true. */
+  readonly exposeGc?: boolean;
+  /** "node-red" (5, the default) or "node-red-4". */
+  readonly runtime?: string;
+  /** Node-RED's log level; "info" at least, since the start is found by its "Server now running" line. */
+  readonly logLevel?: "info" | "debug" | "trace";
+  readonly startTimeoutMs?: number;
+}
+
+export interface BenchNodeRed extends MetricsClient {
+  /** Node-RED's HTTP port (editor, admin API, httpNode routes at the root), on 127.0.0.1. */
+  readonly port: number;
+  readonly pid: number | undefined;
+  /** The probe's base URL: GET /metrics, POST /reset. */
+  readonly metricsBase: string;
+  /** Everything Node-RED printed so far. */
+  output(): string;
+  /** Stops Node-RED (flows closed, then exit); its exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Settings as users have them (editor on, httpNode at the root), plus the probe. */
+function benchSettings(logLevel: string): string {
+  return `${probeStarter()}
+module.exports = {
+  uiHost: "127.0.0.1",
+  flowFile: "flows.json",
+  credentialSecret: false,
+  telemetry: { enabled: false },
+  editorTheme: { tours: false, projects: { enabled: false } },
+  logging: { console: { level: ${JSON.stringify(logLevel)}, metrics: false, audit: false } },
+};
+`;
+}
+
+async function probePort(nodeRed: NodeRedProcess, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = PROBE_PORT.exec(nodeRed.output());
+    if (match) return Number(match[1]);
+    if (Date.now() > deadline) throw new Error(`no metrics probe in Node-RED's output:\n${nodeRed.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * A real Node-RED process (test/helpers/node-red-process.ts) with this package installed, the given
+ * flows deployed, and the bench's metrics probe inside it.
+ */
+export async function startBenchNodeRed(opts: BenchNodeRedOptions): Promise<BenchNodeRed> {
+  const nodeRed = await startNodeRed(
+    {
+      runtime: opts.runtime ?? "node-red",
+      settings: benchSettings(opts.logLevel ?? "info"),
+      flows: opts.flows,
+      nodeArgs: opts.exposeGc === false ? [] : ["--expose-gc"],
+    },
+    opts.startTimeoutMs,
+  );
+  let port: number;
+  try {
+    port = await probePort(nodeRed, 5000);
+  } catch (error) {
+    await nodeRed.stop();
+    throw error;
+  }
+  const metricsBase = `http://127.0.0.1:${port}`;
+  return {
+    ...metricsClient(metricsBase),
+    port: nodeRed.port,
+    pid: nodeRed.pid,
+    metricsBase,
+    output: () => nodeRed.output(),
+    stop: () => nodeRed.stop(),
+  };
+}

@@ -1,0 +1,64 @@
+// The messages between the bench orchestrator (test/bench/run.ts) and the process that hosts its
+// viewers (test/bench/viewer-host.ts, forked with an IPC channel): the viewers' CPU is their own and
+// is reported apart from the server's.
+
+/** "light": ICE + DTLS like a browser, then SRTP datagrams counted without decrypting; "werift": full receivers. */
+export type ViewerKind = "light" | "werift";
+
+export type HostCommand =
+  /** Adds `count` viewers, each POSTing a JSON offer to `offerUrl`; replies once all are connected (or failed). */
+  | {
+      readonly cmd: "join";
+      readonly id: number;
+      readonly count: number;
+      readonly kind: ViewerKind;
+      readonly offerUrl: string;
+    }
+  /** Removes `count` viewers (oldest first), or all; `abrupt`: just stop answering, no DELETE, no close. */
+  | { readonly cmd: "leave"; readonly id: number; readonly count: number | "all"; readonly abrupt?: boolean }
+  /** Starts counting afresh (packets, bytes, gaps, CPU) from now, for a measurement window. */
+  | { readonly cmd: "reset"; readonly id: number }
+  | { readonly cmd: "stats"; readonly id: number }
+  /** Records the receive time of every video packet of the first viewer (for relay delay), or stops. */
+  | { readonly cmd: "trace"; readonly id: number; readonly on: boolean }
+  | { readonly cmd: "exit"; readonly id: number };
+
+export interface ViewerCounts {
+  /** SRTP/RTP video packets received since the last reset. */
+  readonly packets: number;
+  readonly bytes: number;
+  /** Packets missing by sequence number since the last reset (gaps in the RTP sequence, unencrypted header). */
+  readonly lost: number;
+}
+
+export interface HostStats {
+  readonly viewers: number;
+  readonly connected: number;
+  readonly failed: number;
+  readonly total: ViewerCounts;
+  readonly perViewer: readonly ViewerCounts[];
+  /** process.cpuUsage() delta since the last reset, µs. */
+  readonly cpuUserUs: number;
+  readonly cpuSystemUs: number;
+  /** Wall-clock µs since the last reset. */
+  readonly elapsedUs: number;
+  readonly rssBytes: number;
+}
+
+/** One traced packet: RTP header fields (clear in SRTP) and when it arrived (process.hrtime.bigint(), ns, as a string). */
+export interface TracedPacket {
+  readonly seq: number;
+  readonly timestamp: number;
+  readonly marker: boolean;
+  readonly atNs: string;
+}
+
+export type HostReply =
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly stats?: HostStats;
+      readonly trace?: readonly TracedPacket[];
+      readonly joined?: number;
+    }
+  | { readonly id: number; readonly ok: false; readonly error: string };

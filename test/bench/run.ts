@@ -1,0 +1,576 @@
+// `npm run bench`: the product measured on this machine, side by side with a bare werift loop, printed
+// as one table and written as JSON (.test-artifacts/bench.json). Run inside a loopback-only network
+// namespace (the npm script does): every packet stays on 127.0.0.0/8.
+//
+// Numbers are from one run; nothing here is asserted. --quick shortens every window (for trying the
+// bench itself, not for figures).
+import { type ChildProcess, fork } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { DemoCamera } from "../../src/demo/demo-camera";
+import { waitFor } from "../helpers/wait";
+import { forkBaseline } from "./baseline-process";
+import { type BenchNodeRed, type ServerMetrics, startBenchNodeRed } from "./bench-node-red";
+import { CAMERA_720P, CAMERA_720P_4M, describeProbe, ensureProbedClip } from "./clips";
+import type { HostCommand, HostReply, HostStats, TracedPacket, ViewerKind } from "./protocol";
+import { quantile, relayDelaysMs, renderTable, type SentPacket, slope } from "./stats";
+import { measureTimeToFirstFrame, type TimeToFirstFrameResult } from "./ttff";
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    steps: { type: "string", default: "1,10,50,100,200" },
+    skip: { type: "string", default: "" },
+  },
+});
+const QUICK = args.quick === true;
+const STEPS = String(args.steps)
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 0);
+const SKIP = new Set(String(args.skip).split(",").filter(Boolean));
+const WINDOW_MS = QUICK ? 3000 : 10_000;
+const SETTLE_MS = QUICK ? 1500 : 3000;
+const TTFF_JOINS = QUICK ? 4 : 20;
+const STEADY_S = QUICK ? 5 : 60;
+const CAMERAS = 16;
+const OUT = path.join(__dirname, "../../../.test-artifacts");
+
+const log = (line: string) => console.log(`[bench] ${line}`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const mb = (bytes: number) => bytes / 1024 / 1024;
+const round = (n: number, digits = 1) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : Number.NaN);
+
+/** A command as the caller writes it: the host pairs replies by the id it is given. */
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
+
+/** The viewers' own process (test/bench/viewer-host.ts), driven over IPC. */
+class ViewerHost {
+  private readonly child: ChildProcess;
+  private nextId = 1;
+  private readonly pending = new Map<number, (reply: HostReply) => void>();
+  viewers = 0;
+
+  constructor() {
+    this.child = fork(path.join(__dirname, "viewer-host.js"), [], {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    this.child.on("message", (reply: HostReply) => {
+      this.pending.get(reply.id)?.(reply);
+      this.pending.delete(reply.id);
+    });
+  }
+
+  private async call(command: WithoutId<HostCommand>): Promise<HostReply & { ok: true }> {
+    const id = this.nextId++;
+    const reply = await new Promise<HostReply>((resolve) => {
+      this.pending.set(id, resolve);
+      this.child.send({ ...command, id });
+    });
+    if (!reply.ok) throw new Error(`viewer host: ${command.cmd}: ${reply.error}`);
+    return reply;
+  }
+
+  async join(count: number, offerUrl: string, kind: ViewerKind = "light"): Promise<void> {
+    if (count <= 0) return;
+    const reply = await this.call({ cmd: "join", count, kind, offerUrl });
+    this.viewers += reply.joined ?? 0;
+    if ((reply.joined ?? 0) < count) log(`only ${reply.joined} of ${count} viewers connected`);
+  }
+
+  async leave(count: number | "all", abrupt = false): Promise<void> {
+    await this.call({ cmd: "leave", count, abrupt });
+    this.viewers = count === "all" ? 0 : Math.max(0, this.viewers - count);
+  }
+
+  async reset(): Promise<void> {
+    await this.call({ cmd: "reset" });
+  }
+
+  async stats(): Promise<HostStats> {
+    const reply = await this.call({ cmd: "stats" });
+    if (!reply.stats) throw new Error("viewer host: no stats");
+    return reply.stats;
+  }
+
+  async trace(on: boolean): Promise<readonly TracedPacket[]> {
+    return (await this.call({ cmd: "trace", on })).trace ?? [];
+  }
+
+  async exit(): Promise<void> {
+    await this.call({ cmd: "exit" }).catch(() => undefined);
+    if (this.child.exitCode === null) this.child.kill();
+  }
+}
+
+interface ServerUnderTest {
+  metrics(opts?: { gc?: boolean }): Promise<ServerMetrics>;
+  resetWindow(): Promise<void>;
+}
+
+interface LoadRow {
+  viewers: number;
+  serverCores: number;
+  rssMB: number;
+  packetsPerSecond: number;
+  delivery: number;
+  lossPerViewer: number;
+  cpuUsPerPacket: number;
+  eventLoopP99Ms: number;
+  viewerHostCores: number;
+  relayDelayMs?: { p50: number; p99: number; max: number; samples: number };
+}
+
+/** The camera's send times and count, for delivery and relay delay. */
+class CameraLedger {
+  count = 0;
+  tracing = false;
+  sent: SentPacket[] = [];
+  readonly onPacketSent = (packet: Buffer, atNs: bigint) => {
+    this.count++;
+    if (this.tracing) this.sent.push({ timestamp: packet.readUInt32BE(4), atNs });
+  };
+}
+
+/** One load step: `viewers` connected, a settled window, everything counted. */
+async function measureLoad(
+  server: ServerUnderTest,
+  host: ViewerHost,
+  ledger: CameraLedger,
+  viewers: number,
+  traceDelay: boolean,
+): Promise<LoadRow> {
+  await sleep(SETTLE_MS);
+  await Promise.all([server.resetWindow(), host.reset()]);
+  const sentBefore = ledger.count;
+  if (traceDelay) {
+    ledger.sent = [];
+    ledger.tracing = true;
+    await host.trace(true);
+  }
+  await sleep(WINDOW_MS);
+  const [metrics, stats] = await Promise.all([server.metrics(), host.stats()]);
+  const sent = ledger.count - sentBefore;
+  let relayDelayMs: LoadRow["relayDelayMs"];
+  if (traceDelay) {
+    ledger.tracing = false;
+    const trace = await host.trace(false);
+    const delays = relayDelaysMs(
+      ledger.sent,
+      trace.map((p) => ({ timestamp: p.timestamp, atNs: BigInt(p.atNs) })),
+    );
+    relayDelayMs = {
+      p50: round(quantile(delays, 0.5), 2),
+      p99: round(quantile(delays, 0.99), 2),
+      max: round(Math.max(...delays), 2),
+      samples: delays.length,
+    };
+  }
+  const expected = sent * viewers;
+  const delivered = stats.total.packets;
+  const cpuUs = metrics.cpuUserUs + metrics.cpuSystemUs;
+  return {
+    viewers,
+    serverCores: round(metrics.cpuCores, 3),
+    rssMB: round(mb(metrics.rssBytes)),
+    packetsPerSecond: Math.round(delivered / (stats.elapsedUs / 1e6)),
+    delivery: round(expected > 0 ? delivered / expected : 0, 4),
+    lossPerViewer: round(expected > 0 ? stats.total.lost / expected : 0, 5),
+    cpuUsPerPacket: round(delivered > 0 ? cpuUs / delivered : Number.NaN, 1),
+    eventLoopP99Ms: round(metrics.eventLoopDelayMs.p99, 2),
+    viewerHostCores: round((stats.cpuUserUs + stats.cpuSystemUs) / stats.elapsedUs, 3),
+    ...(relayDelayMs ? { relayDelayMs } : {}),
+  };
+}
+
+/** Steps up the viewers; stops after the first step that delivers under 99 %. */
+async function loadSteps(
+  server: ServerUnderTest,
+  offerUrl: string,
+  ledger: CameraLedger,
+  label: string,
+): Promise<{ rows: LoadRow[]; idle: ServerMetrics; afterLeave: ServerMetrics }> {
+  const host = new ViewerHost();
+  const rows: LoadRow[] = [];
+  try {
+    await sleep(SETTLE_MS);
+    const idle = await server.metrics({ gc: true });
+    for (const viewers of STEPS) {
+      await host.join(viewers - host.viewers, offerUrl);
+      const row = await measureLoad(server, host, ledger, viewers, viewers === 1 || viewers === 100);
+      rows.push(row);
+      log(`${label}: ${JSON.stringify(row)}`);
+      if (row.delivery < 0.99) break;
+    }
+    await host.leave("all");
+    await sleep(QUICK ? 3000 : 10_000);
+    const afterLeave = await server.metrics({ gc: true });
+    return { rows, idle, afterLeave };
+  } finally {
+    await host.exit();
+  }
+}
+
+function productFlow(cameraUrls: readonly string[], withFanout: boolean, fastStart = true): object[] {
+  const nodes: object[] = [{ id: "b0", type: "tab", label: "bench" }];
+  cameraUrls.forEach((url, i) => {
+    const cam = `cam${i}`;
+    const fan = `fan${i}`;
+    const out = `out${i}`;
+    nodes.push({
+      id: cam,
+      z: "b0",
+      type: "rtsp-in",
+      name: `camera ${i + 1}`,
+      url,
+      transport: "tcp",
+      media: "video",
+      wires: [[withFanout ? fan : out], []],
+    });
+    if (withFanout) {
+      nodes.push({
+        id: fan,
+        z: "b0",
+        type: "rtp-fanout",
+        name: `fanout ${i + 1}`,
+        gates: [{ open: true, filter: "all", autoClose: 0, preRoll: "none" }],
+        outputs: 2,
+        statsInterval: 0,
+        wires: [[out], []],
+      });
+    }
+    nodes.push({
+      id: out,
+      z: "b0",
+      type: "webrtc-out",
+      name: `cam${i + 1}`,
+      path: `cam${i + 1}`,
+      maxViewers: 500,
+      hostAddresses: "127.0.0.1",
+      statsInterval: 0,
+      fastStart,
+      wires: [[]],
+    });
+  });
+  return nodes;
+}
+
+async function streamsReceiving(base: string, paths: readonly string[]): Promise<void> {
+  await waitFor(
+    async () => {
+      for (const p of paths) {
+        const body = await fetch(`${base}${p}/stats`)
+          .then((r) => r.json())
+          .catch(() => undefined);
+        if ((body as { stream?: { sourceState?: string } } | undefined)?.stream?.sourceState !== "receiving")
+          return false;
+      }
+      return true;
+    },
+    30_000,
+    `streams at ${paths.join(", ")}`,
+  );
+}
+
+interface Results {
+  date: string;
+  machine: string;
+  source: string;
+  product: { rows: LoadRow[]; idle: ServerMetrics; afterLeave: ServerMetrics } | undefined;
+  baseline: { rows: LoadRow[] } | undefined;
+  ttff: { fastStart: TimeToFirstFrameResult; noFastStart: TimeToFirstFrameResult } | undefined;
+  cameras:
+    | {
+        cameras: number;
+        kbps: number;
+        serverCores: number;
+        eventLoopP99Ms: number;
+        delivery: number;
+        rssMB: number;
+      }
+    | undefined;
+}
+
+async function main(): Promise<void> {
+  const results: Results = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`,
+    source: "",
+    product: undefined,
+    baseline: undefined,
+    ttff: undefined,
+    cameras: undefined,
+  };
+  const clip = await ensureProbedClip(CAMERA_720P, log);
+  results.source = describeProbe(clip.probe);
+  log(`source: ${results.source}`);
+
+  const ledger = new CameraLedger();
+  const camera = new DemoCamera({
+    port: 0,
+    clipPath: clip.path,
+    fps: CAMERA_720P.fps,
+    onPacketSent: ledger.onPacketSent,
+  });
+  const { url: cameraUrl } = await camera.start();
+  try {
+    if (!SKIP.has("product")) {
+      const nodeRed = await startBenchNodeRed({ flows: productFlow([cameraUrl], false) });
+      try {
+        const base = `http://127.0.0.1:${nodeRed.port}`;
+        await streamsReceiving(base, ["/cam1"]);
+        results.product = await loadSteps(nodeRed, `${base}/cam1/offer`, ledger, "product");
+      } finally {
+        await nodeRed.stop();
+      }
+    }
+    if (!SKIP.has("baseline")) {
+      const baseline = await forkBaseline({ cameraUrl });
+      try {
+        const { rows } = await loadSteps(baseline, baseline.offerUrl, ledger, "baseline");
+        results.baseline = { rows };
+      } finally {
+        await baseline.stop();
+      }
+    }
+    if (!SKIP.has("ttff")) {
+      const measure = async (fastStart: boolean) => {
+        const nodeRed: BenchNodeRed = await startBenchNodeRed({
+          flows: productFlow([cameraUrl], false, fastStart),
+        });
+        try {
+          const base = `http://127.0.0.1:${nodeRed.port}`;
+          await streamsReceiving(base, ["/cam1"]);
+          return await measureTimeToFirstFrame({
+            baseUrl: base,
+            path: "/cam1",
+            joins: TTFF_JOINS,
+            steadySeconds: STEADY_S,
+            fastStart,
+            gopMs: (CAMERA_720P.gop / CAMERA_720P.fps) * 1000,
+            log,
+          });
+        } finally {
+          await nodeRed.stop();
+        }
+      };
+      results.ttff = { fastStart: await measure(true), noFastStart: await measure(false) };
+    }
+  } finally {
+    await camera.close();
+  }
+
+  if (!SKIP.has("cameras")) results.cameras = await manyCameras();
+
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(path.join(OUT, "bench.json"), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\n${report(results)}\n`);
+  log(`written ${path.join(OUT, "bench.json")}`);
+}
+
+/** 16 cameras of 4 Mbit/s through rtsp-in → rtp-fanout → webrtc-out, one viewer each. */
+async function manyCameras(): Promise<Results["cameras"]> {
+  const clip = await ensureProbedClip(CAMERA_720P_4M, log);
+  const ledger = new CameraLedger();
+  const cameras = Array.from(
+    { length: CAMERAS },
+    () =>
+      new DemoCamera({
+        port: 0,
+        clipPath: clip.path,
+        fps: CAMERA_720P_4M.fps,
+        onPacketSent: ledger.onPacketSent,
+      }),
+  );
+  const urls = await Promise.all(cameras.map(async (c) => (await c.start()).url));
+  const host = new ViewerHost();
+  try {
+    const nodeRed = await startBenchNodeRed({ flows: productFlow(urls, true) });
+    try {
+      const base = `http://127.0.0.1:${nodeRed.port}`;
+      const paths = urls.map((_, i) => `/cam${i + 1}`);
+      await streamsReceiving(base, paths);
+      for (const p of paths) await host.join(1, `${base}${p}/offer`);
+      await sleep(SETTLE_MS);
+      await Promise.all([nodeRed.resetWindow(), host.reset()]);
+      const before = ledger.count;
+      await sleep(WINDOW_MS);
+      const [metrics, stats] = await Promise.all([nodeRed.metrics(), host.stats()]);
+      const sent = ledger.count - before;
+      return {
+        cameras: CAMERAS,
+        kbps: CAMERA_720P_4M.kbps,
+        serverCores: round(metrics.cpuCores, 3),
+        eventLoopP99Ms: round(metrics.eventLoopDelayMs.p99, 2),
+        delivery: round(sent > 0 ? stats.total.packets / sent : 0, 4),
+        rssMB: round(mb(metrics.rssBytes)),
+      };
+    } finally {
+      await nodeRed.stop();
+    }
+  } finally {
+    await host.exit();
+    await Promise.all(cameras.map((c) => c.close()));
+  }
+}
+
+const yes = (met: boolean) => (met ? "met" : "NOT met");
+
+function report(r: Results): string {
+  const parts: string[] = [`Date: ${r.date}`, `Machine: ${r.machine}`, `Source: ${r.source}`];
+  const load = (rows: readonly LoadRow[] | undefined) =>
+    (rows ?? []).map((row) => [
+      String(row.viewers),
+      row.serverCores.toFixed(3),
+      row.rssMB.toFixed(0),
+      String(row.packetsPerSecond),
+      `${(row.delivery * 100).toFixed(2)} %`,
+      `${(row.lossPerViewer * 100).toFixed(3)} %`,
+      row.cpuUsPerPacket.toFixed(1),
+      row.eventLoopP99Ms.toFixed(1),
+      row.viewerHostCores.toFixed(3),
+      row.relayDelayMs ? `${row.relayDelayMs.p50} / ${row.relayDelayMs.p99} / ${row.relayDelayMs.max}` : "",
+    ]);
+  const header = [
+    "viewers",
+    "server cores",
+    "RSS MB",
+    "packets/s out",
+    "delivered",
+    "loss/viewer",
+    "µs CPU/packet",
+    "loop p99 ms",
+    "viewer-host cores",
+    "relay delay ms p50/p99/max",
+  ];
+  parts.push("", "1, 2. Viewers per core and relay delay — rtsp-in → webrtc-out in Node-RED");
+  parts.push(renderTable(header, load(r.product?.rows)));
+  parts.push("", "6. Baseline — the same viewers fed by a bare werift loop (no Node-RED)");
+  parts.push(renderTable(header, load(r.baseline?.rows)));
+
+  const targets: string[][] = [];
+  const at = (n: number) => r.product?.rows.find((row) => row.viewers === n);
+  for (const n of [50, 100]) {
+    const row = at(n);
+    targets.push([
+      `CPU per delivered packet ≤ 25 µs at ${n} viewers`,
+      row ? `${row.cpuUsPerPacket} µs` : "no row",
+      row ? yes(row.cpuUsPerPacket <= 25) : "NOT met",
+    ]);
+  }
+  const r200 = at(200);
+  targets.push([
+    "200 viewers: delivery ≥ 99.5 %, event loop p99 < 20 ms",
+    r200 ? `${(r200.delivery * 100).toFixed(2)} %, ${r200.eventLoopP99Ms} ms` : "no row (stopped earlier)",
+    r200 ? yes(r200.delivery >= 0.995 && r200.eventLoopP99Ms < 20) : "NOT met",
+  ]);
+  const d100 = at(100)?.relayDelayMs;
+  targets.push([
+    "Relay delay p99 < 2 ms at 100 viewers",
+    d100 ? `${d100.p99} ms` : "no row",
+    d100 ? yes(d100.p99 < 2) : "NOT met",
+  ]);
+
+  if (r.ttff) {
+    const { fastStart: on, noFastStart: off } = r.ttff;
+    parts.push(
+      "",
+      `3. Time to first frame, headless Chromium, ${on.ttffMs.length} joins at random GOP phases; ${on.steady.seconds} s steady state`,
+    );
+    parts.push(
+      renderTable(
+        ["fast start", "TTFF p50 ms", "TTFF p95 ms", "jitter buffer ms/frame", "frames decoded", "freezes"],
+        [on, off].map((t) => [
+          t.fastStart ? "on" : "off",
+          t.p50.toFixed(0),
+          t.p95.toFixed(0),
+          t.steady.jitterBufferDelayMsPerFrame.toFixed(1),
+          String(t.steady.framesDecoded),
+          `${t.steady.freezeCount} (${t.steady.totalFreezesDurationS.toFixed(2)} s)`,
+        ]),
+      ),
+    );
+    const noWorse =
+      on.steady.jitterBufferDelayMsPerFrameSecondHalf <=
+      off.steady.jitterBufferDelayMsPerFrameSecondHalf * 1.1 + 1;
+    targets.push([
+      "Time to first frame p50 < 400 ms (GOP 60), steady delay not raised",
+      `${on.p50.toFixed(0)} ms; ${on.steady.jitterBufferDelayMsPerFrameSecondHalf.toFixed(1)} vs ${off.steady.jitterBufferDelayMsPerFrameSecondHalf.toFixed(1)} ms/frame`,
+      yes(on.p50 < 400 && noWorse),
+    ]);
+  }
+
+  if (r.product) {
+    const { rows, idle, afterLeave } = r.product;
+    const points = [
+      { x: 0, y: mb(idle.rssBytes) },
+      ...rows.filter((row) => row.viewers <= 100).map((row) => ({ x: row.viewers, y: row.rssMB })),
+    ];
+    const perViewer = slope(points);
+    const heapBack = afterLeave.heapUsedBytes / idle.heapUsedBytes;
+    parts.push("", "4. Memory");
+    parts.push(
+      renderTable(
+        [
+          "RSS per added viewer (slope 0 → 100)",
+          "heap before viewers",
+          "heap after all left",
+          "RSS before",
+          "RSS after all left",
+        ],
+        [
+          [
+            `${perViewer.toFixed(2)} MB`,
+            `${mb(idle.heapUsedBytes).toFixed(1)} MB`,
+            `${mb(afterLeave.heapUsedBytes).toFixed(1)} MB`,
+            `${mb(idle.rssBytes).toFixed(0)} MB`,
+            `${mb(afterLeave.rssBytes).toFixed(0)} MB`,
+          ],
+        ],
+      ),
+    );
+    targets.push(["< 0.9 MB RSS per added viewer", `${perViewer.toFixed(2)} MB`, yes(perViewer < 0.9)]);
+    targets.push([
+      "Heap back within 10 % of baseline after all leave",
+      `${((heapBack - 1) * 100).toFixed(1)} %`,
+      yes(heapBack <= 1.1),
+    ]);
+  }
+
+  if (r.cameras) {
+    const c = r.cameras;
+    parts.push(
+      "",
+      `5. Many cameras — ${c.cameras} × ${c.kbps / 1000} Mbit/s 720p30 through rtsp-in → rtp-fanout → webrtc-out, one viewer each`,
+    );
+    parts.push(
+      renderTable(
+        ["server cores", "event loop p99 ms", "delivered", "RSS MB"],
+        [
+          [
+            c.serverCores.toFixed(3),
+            c.eventLoopP99Ms.toFixed(1),
+            `${(c.delivery * 100).toFixed(2)} %`,
+            c.rssMB.toFixed(0),
+          ],
+        ],
+      ),
+    );
+    targets.push([
+      `${c.cameras} cameras × ${c.kbps / 1000} Mbit/s, one viewer each, in under one core`,
+      `${c.serverCores.toFixed(2)} cores`,
+      yes(c.serverCores < 1),
+    ]);
+  }
+
+  parts.push("", "Targets");
+  parts.push(renderTable(["target", "measured", ""], targets));
+  return parts.join("\n");
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { quantile, relayDelaysMs, renderTable, slope } from "./stats";
+
+describe("bench statistics", () => {
+  it("quantile by nearest rank", () => {
+    const values = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
+    assert.equal(quantile(values, 0.5), 5);
+    assert.equal(quantile(values, 0.99), 10);
+    assert.equal(quantile(values, 0), 1);
+    assert.ok(Number.isNaN(quantile([], 0.5)));
+  });
+
+  it("slope of a line, and of noise around it", () => {
+    assert.equal(
+      slope([
+        { x: 0, y: 1 },
+        { x: 10, y: 21 },
+      ]),
+      2,
+    );
+    const noisy = [0, 25, 50, 75, 100].map((x, i) => ({ x, y: 100 + 0.9 * x + (i % 2 === 0 ? 1 : -1) }));
+    assert.ok(Math.abs(slope(noisy) - 0.9) < 0.05);
+  });
+
+  it("relay delay: matches packets across a constant timestamp offset and renumbering", () => {
+    const sent = [];
+    const received = [];
+    for (let frame = 0; frame < 20; frame++) {
+      const ts = 1000 + frame * 3000;
+      for (let i = 0; i < 3; i++) {
+        const at = BigInt(frame * 33_000_000 + i * 100_000);
+        sent.push({ timestamp: ts, atNs: at });
+        // The viewer joined at frame 5; its packets arrive 1.5 ms later, timestamps moved by 0xfffff000.
+        if (frame >= 5) received.push({ timestamp: (ts + 0xfffff000) >>> 0, atNs: at + 1_500_000n });
+      }
+    }
+    const delays = relayDelaysMs(sent, received);
+    assert.equal(delays.length, 45);
+    assert.ok(delays.every((d) => Math.abs(d - 1.5) < 1e-9));
+  });
+
+  it("relay delay: a packet forwarded before the camera stamped it does not hide the right match", () => {
+    const sent = [];
+    const received = [];
+    for (let frame = 0; frame < 20; frame++) {
+      const at = BigInt(frame * 33_000_000);
+      sent.push({ timestamp: frame * 3000, atNs: at });
+      // Frame 7 arrives 20 µs before its stamp; the others 0.8 ms after.
+      if (frame >= 5)
+        received.push({ timestamp: frame * 3000, atNs: at + (frame === 7 ? -20_000n : 800_000n) });
+    }
+    const delays = relayDelaysMs(sent, received);
+    assert.equal(delays.length, 15);
+    assert.equal(quantile(delays, 0.5), 0.8);
+  });
+
+  it("renders a table", () => {
+    assert.equal(renderTable(["a", "bb"], [["1", "2"]]), "| a | bb |\n|---|----|\n| 1 | 2  |");
+  });
+});

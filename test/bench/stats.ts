@@ -1,0 +1,105 @@
+/** The q-quantile (0..1) of `values` by nearest rank; NaN for none. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+/** Least-squares slope of y over x. */
+export function slope(points: readonly { x: number; y: number }[]): number {
+  const n = points.length;
+  if (n < 2) return Number.NaN;
+  const mx = points.reduce((s, p) => s + p.x, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.x - mx) * (p.y - my);
+    den += (p.x - mx) ** 2;
+  }
+  return den === 0 ? Number.NaN : num / den;
+}
+
+/** How far under zero a median delay may be and still be causal (see relayDelaysMs). */
+const CAUSALITY_SLACK_MS = 0.5;
+
+export interface SentPacket {
+  readonly timestamp: number;
+  readonly atNs: bigint;
+}
+
+export interface ReceivedPacket {
+  readonly timestamp: number;
+  readonly atNs: bigint;
+}
+
+/**
+ * Relay delays (ms) of packets a viewer received, matched to the camera's sends. The relay keeps each
+ * frame's packets and their order but moves RTP timestamps by a constant (per viewer, per source
+ * session) and renumbers sequence numbers, so packets are matched by (timestamp − offset, index within
+ * the frame); the offset is the one under which most received frames find a sent frame.
+ */
+export function relayDelaysMs(sent: readonly SentPacket[], received: readonly ReceivedPacket[]): number[] {
+  const sentFrames = groupByTimestamp(sent);
+  const receivedFrames = groupByTimestamp(received);
+  const receivedKeys = [...receivedFrames.keys()];
+  const sentKeys = [...sentFrames.keys()];
+  if (receivedKeys.length === 0 || sentKeys.length === 0) return [];
+  // Candidate offsets: the last received frame against every sent frame. Several may match as many
+  // frames (the camera sent frames before and after the viewer's window); a wrong one pairs packets
+  // with frames sent whole frame intervals earlier (larger delays) or later (negative ones). The right
+  // one has the smallest median that is not negative (a little under zero is allowed: the camera
+  // stamps a frame's packets just after writing them all, and the relay may forward one meanwhile).
+  const last = receivedKeys[receivedKeys.length - 1]!;
+  let best: number[] = [];
+  let bestMatches = 0;
+  let bestMedian = Number.POSITIVE_INFINITY;
+  for (const key of sentKeys) {
+    const offset = (last - key) >>> 0;
+    const delays = matchedDelays(sentFrames, receivedFrames, offset);
+    if (delays.length === 0) continue;
+    const median = quantile(delays, 0.5);
+    if (median < -CAUSALITY_SLACK_MS) continue;
+    if (delays.length > bestMatches || (delays.length === bestMatches && median < bestMedian)) {
+      best = delays;
+      bestMatches = delays.length;
+      bestMedian = median;
+    }
+  }
+  return best;
+}
+
+function matchedDelays(
+  sentFrames: Map<number, SentPacket[]>,
+  receivedFrames: Map<number, ReceivedPacket[]>,
+  offset: number,
+): number[] {
+  const delays: number[] = [];
+  for (const [key, packets] of receivedFrames) {
+    const source = sentFrames.get((key - offset) >>> 0);
+    if (source === undefined || source.length !== packets.length) continue;
+    packets.forEach((packet, i) => {
+      delays.push(Number(packet.atNs - source[i]!.atNs) / 1e6);
+    });
+  }
+  return delays;
+}
+
+function groupByTimestamp<T extends { timestamp: number }>(packets: readonly T[]): Map<number, T[]> {
+  const frames = new Map<number, T[]>();
+  for (const packet of packets) {
+    const frame = frames.get(packet.timestamp);
+    if (frame) frame.push(packet);
+    else frames.set(packet.timestamp, [packet]);
+  }
+  return frames;
+}
+
+/** A fixed-width text table. */
+export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => (c ?? "").padEnd(widths[i]!)).join(" | ")} |`;
+  return [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");
+}

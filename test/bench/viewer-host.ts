@@ -1,0 +1,282 @@
+import type { MediaStreamTrack, RtpPacket } from "werift";
+import { connectViewer, type WeriftViewer } from "../helpers/werift-viewer";
+import { connectLightViewer, type LightViewer, type PacketListener, SequenceTracker } from "./light-receiver";
+import type { HostCommand, HostReply, HostStats, TracedPacket, ViewerCounts, ViewerKind } from "./protocol";
+
+// The process that hosts the bench's viewers (forked with an IPC channel by the orchestrator), so
+// that their CPU is measured apart from the relay's. It speaks test/bench/protocol.ts.
+
+/** Viewers connecting at once during a join: enough to join 200 in seconds, few enough not to time out. */
+const JOIN_BATCH = 10;
+const CONNECT_TIMEOUT_MS = 20_000;
+/** A trace is for a delay measurement, not a recording: bounded. */
+const MAX_TRACED = 200_000;
+
+type HostedState = "connecting" | "connected" | "failed" | "closed";
+
+/** One hosted viewer, whichever kind: counts as protocol.ts defines them. */
+interface Hosted {
+  readonly kind: ViewerKind;
+  state(): HostedState;
+  counts(): ViewerCounts;
+  reset(): void;
+  setOnPacket(listener: PacketListener | undefined): void;
+  close(abrupt: boolean): Promise<void>;
+}
+
+function hostedLight(viewer: LightViewer): Hosted {
+  return {
+    kind: "light",
+    state: () => viewer.state(),
+    counts: () => viewer.counts(),
+    reset: () => viewer.reset(),
+    setOnPacket: (listener) => viewer.setOnPacket(listener),
+    close: (abrupt) => viewer.close({ abrupt }),
+  };
+}
+
+/** A full werift receiver, counted the same way from the decrypted video RTP its track delivers. */
+function hostedWerift(viewer: WeriftViewer): Hosted {
+  const streams = new Map<number, SequenceTracker>();
+  let packets = 0;
+  let bytes = 0;
+  let listener: PacketListener | undefined;
+  let current: HostedState = "connecting";
+  const counted = new WeakSet<MediaStreamTrack>();
+  const count = (track: MediaStreamTrack): void => {
+    if (track.kind !== "video" || counted.has(track)) return;
+    counted.add(track);
+    track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
+      const { header } = rtp;
+      let stream = streams.get(header.ssrc);
+      if (stream === undefined) {
+        stream = new SequenceTracker();
+        streams.set(header.ssrc, stream);
+      }
+      stream.add(header.sequenceNumber);
+      packets++;
+      bytes += rtp.serializeSize;
+      listener?.(header.sequenceNumber, header.timestamp, header.marker, process.hrtime.bigint());
+    });
+  };
+  // Tracks appear with the first packet, which cannot come before DTLS is up: subscribing now misses none.
+  for (const transceiver of viewer.pc.getTransceivers()) {
+    for (const track of transceiver.receiver.tracks) count(track);
+    transceiver.onTrack.subscribe((track) => count(track));
+  }
+  // connectViewer keeps every packet it gets; a long bench would hoard them.
+  const drain = setInterval(() => {
+    viewer.packets.splice(0);
+    viewer.arrivals.splice(0);
+  }, 1000);
+  drain.unref();
+  viewer.connected.then(
+    () => {
+      if (current === "connecting") current = "connected";
+    },
+    () => {
+      if (current !== "closed") current = "failed";
+    },
+  );
+  viewer.pc.connectionStateChange.subscribe((state) => {
+    if (current !== "closed" && (state === "failed" || state === "closed")) current = "failed";
+  });
+  return {
+    kind: "werift",
+    state: () => current,
+    counts: () => {
+      let lost = 0;
+      for (const stream of streams.values()) lost += stream.windowLost();
+      return { packets, bytes, lost };
+    },
+    reset: () => {
+      packets = 0;
+      bytes = 0;
+      for (const stream of streams.values()) stream.reset();
+    },
+    setOnPacket: (next) => {
+      listener = next;
+    },
+    // werift's close sends no DTLS alert: either way the server learns of it from consent expiry.
+    close: async () => {
+      current = "closed";
+      clearInterval(drain);
+      listener = undefined;
+      viewer.stopReading();
+      await viewer.close();
+    },
+  };
+}
+
+/** POSTs the JSON offer (DESIGN.md §4); the answer SDP, or an error that says what the server said. */
+async function postOffer(offerUrl: string, sdp: string): Promise<string> {
+  const res = await fetch(offerUrl, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ type: "offer", sdp }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`POST ${offerUrl}: ${res.status} ${text}`);
+  const body = JSON.parse(text) as { sdp?: unknown };
+  if (typeof body.sdp !== "string") throw new Error(`POST ${offerUrl}: no SDP in ${text.slice(0, 200)}`);
+  return body.sdp;
+}
+
+async function connectHosted(kind: ViewerKind, offerUrl: string): Promise<Hosted> {
+  const offer = (sdp: string) => postOffer(offerUrl, sdp);
+  if (kind === "light") {
+    const viewer = await connectLightViewer({ offer, connectTimeoutMs: CONNECT_TIMEOUT_MS });
+    try {
+      await viewer.connected;
+    } catch (error) {
+      await viewer.close({ abrupt: true });
+      throw error;
+    }
+    return hostedLight(viewer);
+  }
+  const viewer = await connectViewer({ offer, connectTimeoutMs: CONNECT_TIMEOUT_MS });
+  const hosted = hostedWerift(viewer);
+  try {
+    await viewer.connected;
+  } catch (error) {
+    await hosted.close(true);
+    throw error;
+  }
+  return hosted;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+class ViewerHost {
+  private readonly viewers: Hosted[] = [];
+  private failedJoins = 0;
+  private cpuBase = process.cpuUsage();
+  private wallBase = process.hrtime.bigint();
+  private trace: TracedPacket[] | undefined;
+  private traced: Hosted | undefined;
+
+  async handle(command: HostCommand): Promise<HostReply> {
+    const { id } = command;
+    switch (command.cmd) {
+      case "join":
+        return this.join(id, command.count, command.kind, command.offerUrl);
+      case "leave":
+        await this.leave(command.count, command.abrupt === true);
+        return { id, ok: true };
+      case "reset":
+        this.reset();
+        return { id, ok: true };
+      case "stats":
+        return { id, ok: true, stats: this.stats() };
+      case "trace":
+        return { id, ok: true, ...this.setTrace(command.on) };
+      case "exit":
+        await this.leave("all", false);
+        return { id, ok: true };
+    }
+  }
+
+  private async join(id: number, count: number, kind: ViewerKind, offerUrl: string): Promise<HostReply> {
+    let joined = 0;
+    let firstError: string | undefined;
+    for (let start = 0; start < count; start += JOIN_BATCH) {
+      const batch = Math.min(JOIN_BATCH, count - start);
+      const results = await Promise.allSettled(
+        Array.from({ length: batch }, () => connectHosted(kind, offerUrl)),
+      );
+      for (const result of results) {
+        if (result.status === "fulfilled") {
+          this.viewers.push(result.value);
+          joined++;
+        } else {
+          this.failedJoins++;
+          firstError ??= errorText(result.reason);
+        }
+      }
+    }
+    if (joined === 0 && count > 0) return { id, ok: false, error: firstError ?? "no viewer joined" };
+    return { id, ok: true, joined };
+  }
+
+  private async leave(count: number | "all", abrupt: boolean): Promise<void> {
+    const leaving = this.viewers.splice(0, count === "all" ? this.viewers.length : count);
+    if (this.traced !== undefined && leaving.includes(this.traced)) this.stopTrace();
+    await Promise.allSettled(leaving.map((viewer) => viewer.close(abrupt)));
+  }
+
+  private reset(): void {
+    for (const viewer of this.viewers) viewer.reset();
+    this.cpuBase = process.cpuUsage();
+    this.wallBase = process.hrtime.bigint();
+  }
+
+  private stats(): HostStats {
+    const perViewer = this.viewers.map((viewer) => viewer.counts());
+    const total = perViewer.reduce(
+      (sum, c) => ({ packets: sum.packets + c.packets, bytes: sum.bytes + c.bytes, lost: sum.lost + c.lost }),
+      { packets: 0, bytes: 0, lost: 0 },
+    );
+    const cpu = process.cpuUsage(this.cpuBase);
+    const states = this.viewers.map((viewer) => viewer.state());
+    return {
+      viewers: this.viewers.length,
+      connected: states.filter((s) => s === "connected").length,
+      failed: this.failedJoins + states.filter((s) => s === "failed").length,
+      total,
+      perViewer,
+      cpuUserUs: cpu.user,
+      cpuSystemUs: cpu.system,
+      elapsedUs: Number((process.hrtime.bigint() - this.wallBase) / 1000n),
+      rssBytes: process.memoryUsage.rss(),
+    };
+  }
+
+  /** On: records the first viewer's packets from now. Off: stops and hands the record over. */
+  private setTrace(on: boolean): { trace?: TracedPacket[] } {
+    if (!on) {
+      const trace = this.trace ?? [];
+      this.stopTrace();
+      return { trace };
+    }
+    this.stopTrace();
+    const first = this.viewers[0];
+    if (first === undefined) return {};
+    const trace: TracedPacket[] = [];
+    this.trace = trace;
+    this.traced = first;
+    first.setOnPacket((seq, timestamp, marker, atNs) => {
+      if (trace.length < MAX_TRACED) trace.push({ seq, timestamp, marker, atNs: atNs.toString() });
+    });
+    return {};
+  }
+
+  private stopTrace(): void {
+    this.traced?.setOnPacket(undefined);
+    this.traced = undefined;
+    this.trace = undefined;
+  }
+}
+
+function main(): void {
+  const send = process.send?.bind(process);
+  if (send === undefined) {
+    console.error("viewer-host must be started with child_process.fork (it needs an IPC channel)");
+    process.exit(2);
+  }
+  const host = new ViewerHost();
+  process.on("message", (message: HostCommand) => {
+    void host
+      .handle(message)
+      .catch((error: unknown): HostReply => ({ id: message.id, ok: false, error: errorText(error) }))
+      .then((reply) => {
+        if (message.cmd === "exit") send(reply, () => process.exit(0));
+        else send(reply);
+      });
+  });
+  // The orchestrator is gone: nobody will ask for anything again.
+  process.on("disconnect", () => process.exit(0));
+}
+
+main();
