@@ -205,11 +205,37 @@ async function loadSteps(
       if (row.delivery < 0.99) break;
     }
     await host.leave("all");
-    await sleep(QUICK ? 3000 : 10_000);
+    await viewersGone(offerUrl);
+    await sleep(QUICK ? 1000 : 5000);
     const afterLeave = await server.metrics({ gc: true });
     return { rows, idle, afterLeave };
   } finally {
     await host.exit();
+  }
+}
+
+/**
+ * Until the server holds no viewer. The light viewers leave with a DTLS close_notify, which werift does
+ * not act on, so the server lets them go when consent expires (about 30 s); the player page also sends
+ * a WHEP DELETE and goes at once. A server without webrtc-out's /stats (the baseline) gets 35 s.
+ */
+async function viewersGone(offerUrl: string): Promise<void> {
+  const statsUrl = offerUrl.replace(/\/offer$/, "/stats");
+  const deadline = Date.now() + 45_000;
+  for (;;) {
+    const body = (await fetch(statsUrl)
+      .then((r) => r.json())
+      .catch(() => undefined)) as { viewers?: unknown } | undefined;
+    if (Array.isArray(body?.viewers)) {
+      if (body.viewers.length === 0) return;
+    } else if (Date.now() > deadline - 10_000) {
+      return;
+    }
+    if (Date.now() > deadline) {
+      log(`viewers still held 45 s after they left: ${JSON.stringify(body?.viewers).slice(0, 200)}`);
+      return;
+    }
+    await sleep(1000);
   }
 }
 
