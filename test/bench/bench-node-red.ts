@@ -109,6 +109,35 @@ export function answerMetrics(
   return false;
 }
 
+/** V8's sampling profiler in this process, through the inspector (what --cpu-prof writes, on demand). */
+class CpuProfiler {
+  private session: import("node:inspector").Session | undefined;
+
+  private post(method: string, params?: object): Promise<unknown> {
+    const session = this.session;
+    if (!session) return Promise.reject(new Error("not profiling"));
+    return new Promise((resolve, reject) =>
+      session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+  }
+
+  async start(): Promise<void> {
+    const { Session } = await import("node:inspector");
+    this.session = new Session();
+    this.session.connect();
+    await this.post("Profiler.enable");
+    await this.post("Profiler.setSamplingInterval", { interval: 200 });
+    await this.post("Profiler.start");
+  }
+
+  async stop(): Promise<unknown> {
+    const { profile } = (await this.post("Profiler.stop")) as { profile: unknown };
+    this.session?.disconnect();
+    this.session = undefined;
+    return profile;
+  }
+}
+
 function listen(server: Server): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -125,6 +154,7 @@ function listen(server: Server): Promise<number> {
  */
 export async function startMetricsProbe(): Promise<MetricsProbe> {
   const metricsWindow = new MetricsWindow();
+  const profiler = new CpuProfiler();
   const server = createServer((req, res) => {
     const reply = (status: number, body: unknown): void => {
       if (body === undefined) {
@@ -136,7 +166,22 @@ export async function startMetricsProbe(): Promise<MetricsProbe> {
     // Drain the request body (POST /reset sends none, but a client may).
     req.resume();
     req.once("end", () => {
-      if (!answerMetrics(metricsWindow, req.method, req.url, reply)) reply(404, { error: "not found" });
+      if (answerMetrics(metricsWindow, req.method, req.url, reply)) return;
+      if (req.method === "POST" && req.url === "/profile/start") {
+        profiler.start().then(
+          () => reply(204, undefined),
+          (error: Error) => reply(500, { error: error.message }),
+        );
+        return;
+      }
+      if (req.method === "POST" && req.url === "/profile/stop") {
+        profiler.stop().then(
+          (profile) => reply(200, profile),
+          (error: Error) => reply(500, { error: error.message }),
+        );
+        return;
+      }
+      reply(404, { error: "not found" });
     });
   });
   const port = await listen(server);
@@ -172,6 +217,10 @@ export interface MetricsClient {
   metrics(opts?: { gc?: boolean }): Promise<ServerMetrics>;
   /** Starts a new window: CPU, elapsed time and event-loop delay count from now. */
   resetWindow(): Promise<void>;
+  /** Starts V8's CPU profiler in the process (Node-RED's probe only). */
+  startProfile(): Promise<void>;
+  /** Stops it; the profile, as a .cpuprofile file holds it. */
+  stopProfile(): Promise<unknown>;
 }
 
 export function metricsClient(base: string): MetricsClient {
@@ -184,6 +233,15 @@ export function metricsClient(base: string): MetricsClient {
     async resetWindow() {
       const res = await fetch(`${base}/reset`, { method: "POST" });
       if (!res.ok) throw new Error(`POST ${base}/reset: ${res.status}`);
+    },
+    async startProfile() {
+      const res = await fetch(`${base}/profile/start`, { method: "POST" });
+      if (!res.ok) throw new Error(`POST ${base}/profile/start: ${res.status}`);
+    },
+    async stopProfile() {
+      const res = await fetch(`${base}/profile/stop`, { method: "POST" });
+      if (!res.ok) throw new Error(`POST ${base}/profile/stop: ${res.status}`);
+      return res.json();
     },
   };
 }

@@ -23,6 +23,7 @@ const { values: args } = parseArgs({
     quick: { type: "boolean", default: false },
     steps: { type: "string", default: "1,10,50,100,200" },
     skip: { type: "string", default: "" },
+    profile: { type: "boolean", default: false },
   },
 });
 const QUICK = args.quick === true;
@@ -31,6 +32,8 @@ const STEPS = String(args.steps)
   .map(Number)
   .filter((n) => n > 0);
 const SKIP = new Set(String(args.skip).split(",").filter(Boolean));
+/** --profile: a CPU profile of the server over the 100-viewer window, written next to bench.json. */
+const PROFILE = args.profile === true;
 const WINDOW_MS = QUICK ? 3000 : 10_000;
 const SETTLE_MS = QUICK ? 1500 : 3000;
 const TTFF_JOINS = QUICK ? 4 : 20;
@@ -108,6 +111,8 @@ class ViewerHost {
 interface ServerUnderTest {
   metrics(opts?: { gc?: boolean }): Promise<ServerMetrics>;
   resetWindow(): Promise<void>;
+  startProfile(): Promise<void>;
+  stopProfile(): Promise<unknown>;
 }
 
 interface LoadRow {
@@ -141,6 +146,7 @@ async function measureLoad(
   ledger: CameraLedger,
   viewers: number,
   traceDelay: boolean,
+  label: string,
 ): Promise<LoadRow> {
   await sleep(SETTLE_MS);
   await Promise.all([server.resetWindow(), host.reset()]);
@@ -150,9 +156,12 @@ async function measureLoad(
     ledger.tracing = true;
     await host.trace(true);
   }
+  const profiling = PROFILE && viewers === 100 && label === "product";
+  if (profiling) await server.startProfile();
   await sleep(WINDOW_MS);
   const [metrics, stats] = await Promise.all([server.metrics(), host.stats()]);
   const sent = ledger.count - sentBefore;
+  if (profiling) writeProfile(await server.stopProfile());
   let relayDelayMs: LoadRow["relayDelayMs"];
   if (traceDelay) {
     ledger.tracing = false;
@@ -185,6 +194,38 @@ async function measureLoad(
   };
 }
 
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+}
+
+/** Writes the profile for DevTools and prints where the server's own time went (self time, top 25). */
+function writeProfile(profile: unknown): void {
+  mkdirSync(OUT, { recursive: true });
+  const file = path.join(OUT, "bench-100-viewers.cpuprofile");
+  writeFileSync(file, JSON.stringify(profile));
+  const { nodes, samples, timeDeltas } = profile as {
+    nodes: ProfileNode[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const self = new Map<string, number>();
+  let busy = 0;
+  samples.forEach((id, i) => {
+    const frame = byId.get(id)?.callFrame;
+    if (frame === undefined || frame.functionName === "(idle)") return;
+    const where = frame.url.replace(/^.*node_modules\//, "").replace(/^.*\/dist\//, "");
+    const key = `${frame.functionName || "(anonymous)"} ${where}:${frame.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + (timeDeltas[i] ?? 0));
+    busy += timeDeltas[i] ?? 0;
+  });
+  log(`CPU profile at 100 viewers: ${file}; self time of the busiest functions (% of busy time):`);
+  for (const [key, us] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    log(`  ${((100 * us) / busy).toFixed(1).padStart(5)} %  ${key}`);
+  }
+}
+
 /** Steps up the viewers; stops after the first step that delivers under 99 %. */
 async function loadSteps(
   server: ServerUnderTest,
@@ -199,7 +240,7 @@ async function loadSteps(
     const idle = await server.metrics({ gc: true });
     for (const viewers of STEPS) {
       await host.join(viewers - host.viewers, offerUrl);
-      const row = await measureLoad(server, host, ledger, viewers, viewers === 1 || viewers === 100);
+      const row = await measureLoad(server, host, ledger, viewers, viewers === 1 || viewers === 100, label);
       rows.push(row);
       log(`${label}: ${JSON.stringify(row)}`);
       if (row.delivery < 0.99) break;
