@@ -3,7 +3,12 @@ import { RtpHeader, RtpPacket } from "werift";
 import { parseRtpHeader } from "../rtp/rtp-packet";
 import type { OutputFrame } from "../rtp/stream-normalizer";
 
-/** What a ViewerTrack writes to: werift's RTCRtpSender (it sets SSRC and payload type). */
+/**
+ * What a ViewerTrack writes to: werift's RTCRtpSender (it sets SSRC and payload type). It must not
+ * keep the packet object past the call: werift 0.25.2's sendRtp (pending RTP off, its default) clones
+ * it before its first await, so one object per track serves every packet (werift's RtpHeader
+ * constructor was among the costliest lines of the relay at 100 viewers).
+ */
 export interface RtpSink {
   sendRtp(packet: RtpPacket): Promise<void>;
 }
@@ -30,7 +35,13 @@ export interface TrackCounters {
 }
 
 interface Queued {
-  readonly packet: RtpPacket;
+  readonly wire: Buffer;
+  readonly payloadOffset: number;
+  readonly payloadLength: number;
+  readonly marker: boolean;
+  readonly payloadType: number;
+  readonly sequence: number;
+  readonly timestamp: number;
   readonly bytes: number;
 }
 
@@ -53,6 +64,7 @@ export class ViewerTrack {
   private refilledAt = performance.now();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly packet = new RtpPacket(new RtpHeader({ ssrc: 0 }), Buffer.alloc(0));
   private readonly maxQueued: number;
   private readonly rate: number;
   private readonly burst: number;
@@ -103,18 +115,17 @@ export class ViewerTrack {
     for (const wire of frame.packets) {
       const header = parseRtpHeader(wire);
       if (header === undefined || header.payloadLength === 0) continue;
-      const packet = new RtpPacket(
-        new RtpHeader({
-          marker: header.marker,
-          payloadType: header.payloadType,
-          sequenceNumber: this.sequence,
-          timestamp: (timestamp + ((header.timestamp - frame.timestamp) | 0)) >>> 0,
-          ssrc: 0,
-        }),
-        wire.subarray(header.payloadOffset, header.payloadOffset + header.payloadLength),
-      );
+      this.queue.push({
+        wire,
+        payloadOffset: header.payloadOffset,
+        payloadLength: header.payloadLength,
+        marker: header.marker,
+        payloadType: header.payloadType,
+        sequence: this.sequence,
+        timestamp: (timestamp + ((header.timestamp - frame.timestamp) | 0)) >>> 0,
+        bytes: wire.length,
+      });
       this.sequence = (this.sequence + 1) & 0xffff;
-      this.queue.push({ packet, bytes: wire.length });
       taken++;
     }
     if (taken === 0) return false;
@@ -133,6 +144,18 @@ export class ViewerTrack {
     this.queueHead = 0;
   }
 
+  /** The track's one outgoing packet object, filled in for `next` (see RtpSink). */
+  private outgoing(next: Queued): RtpPacket {
+    const packet = this.packet;
+    const header = packet.header;
+    header.marker = next.marker;
+    header.payloadType = next.payloadType;
+    header.sequenceNumber = next.sequence;
+    header.timestamp = next.timestamp;
+    packet.payload = next.wire.subarray(next.payloadOffset, next.payloadOffset + next.payloadLength);
+    return packet;
+  }
+
   private drain(): void {
     if (this.timer !== undefined) return;
     const now = performance.now();
@@ -144,7 +167,7 @@ export class ViewerTrack {
       this.queueHead++;
       this.tokens -= next.bytes;
       this.inFlight++;
-      this.sink.sendRtp(next.packet).then(this.settle, this.settle);
+      this.sink.sendRtp(this.outgoing(next)).then(this.settle, this.settle);
       this.counters.packetsSent++;
       this.counters.bytesSent += next.bytes;
     }

@@ -35,7 +35,8 @@ class Sink implements RtpSink {
   readonly sent: RtpPacket[] = [];
   constructor(private readonly hold = false) {}
   sendRtp(p: RtpPacket): Promise<void> {
-    this.sent.push(p);
+    // As werift does: the object is the track's to reuse, so what is sent is a clone taken now.
+    this.sent.push(p.clone());
     return this.hold ? new Promise(() => {}) : Promise.resolve();
   }
 }
