@@ -83,3 +83,13 @@ export function sendError(res: ServerResponse, err: unknown): void {
   const { status, body, headers } = errorResponse(err);
   sendJson(res, status, body, headers);
 }
+
+/** A page with no caching and no content sniffing: the player page and the camera wall. */
+export function sendHtml(res: ServerResponse, html: string): void {
+  res.statusCode = 200;
+  res.setHeader("Content-Type", "text/html; charset=utf-8");
+  res.setHeader("Content-Length", Buffer.byteLength(html));
+  res.setHeader("Cache-Control", "no-store");
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.end(html);
+}

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type HttpAccess, withAccess } from "./access";
 import { readTextBody, requireMediaType } from "./body";
 import type { CorsOptions } from "./cors";
-import { HttpError, sendError, sendJson } from "./http-error";
+import { HttpError, sendError, sendHtml, sendJson } from "./http-error";
 import { type IceServerEntry, iceServerLinks } from "./ice-links";
 import { playerPage } from "./player-page";
 import { baseUrl } from "./request-base";
@@ -197,12 +197,7 @@ export class StreamEndpoint implements Endpoint {
       iceServers: this.opts.iceServers,
       viewerUrlPrefix: `${urls.whep}/`,
     });
-    res.statusCode = 200;
-    res.setHeader("Content-Type", "text/html; charset=utf-8");
-    res.setHeader("Content-Length", Buffer.byteLength(html));
-    res.setHeader("Cache-Control", "no-store");
-    res.setHeader("X-Content-Type-Options", "nosniff");
-    res.end(html);
+    sendHtml(res, html);
   }
 
   private async offer(req: IncomingMessage, res: ServerResponse): Promise<void> {

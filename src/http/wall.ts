@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type HttpAccess, withAccess } from "./access";
-import { HttpError, sendError, sendJson } from "./http-error";
+import { HttpError, sendError, sendHtml, sendJson } from "./http-error";
 import { baseUrl } from "./request-base";
 import type { LiveState, StreamSummary } from "./stream-summary";
 import { wallPage } from "./wall-page";
@@ -59,12 +59,7 @@ function sendPage(req: IncomingMessage, res: ServerResponse): void {
     listUrl: `${baseUrl(req)}${WALL_PATH}${LIST_SUBPATH}`,
     refreshMs: REFRESH_MS,
   });
-  res.statusCode = 200;
-  res.setHeader("Content-Type", "text/html; charset=utf-8");
-  res.setHeader("Content-Length", Buffer.byteLength(html));
-  res.setHeader("Cache-Control", "no-store");
-  res.setHeader("X-Content-Type-Options", "nosniff");
-  res.end(html);
+  sendHtml(res, html);
 }
 
 function route(

@@ -112,7 +112,8 @@ function codecLabel(codec: MatchedCodec): string {
   return `${name}/${codec.clockRate}`;
 }
 
-function waitForGathering(pc: RTCPeerConnection, ms: number): Promise<void> {
+/** Until ICE gathering completes, or `ms` passed. */
+export function waitForGathering(pc: RTCPeerConnection, ms: number): Promise<void> {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);

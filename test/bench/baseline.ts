@@ -6,6 +6,7 @@ import { RtspSource, type SourceTransport } from "../../src/rtsp/source";
 import { type MatchedCodec, matchVideoCodec } from "../../src/webrtc/codec-match";
 import { ViewerRequestError } from "../../src/webrtc/errors";
 import { type IceSettings, peerIceConfig, withoutDefaultStun } from "../../src/webrtc/ice-config";
+import { waitForGathering } from "../../src/webrtc/viewer";
 import { answerMetrics, MetricsWindow } from "./bench-node-red";
 
 // The bench's baseline row: the same viewers fed by a minimal werift loop with no Node-RED, so the
@@ -98,21 +99,6 @@ function codecParameters(codec: MatchedCodec): RTCRtpCodecParameters {
     payloadType: codec.payloadType,
     rtcpFeedback: codec.rtcpFeedback.map((fb) => ({ ...fb })),
     ...(codec.fmtp !== "" ? { parameters: codec.fmtp } : {}),
-  });
-}
-
-function gathered(pc: RTCPeerConnection): Promise<void> {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, GATHER_TIMEOUT_MS);
-    const { unSubscribe } = pc.iceGatheringStateChange.subscribe((state) => {
-      if (state === "complete") done();
-    });
-    function done(): void {
-      clearTimeout(timer);
-      unSubscribe();
-      resolve();
-    }
   });
 }
 
@@ -210,7 +196,7 @@ class BaselineRelay {
       await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
       withoutDefaultStun(pc, ICE);
       await pc.setLocalDescription(await pc.createAnswer());
-      await gathered(pc);
+      await waitForGathering(pc, GATHER_TIMEOUT_MS);
       const sdp = pc.localDescription?.sdp;
       if (sdp === undefined) throw new HttpError(500, "no answer could be made");
       return { type: "answer", sdp };

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { packageRoot } from "../helpers/node-red-process";
 
 // The bench's camera clips: raw Annex B H.264 that the demo camera loops (DemoCamera clipPath), made
 // once with ffmpeg and cached under .test-artifacts/bench-clips/ (git-ignored).
@@ -79,22 +79,6 @@ export function checkClipSpec(spec: ClipSpec): void {
     throw new RangeError(
       `clip spec: ${spec.seconds} s at ${spec.fps} fps is not a whole number of ${spec.gop}-frame GOPs`,
     );
-  }
-}
-
-/** This package's root: the first folder above `from` whose package.json is ours. */
-function packageRoot(from: string = __dirname): string {
-  let dir = from;
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string };
-      if (pkg.name === "node-red-rtsp-webrtc") return dir;
-    } catch {
-      // not here: look further up
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no node-red-rtsp-webrtc package.json above ${from}`);
-    dir = parent;
   }
 }
 
