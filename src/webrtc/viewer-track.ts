@@ -2,6 +2,7 @@ import { randomInt } from "node:crypto";
 import { RtpHeader, RtpPacket } from "werift";
 import { parseRtpHeader } from "../rtp/rtp-packet";
 import type { OutputFrame } from "../rtp/stream-normalizer";
+import type { OutgoingPacket } from "./direct-rtp-sink";
 
 /**
  * What a ViewerTrack writes to: werift's RTCRtpSender (it sets SSRC and payload type). It must not
@@ -13,12 +14,17 @@ export interface RtpSink {
   sendRtp(packet: RtpPacket): Promise<void>;
 }
 
+/** A synchronous writer tried before the RtpSink (see DirectRtpSink); false: use the RtpSink. */
+export interface PacketWriter {
+  write(packet: OutgoingPacket): boolean;
+}
+
 export interface PacingOptions {
   /** Bound of packets queued or handed to werift and not yet written. Default 4096. */
   readonly maxQueuedPackets?: number;
-  /** Sustained rate when packets queue up, bytes per second. Default 5 MB/s (40 Mbit/s). */
+  /** Sustained rate of a replayed GOP, bytes per second. Default 5 MB/s (40 Mbit/s). */
   readonly bytesPerSecond?: number;
-  /** Bytes that may go out at once. Default 16 KiB (about 13 full packets). */
+  /** Bytes of a replayed GOP that may go out at once. Default 16 KiB (about 13 full packets). */
   readonly burstBytes?: number;
 }
 
@@ -34,22 +40,19 @@ export interface TrackCounters {
   framesDropped: number;
 }
 
-interface Queued {
-  readonly wire: Buffer;
-  readonly payloadOffset: number;
-  readonly payloadLength: number;
-  readonly marker: boolean;
+interface Queued extends OutgoingPacket {
   readonly payloadType: number;
-  readonly sequence: number;
-  readonly timestamp: number;
   readonly bytes: number;
+  /** Replayed: waits for pacing tokens. Live packets go out as the camera sent them. */
+  readonly paced: boolean;
 }
 
 /**
  * One media of one viewer: its own sequence numbers (continuous, whatever is skipped upstream),
- * timestamps from the stream's output timeline, a start at a video keyframe, and a paced, bounded
- * queue. Live frames go out at once while the queue is empty; a burst (a replayed GOP) drains at the
- * pacing rate instead of overflowing socket buffers on the way. When a frame does not fit in the
+ * timestamps from the stream's output timeline, a start at a video keyframe, and a bounded queue.
+ * Live frames go out at once, as bursty as the camera made them (pacing them would only add delay);
+ * a replayed GOP, many frames at once, drains at the pacing rate instead of overflowing socket
+ * buffers on the way. When a frame does not fit in the
  * queue it is dropped and the track waits for the next keyframe: a viewer that cannot keep up gets
  * a clean restart instead of a smeared picture, and never holds anyone else up.
  */
@@ -76,6 +79,7 @@ export class ViewerTrack {
     private readonly sink: RtpSink,
     readonly kind: "video" | "audio",
     pacing: PacingOptions = {},
+    private readonly writer?: PacketWriter,
   ) {
     this.needKeyframe = kind === "video";
     this.maxQueued = Math.max(1, pacing.maxQueuedPackets ?? DEFAULT_MAX_QUEUED_PACKETS);
@@ -100,10 +104,11 @@ export class ViewerTrack {
   }
 
   /**
-   * Queues a frame with `timestamp` (default: its own) as the timestamp of its packets; returns
-   * false when it was not taken (waiting for a keyframe, or dropped on overflow). Never throws.
+   * Queues a frame with `timestamp` (default: its own) as the timestamp of its packets, `paced` when
+   * it is replayed; returns false when it was not taken (waiting for a keyframe, or dropped on
+   * overflow). Never throws.
    */
-  send(frame: OutputFrame, timestamp: number = frame.timestamp): boolean {
+  send(frame: OutputFrame, timestamp: number = frame.timestamp, paced = false): boolean {
     if (this.stopped) return false;
     if (this.needKeyframe && !frame.keyframe) return false;
     if (!this.fits(frame.packets.length)) {
@@ -124,6 +129,7 @@ export class ViewerTrack {
         sequence: this.sequence,
         timestamp: (timestamp + ((header.timestamp - frame.timestamp) | 0)) >>> 0,
         bytes: wire.length,
+        paced,
       });
       this.sequence = (this.sequence + 1) & 0xffff;
       taken++;
@@ -163,11 +169,16 @@ export class ViewerTrack {
     this.refilledAt = now;
     while (this.queueHead < this.queue.length) {
       const next = this.queue[this.queueHead];
-      if (next === undefined || next.bytes > this.tokens) break;
+      if (next === undefined) break;
+      if (next.paced) {
+        if (next.bytes > this.tokens) break;
+        this.tokens -= next.bytes;
+      }
       this.queueHead++;
-      this.tokens -= next.bytes;
-      this.inFlight++;
-      this.sink.sendRtp(this.outgoing(next)).then(this.settle, this.settle);
+      if (this.writer?.write(next) !== true) {
+        this.inFlight++;
+        this.sink.sendRtp(this.outgoing(next)).then(this.settle, this.settle);
+      }
       this.counters.packetsSent++;
       this.counters.bytesSent += next.bytes;
     }

@@ -18,6 +18,7 @@ import {
   matchAudioCodec,
   matchVideoCodec,
 } from "./codec-match";
+import { DirectRtpSink } from "./direct-rtp-sink";
 import { BadSdpError, IceRestartError, NoCommonCodecError, ViewerRequestError } from "./errors";
 import { type IceSettings, peerIceConfig, withoutDefaultStun } from "./ice-config";
 import { parseOffer } from "./offer";
@@ -179,8 +180,10 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       ...(video !== undefined ? { video: video.sender } : {}),
       ...(audio !== undefined ? { audio: audio.sender } : {}),
     };
-    if (video !== undefined) this.videoTrack = new ViewerTrack(video.sender, "video", pacing);
-    if (audio !== undefined) this.audioTrack = new ViewerTrack(audio.sender, "audio", pacing);
+    const track = (kind: "video" | "audio", sender: RTCRtpSender): ViewerTrack =>
+      new ViewerTrack(sender, kind, pacing, new DirectRtpSink(sender));
+    if (video !== undefined) this.videoTrack = track("video", video.sender);
+    if (audio !== undefined) this.audioTrack = track("audio", audio.sender);
   }
 
   /** The negotiated audio codec; undefined when the browser's answer left audio out (port 0). */
@@ -373,7 +376,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     if (!track.fits(packets)) return false;
     // One tick apart: decoders need increasing timestamps, the jitter buffer then plays them at once.
     video.forEach((frame, i) => {
-      track.send(frame, (last.timestamp - (video.length - 1 - i)) >>> 0);
+      track.send(frame, (last.timestamp - (video.length - 1 - i)) >>> 0, true);
     });
     return true;
   }

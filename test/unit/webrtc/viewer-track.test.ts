@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RtpPacket } from "werift";
 import type { OutputFrame } from "../../../src/rtp/stream-normalizer";
-import { type RtpSink, ViewerTrack } from "../../../src/webrtc/viewer-track";
+import type { OutgoingPacket } from "../../../src/webrtc/direct-rtp-sink";
+import { type PacketWriter, type RtpSink, ViewerTrack } from "../../../src/webrtc/viewer-track";
 
 /** A normalized packet: 12-byte header (PT 96, SSRC 0), then `size` payload bytes. */
 function packet(sequence: number, timestamp: number, marker: boolean, size = 100): Buffer {
@@ -93,16 +94,26 @@ describe("ViewerTrack", () => {
     assert.equal(sink.sent.length, 6);
   });
 
-  it("paces a burst: what exceeds the burst size goes out later, in order", async () => {
+  it("sends a live frame at once, however big", () => {
     const sink = new Sink();
     const track = new ViewerTrack(sink, "video", { burstBytes: 3000, bytesPerSecond: 1_000_000 });
-    track.send(frame(0, true, 20, 988)); // 20 packets of 1000 bytes
+    track.send(frame(0, true, 20, 988));
+    assert.equal(sink.sent.length, 20);
+  });
+
+  it("paces a replayed burst: what exceeds the burst size goes out later, in order", async () => {
+    const sink = new Sink();
+    const track = new ViewerTrack(sink, "video", { burstBytes: 3000, bytesPerSecond: 1_000_000 });
+    track.send(frame(0, true, 20, 988), 0, true); // 20 packets of 1000 bytes
+    // A live frame behind the replay keeps its place.
+    track.send(frame(3000, false, 1, 988));
     const immediately = sink.sent.length;
     assert.ok(immediately >= 2 && immediately <= 3, `${immediately} packets at once`);
     // 17 KB more at 1 MB/s: about 17 ms; a loaded machine may take longer, not shorter.
     const deadline = performance.now() + 2000;
-    while (sink.sent.length < 20 && performance.now() < deadline) await sleep(5);
-    assert.equal(sink.sent.length, 20);
+    while (sink.sent.length < 21 && performance.now() < deadline) await sleep(5);
+    assert.equal(sink.sent.length, 21);
+    assert.equal(sink.sent[20]?.header.timestamp, 3000);
     const sequences = sink.sent.map((p) => p.header.sequenceNumber);
     assert.deepEqual(
       sequences,
@@ -113,12 +124,42 @@ describe("ViewerTrack", () => {
   it("sends nothing after stop()", async () => {
     const sink = new Sink();
     const track = new ViewerTrack(sink, "video", { burstBytes: 1500, bytesPerSecond: 1_000_000 });
-    track.send(frame(0, true, 10, 988));
+    track.send(frame(0, true, 10, 988), 0, true);
     const before = sink.sent.length;
     track.stop();
     await sleep(30);
     assert.equal(sink.sent.length, before);
     assert.equal(track.send(frame(3000, true)), false);
+  });
+
+  it("hands packets to its writer first, and to werift's sender only when the writer declines", async () => {
+    const sink = new Sink();
+    const written: OutgoingPacket[] = [];
+    let accept = false;
+    const writer: PacketWriter = {
+      write(p) {
+        if (accept) written.push(p);
+        return accept;
+      },
+    };
+    const track = new ViewerTrack(sink, "video", {}, writer);
+    track.send(frame(0, true, 2));
+    accept = true;
+    track.send(frame(3000, false, 3));
+    assert.equal(sink.sent.length, 2);
+    assert.equal(written.length, 3);
+    await sleep(0);
+    assert.equal(track.packetsPending, 0, "a written packet is not in flight");
+    const first = written[0];
+    assert.ok(first);
+    assert.equal(first.sequence, ((sink.sent[1]?.header.sequenceNumber ?? 0) + 1) & 0xffff);
+    assert.equal(first.timestamp, 3000);
+    assert.equal(first.payloadLength, 100);
+    assert.equal(first.wire.subarray(first.payloadOffset)[0], 0xab);
+    assert.deepEqual(
+      written.map((p) => p.marker),
+      [false, false, true],
+    );
   });
 
   it("sends audio without waiting for anything", () => {
