@@ -37,6 +37,15 @@ export interface DemoCameraOptions {
    * take only OPTIONS as a keepalive (the request still counts as a sign of life).
    */
   readonly supportGetParameter?: boolean;
+  /**
+   * Which requests count as a sign of life, for tests of clients against cameras' quirks (default "any"):
+   * - "options-only": GET_PARAMETER is answered 405 and does not count, though Public still lists it;
+   * - "get-parameter-only": OPTIONS is answered 405 and does not count, even before a session;
+   * - "errors": OPTIONS and GET_PARAMETER naming a session are answered 500 and do not count, RTCP
+   *   receiver reports do (gst-rtsp-server counts RTCP from the client too);
+   * - "rtcp-only": keepalives are answered 200 but do not count; only RTCP receiver reports keep a session.
+   */
+  readonly keepalive?: KeepaliveBehaviour;
   /** One line per notable event (sessions, bad requests). */
   readonly log?: (line: string) => void;
   /**
@@ -46,6 +55,8 @@ export interface DemoCameraOptions {
    */
   readonly onPacketSent?: (packet: Buffer, atNs: bigint) => void;
 }
+
+export type KeepaliveBehaviour = "any" | "options-only" | "get-parameter-only" | "errors" | "rtcp-only";
 
 export interface DemoCameraAddress {
   readonly port: number;
@@ -151,6 +162,15 @@ export class DemoCamera {
   /** Live sessions in the order they were set up, then the most recently ended ones, oldest first. */
   sessionStats(): DemoSessionStats[] {
     return [...this.sessionsById.values(), ...this.endedSessions].map((session) => session.stats);
+  }
+
+  /**
+   * Media stops on every live session; the sessions stay set up and requests are still answered, as
+   * from a camera whose encoder hung. Sessions set up later play normally. Returns how many went silent.
+   */
+  silenceSessions(): number {
+    for (const session of this.sessionsById.values()) session.pause();
+    return this.sessionsById.size;
   }
 
   /** Every request received since start, by method (including ones answered 401, 454 or 501). */
@@ -280,8 +300,12 @@ export class DemoCamera {
     const session = sessionHeader === undefined ? undefined : this.sessionsById.get(sessionHeader);
     this.requestsByMethod.set(request.method, (this.requestsByMethod.get(request.method) ?? 0) + 1);
     session?.countRequest(request.method);
-    session?.touch();
-    for (const owned of connection.sessions) owned.touch();
+    if (this.isSignOfLife(request.method)) {
+      session?.touch();
+      for (const owned of connection.sessions) owned.touch();
+    }
+    const refusal = this.keepaliveRefusal(request.method, sessionHeader !== undefined);
+    if (refusal) return refusal;
     if (request.method === "OPTIONS") return { status: 200, headers: [["Public", this.publicMethods]] };
     if (this.verifier) {
       const verdict = this.verifier.verify(request.method, request.uri, request.headers.get("authorization"));
@@ -314,6 +338,25 @@ export class DemoCamera {
       default:
         return { status: 501, headers: [["Public", this.publicMethods]] };
     }
+  }
+
+  private isSignOfLife(method: string): boolean {
+    const behaviour = this.opts.keepalive ?? "any";
+    if (method === "OPTIONS") return behaviour === "any" || behaviour === "options-only";
+    if (method === "GET_PARAMETER") return behaviour === "any" || behaviour === "get-parameter-only";
+    return true;
+  }
+
+  /** The error a quirky camera answers a keepalive with (see DemoCameraOptions.keepalive). */
+  private keepaliveRefusal(method: string, namesSession: boolean): Reply | undefined {
+    const behaviour = this.opts.keepalive ?? "any";
+    const allow: HeaderList = [["Public", this.publicMethods]];
+    if (behaviour === "options-only" && method === "GET_PARAMETER") return { status: 405, headers: allow };
+    if (behaviour === "get-parameter-only" && method === "OPTIONS") return { status: 405, headers: allow };
+    if (behaviour === "errors" && namesSession && (method === "OPTIONS" || method === "GET_PARAMETER")) {
+      return { status: 500 };
+    }
+    return undefined;
   }
 
   private describe(connection: Connection, request: RtspRequest): Reply {
@@ -366,6 +409,7 @@ export class DemoCamera {
       onExpire: (ended, why) => this.endSession(ended, why),
       startFrame: this.opts.startAt === "start" ? 0 : undefined,
       onPacketSent: this.opts.onPacketSent,
+      receiverReportsKeepAlive: this.opts.keepalive === "errors" || this.opts.keepalive === "rtcp-only",
     });
     this.sessionsById.set(session.id, session);
     connection.sessions.add(session);

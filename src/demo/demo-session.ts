@@ -32,6 +32,8 @@ export interface DemoSessionOptions {
   readonly startFrame?: number;
   /** Called with process.hrtime.bigint() right after each RTP packet is handed to the sink's socket. */
   readonly onPacketSent?: (packet: Buffer, atNs: bigint) => void;
+  /** A receiver report about the session restarts its timeout, as a request does. Default false. */
+  readonly receiverReportsKeepAlive?: boolean;
 }
 
 /** A receiver report block about the session's SSRC, as it arrived from the client. */
@@ -241,6 +243,7 @@ export class DemoSession {
         lastSequenceSent: this.lastSequence,
       };
       if (this.playing) this.armReportWatchdog();
+      if (this.opts.receiverReportsKeepAlive === true) this.touch();
     }
   }
 

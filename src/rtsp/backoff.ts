@@ -6,8 +6,13 @@ export interface BackoffOptions {
   readonly random?: () => number;
 }
 
+/**
+ * Fast at first, then capped at 30 s: a camera that restarts its RTSP service or drops off the network
+ * for a moment is back within seconds, and the next try must not be far off (viewers wait on it). A
+ * camera that stays away (rebooting, unplugged) is tried less and less often.
+ */
 export const DEFAULT_BACKOFF: BackoffOptions = {
-  delaysMs: [1000, 2000, 5000, 10000, 20000, 30000],
+  delaysMs: [250, 500, 500, 500, 500, 1000, 1000, 2000, 5000, 10000, 20000, 30000],
   jitter: 0.2,
 };
 

@@ -5,12 +5,15 @@ import { RtspError } from "./errors";
 import { RtspHeaders } from "./headers";
 import { encodeRequest, encodeResponse, type RtspRequest, type RtspResponse } from "./message";
 import { TcpDecoder } from "./tcp-decoder";
+import { checkServerCertificate, tlsConnectOptions } from "./tls-options";
 import type { RtspUrl } from "./url";
 
 export interface ConnectionOptions {
   readonly connectTimeoutMs: number;
-  /** rtsps:// only: verify the server's certificate (default true). */
+  /** rtsps:// only: false accepts a certificate no trusted authority signed (default true). */
   readonly rejectUnauthorized?: boolean;
+  /** rtsps:// only: the SHA-256 fingerprint ("AB:CD:…") of the one certificate to accept (see TlsTrust). */
+  readonly certificateFingerprint?: string;
 }
 
 interface Pending {
@@ -46,12 +49,7 @@ export class RtspConnection extends EventEmitter<RtspConnectionEvents> {
   static open(url: RtspUrl, options: ConnectionOptions): Promise<RtspConnection> {
     return new Promise((resolve, reject) => {
       const socket = url.secure
-        ? tls.connect({
-            host: url.hostname,
-            port: url.port,
-            servername: net.isIP(url.hostname) ? undefined : url.hostname,
-            rejectUnauthorized: options.rejectUnauthorized ?? true,
-          })
+        ? tls.connect(tlsConnectOptions(url))
         : net.connect({ host: url.hostname, port: url.port });
       const readyEvent = url.secure ? "secureConnect" : "connect";
       const timer = setTimeout(() => {
@@ -72,6 +70,17 @@ export class RtspConnection extends EventEmitter<RtspConnectionEvents> {
       socket.once(readyEvent, () => {
         clearTimeout(timer);
         socket.off("error", onError);
+        const refused = url.secure
+          ? checkServerCertificate(socket as tls.TLSSocket, {
+              acceptSelfSigned: options.rejectUnauthorized === false,
+              fingerprint: options.certificateFingerprint,
+            })
+          : undefined;
+        if (refused) {
+          socket.on("error", () => {}).destroy();
+          reject(refused);
+          return;
+        }
         resolve(new RtspConnection(socket));
       });
     });

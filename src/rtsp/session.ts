@@ -37,6 +37,8 @@ export interface SessionOptions {
   /** Before the first packet: a shorter wait, so that `auto` can fall back to TCP quickly. */
   readonly firstPacketTimeoutMs?: number;
   readonly rejectUnauthorized?: boolean;
+  /** rtsps:// only: the SHA-256 fingerprint of the one certificate to accept. */
+  readonly certificateFingerprint?: string;
   readonly udpPortRange?: readonly [number, number];
   readonly receiverReportIntervalMs?: number;
 }
@@ -52,6 +54,9 @@ export interface RtspSessionEvents {
   rtp: [trackIndex: number, packet: Buffer];
   close: [error: RtspError | undefined];
 }
+
+/** How a session ends: no TEARDOWN (the connection is gone), one sent, or one sent and its reply awaited. */
+type Teardown = "none" | "send" | "wait";
 
 const MAX_REDIRECTS = 5;
 const DEFAULT_SESSION_TIMEOUT_S = 60;
@@ -120,14 +125,14 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
       return this.tracksPlaying;
     } catch (err) {
       const error = toRtspError(err);
-      await this.end(error, false);
+      await this.end(error, "none");
       throw error;
     }
   }
 
   /** Sends TEARDOWN (bounded wait) and releases every socket and timer. Safe to call at any time. */
   async close(): Promise<void> {
-    await this.end(undefined, true);
+    await this.end(undefined, "wait");
   }
 
   private async describe(): Promise<SessionDescription> {
@@ -169,21 +174,27 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
     this.connection = await RtspConnection.open(url, {
       connectTimeoutMs: this.options.connectTimeoutMs,
       rejectUnauthorized: this.options.rejectUnauthorized,
+      certificateFingerprint: this.options.certificateFingerprint,
     });
     const connection = this.connection;
     connection.on("interleaved", (channel, data) => this.onInterleaved(channel, data));
     connection.on("close", (error) => {
       if (connection === this.connection)
-        void this.end(error ?? new RtspError("connection closed", "network"), false);
+        void this.end(error ?? new RtspError("connection closed", "network"), "none");
     });
   }
 
-  /** OPTIONS tells which keepalive the server takes; a server that refuses OPTIONS is not fatal. */
+  /**
+   * OPTIONS tells which keepalive the server takes; a server that refuses OPTIONS is not fatal, and
+   * is kept alive with GET_PARAMETER instead.
+   */
   private async options_(url: string): Promise<void> {
     const response = await this.send("OPTIONS", url, new RtspHeaders());
     if (response.statusCode >= 200 && response.statusCode < 300) {
       const methods = parsePublic(response.headers.get("Public"));
       if (methods.has("GET_PARAMETER")) this.keepaliveMethod = "GET_PARAMETER";
+    } else {
+      this.keepaliveMethod = "GET_PARAMETER";
     }
   }
 
@@ -284,25 +295,35 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
             : this.options.noMediaTimeoutMs;
         if (silentFor >= limit) {
           const what = this.packetsReceived === 0 ? "no media arrived" : "media stopped";
-          void this.end(new RtspError(`${what} for ${Math.round(silentFor / 1000)} s`, "no-media"), true);
+          // TEARDOWN goes out, but nobody waits for the reply of a server that may be frozen.
+          void this.end(new RtspError(`${what} for ${Math.round(silentFor / 1000)} s`, "no-media"), "send");
         }
       }, 250),
     );
   }
 
-  /** Sent without waiting: a slow reply must not hold up anything, and a dead server shows as no media. */
-  private keepalive(): void {
+  /**
+   * Sent without waiting: a slow reply must not hold up anything, and a dead server shows as no media.
+   * A refused keepalive may not have counted as a sign of life (cameras that take only OPTIONS, or only
+   * GET_PARAMETER, whatever their Public header says): the other method goes out at once, and stays
+   * the keepalive while the server takes it. An error reply never ends the session; only 454 does.
+   */
+  private keepalive(retryRefused = true): void {
+    if (this.ended) return;
     const method = this.keepaliveMethod;
     const url = method === "OPTIONS" ? formatRtspUrl(this.server) : this.sessionUrl();
     this.send(method, url, new RtspHeaders()).then(
       (response) => {
-        if (method === "GET_PARAMETER" && (response.statusCode === 405 || response.statusCode === 501)) {
-          this.keepaliveMethod = "OPTIONS";
-        } else if (response.statusCode === 454) {
+        if (response.statusCode === 454) {
           void this.end(
             new RtspError("454 Session Not Found: the camera dropped the session", "status", 454),
-            false,
+            "none",
           );
+        } else if (response.statusCode < 200 || response.statusCode >= 300) {
+          if (this.keepaliveMethod === method) {
+            this.keepaliveMethod = method === "OPTIONS" ? "GET_PARAMETER" : "OPTIONS";
+          }
+          if (retryRefused) this.keepalive(false);
         }
       },
       () => {},
@@ -369,17 +390,17 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
     return connection.request(method, url, all, this.options.replyTimeoutMs);
   }
 
-  private async end(error: RtspError | undefined, teardown: boolean): Promise<void> {
+  private async end(error: RtspError | undefined, teardown: Teardown): Promise<void> {
     if (this.ended) return;
     this.ended = true;
     for (const timer of this.timers) clearInterval(timer);
     this.timers.length = 0;
     const connection = this.connection;
-    if (teardown && connection && !connection.isClosed && this.sessionId) {
-      await Promise.race([
-        this.sendOnce("TEARDOWN", this.sessionUrl(), new RtspHeaders()).catch(() => undefined),
-        new Promise((resolve) => setTimeout(resolve, TEARDOWN_WAIT_MS).unref()),
-      ]);
+    if (teardown !== "none" && connection && !connection.isClosed && this.sessionId) {
+      const sent = this.sendOnce("TEARDOWN", this.sessionUrl(), new RtspHeaders()).catch(() => undefined);
+      if (teardown === "wait") {
+        await Promise.race([sent, new Promise((resolve) => setTimeout(resolve, TEARDOWN_WAIT_MS).unref())]);
+      }
     }
     connection?.close();
     for (const pair of this.udpPairs) pair.close();

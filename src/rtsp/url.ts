@@ -168,6 +168,9 @@ export function formatRtspUrl(u: RtspUrl): string {
 }
 
 const USERINFO = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)?([^/]*)@/;
+/** user:pass/more@host: a raw "/" in the password (which parseRtspUrl refuses) runs up to the last "@". */
+const USERINFO_WITH_SLASH = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)?([^:/@]*):([^/]*)\/.*@/;
+const HOST_PORT = /^[^:/@]*:\d*$/;
 const QUERY_SECRET = /([?&;](?:password|passwd|pass|pwd)=)[^&#;]*/gi;
 
 /**
@@ -175,6 +178,12 @@ const QUERY_SECRET = /([?&;](?:password|passwd|pass|pwd)=)[^&#;]*/gi;
  * take) becomes "***", the user name stays. Pure text work, so it also masks URLs that do not parse.
  */
 export function maskUrl(input: string): string {
+  const slashed = USERINFO_WITH_SLASH.exec(input);
+  // "user:pa/ss@host" but not "host:554/path@x": before the first "/" stands no host:port.
+  if (slashed && !HOST_PORT.test(`${slashed[2]}:${slashed[3]}`)) {
+    const rest = input.slice(input.lastIndexOf("@") + 1);
+    return `${slashed[1] ?? ""}${slashed[2]}:***@${rest}`.replace(QUERY_SECRET, "$1***");
+  }
   const masked = input.replace(USERINFO, (whole: string, scheme: string | undefined, userinfo: string) => {
     const colon = userinfo.indexOf(":");
     return colon === -1 ? whole : `${scheme ?? ""}${userinfo.slice(0, colon)}:***@`;

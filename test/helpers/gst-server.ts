@@ -44,6 +44,11 @@ export interface GstServerOptions {
    * 1.22 does not expire a session while its RTSP connection stays open, with or without keepalives.
    */
   sessionTimeout?: number;
+  /**
+   * Drop the join-phase access units only after SETUP's flush, so that DESCRIBE is answered at once
+   * (by default it waits for them to go by, like the start of a live encoder). Default false.
+   */
+  quickDescribe?: boolean;
   /** TCP port; default 0: the server picks a free one. */
   port?: number;
   /** Default "/stream". */
@@ -95,6 +100,7 @@ export function peerArguments(opts: GstServerOptions, port: number): string[] {
   if (opts.spsInSdpOnly === true) args.push("--sps-in-sdp-only");
   if (opts.bigNal === true) args.push("--big-nal");
   if (opts.aggregate === true) args.push("--aggregate");
+  if (opts.quickDescribe === true) args.push("--quick-describe");
   return args;
 }
 

@@ -97,6 +97,7 @@ describe("camera stand-in test/peers/gst-rtsp-server.py", function () {
         protocols: "both",
         joinPhase: 1,
         sessionTimeout: 1,
+        quickDescribe: true,
       },
       ...{ port: 0, path: "/p" },
     };

@@ -227,6 +227,39 @@ for (const runtime of RUNTIMES) {
       await waitFor(() => proxy!.closedConnections === proxy!.connections, 2000, "socket closed");
     });
 
+    it("a flow with a password in the URL: warns that it is stored in plain text, never shows it, even unreachable", async () => {
+      const raw = "Pa55/w0rd@ZZ9";
+      const url = `rtsp://admin:${encodeURIComponent(raw)}@127.0.0.1:1/stream`;
+      await helper.load(rtspInNode, flow(url, { name: "" }));
+      const cam = helper.getNode("cam");
+      const statuses = watch(cam);
+      const events: AnyNode[] = [];
+      helper.getNode("events").on("input", (msg: AnyNode) => events.push(msg));
+      await waitFor(() => events.some((e) => e.payload.state === "retrying"), 10_000, "retrying");
+      await waitFor(() => statuses.some((s) => s.fill === "red"), 5000, "red status");
+      assert.match(events.find((e) => e.payload.state === "retrying").payload.reason, /connection refused/);
+      assert.equal(events[0].topic, "rtsp://admin:***@127.0.0.1:1/stream");
+      const logged = JSON.stringify(helper.log().args);
+      assert.match(logged, /the URL holds a password, saved in plain text in the flow file/);
+      for (const text of [logged, JSON.stringify(statuses), JSON.stringify(events)]) {
+        for (const spelling of [raw, encodeURIComponent(raw), encodeURIComponent(raw).toLowerCase()]) {
+          assert.ok(!text.includes(spelling), spelling);
+        }
+      }
+    });
+
+    it("a certificate fingerprint that is not one: the node says so, logs an error and does not connect", async () => {
+      await helper.load(rtspInNode, flow("rtsps://127.0.0.1:1/stream", { tlsFingerprint: "12:34:zz" }));
+      const cam = helper.getNode("cam");
+      const statusCalls = cam.status.args.map((a: [NodeStatus]) => a[0]);
+      assert.deepEqual(statusCalls.at(-1), {
+        fill: "red",
+        shape: "dot",
+        text: "certificate fingerprint: give the 32 bytes of a SHA-256 in hex",
+      });
+      assert.match(JSON.stringify(helper.log().args), /is not a SHA-256 fingerprint/);
+    });
+
     it("a node without a URL says so and stays up", async () => {
       await helper.load(rtspInNode, flow(""));
       const cam = helper.getNode("cam");

@@ -92,6 +92,12 @@ def parse_args(argv):
         "or 1..keyint with --sps-in-sdp-only) or a number",
     )
     p.add_argument(
+        "--quick-describe",
+        action="store_true",
+        help="drop the join-phase frames only after SETUP's flush, not while DESCRIBE waits for caps "
+        "(a camera whose encoder is already running answers DESCRIBE at once)",
+    )
+    p.add_argument(
         "--exit-on-stdin-close",
         action="store_true",
         help="exit when stdin reaches end of file (the parent test runner died)",
@@ -178,10 +184,12 @@ def join_phase(args):
     return int(args.join_phase)
 
 
-def drop_first(count):
+def drop_first(count, quick_describe=False):
     """A pad probe that drops the first `count` buffers (access units) after the start and after every
-    flush (gst-rtsp-server flushes the pipeline on SETUP, which restarts the encoder at an IDR)."""
-    state = {"left": count}
+    flush (gst-rtsp-server flushes the pipeline on SETUP, which restarts the encoder at an IDR).
+    quick_describe: nothing is dropped before the first flush, so that DESCRIBE, which waits for the
+    payloader's caps, is answered at once instead of after `count` frames of a live source."""
+    state = {"left": 0 if quick_describe else count}
 
     def probe(_pad, info):
         if info.type & Gst.PadProbeType.EVENT_FLUSH:
@@ -202,7 +210,7 @@ def on_media_configure(args):
         pay = media.get_element().get_by_name("pay0")
         if phase > 0 and pay is not None:
             probe_types = Gst.PadProbeType.BUFFER | Gst.PadProbeType.EVENT_FLUSH
-            pay.get_static_pad("sink").add_probe(probe_types, drop_first(phase))
+            pay.get_static_pad("sink").add_probe(probe_types, drop_first(phase, args.quick_describe))
         log(f"media configured: join phase {phase} of {args.keyint}")
 
     return configure
@@ -250,6 +258,14 @@ def stdin_watch(stop):
     return on_stdin
 
 
+def warm_up(args):
+    """Builds the pipeline once and drops it before listening: the plugins are loaded then, not during the
+    first client's SETUP (a second or more on a fresh process). A camera's RTSP service is up once its
+    encoder is, so READY means a session can start at once, as with a camera that has just rebooted."""
+    pipeline = Gst.parse_launch(launch_line(args).strip()[1:-1])
+    pipeline.set_state(Gst.State.NULL)
+
+
 PROTOCOLS = {
     "tcp": GstRtsp.RTSPLowerTrans.TCP,
     "udp": GstRtsp.RTSPLowerTrans.UDP,
@@ -273,6 +289,7 @@ def main(argv):
     server.get_mount_points().add_factory(args.path, factory)
     server.connect("client-connected", log_client(args))
 
+    warm_up(args)
     loop = GLib.MainLoop()
     if server.attach(None) == 0:
         log(f"cannot listen on {args.host}:{args.port}")

@@ -2,17 +2,20 @@ import assert from "node:assert/strict";
 import { Backoff, DEFAULT_BACKOFF } from "../../../src/rtsp/backoff";
 
 describe("Backoff", () => {
-  it("climbs 1, 2, 5, 10, 20, 30 s and stays at the cap", () => {
+  it("retries every half second for the first 2 s, every second until 4 s, then climbs to 30 s and stays there", () => {
     const backoff = new Backoff({ ...DEFAULT_BACKOFF, random: () => 0.5 });
-    const delays = Array.from({ length: 8 }, () => backoff.next());
-    assert.deepEqual(delays, [1000, 2000, 5000, 10000, 20000, 30000, 30000, 30000]);
+    const delays = Array.from({ length: 14 }, () => backoff.next());
+    assert.deepEqual(
+      delays,
+      [250, 500, 500, 500, 500, 1000, 1000, 2000, 5000, 10000, 20000, 30000, 30000, 30000],
+    );
   });
 
   it("adds at most ±20 % jitter", () => {
     const low = new Backoff({ ...DEFAULT_BACKOFF, random: () => 0 });
     const high = new Backoff({ ...DEFAULT_BACKOFF, random: () => 0.999999 });
-    assert.equal(low.next(), 800);
-    assert.equal(high.next(), 1200);
+    assert.equal(low.next(), 200);
+    assert.equal(high.next(), 300);
     const real = new Backoff();
     for (let i = 0; i < 100; i++) {
       const delay = real.next();

@@ -176,6 +176,14 @@ describe("rtsp/url", () => {
       assert.equal(maskUrl("rtsp://cam/?PWD=x;y=1"), "rtsp://cam/?PWD=***;y=1");
     });
 
+    it("masks a password with a raw slash up to the last @, not a port before a path with @", () => {
+      assert.equal(maskUrl("rtsp://admin:se/cret@cam/s"), "rtsp://admin:***@cam/s");
+      assert.equal(maskUrl("rtsp://admin:p@ss/w0rd@cam:554/s"), "rtsp://admin:***@cam:554/s");
+      assert.equal(maskUrl("rtsp://admin:pa/ss@cam/s?pwd=x"), "rtsp://admin:***@cam/s?pwd=***");
+      assert.equal(maskUrl("rtsp://cam:554/a@b"), "rtsp://cam:554/a@b");
+      assert.equal(maskUrl("rtsp://cam:/a@b"), "rtsp://cam:/a@b");
+    });
+
     it("works on strings that do not parse", () => {
       assert.equal(maskUrl("rtsp://u:pw@[::1"), "rtsp://u:***@[::1");
       assert.equal(maskUrl("admin:hunter2@10.0.0.1/live"), "admin:***@10.0.0.1/live");
