@@ -5,6 +5,13 @@ function isMediaKind(value: unknown): value is MediaKind {
   return value === "video" || value === "audio";
 }
 
+/** Enough of a MediaInfo for the nodes to look a media up by mid and kind and read its codec. */
+function isMediaDescription(value: unknown): boolean {
+  if (!value || typeof value !== "object") return false;
+  const { mid, kind, codec } = value as Record<string, unknown>;
+  return typeof mid === "string" && isMediaKind(kind) && typeof codec === "string";
+}
+
 /** A §2 media message (DESIGN.md) as an access unit; undefined when the message is not one. */
 export function accessUnitFrom(msg: NodeMessage): { unit: AccessUnit; stream: StreamInfo } | undefined {
   const { payload, rtp, stream } = msg as { payload?: unknown; rtp?: unknown; stream?: unknown };
@@ -15,7 +22,9 @@ export function accessUnitFrom(msg: NodeMessage): { unit: AccessUnit; stream: St
   if (!isMediaKind(kind) || typeof mid !== "string" || typeof timestamp !== "number") return undefined;
   if (!stream || typeof stream !== "object") return undefined;
   const info = stream as Partial<StreamInfo>;
-  if (typeof info.session !== "number" || !Array.isArray(info.media)) return undefined;
+  if (typeof info.id !== "string" || typeof info.session !== "number" || !Array.isArray(info.media))
+    return undefined;
+  if (!(info.media as unknown[]).every(isMediaDescription)) return undefined;
   return {
     unit: { kind, mid, timestamp, keyframe: keyframe === true, packets: payload as Buffer[] },
     stream: stream as StreamInfo,

@@ -89,7 +89,11 @@ function register(RED: NodeAPI): void {
               topic: settings.topic,
               payload: {
                 event: "stats",
-                stream: stats.stream,
+                // Single packets that were not RTP of the configured codec count as malformed too.
+                stream: {
+                  ...stats.stream,
+                  malformedPackets: stats.stream.malformedPackets + packets.dropped,
+                },
                 outputs: stats.outputs.map((o) => ({ ...o, output: o.output + 1 })),
               },
             });

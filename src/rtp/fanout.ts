@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { FrameHistory } from "./frame-history";
+import { dropMalformedPackets } from "./packet-check";
 import { withParameterSets } from "./parameter-set-prefix";
 import { nalUnitType, type ParameterSetCodec, ParameterSetStore } from "./parameter-set-store";
 import { extractParameterSets } from "./parameter-sets";
@@ -46,7 +47,14 @@ export interface GateStats {
 }
 
 export interface FanoutStats {
-  readonly stream: StreamMeterReading & { readonly id?: string; readonly session?: number };
+  readonly stream: StreamMeterReading & {
+    readonly id?: string;
+    readonly session?: number;
+    /** Packets dropped from frames since the start (see dropMalformedPackets). */
+    readonly malformedPackets: number;
+    /** Frames dropped since the start because none of their packets was usable. */
+    readonly malformedFrames: number;
+  };
   readonly outputs: readonly GateStats[];
 }
 
@@ -100,6 +108,8 @@ export class RtpFanout<T> extends EventEmitter<Events<T>> {
   private sessionKey = "";
   private parameterSets: ParameterSetStore | undefined;
   private closed = false;
+  private malformedPackets = 0;
+  private malformedFrames = 0;
 
   constructor(options: FanoutOptions) {
     super();
@@ -136,8 +146,22 @@ export class RtpFanout<T> extends EventEmitter<Events<T>> {
     return this.gates[output]?.open === true;
   }
 
-  push(unit: AccessUnit, stream: StreamInfo, carry: T, now = performance.now()): void {
+  /**
+   * Takes one frame of `stream`. Malformed packets are taken out of it first (and counted); a frame
+   * left with none is dropped. Never throws on bad input.
+   */
+  push(given: AccessUnit, stream: StreamInfo, carry: T, now = performance.now()): void {
     if (this.closed) return;
+    const codec = stream.media.find((m) => m.mid === given.mid && m.kind === given.kind)?.codec;
+    const checked = dropMalformedPackets(given.packets, given.kind === "video" ? codec : undefined);
+    if (checked.malformed > 0) {
+      this.malformedPackets += checked.malformed;
+      if (checked.packets.length === 0) {
+        this.malformedFrames++;
+        return;
+      }
+    }
+    const unit = checked.malformed > 0 ? { ...given, packets: checked.packets } : given;
     const key = `${stream.id}\n${stream.session}`;
     if (key !== this.sessionKey) this.adopt(stream, key);
     this.meter.add(unit, stream, now);
@@ -180,7 +204,13 @@ export class RtpFanout<T> extends EventEmitter<Events<T>> {
 
   stats(now = performance.now()): FanoutStats {
     return {
-      stream: { ...this.meter.read(now), id: this.stream?.id, session: this.stream?.session },
+      stream: {
+        ...this.meter.read(now),
+        id: this.stream?.id,
+        session: this.stream?.session,
+        malformedPackets: this.malformedPackets,
+        malformedFrames: this.malformedFrames,
+      },
       outputs: this.gates.map((gate) => ({
         output: gate.index,
         open: gate.open,

@@ -1,6 +1,7 @@
 import { H264 } from "./h264";
 import { H264_SLICE_B, h264SliceType } from "./h264-slice";
 import { H265 } from "./h265";
+import { dropMalformedPackets } from "./packet-check";
 import { nalUnitType, type ParameterSetCodec, ParameterSetStore } from "./parameter-set-store";
 import { parseRtpHeader } from "./rtp-packet";
 import { FU_END, FU_START, RTP_HEADER_SIZE, RtpWriter, setMarker } from "./rtp-writer";
@@ -39,7 +40,10 @@ export interface NormalizerCounters {
   readonly refragmented: number;
   /** Keyframes the parameter sets were inserted before. */
   readonly parameterSetsInserted: number;
-  /** Source packets dropped: not RTP, empty, truncated aggregates, packetizations browsers cannot take. */
+  /**
+   * Source packets dropped: not RTP, empty, truncated aggregates, fragments of NAL units that cannot
+   * be rebuilt (see dropMalformedPackets), packetizations browsers cannot take.
+   */
   readonly malformed: number;
   /** Breaks in the source's sequence numbers within a source session (loss or reordering). */
   readonly gaps: number;
@@ -180,13 +184,17 @@ export class StreamNormalizer {
   push(unit: AccessUnit, session: number, now: number = performance.now()): OutputFrame | undefined {
     const video = this.media.kind === "video";
     const keyframe = video && unit.keyframe;
+    const checked = dropMalformedPackets(unit.packets, this.packetization);
+    this.stats.packetsIn += checked.malformed;
+    this.stats.malformed += checked.malformed;
+    const packets = checked.packets;
     const store = this.store;
     let insertSets = false;
     if (store !== undefined) {
       store.beginFrame();
       this.offerSets = true;
       if (keyframe) {
-        insertSets = this.scanKeyframe(unit.packets, store) !== store.completeMask && store.sets.length > 0;
+        insertSets = this.scanKeyframe(packets, store) !== store.completeMask && store.sets.length > 0;
         this.offerSets = false;
       }
     }
@@ -198,7 +206,7 @@ export class StreamNormalizer {
     let lastSourceTimestamp = 0;
     let started = false;
     let written = 0;
-    for (const packet of unit.packets) {
+    for (const packet of packets) {
       this.stats.packetsIn++;
       const header = parseRtpHeader(packet);
       if (header === undefined || header.payloadLength === 0) {

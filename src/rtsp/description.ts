@@ -17,10 +17,17 @@ export interface SessionDescription {
   sessionControl: string;
 }
 
-/** Thrown by describeSession when the SDP cannot be used at all. */
+/** How long an SdpError's message may grow with the SDP text it quotes. */
+const MAX_MESSAGE = 300;
+
+/**
+ * Thrown by describeSession when the SDP cannot be used at all. The message quotes the camera's
+ * text, so it is kept printable ASCII and short: it ends up in a node's status and the log.
+ */
 export class SdpError extends Error {
   constructor(message: string) {
-    super(message);
+    const clean = message.replace(/[^\x20-\x7e]/g, "?");
+    super(clean.length > MAX_MESSAGE ? `${clean.slice(0, MAX_MESSAGE)}…` : clean);
     this.name = "SdpError";
   }
 }
@@ -82,7 +89,7 @@ export function describeSession(
     throw new SdpError(`SDP is not parsable: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (parsed.media.length === 0 && !/^v=/m.test(sdp)) {
-    throw new SdpError(`SDP is not parsable: no v= line in ${JSON.stringify(sdp.slice(0, 60))}`);
+    throw new SdpError(`SDP is not parsable: no v= line in "${sdp.slice(0, 60)}"`);
   }
 
   // resolveControl sees every control, absolute ones too, so the caller decides how URLs are cleaned.
@@ -111,7 +118,7 @@ export function describeSession(
 
 /** The media's description, or why it is left out. */
 function describeMedia(m: ParsedMedia, index: number): MediaInfo | string {
-  const type = String(m.type).toLowerCase();
+  const type = m.type === undefined || String(m.type) === "" ? "unnamed media" : String(m.type).toLowerCase();
   const payloadTypes = String(m.payloads ?? "")
     .split(/\s+/)
     .filter((text) => /^\d+$/.test(text))
@@ -159,7 +166,7 @@ function describeMedia(m: ParsedMedia, index: number): MediaInfo | string {
 function rtpmapFor(m: ParsedMedia, pt: number): Rtpmap | undefined {
   const entry = m.rtp.find((rtp) => Number(rtp.payload) === pt);
   const fallback = STATIC_PAYLOAD_TYPES.get(pt);
-  if (entry === undefined || String(entry.codec) === "") return fallback;
+  if (entry === undefined || entry.codec === undefined || String(entry.codec) === "") return fallback;
   const codec = String(entry.codec).toUpperCase();
   const clockRate = Number(entry.rate);
   const channels = Number(entry.encoding);

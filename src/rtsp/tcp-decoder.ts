@@ -27,6 +27,18 @@ const MAX_METHOD_LENGTH = 32;
 /** How much of a non-RTSP reply's first line goes into the error message. */
 const MAX_FOREIGN_LINE = 200;
 
+/** How much of a peer's text an error message quotes. */
+const MAX_QUOTED = 80;
+
+/**
+ * Peer bytes fit to quote in an error message (it ends up in a node's status and the log): control
+ * and non-ASCII characters shown as "?", cut short.
+ */
+function quoted(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, "?");
+  return clean.length > MAX_QUOTED ? `${clean.slice(0, MAX_QUOTED)}…` : clean;
+}
+
 /** A copy that owns exactly its bytes, so Node-RED's deep clone of a message does not drag a whole read buffer along. */
 function copyOut(src: Buffer, from: number, to: number): Buffer {
   const out = Buffer.allocUnsafeSlow(to - from);
@@ -175,6 +187,20 @@ export class TcpDecoder {
   /** Bytes skipped so far because they started no RTSP item (a sign of a confused server or a lost frame). */
   get garbageBytes(): number {
     return this.garbage;
+  }
+
+  /**
+   * Bytes held for the item in progress: a header block still arriving, or the body or interleaved
+   * frame being filled. Never more than max(maxHeaderBytes + the last read, maxBodyBytes, 65535);
+   * whatever the peer sends, more is an error, not more memory.
+   */
+  get bufferedBytes(): number {
+    return this.pending.length + (this.fill?.target.length ?? 0);
+  }
+
+  /** Memory held: bufferedBytes' bound, at most twice over for the header buffer's doubling. */
+  get retainedBytes(): number {
+    return this.pending.buf.length + (this.fill?.target.length ?? 0);
   }
 
   reset(): void {
@@ -359,7 +385,7 @@ export class TcpDecoder {
   private contentLength(headers: RtspHeaders): number {
     const value = headers.get("Content-Length")?.trim();
     if (value === undefined) return 0;
-    if (!/^\d{1,15}$/.test(value)) throw new RtspError(`bad Content-Length "${value}"`, "protocol");
+    if (!/^\d{1,15}$/.test(value)) throw new RtspError(`bad Content-Length "${quoted(value)}"`, "protocol");
     const length = Number(value);
     if (length > this.limits.maxBodyBytes) {
       throw new RtspError(
@@ -402,8 +428,9 @@ function parseHead(text: string): { startLine: string; headers: RtspHeaders } {
 
 function parseStatusLine(line: string): { statusCode: number; statusText: string } {
   const m = /^RTSP\/1\.0 +(\d{3})(?: +(.*))?$/.exec(line);
-  if (!m) throw new RtspError(`bad RTSP status line "${line.slice(0, MAX_FOREIGN_LINE)}"`, "protocol");
-  return { statusCode: Number(m[1]), statusText: (m[2] ?? "").trim() };
+  if (!m) throw new RtspError(`bad RTSP status line "${quoted(line)}"`, "protocol");
+  // Only ever shown to people: kept printable and short, whatever the peer sent.
+  return { statusCode: Number(m[1]), statusText: quoted((m[2] ?? "").trim()) };
 }
 
 /** The classifier already checked the shape; this only takes the parts out. */
