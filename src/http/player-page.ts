@@ -18,6 +18,13 @@ export interface PlayerPageOptions {
   readonly iceServers?: readonly PageIceServer[];
   /** `<prefix><viewer id>` ends a viewer (WHEP DELETE): the page frees its seat when it leaves or reconnects. */
   readonly viewerUrlPrefix?: string;
+  /** The node's viewer token: the page sends it as `Authorization: Bearer` on its own requests. */
+  readonly bearerToken?: string;
+  /**
+   * True when the page itself came with Basic credentials (httpNodeAuth): the page then sends the token
+   * in X-Viewer-Token, so that the browser keeps sending those credentials in Authorization.
+   */
+  readonly tokenBesideBasicAuth?: boolean;
 }
 
 const STYLE = `
@@ -80,11 +87,18 @@ const SCRIPT = `
     return Math.round(base * (0.8 + Math.random() * 0.4));
   }
 
+  function withToken(headers) {
+    if (!config.bearerToken) return headers;
+    if (config.tokenBesideBasicAuth) headers["X-Viewer-Token"] = config.bearerToken;
+    else headers.Authorization = "Bearer " + config.bearerToken;
+    return headers;
+  }
+
   function leave() {
     generation += 1;
     clearTimeout(disconnectTimer);
     if (player.viewerId && config.viewerUrlPrefix) {
-      fetch(config.viewerUrlPrefix + encodeURIComponent(player.viewerId), { method: "DELETE", keepalive: true })
+      fetch(config.viewerUrlPrefix + encodeURIComponent(player.viewerId), { method: "DELETE", keepalive: true, headers: withToken({}) })
         .catch(function () {});
     }
     player.viewerId = null;
@@ -194,7 +208,7 @@ const SCRIPT = `
       .then(function () {
         return fetch(config.offerUrl, {
           method: "POST",
-          headers: { "Content-Type": "application/json" },
+          headers: withToken({ "Content-Type": "application/json" }),
           body: JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }),
           cache: "no-store",
         });
@@ -316,6 +330,9 @@ export function playerPage(opts: PlayerPageOptions): string {
     offerUrl: opts.offerUrl,
     statsUrl: opts.statsUrl,
     viewerUrlPrefix: opts.viewerUrlPrefix ?? null,
+    ...(opts.bearerToken !== undefined
+      ? { bearerToken: opts.bearerToken, tokenBesideBasicAuth: opts.tokenBesideBasicAuth === true }
+      : {}),
     iceServers: (opts.iceServers ?? []).map((server) => ({ ...server })),
     embed: opts.embed,
   };

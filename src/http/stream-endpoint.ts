@@ -8,6 +8,7 @@ import { playerPage } from "./player-page";
 import { baseUrl } from "./request-base";
 import type { Endpoint, RequestHandler } from "./router";
 import { type StreamSummary, summarizeStream, type ViewerSetStats } from "./stream-summary";
+import { viewerTokenRefusal } from "./viewer-token";
 
 /** What the endpoint needs of a stream's viewer set (src/webrtc/stream-viewers.ts StreamViewers). */
 export interface ViewerHost {
@@ -33,6 +34,11 @@ export interface StreamEndpointOptions {
   readonly cors?: CorsOptions;
   /** Node-RED's httpNodeMiddleware, run before every route (not before CORS preflights). */
   readonly middleware?: readonly RequestHandler[];
+  /**
+   * When set, every route but CORS preflights needs `Authorization: Bearer <token>` (the player page
+   * also takes `?token=<token>`), and the camera wall lists the stream without anything of its own.
+   */
+  readonly viewerToken?: string | undefined;
 }
 
 const SDP = "application/sdp";
@@ -134,8 +140,14 @@ export class StreamEndpoint implements Endpoint {
     withAccess(this.access, req, res, () => this.route(req, res, method, subpath));
   }
 
-  /** This stream's line in the camera wall's list. */
+  /**
+   * This stream's line in the camera wall's list. A token-protected stream shows its path and title
+   * only: its state and viewers are what GET P/stats guards with the token.
+   */
   describe(): StreamSummary {
+    if (this.opts.viewerToken !== undefined) {
+      return { path: this.opts.path, title: this.opts.title, state: "waiting", viewers: 0, protected: true };
+    }
     return summarizeStream(this.opts.path, this.opts.title, this.opts.viewers.stats());
   }
 
@@ -154,6 +166,14 @@ export class StreamEndpoint implements Endpoint {
         for (const link of this.links) res.appendHeader("Link", link);
       }
       res.end();
+      return;
+    }
+    // Before anything is read or built: a refused request never reaches the viewer set.
+    const token = this.opts.viewerToken;
+    const refusal =
+      token === undefined ? undefined : viewerTokenRefusal(req, token, { query: subpath === "" });
+    if (refusal) {
+      sendError(res, refusal);
       return;
     }
     const effective = method === "HEAD" && found.methods.includes("GET") ? "GET" : method;
@@ -196,7 +216,15 @@ export class StreamEndpoint implements Endpoint {
       embed,
       iceServers: this.opts.iceServers,
       viewerUrlPrefix: `${urls.whep}/`,
+      ...(this.opts.viewerToken !== undefined
+        ? {
+            bearerToken: this.opts.viewerToken,
+            tokenBesideBasicAuth: /^Basic /i.test(req.headers.authorization ?? ""),
+          }
+        : {}),
     });
+    // The page's own URL may carry ?token=: no Referer is to take it anywhere.
+    if (this.opts.viewerToken !== undefined) res.setHeader("Referrer-Policy", "no-referrer");
     sendHtml(res, html);
   }
 

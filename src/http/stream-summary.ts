@@ -12,6 +12,8 @@ export interface StreamSummary {
   readonly width?: number;
   readonly height?: number;
   readonly kbps?: number;
+  /** The stream needs a viewer token: the wall shows its name only, and asks for the token to play it. */
+  readonly protected?: true;
 }
 
 /**

@@ -17,12 +17,16 @@ export interface WallStream {
   /** The stream's player page under httpNodeRoot ("/api/cam1"); `?embed=1` gives the video alone. */
   readonly url: string;
   readonly title: string;
-  readonly state: LiveState;
-  readonly viewers: number;
+  /** "protected" for a stream behind a viewer token: the wall knows nothing more of it. */
+  readonly state: LiveState | "protected";
+  /** null for a protected stream. */
+  readonly viewers: number | null;
   readonly codec: string | null;
   readonly width: number | null;
   readonly height: number | null;
   readonly kbps: number | null;
+  /** The stream needs a viewer token: the wall page asks for it before it plays the stream. */
+  readonly protected: boolean;
 }
 
 /**
@@ -36,21 +40,38 @@ export function wallSubpath(pathname: string): string | undefined {
   return undefined;
 }
 
+/** One line of the list. A protected stream's holds its name only: never its token, state or viewers. */
+function wallStream(summary: StreamSummary, base: string): WallStream {
+  const named = { path: summary.path, url: `${base}${summary.path}`, title: summary.title };
+  if (summary.protected) {
+    return {
+      ...named,
+      state: "protected",
+      viewers: null,
+      codec: null,
+      width: null,
+      height: null,
+      kbps: null,
+      protected: true,
+    };
+  }
+  return {
+    ...named,
+    state: summary.state,
+    viewers: summary.viewers,
+    codec: summary.codec ?? null,
+    width: summary.width ?? null,
+    height: summary.height ?? null,
+    kbps: summary.kbps ?? null,
+    protected: false,
+  };
+}
+
 /** The list as the wall page reads it, ordered by path ("cam2" before "cam10"); links start with `base`. */
 export function wallStreams(summaries: readonly StreamSummary[], base: string): WallStream[] {
   return [...summaries]
     .sort((a, b) => a.path.localeCompare(b.path, "en", { numeric: true }))
-    .map((summary) => ({
-      path: summary.path,
-      url: `${base}${summary.path}`,
-      title: summary.title,
-      state: summary.state,
-      viewers: summary.viewers,
-      codec: summary.codec ?? null,
-      width: summary.width ?? null,
-      height: summary.height ?? null,
-      kbps: summary.kbps ?? null,
-    }));
+    .map((summary) => wallStream(summary, base));
 }
 
 function sendPage(req: IncomingMessage, res: ServerResponse): void {

@@ -7,6 +7,7 @@ import type { NodeDef } from "./red";
 export interface WebrtcOutDef extends NodeDef {
   path?: string;
   maxViewers?: number | string;
+  maxPending?: number | string;
   audio?: boolean;
   fastStart?: boolean;
   iceServers?: string;
@@ -22,6 +23,8 @@ export interface WebrtcOutDef extends NodeDef {
 export interface WebrtcOutCredentials {
   turnUser?: string;
   turnPassword?: string;
+  /** When set, viewers must present it (Authorization: Bearer, or ?token= on the player page). */
+  viewerToken?: string;
 }
 
 export interface FallbackCodec {
@@ -36,6 +39,10 @@ export interface WebrtcOutSettings {
   readonly title: string;
   readonly topic: string;
   readonly maxViewers: number;
+  /** Viewers one client address may have waiting to connect at once. */
+  readonly maxPendingPerAddress: number;
+  /** The viewer token, undefined when viewers need none. */
+  readonly viewerToken: string | undefined;
   readonly audio: boolean;
   readonly fastStart: boolean;
   readonly ice: IceSettings;
@@ -48,6 +55,8 @@ export interface WebrtcOutSettings {
 
 export const DEFAULT_MAX_VIEWERS = 20;
 export const DEFAULT_STATS_INTERVAL_S = 10;
+/** As src/webrtc/stream-viewers.ts DEFAULT_MAX_PENDING_PER_ADDRESS (not imported: this module stays free of werift). */
+export const DEFAULT_MAX_PENDING = 4;
 const ICE_URL = /^(stun|stuns|turn|turns):[^\s]+$/i;
 
 function integer(value: unknown, fallback: number): number {
@@ -83,6 +92,22 @@ export function parseWebrtcOutConfig(
   if (!(maxViewers >= 1)) {
     problems.push(`max viewers must be a whole number of at least 1; using ${DEFAULT_MAX_VIEWERS}`);
     maxViewers = DEFAULT_MAX_VIEWERS;
+  }
+
+  let maxPendingPerAddress = integer(def.maxPending, DEFAULT_MAX_PENDING);
+  if (!(maxPendingPerAddress >= 1)) {
+    problems.push(
+      `pending viewers per address must be a whole number of at least 1; using ${DEFAULT_MAX_PENDING}`,
+    );
+    maxPendingPerAddress = DEFAULT_MAX_PENDING;
+  }
+
+  // Surrounding spaces are a copy-and-paste accident, never part of a token a header could carry.
+  const viewerToken = credentials?.viewerToken?.trim() || undefined;
+  if (viewerToken !== undefined && !/^[\x21-\x7e]+$/.test(viewerToken)) {
+    problems.push(
+      "the viewer token holds spaces or characters outside printable ASCII: no header can carry it",
+    );
   }
 
   const turnUser = credentials?.turnUser || undefined;
@@ -144,6 +169,8 @@ export function parseWebrtcOutConfig(
     title: name || (path ? `webrtc-out ${path}` : "webrtc-out"),
     topic: name || path || "webrtc-out",
     maxViewers,
+    maxPendingPerAddress,
+    viewerToken,
     audio: def.audio !== false,
     fastStart: def.fastStart !== false,
     ice,

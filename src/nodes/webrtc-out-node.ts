@@ -24,6 +24,8 @@ export interface ViewerSetOptions {
   audio: boolean;
   fastStart: boolean;
   fallbackCodec?: FallbackCodec;
+  /** Viewers one client address may have waiting to connect; the viewer set's default when absent. */
+  maxPendingPerAddress?: number;
 }
 
 /** What a viewer event carries: at least its id; the viewer set adds address and state. */
@@ -192,6 +194,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
         audio: settings.audio,
         fastStart: settings.fastStart,
         fallbackCodec: settings.fallbackCodec,
+        maxPendingPerAddress: settings.maxPendingPerAddress,
       });
     } catch (err) {
       registration.unregister();
@@ -211,6 +214,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
       title: settings.title,
       viewers: reportingNoStream(viewers, requested),
       iceServers: settings.ice.iceServers,
+      viewerToken: settings.viewerToken,
       ...access,
     });
 
@@ -258,6 +262,10 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
   }
 
   RED.nodes.registerType("webrtc-out", WebrtcOutNode as (this: Node<never>, def: NodeDef) => void, {
-    credentials: { turnUser: { type: "text" }, turnPassword: { type: "password" } },
+    credentials: {
+      turnUser: { type: "text" },
+      turnPassword: { type: "password" },
+      viewerToken: { type: "password" },
+    },
   });
 }

@@ -88,3 +88,27 @@ export class IceRestartError extends ViewerRequestError {
     super("ice restart not supported", "reload the player: a new offer starts a new connection");
   }
 }
+
+/**
+ * One client address already has as many viewers waiting to connect as it may: an offer flood from one
+ * host would otherwise hold a peer connection (and its UDP socket) per request until the connect timeout.
+ */
+export class TooManyPendingError extends ViewerRequestError {
+  readonly httpStatus = 429;
+  readonly code = "too-many-pending";
+  /** Answered as response headers (sendError copies them). */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    readonly remoteAddress: string,
+    readonly maxPending: number,
+    retryAfterS: number,
+  ) {
+    super(
+      "too many pending viewers",
+      `${remoteAddress} already has ${maxPending} viewer${maxPending === 1 ? "" : "s"} that have not connected yet; ` +
+        "connect or end those first, or try again later",
+    );
+    this.headers = { "Retry-After": String(retryAfterS) };
+  }
+}

@@ -41,17 +41,35 @@ export function fmtpParameters(config: string): Record<string, string> {
   return out;
 }
 
+/**
+ * sdp-transform turns every field that reads as a whole number into a number, whatever its type says:
+ * "a=fmtp:63 111" gives config 111, "a=rtpmap:96 264/90000" codec 264. Text fields are made text again.
+ */
+function text(value: unknown): string {
+  return value === undefined || value === null ? "" : String(value);
+}
+
+function wholeNumber(value: unknown): number | undefined {
+  const n = Number(value);
+  return value !== undefined && value !== "" && Number.isSafeInteger(n) ? n : undefined;
+}
+
 function offeredCodecs(media: MediaDescription): OfferedCodec[] {
   return media.rtp.map((rtp) => {
-    const fmtp = media.fmtp.find((f) => f.payload === rtp.payload)?.config ?? "";
+    const fmtp = text(media.fmtp.find((f) => String(f.payload) === String(rtp.payload))?.config);
     const rtcpFeedback = (media.rtcpFb ?? [])
       .filter((fb) => String(fb.payload) === String(rtp.payload) || fb.payload === "*")
-      .map((fb) => (fb.subtype === undefined ? { type: fb.type } : { type: fb.type, parameter: fb.subtype }));
+      .map((fb) =>
+        fb.subtype === undefined
+          ? { type: text(fb.type) }
+          : { type: text(fb.type), parameter: text(fb.subtype) },
+      );
+    const channels = wholeNumber(rtp.encoding);
     return {
       payloadType: rtp.payload,
-      name: rtp.codec,
-      clockRate: rtp.rate ?? 0,
-      ...(rtp.encoding !== undefined ? { channels: rtp.encoding } : {}),
+      name: text(rtp.codec),
+      clockRate: wholeNumber(rtp.rate) ?? 0,
+      ...(channels !== undefined ? { channels } : {}),
       fmtp,
       parameters: fmtpParameters(fmtp),
       rtcpFeedback,

@@ -10,11 +10,13 @@ import {
   BadSdpError,
   MaxViewersError,
   NoStreamError,
+  TooManyPendingError,
   UnknownViewerError,
   ViewerRequestError,
 } from "./errors";
 import type { IceSettings } from "./ice-config";
 import { parseOffer } from "./offer";
+import { SendScheduler } from "./send-scheduler";
 import { Viewer, type ViewerStats, type ViewerTimeouts } from "./viewer";
 import type { PacingOptions } from "./viewer-track";
 
@@ -39,7 +41,18 @@ export interface StreamViewersOptions {
   /** Each viewer track's queue bound and pacing. */
   readonly pacing?: PacingOptions;
   readonly gopLimits?: GopCacheLimits;
+  /**
+   * Viewers one client address may have that have not connected yet (answer being made, or ICE not
+   * done): past it, offers from that address are refused with TooManyPendingError until one connects
+   * or times out. Default DEFAULT_MAX_PENDING_PER_ADDRESS.
+   */
+  readonly maxPendingPerAddress?: number;
 }
+
+/** A browser tab holds one pending viewer at a time; a few tabs of one household behind one NAT fit. */
+export const DEFAULT_MAX_PENDING_PER_ADDRESS = 4;
+/** What a refused client is told to wait before asking again (a pending viewer connects within seconds). */
+const PENDING_RETRY_AFTER_S = 5;
 
 export type SourceState = "waiting" | "receiving" | "stalled";
 
@@ -64,6 +77,8 @@ export interface StreamStats {
   /** Source sessions seen (a camera restart adds one). */
   readonly sourceSessions: number;
   readonly keyframeRequests: number;
+  /** RTP packets dropped as malformed since the start (too short, not RTP, broken aggregates or fragments). */
+  readonly malformedPackets: number;
 }
 
 interface Events {
@@ -102,13 +117,20 @@ export class StreamViewers extends EventEmitter<Events> {
   private readonly fastStart: boolean;
   private readonly gop: GopCache;
   private readonly meter = new RateMeter();
+  /** Hands frames to the viewers in slices, so hundreds of viewers do not stall the event loop. */
+  private readonly sends = new SendScheduler<OutputFrame>();
   private current: StreamInfo | undefined;
   private video: MediaPipe | undefined;
   private audio: MediaPipe | undefined;
   private audioMedia: MediaInfo | undefined;
   /** The source session whose keyframe video is flowing from; frames of a newer one wait for theirs. */
   private keyedSession: number | undefined;
+  /** Malformed packets counted by pipes since replaced (a codec change). */
+  private malformedBefore = 0;
   private pending = 0;
+  /** Per client address: viewers being answered, or answered but never connected. */
+  private readonly unconnected = new Map<string, number>();
+  private readonly maxPendingPerAddress: number;
   private closed = false;
   private sessions = 0;
   private lastVideoAt: number | undefined;
@@ -121,6 +143,28 @@ export class StreamViewers extends EventEmitter<Events> {
     this.fastStart = opts.fastStart ?? true;
     this.gop = new GopCache(opts.gopLimits);
     this.packetInput = opts.fallbackCodec ? new PacketInput(opts.fallbackCodec) : undefined;
+    this.maxPendingPerAddress = opts.maxPendingPerAddress ?? DEFAULT_MAX_PENDING_PER_ADDRESS;
+  }
+
+  /** Viewers not connected yet (being answered, or waiting for ICE): of one client address, or of all. */
+  pendingViewers(remoteAddress?: string): number {
+    if (remoteAddress !== undefined) return this.unconnected.get(remoteAddress) ?? 0;
+    let total = 0;
+    for (const count of this.unconnected.values()) total += count;
+    return total;
+  }
+
+  /** Counts a pending viewer of `address`; the function returned uncounts it, once. */
+  private holdPending(address: string): () => void {
+    this.unconnected.set(address, (this.unconnected.get(address) ?? 0) + 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      const left = (this.unconnected.get(address) ?? 1) - 1;
+      if (left > 0) this.unconnected.set(address, left);
+      else this.unconnected.delete(address);
+    };
   }
 
   /** The latest StreamInfo pushed. */
@@ -174,6 +218,7 @@ export class StreamViewers extends EventEmitter<Events> {
     ) {
       // Negotiated codecs no longer fit: the players reconnect and negotiate again.
       for (const viewer of this.viewers.values()) void viewer.close("the stream's codec changed");
+      this.malformedBefore += this.malformedInPipes();
       this.video = undefined;
       this.audio = undefined;
       this.keyedSession = undefined;
@@ -185,6 +230,12 @@ export class StreamViewers extends EventEmitter<Events> {
     );
     // Frames cached from the previous session cannot be followed by the new session's.
     this.gop.clear();
+  }
+
+  private malformedInPipes(): number {
+    return (
+      (this.video?.normalizer.counters.malformed ?? 0) + (this.audio?.normalizer.counters.malformed ?? 0)
+    );
   }
 
   private follow(pipe: MediaPipe | undefined, media: MediaInfo | undefined): MediaPipe | undefined {
@@ -212,7 +263,7 @@ export class StreamViewers extends EventEmitter<Events> {
         if (this.keyframeTimes.length > 2) this.keyframeTimes.shift();
       }
     }
-    for (const viewer of this.viewers.values()) viewer.send(frame);
+    this.sends.push(frame, [...this.viewers.values()]);
   }
 
   /** The stream's video as codec matching should see it: with the latest parameter sets. */
@@ -225,7 +276,8 @@ export class StreamViewers extends EventEmitter<Events> {
 
   /**
    * Answers a browser's offer with a new viewer.
-   * @throws MaxViewersError, NoStreamError, NoCommonCodecError, BadSdpError (all ViewerRequestError)
+   * @throws MaxViewersError, TooManyPendingError, NoStreamError, NoCommonCodecError, BadSdpError (all
+   *   ViewerRequestError)
    */
   async addViewer(
     offerSdp: string,
@@ -235,11 +287,15 @@ export class StreamViewers extends EventEmitter<Events> {
     if (this.closed) throw new NoStreamError();
     if (this.viewers.size + this.pending >= this.opts.maxViewers)
       throw new MaxViewersError(this.opts.maxViewers);
+    if (this.pendingViewers(remoteAddress) >= this.maxPendingPerAddress)
+      throw new TooManyPendingError(remoteAddress, this.maxPendingPerAddress, PENDING_RETRY_AFTER_S);
     parseOffer(offerSdp);
     const video = this.videoForMatching();
     const audio = this.audio?.media;
     if (video === undefined && audio === undefined) throw new NoStreamError();
+    // Counted before the first await: concurrent offers from one address see each other.
     this.pending++;
+    const releasePending = this.holdPending(remoteAddress);
     let created: { viewer: Viewer; answerSdp: string };
     try {
       created = await Viewer.create({
@@ -253,6 +309,7 @@ export class StreamViewers extends EventEmitter<Events> {
         ...(this.opts.pacing !== undefined ? { pacing: this.opts.pacing } : {}),
       });
     } catch (error) {
+      releasePending();
       if (error instanceof ViewerRequestError) throw error;
       throw new BadSdpError(error instanceof Error ? error.message : String(error));
     } finally {
@@ -260,17 +317,22 @@ export class StreamViewers extends EventEmitter<Events> {
     }
     const { viewer, answerSdp } = created;
     if (this.closed) {
+      releasePending();
       await viewer.close("the stream was closed");
       throw new NoStreamError();
     }
     this.viewers.set(viewer.id, viewer);
+    if (viewer.connected) releasePending();
     viewer.on("state", (state) => {
-      if (state === "connected" && this.fastStart) viewer.replay(this.gop.framesSinceKeyframe());
+      if (state !== "connected") return;
+      releasePending();
+      if (this.fastStart) viewer.replay(this.gop.framesSinceKeyframe());
     });
     viewer.on("pli", () => {
       this.keyframeRequests++;
     });
     viewer.once("closed", () => {
+      releasePending();
       this.viewers.delete(viewer.id);
       this.emit("left", { ...viewerInfo(viewer), reason: viewer.closeReason });
     });
@@ -322,6 +384,7 @@ export class StreamViewers extends EventEmitter<Events> {
             : "receiving",
       sourceSessions: this.sessions,
       keyframeRequests: this.keyframeRequests,
+      malformedPackets: this.malformedBefore + this.malformedInPipes() + (this.packetInput?.dropped ?? 0),
     };
     return { stream, viewers: [...this.viewers.values()].map((v) => v.stats()) };
   }
@@ -329,6 +392,7 @@ export class StreamViewers extends EventEmitter<Events> {
   /** Closes every viewer (awaited); later pushes and offers are refused. */
   async close(): Promise<void> {
     this.closed = true;
+    this.sends.clear();
     await Promise.all([...this.viewers.values()].map((viewer) => viewer.close("the stream was closed")));
     this.gop.clear();
   }

@@ -243,6 +243,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
         await pc.setRemoteDescription({ type: "offer", sdp: opts.offerSdp });
         withoutDefaultStun(pc, opts.ice);
         await pc.setLocalDescription(await pc.createAnswer());
+        viewer.watchDtls();
       } catch (error) {
         if (error instanceof ViewerRequestError) throw error;
         throw new BadSdpError(error instanceof Error ? error.message : String(error));
@@ -298,6 +299,25 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       sender.onPictureLossIndication.subscribe(() => this.keyframeRequested());
       sender.onRtcp.subscribe((packet) => {
         if (isFullIntraRequest(packet)) this.keyframeRequested();
+      });
+    }
+  }
+
+  /**
+   * werift reads any DTLS alert (a browser's pc.close() sends close_notify) as the end of the
+   * association: its DTLS transport turns "closed" and sends nothing more, but the peer connection
+   * stays "connected" until consent expires (30 s). The viewer is closed at once instead. Called once
+   * the answer is made: negotiation may replace the transceivers' transports (BUNDLE).
+   */
+  private watchDtls(): void {
+    const transports = new Set(
+      [this.senders.video, this.senders.audio].flatMap((sender) =>
+        sender?.dtlsTransport === undefined ? [] : [sender.dtlsTransport],
+      ),
+    );
+    for (const transport of transports) {
+      transport.onStateChange.subscribe((state) => {
+        if (state === "closed" && this.closing === undefined) void this.close("closed by the browser (DTLS)");
       });
     }
   }

@@ -36,6 +36,8 @@ const FAST_BACKOFF = { delaysMs: [200, 500, 1000], jitter: 0 };
 function options(overrides: Partial<StreamViewersOptions> = {}): StreamViewersOptions {
   return {
     maxViewers: 25,
+    // The tests connect up to 20 viewers at once, all from 127.0.0.1.
+    maxPendingPerAddress: 25,
     ice: { iceServers: [], additionalHostAddresses: ["127.0.0.1"] },
     audio: true,
     fastStart: true,

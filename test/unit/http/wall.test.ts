@@ -172,6 +172,7 @@ describe("http/wall", () => {
           width: 1280,
           height: 720,
           kbps: 1500,
+          protected: false,
         },
         {
           path: "/cam2",
@@ -183,6 +184,7 @@ describe("http/wall", () => {
           width: null,
           height: null,
           kbps: null,
+          protected: false,
         },
         {
           path: "/cam3",
@@ -194,6 +196,7 @@ describe("http/wall", () => {
           width: null,
           height: null,
           kbps: null,
+          protected: false,
         },
         {
           path: "/cam10",
@@ -205,6 +208,7 @@ describe("http/wall", () => {
           width: 1280,
           height: 720,
           kbps: 1500,
+          protected: false,
         },
       ]);
     });

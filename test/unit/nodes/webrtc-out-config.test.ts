@@ -6,13 +6,15 @@ function def(fields: Partial<WebrtcOutDef> = {}): WebrtcOutDef {
 }
 
 describe("nodes/webrtc-out-config", () => {
-  it("defaults: path from the id, 20 viewers, audio, fast start, no ICE servers, stats every 10 s", () => {
+  it("defaults: path from the id, 20 viewers, 4 pending per address, no token, audio, fast start, no ICE servers, stats every 10 s", () => {
     const settings = parseWebrtcOutConfig(def(), undefined);
     assert.deepEqual(settings, {
       path: "/a1b2c3d4e5f60718",
       title: "webrtc-out /a1b2c3d4e5f60718",
       topic: "/a1b2c3d4e5f60718",
       maxViewers: 20,
+      maxPendingPerAddress: 4,
+      viewerToken: undefined,
       audio: true,
       fastStart: true,
       ice: { iceServers: [], additionalHostAddresses: [] },
@@ -20,6 +22,27 @@ describe("nodes/webrtc-out-config", () => {
       statsIntervalMs: 10_000,
       problems: [],
     });
+  });
+
+  it("pending viewers per address: a whole number of at least 1, else the default with a problem", () => {
+    assert.equal(parseWebrtcOutConfig(def({ maxPending: "2" }), undefined).maxPendingPerAddress, 2);
+    assert.equal(parseWebrtcOutConfig(def({ maxPending: "" }), undefined).maxPendingPerAddress, 4);
+    for (const bad of [0, -1, "1.5", "many"]) {
+      const settings = parseWebrtcOutConfig(def({ maxPending: bad }), undefined);
+      assert.equal(settings.maxPendingPerAddress, 4, String(bad));
+      assert.match(settings.problems[0] ?? "", /pending viewers per address/);
+    }
+  });
+
+  it("the viewer token comes from the credentials, trimmed; empty means none", () => {
+    assert.equal(parseWebrtcOutConfig(def(), { viewerToken: " s3cret-token " }).viewerToken, "s3cret-token");
+    assert.equal(parseWebrtcOutConfig(def(), { viewerToken: "" }).viewerToken, undefined);
+    assert.equal(parseWebrtcOutConfig(def(), { viewerToken: "   " }).viewerToken, undefined);
+    const spaced = parseWebrtcOutConfig(def(), { viewerToken: "two words" });
+    // Kept (the stream stays closed to everyone) and reported: no Authorization header can carry it.
+    assert.equal(spaced.viewerToken, "two words");
+    assert.match(spaced.problems[0] ?? "", /viewer token/);
+    assert.ok(!spaced.problems.some((p) => p.includes("two words")), "a problem never repeats the token");
   });
 
   it("the path defaults to the name slugified; a configured path is normalised", () => {
