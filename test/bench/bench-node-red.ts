@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, Socket } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
 
@@ -17,6 +17,9 @@ export interface ServerMetrics {
   readonly cpuCores: number;
   readonly rssBytes: number;
   readonly heapUsedBytes: number;
+  /** V8's heap as reserved (used or not), and memory outside it that V8 knows of (Buffers...). */
+  readonly heapTotalBytes: number;
+  readonly externalBytes: number;
   /** True when a global.gc() ran just before heapUsed was read (asked for, and --expose-gc given). */
   readonly gcForced: boolean;
   /** Event-loop delay over the window (perf_hooks.monitorEventLoopDelay), ms; 0 without samples. */
@@ -25,6 +28,16 @@ export interface ServerMetrics {
   readonly udpSockets: number;
   /** Resources keeping the event loop alive now (process.getActiveResourcesInfo()): sockets, timers... */
   readonly activeResources: number;
+  /** Of those, timers ("Timeout") and TCP sockets ("TCPSocketWrap", "TCPServerWrap"). */
+  readonly timers: number;
+  readonly tcpSockets: number;
+  /**
+   * TCP connections this process opened (RTSP, MQTT...), leaving out those its servers accepted:
+   * HTTP keep-alive connections come and go with the clients, a leaked camera connection stays.
+   */
+  readonly tcpOutbound: number;
+  /** Every kind of active resource and how many (Node 22: "UDPWrap", "Timeout", "TCPSocketWrap"...). */
+  readonly resources: Readonly<Record<string, number>>;
 }
 
 /** The probe's HTTP interface: GET /metrics (?gc=1 forces a collection first), POST /reset. */
@@ -35,6 +48,21 @@ export interface MetricsProbe {
 
 /** Sampling step of the event-loop delay histogram: fine enough for p99, cheap enough not to show. */
 const LOOP_DELAY_RESOLUTION_MS = 10;
+
+/** Connected TCP sockets without a server that accepted them (node:net sets `server` on those). */
+function outboundTcpSockets(): number {
+  // Undocumented but stable since Node 0.x; getActiveResourcesInfo() names kinds only.
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  return handles.filter(
+    (h) => h instanceof Socket && (h as Socket & { server?: unknown }).server == null && !h.destroyed,
+  ).length;
+}
+
+function countByName(names: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const name of names) counts[name] = (counts[name] ?? 0) + 1;
+  return counts;
+}
 
 /** Takes the process's figures over windows that reset() starts. */
 export class MetricsWindow {
@@ -70,6 +98,8 @@ export class MetricsWindow {
       cpuCores: elapsedUs > 0 ? (cpu.user + cpu.system) / elapsedUs : 0,
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
+      heapTotalBytes: memory.heapTotal,
+      externalBytes: memory.external,
       gcForced,
       eventLoopDelayMs: {
         p50: ms(this.loopDelay.percentile(50)),
@@ -78,6 +108,10 @@ export class MetricsWindow {
       },
       udpSockets: resources.filter((name) => name.toUpperCase() === "UDPWRAP").length,
       activeResources: resources.length,
+      timers: resources.filter((name) => name === "Timeout").length,
+      tcpSockets: resources.filter((name) => name.startsWith("TCP")).length,
+      tcpOutbound: outboundTcpSockets(),
+      resources: countByName(resources),
     };
   }
 
@@ -256,6 +290,8 @@ export interface BenchNodeRedOptions {
   /** Node-RED's log level; "info" at least, since the start is found by its "Server now running" line. */
   readonly logLevel?: "info" | "debug" | "trace";
   readonly startTimeoutMs?: number;
+  /** Variables added to Node-RED's environment (e.g. MALLOC_ARENA_MAX). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface BenchNodeRed extends MetricsClient {
@@ -305,6 +341,7 @@ export async function startBenchNodeRed(opts: BenchNodeRedOptions): Promise<Benc
       settings: benchSettings(opts.logLevel ?? "info"),
       flows: opts.flows,
       nodeArgs: opts.exposeGc === false ? [] : ["--expose-gc"],
+      ...(opts.env === undefined ? {} : { env: opts.env }),
     },
     opts.startTimeoutMs,
   );

@@ -54,6 +54,8 @@ export interface LightViewer {
    * Abrupt: the socket just closes (a killed tab): the server learns of it from consent expiry.
    */
   close(opts?: { abrupt?: boolean }): Promise<void>;
+  /** The UDP sockets of its ICE agent. */
+  sockets(): Socket[];
 }
 
 const LOOPBACK = /^127\.\d+\.\d+\.\d+$/;
@@ -303,7 +305,7 @@ function senderReports(rtcp: Buffer): { ssrc: number; lsr: number }[] {
 }
 
 /** The UDP sockets under a werift ICE agent (private fields, as test/helpers/werift-viewer.ts reaches them). */
-function udpSockets(connection: Connection): Socket[] {
+export function udpSockets(connection: Connection): Socket[] {
   const protocols = (connection as unknown as { protocols?: { transport?: { socket?: Socket } }[] })
     .protocols;
   return (protocols ?? []).flatMap((p) => (p.transport?.socket === undefined ? [] : [p.transport.socket]));
@@ -338,6 +340,10 @@ class Light implements LightViewer {
   private tagBytes = 10;
   private packets = 0;
   private bytes = 0;
+  /** The RFC 3550 jitter estimate (RTP ticks) as each packet of the window left it: mean and peak. */
+  private jitterSum = 0;
+  private jitterSamples = 0;
+  private jitterMax = 0;
   private readonly streams = new Map<number, SsrcStats>();
   private lastSsrc = -1;
   private lastStream: SsrcStats | undefined;
@@ -461,6 +467,9 @@ class Light implements LightViewer {
     this.packets++;
     this.bytes += data.length - this.tagBytes;
     stream.arrived(seq, timestamp, performance.now());
+    this.jitterSum += stream.jitter;
+    this.jitterSamples++;
+    if (stream.jitter > this.jitterMax) this.jitterMax = stream.jitter;
     const listener = this.onPacket;
     if (listener !== undefined) listener(seq, timestamp, (second & 0x80) !== 0, process.hrtime.bigint());
   }
@@ -514,15 +523,24 @@ class Light implements LightViewer {
     return this.current;
   }
 
+  sockets(): Socket[] {
+    return udpSockets(this.connection);
+  }
+
   counts(): ViewerCounts {
     let lost = 0;
     for (const stream of this.streams.values()) lost += stream.sequence.windowLost();
-    return { packets: this.packets, bytes: this.bytes, lost };
+    const ms = (ticks: number): number => (ticks * 1000) / VIDEO_CLOCK_RATE;
+    const jitterMs = this.jitterSamples === 0 ? 0 : ms(this.jitterSum / this.jitterSamples);
+    return { packets: this.packets, bytes: this.bytes, lost, jitterMs, jitterMaxMs: ms(this.jitterMax) };
   }
 
   reset(): void {
     this.packets = 0;
     this.bytes = 0;
+    this.jitterSum = 0;
+    this.jitterSamples = 0;
+    this.jitterMax = 0;
     for (const stream of this.streams.values()) stream.sequence.reset();
   }
 

@@ -13,9 +13,23 @@ export type HostCommand =
       readonly count: number;
       readonly kind: ViewerKind;
       readonly offerUrl: string;
+      /** POST the offer as WHEP (`offerUrl` is then P/whep) and keep the resource URL for a DELETE. */
+      readonly whep?: boolean;
     }
-  /** Removes `count` viewers (oldest first), or all; `abrupt`: just stop answering, no DELETE, no close. */
-  | { readonly cmd: "leave"; readonly id: number; readonly count: number | "all"; readonly abrupt?: boolean }
+  /**
+   * Removes `count` viewers (oldest first), or all. Default: a DTLS close_notify, as a browser's
+   * pc.close() sends. `abrupt`: the socket just vanishes (no DELETE, no alert). `delete`: a WHEP
+   * DELETE first (viewers that joined with `whep`), as the player page does.
+   */
+  | {
+      readonly cmd: "leave";
+      readonly id: number;
+      readonly count: number | "all";
+      readonly abrupt?: boolean;
+      readonly delete?: boolean;
+    }
+  /** Sets the receive buffer (SO_RCVBUF) of every hosted viewer's UDP sockets: a small one drops what is not read in time. */
+  | { readonly cmd: "recvBuffer"; readonly id: number; readonly bytes: number }
   /** Starts counting afresh (packets, bytes, gaps, CPU) from now, for a measurement window. */
   | { readonly cmd: "reset"; readonly id: number }
   | { readonly cmd: "stats"; readonly id: number }
@@ -29,6 +43,10 @@ export interface ViewerCounts {
   readonly bytes: number;
   /** Packets missing by sequence number since the last reset (gaps in the RTP sequence, unencrypted header). */
   readonly lost: number;
+  /** RFC 3550 interarrival jitter of the video stream averaged over the window's packets, ms (light viewers only). */
+  readonly jitterMs?: number;
+  /** The highest the jitter estimate went in the window, ms. */
+  readonly jitterMaxMs?: number;
 }
 
 export interface HostStats {

@@ -4,7 +4,6 @@
 //
 // Numbers are from one run; nothing here is asserted. --quick shortens every window (for trying the
 // bench itself, not for figures).
-import { type ChildProcess, fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -14,9 +13,9 @@ import { waitFor } from "../helpers/wait";
 import { forkBaseline } from "./baseline-process";
 import { type BenchNodeRed, type ServerMetrics, startBenchNodeRed } from "./bench-node-red";
 import { CAMERA_720P, CAMERA_720P_4M, describeProbe, ensureProbedClip } from "./clips";
-import type { HostCommand, HostReply, HostStats, TracedPacket, ViewerKind } from "./protocol";
 import { quantile, relayDelaysMs, renderTable, type SentPacket, slope } from "./stats";
 import { measureTimeToFirstFrame, type TimeToFirstFrameResult } from "./ttff";
+import { ViewerHostClient } from "./viewer-host-client";
 
 const { values: args } = parseArgs({
   options: {
@@ -45,68 +44,6 @@ const log = (line: string) => console.log(`[bench] ${line}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mb = (bytes: number) => bytes / 1024 / 1024;
 const round = (n: number, digits = 1) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : Number.NaN);
-
-/** A command as the caller writes it: the host pairs replies by the id it is given. */
-type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
-
-/** The viewers' own process (test/bench/viewer-host.ts), driven over IPC. */
-class ViewerHost {
-  private readonly child: ChildProcess;
-  private nextId = 1;
-  private readonly pending = new Map<number, (reply: HostReply) => void>();
-  viewers = 0;
-
-  constructor() {
-    this.child = fork(path.join(__dirname, "viewer-host.js"), [], {
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    this.child.on("message", (reply: HostReply) => {
-      this.pending.get(reply.id)?.(reply);
-      this.pending.delete(reply.id);
-    });
-  }
-
-  private async call(command: WithoutId<HostCommand>): Promise<HostReply & { ok: true }> {
-    const id = this.nextId++;
-    const reply = await new Promise<HostReply>((resolve) => {
-      this.pending.set(id, resolve);
-      this.child.send({ ...command, id });
-    });
-    if (!reply.ok) throw new Error(`viewer host: ${command.cmd}: ${reply.error}`);
-    return reply;
-  }
-
-  async join(count: number, offerUrl: string, kind: ViewerKind = "light"): Promise<void> {
-    if (count <= 0) return;
-    const reply = await this.call({ cmd: "join", count, kind, offerUrl });
-    this.viewers += reply.joined ?? 0;
-    if ((reply.joined ?? 0) < count) log(`only ${reply.joined} of ${count} viewers connected`);
-  }
-
-  async leave(count: number | "all", abrupt = false): Promise<void> {
-    await this.call({ cmd: "leave", count, abrupt });
-    this.viewers = count === "all" ? 0 : Math.max(0, this.viewers - count);
-  }
-
-  async reset(): Promise<void> {
-    await this.call({ cmd: "reset" });
-  }
-
-  async stats(): Promise<HostStats> {
-    const reply = await this.call({ cmd: "stats" });
-    if (!reply.stats) throw new Error("viewer host: no stats");
-    return reply.stats;
-  }
-
-  async trace(on: boolean): Promise<readonly TracedPacket[]> {
-    return (await this.call({ cmd: "trace", on })).trace ?? [];
-  }
-
-  async exit(): Promise<void> {
-    await this.call({ cmd: "exit" }).catch(() => undefined);
-    if (this.child.exitCode === null) this.child.kill();
-  }
-}
 
 interface ServerUnderTest {
   metrics(opts?: { gc?: boolean }): Promise<ServerMetrics>;
@@ -142,7 +79,7 @@ class CameraLedger {
 /** One load step: `viewers` connected, a settled window, everything counted. */
 async function measureLoad(
   server: ServerUnderTest,
-  host: ViewerHost,
+  host: ViewerHostClient,
   ledger: CameraLedger,
   viewers: number,
   traceDelay: boolean,
@@ -233,7 +170,7 @@ async function loadSteps(
   ledger: CameraLedger,
   label: string,
 ): Promise<{ rows: LoadRow[]; idle: ServerMetrics; afterLeave: ServerMetrics }> {
-  const host = new ViewerHost();
+  const host = new ViewerHostClient(log);
   const rows: LoadRow[] = [];
   try {
     await sleep(SETTLE_MS);
@@ -256,9 +193,9 @@ async function loadSteps(
 }
 
 /**
- * Until the server holds no viewer. The light viewers leave with a DTLS close_notify, which werift does
- * not act on, so the server lets them go when consent expires (about 30 s); the player page also sends
- * a WHEP DELETE and goes at once. A server without webrtc-out's /stats (the baseline) gets 35 s.
+ * Until the server holds no viewer. The light viewers leave with a DTLS close_notify: webrtc-out closes
+ * the viewer on it at once (werift alone would hold it until consent expires, about 30 s). A server
+ * without webrtc-out's /stats (the baseline, bare werift) gets 35 s.
  */
 async function viewersGone(offerUrl: string): Promise<void> {
   const statsUrl = offerUrl.replace(/\/offer$/, "/stats");
@@ -315,6 +252,8 @@ function productFlow(cameraUrls: readonly string[], withFanout: boolean, fastSta
       name: `cam${i + 1}`,
       path: `cam${i + 1}`,
       maxViewers: 500,
+      // Every bench viewer comes from 127.0.0.1, ten joining at once.
+      maxPending: 500,
       hostAddresses: "127.0.0.1",
       statsInterval: 0,
       fastStart,
@@ -452,7 +391,7 @@ async function manyCameras(): Promise<Results["cameras"]> {
       }),
   );
   const urls = await Promise.all(cameras.map(async (c) => (await c.start()).url));
-  const host = new ViewerHost();
+  const host = new ViewerHostClient(log);
   try {
     const nodeRed = await startBenchNodeRed({ flows: productFlow(urls, true) });
     try {

@@ -1,3 +1,4 @@
+import type { Socket } from "node:dgram";
 import type { MediaStreamTrack, RtpPacket } from "werift";
 import { connectViewer, type WeriftViewer } from "../helpers/werift-viewer";
 import { connectLightViewer, type LightViewer, type PacketListener, SequenceTracker } from "./light-receiver";
@@ -22,6 +23,10 @@ interface Hosted {
   reset(): void;
   setOnPacket(listener: PacketListener | undefined): void;
   close(abrupt: boolean): Promise<void>;
+  /** Its UDP sockets (for SO_RCVBUF). */
+  sockets(): Socket[];
+  /** The WHEP resource (Location) when it joined through WHEP. */
+  resource?: string;
 }
 
 function hostedLight(viewer: LightViewer): Hosted {
@@ -32,6 +37,7 @@ function hostedLight(viewer: LightViewer): Hosted {
     reset: () => viewer.reset(),
     setOnPacket: (listener) => viewer.setOnPacket(listener),
     close: (abrupt) => viewer.close({ abrupt }),
+    sockets: () => viewer.sockets(),
   };
 }
 
@@ -105,6 +111,15 @@ function hostedWerift(viewer: WeriftViewer): Hosted {
       viewer.stopReading();
       await viewer.close();
     },
+    sockets: () =>
+      viewer.pc.iceTransports.flatMap((transport) => {
+        const protocols = (
+          transport.connection as unknown as { protocols?: { transport?: { socket?: Socket } }[] }
+        ).protocols;
+        return (protocols ?? []).flatMap((p) =>
+          p.transport?.socket === undefined ? [] : [p.transport.socket],
+        );
+      }),
   };
 }
 
@@ -122,8 +137,31 @@ async function postOffer(offerUrl: string, sdp: string): Promise<string> {
   return body.sdp;
 }
 
-async function connectHosted(kind: ViewerKind, offerUrl: string): Promise<Hosted> {
-  const offer = (sdp: string) => postOffer(offerUrl, sdp);
+/** POSTs a WHEP offer (RFC 9725); the answer SDP and the resource's absolute URL. */
+async function postWhep(whepUrl: string, sdp: string): Promise<{ sdp: string; resource: string }> {
+  const res = await fetch(whepUrl, {
+    method: "POST",
+    headers: { "Content-Type": "application/sdp" },
+    body: sdp,
+  });
+  const text = await res.text();
+  const location = res.headers.get("Location");
+  if (res.status !== 201 || location === null) throw new Error(`POST ${whepUrl}: ${res.status} ${text}`);
+  return { sdp: text, resource: new URL(location, whepUrl).href };
+}
+
+async function connectHosted(kind: ViewerKind, offerUrl: string, whep: boolean): Promise<Hosted> {
+  let resource: string | undefined;
+  const offer = async (sdp: string): Promise<string> => {
+    if (!whep) return postOffer(offerUrl, sdp);
+    const answer = await postWhep(offerUrl, sdp);
+    resource = answer.resource;
+    return answer.sdp;
+  };
+  const withResource = (hosted: Hosted): Hosted => {
+    if (resource !== undefined) hosted.resource = resource;
+    return hosted;
+  };
   if (kind === "light") {
     const viewer = await connectLightViewer({ offer, connectTimeoutMs: CONNECT_TIMEOUT_MS });
     try {
@@ -132,7 +170,7 @@ async function connectHosted(kind: ViewerKind, offerUrl: string): Promise<Hosted
       await viewer.close({ abrupt: true });
       throw error;
     }
-    return hostedLight(viewer);
+    return withResource(hostedLight(viewer));
   }
   const viewer = await connectViewer({ offer, connectTimeoutMs: CONNECT_TIMEOUT_MS });
   const hosted = hostedWerift(viewer);
@@ -142,7 +180,15 @@ async function connectHosted(kind: ViewerKind, offerUrl: string): Promise<Hosted
     await hosted.close(true);
     throw error;
   }
-  return hosted;
+  return withResource(hosted);
+}
+
+/** WHEP DELETE of a viewer's resource; a failure is the server's to show, not the host's. */
+async function deleteResource(resource: string | undefined): Promise<void> {
+  if (resource === undefined) return;
+  await fetch(resource, { method: "DELETE" })
+    .then((res) => res.arrayBuffer())
+    .catch(() => undefined);
 }
 
 function errorText(error: unknown): string {
@@ -161,9 +207,14 @@ class ViewerHost {
     const { id } = command;
     switch (command.cmd) {
       case "join":
-        return this.join(id, command.count, command.kind, command.offerUrl);
+        return this.join(id, command.count, command.kind, command.offerUrl, command.whep === true);
       case "leave":
-        await this.leave(command.count, command.abrupt === true);
+        await this.leave(command.count, command.abrupt === true, command.delete === true);
+        return { id, ok: true };
+      case "recvBuffer":
+        for (const viewer of this.viewers) {
+          for (const socket of viewer.sockets()) socket.setRecvBufferSize(command.bytes);
+        }
         return { id, ok: true };
       case "reset":
         this.reset();
@@ -178,13 +229,19 @@ class ViewerHost {
     }
   }
 
-  private async join(id: number, count: number, kind: ViewerKind, offerUrl: string): Promise<HostReply> {
+  private async join(
+    id: number,
+    count: number,
+    kind: ViewerKind,
+    offerUrl: string,
+    whep: boolean,
+  ): Promise<HostReply> {
     let joined = 0;
     let firstError: string | undefined;
     for (let start = 0; start < count; start += JOIN_BATCH) {
       const batch = Math.min(JOIN_BATCH, count - start);
       const results = await Promise.allSettled(
-        Array.from({ length: batch }, () => connectHosted(kind, offerUrl)),
+        Array.from({ length: batch }, () => connectHosted(kind, offerUrl, whep)),
       );
       for (const result of results) {
         if (result.status === "fulfilled") {
@@ -200,10 +257,15 @@ class ViewerHost {
     return { id, ok: true, joined };
   }
 
-  private async leave(count: number | "all", abrupt: boolean): Promise<void> {
+  private async leave(count: number | "all", abrupt: boolean, del = false): Promise<void> {
     const leaving = this.viewers.splice(0, count === "all" ? this.viewers.length : count);
     if (this.traced !== undefined && leaving.includes(this.traced)) this.stopTrace();
-    await Promise.allSettled(leaving.map((viewer) => viewer.close(abrupt)));
+    await Promise.allSettled(
+      leaving.map(async (viewer) => {
+        if (del) await deleteResource(viewer.resource);
+        await viewer.close(abrupt);
+      }),
+    );
   }
 
   private reset(): void {
