@@ -315,7 +315,8 @@ export const PART_MUTATIONS: readonly Mutation[] = [
     name: "huge-interleaved-length",
     apply(parts, rng) {
       const part = pickPart(parts, rng, "interleaved");
-      if (!part) return false;
+      // An earlier mutation may have cut the frame short of its length field.
+      if (!part || part.bytes.length < 4) return false;
       const bytes = Buffer.from(part.bytes);
       bytes.writeUInt16BE(
         rng.pick([0xffff, 0x8000 + rng.int(0x8000), Math.min(0xffff, bytes.length + rng.int(2000))]),
