@@ -7,6 +7,7 @@ import {
   type SrtpProtector,
   srtpProtector,
 } from "./srtp-protect";
+import { sendIpLiteralsNow } from "./udp-send-now";
 import { type DtlsInternals, type SenderInternals, senderInternals } from "./werift-internals";
 
 /** A packet as a ViewerTrack hands it out: the stream's wire bytes and this viewer's header fields. */
@@ -50,6 +51,8 @@ export class DirectRtpSink {
   private lastSequence = -1;
   private readonly sent: (OutgoingPacket | undefined)[] = new Array(NACK_HISTORY);
   private readonly sentRollover = new Uint32Array(NACK_HISTORY);
+  /** The socket last made to send at once (see sendIpLiteralsNow). */
+  private socketSendingNow: unknown;
   /** Packets this sink sent again for NACKs. */
   retransmitted = 0;
 
@@ -114,6 +117,10 @@ export class DirectRtpSink {
     const transport = pair.protocol.transport;
     if (pair.protocol.type === "stun" && transport?.socket !== undefined) {
       if (transport.closed === true) return 0;
+      if (transport.socket !== this.socketSendingNow) {
+        sendIpLiteralsNow(transport.socket);
+        this.socketSendingNow = transport.socket;
+      }
       transport.socket.send(datagram, pair.remoteAddr[1], pair.remoteAddr[0]);
       pair.packetsSent++;
       pair.bytesSent += datagram.length;

@@ -1,0 +1,36 @@
+import type { Socket } from "node:dgram";
+import net from "node:net";
+
+type LookupCallback = (error: Error | null, address: string, family: number) => void;
+type Lookup = (address: string, callback: LookupCallback) => void;
+
+interface DgramState {
+  readonly handle?: { lookup: Lookup } | null;
+}
+
+const sendingNow = new WeakSet<Socket>();
+
+/**
+ * Node's `send(datagram, port, address)` on a socket with no connected peer first resolves `address`
+ * with dns.lookup, which answers even an IP literal on the next tick: a closure and a tick per
+ * datagram, and every datagram of a fan-out slice leaves after the slice instead of within it. This
+ * answers IP literals at once (host names still go to the original lookup), so the datagram is handed
+ * to the kernel inside the send() call. It relies on Node's private socket state (Node 22); where that
+ * is not found it changes nothing and returns false, and sends still work, one tick later.
+ * test/unit/webrtc/udp-send-now.test.ts checks it takes effect on the Node this package runs on.
+ */
+export function sendIpLiteralsNow(socket: Socket): boolean {
+  if (sendingNow.has(socket)) return true;
+  const key = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === "state symbol");
+  if (key === undefined) return false;
+  const handle = (socket as unknown as Record<symbol, DgramState | undefined>)[key]?.handle;
+  if (handle == null || typeof handle.lookup !== "function") return false;
+  const resolve = handle.lookup;
+  handle.lookup = (address, callback) => {
+    const family = net.isIP(address);
+    if (family !== 0) callback(null, address, family);
+    else resolve(address, callback);
+  };
+  sendingNow.add(socket);
+  return true;
+}
