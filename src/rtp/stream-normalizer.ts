@@ -185,7 +185,7 @@ export class StreamNormalizer {
     const video = this.media.kind === "video";
     const keyframe = video && unit.keyframe;
     const checked = dropMalformedPackets(unit.packets, this.packetization);
-    this.stats.packetsIn += checked.malformed;
+    this.stats.packetsIn += unit.packets.length;
     this.stats.malformed += checked.malformed;
     const packets = checked.packets;
     const store = this.store;
@@ -207,12 +207,9 @@ export class StreamNormalizer {
     let started = false;
     let written = 0;
     for (const packet of packets) {
-      this.stats.packetsIn++;
+      // dropMalformedPackets kept only packets with a whole header and a payload.
       const header = parseRtpHeader(packet);
-      if (header === undefined || header.payloadLength === 0) {
-        this.stats.malformed++;
-        continue;
-      }
+      if (header === undefined) continue;
       if (!started) {
         started = true;
         this.followSource(header.ssrc, header.timestamp, session, now);
