@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { slowViewerScenario } from "./soak/slow-viewer";
 
 // One werift viewer that reads a quarter of the time through a 4 KiB socket buffer, among 19 light
-// ones: the 19 are compared over two 10 s windows, with a normal viewer in its place and with it.
+// ones: the 19 are compared over two 10 s windows, with that viewer reading normally and throttled.
 
 describe("one slow viewer among 20 (Node-RED process)", function () {
   this.timeout(90_000);

@@ -1,3 +1,4 @@
+import { setPriority } from "node:os";
 import type { ViewerCounts } from "../../bench/protocol";
 import { ViewerHostClient } from "../../bench/viewer-host-client";
 import {
@@ -15,9 +16,12 @@ import {
 // One slow viewer among 20. The slow one is a full werift receiver (it sends NACKs, PLIs and
 // receiver reports with loss, as a struggling browser does) in a process of its own that is stopped
 // (SIGSTOP) most of the time and a tiny socket receive buffer: it reads at a fraction of the rate and
-// the kernel drops the rest. The 19 others are measured twice over the same window length, without
-// the slow one and then with it: loss and interarrival jitter must not rise. The server's queue for
-// the slow viewer must stay bounded: its RSS does not grow with the backlog.
+// the kernel drops the rest. The 19 others are measured twice over the same window length, first
+// with that werift viewer reading normally, then with it slow: loss and interarrival jitter must not
+// rise beyond noise. (The reference holds the werift viewer too: on two cores a full receiver takes
+// CPU from the light ones' process, and their userland arrival stamps show that as jitter, slow or
+// not.) The server's queue for the slow viewer must stay bounded: its RSS does not grow with the
+// backlog.
 
 export interface SlowViewerOptions extends ScenarioOptions {
   /** Viewers besides the slow one. Default 19. */
@@ -76,40 +80,44 @@ export async function slowViewerScenario(opts: SlowViewerOptions): Promise<Scena
   const failures: string[] = [];
   const offer = `${relay.base}/cam1/offer`;
   try {
-    // The reference: the others and one more normal viewer in the slow one's place.
-    const joined = await host.join(others + 1, offer);
-    if (joined !== others + 1) throw new Error(`${joined} of ${others + 1} viewers joined`);
+    // The reference: the others, and the werift viewer while it still reads normally.
+    const joined = await host.join(others, offer);
+    if (joined !== others) throw new Error(`${joined} of ${others} viewers joined`);
+    if ((await slowHost.join(1, offer, { kind: "werift" })) !== 1)
+      throw new Error("the slow viewer did not join");
+    const pid = slowHost.pid;
+    if (pid === undefined) throw new Error("the slow viewer's process has no id");
+    // Its own bursts of CPU after each SIGCONT are not the server's doing: lowest priority keeps
+    // them from delaying the light viewers' arrival stamps on this two-core machine.
+    setPriority(pid, 19);
     await serverSideConnected(relay, "cam1", 10_000);
     await sleep(2000);
     await host.reset();
+    await relay.nodeRed.resetWindow();
     const rssBefore = (await relay.nodeRed.metrics()).rssBytes;
     await sleep(windowMs);
-    // The first viewer is the stand-in: the same 19 are compared in both windows.
-    const reference = summarize((await host.stats()).perViewer.slice(1));
+    const reference = summarize((await host.stats()).perViewer);
+    const referenceLoop = (await relay.nodeRed.metrics()).eventLoopDelayMs;
 
-    await host.leave(1);
-    if ((await slowHost.join(1, offer, { kind: "werift" })) !== 1)
-      throw new Error("the slow viewer did not join");
-    await serverSideConnected(relay, "cam1", 10_000);
     await slowHost.setRecvBuffer(opts.recvBufferBytes ?? 4096);
-    const pid = slowHost.pid;
-    if (pid === undefined) throw new Error("the slow viewer's process has no id");
     const throttling = throttle(pid, opts.runMs ?? 50, opts.stopMs ?? 150);
     let slowServerSide: ViewerSummary | undefined;
     let rssPeak = 0;
     let slow: ViewerCounts | undefined;
     try {
       await sleep(2000);
-      // After the slow viewer's join (a peer connection costs a few MB of its own): what grows from
+      // Two seconds into the throttle (its first NACKs answered): what grows from
       // here on is what its lag costs. Collected first, so that garbage is not counted as growth.
       const lagStart = await relay.nodeRed.metrics({ gc: true });
       await host.reset();
+      await relay.nodeRed.resetWindow();
       const ends = performance.now() + windowMs;
       while (performance.now() < ends) {
         await sleep(Math.min(1000, Math.max(0, ends - performance.now())));
         rssPeak = Math.max(rssPeak, (await relay.nodeRed.metrics()).rssBytes);
       }
       const withSlow = summarize((await host.stats()).perViewer);
+      const withSlowLoop = (await relay.nodeRed.metrics()).eventLoopDelayMs;
       const lagEnd = await relay.nodeRed.metrics({ gc: true });
       const viewers = (await relay.viewers("cam1")) ?? [];
       // The werift viewer joined last; the light ones report no NACKs.
@@ -127,12 +135,13 @@ export async function slowViewerScenario(opts: SlowViewerOptions): Promise<Scena
         othersPackets: `${reference.packets} / ${withSlow.packets}`,
         othersJitterMeanMs: `${round(reference.jitterMeanMs, 2)} → ${round(withSlow.jitterMeanMs, 2)}`,
         othersJitterMaxMs: `${round(reference.jitterMaxMs, 2)} → ${round(withSlow.jitterMaxMs, 2)}`,
+        serverLoopP99Ms: `${round(referenceLoop.p99, 1)} → ${round(withSlowLoop.p99, 1)}`,
         slowReceivedPackets: slow?.packets ?? "?",
         slowServerState: slowServerSide?.state ?? "gone",
         slowNacks: slowServerSide?.nacks ?? 0,
         slowPlis: slowServerSide?.plis ?? 0,
         slowFramesDropped: slowServerSide?.framesDropped ?? 0,
-        serverRssBeforeJoinMB: mb(rssBefore),
+        serverRssBeforeLagMB: mb(rssBefore),
         serverRssPeakMB: mb(rssPeak),
         serverRssWhileLaggingMB: `${mb(lagStart.rssBytes)} → ${mb(lagEnd.rssBytes)}`,
         serverHeapWhileLaggingMB: `${mb(lagStart.heapUsedBytes)} → ${mb(lagEnd.heapUsedBytes)}`,
@@ -143,8 +152,11 @@ export async function slowViewerScenario(opts: SlowViewerOptions): Promise<Scena
         );
       }
       if (withSlow.lost > 0) failures.push(`the others lost ${withSlow.lost} packets`);
-      // Jitter of a loopback stream is the camera's own pacing: allowed to move by noise, not by a backlog.
-      if (withSlow.jitterMeanMs > reference.jitterMeanMs * 1.5 + 0.5) {
+      // Jitter of a loopback stream is the camera's own pacing plus the stamping process's scheduling:
+      // the slow viewer's stop-start alone moves the others' mean by 0.1–0.4 ms here (as much with
+      // retransmissions turned off, so not the server's doing). Others held behind its 150 ms stops
+      // would show tens of ms.
+      if (withSlow.jitterMeanMs > reference.jitterMeanMs * 1.5 + 1) {
         failures.push(`the others' jitter rose: ${figures.othersJitterMeanMs} ms`);
       }
       if (withSlow.packets < reference.packets * 0.95) {
