@@ -1,21 +1,9 @@
 import type { RTCRtpSender } from "werift";
 import { ntpTime } from "werift";
-import {
-  RTP_HEADER_SIZE,
-  type RtpHeaderFields,
-  type RtpTrackFields,
-  type SrtpProtector,
-  srtpProtector,
-} from "./srtp-protect";
+import type { FramePacket } from "./frame-packets";
+import { RTP_HEADER_SIZE, type RtpTrackFields, type SrtpProtector, srtpProtector } from "./srtp-protect";
 import { sendIpLiteralsNow } from "./udp-send-now";
 import { type DtlsInternals, type SenderInternals, senderInternals } from "./werift-internals";
-
-/** A packet as a ViewerTrack hands it out: the stream's wire bytes and this viewer's header fields. */
-export interface OutgoingPacket extends RtpHeaderFields {
-  readonly wire: Buffer;
-  readonly payloadOffset: number;
-  readonly payloadLength: number;
-}
 
 /** Packets kept for NACKs: about 1.3 s of a 2 Mbit/s stream, four times werift's own 128. */
 export const NACK_HISTORY = 512;
@@ -49,8 +37,17 @@ export class DirectRtpSink {
   private trackFields: RtpTrackFields = { payloadType: 0, ssrc: 0 };
   private rollover = 0;
   private lastSequence = -1;
-  private readonly sent: (OutgoingPacket | undefined)[] = new Array(NACK_HISTORY);
+  /**
+   * NACK history, by sequence number modulo NACK_HISTORY: the shared packet and this viewer's fields
+   * in typed arrays. An object per packet per viewer kept this long (2 s) would be promoted out of
+   * V8's young generation at 23,000 a second (100 viewers), and leave full collections to free it.
+   */
+  private readonly sentPackets: (FramePacket | undefined)[] = new Array(NACK_HISTORY);
+  private readonly sentSequence = new Int32Array(NACK_HISTORY).fill(-1);
+  private readonly sentTimestamp = new Uint32Array(NACK_HISTORY);
   private readonly sentRollover = new Uint32Array(NACK_HISTORY);
+  /** The header fields of the packet being protected; the protector does not keep them. */
+  private readonly header = { marker: false, sequence: 0, timestamp: 0 };
   /** The socket last made to send at once (see sendIpLiteralsNow). */
   private socketSendingNow: unknown;
   /** Packets this sink sent again for NACKs. */
@@ -62,26 +59,28 @@ export class DirectRtpSink {
   }
 
   /**
-   * Sends `packet` and returns true, or returns false when this path cannot (not connected yet, or
-   * a negotiation this path does not write: header extensions, RED, another SRTP profile).
+   * Sends `packet` as this viewer's `sequence` with `timestamp` and returns true, or returns false
+   * when this path cannot (not connected yet, or a negotiation this path does not write: header
+   * extensions, RED, another SRTP profile).
    */
-  write(packet: OutgoingPacket): boolean {
+  write(packet: FramePacket, sequence: number, timestamp: number): boolean {
     const dtls = this.ready();
     if (dtls === undefined || this.protector === undefined) return false;
-    const sequence = packet.sequence;
     if (this.lastSequence !== -1 && sequence < this.lastSequence && this.lastSequence - sequence > 0x8000) {
       this.rollover = (this.rollover + 1) >>> 0;
     }
     this.lastSequence = sequence;
     const slot = sequence % NACK_HISTORY;
-    this.sent[slot] = packet;
+    this.sentPackets[slot] = packet;
+    this.sentSequence[slot] = sequence;
+    this.sentTimestamp[slot] = timestamp;
     this.sentRollover[slot] = this.rollover;
     const sender = this.sender;
-    const bytes = this.transmit(dtls, this.protector, packet, this.rollover);
+    const bytes = this.transmit(dtls, this.protector, packet, sequence, timestamp, this.rollover);
     sender.packetCount = (sender.packetCount + 1) >>> 0;
-    sender.octetCount += packet.payloadLength;
+    sender.octetCount += packet.payload.length;
     sender.headerBytesSent += RTP_HEADER_SIZE;
-    sender.rtpTimestamp = packet.timestamp;
+    sender.rtpTimestamp = timestamp;
     sender.ntpTimestamp = ntpNow();
     return bytes > 0;
   }
@@ -91,20 +90,24 @@ export class DirectRtpSink {
     if (dtls === undefined || this.protector === undefined) return;
     for (const sequence of lost) {
       const slot = sequence % NACK_HISTORY;
-      const packet = this.sent[slot];
-      if (packet === undefined || packet.sequence !== sequence) continue;
+      const packet = this.sentPackets[slot];
+      if (packet === undefined || this.sentSequence[slot] !== sequence) continue;
       // The same index and keys give the same ciphertext: a receiver that never got it takes it.
-      if (this.transmit(dtls, this.protector, packet, this.sentRollover[slot] as number) === 0) continue;
+      const timestamp = this.sentTimestamp[slot] as number;
+      const rollover = this.sentRollover[slot] as number;
+      if (this.transmit(dtls, this.protector, packet, sequence, timestamp, rollover) === 0) continue;
       this.retransmitted++;
       this.sender.retransmittedPacketsSent++;
-      this.sender.retransmittedBytesSent += packet.payloadLength;
+      this.sender.retransmittedBytesSent += packet.payload.length;
     }
   }
 
   private transmit(
     dtls: DtlsInternals,
     protector: SrtpProtector,
-    packet: OutgoingPacket,
+    packet: FramePacket,
+    sequence: number,
+    timestamp: number,
     rollover: number,
   ): number {
     const connection = dtls.iceTransport.connection;
@@ -112,8 +115,11 @@ export class DirectRtpSink {
     if (!connection.canSendApplicationData()) return 0;
     const pair = connection.nominated;
     if (pair === undefined) return 0;
-    const payload = packet.wire.subarray(packet.payloadOffset, packet.payloadOffset + packet.payloadLength);
-    const datagram = protector.protect(packet, this.trackFields, payload, rollover);
+    const header = this.header;
+    header.marker = packet.marker;
+    header.sequence = sequence;
+    header.timestamp = timestamp;
+    const datagram = protector.protect(header, this.trackFields, packet.payload, rollover);
     const transport = pair.protocol.transport;
     if (pair.protocol.type === "stun" && transport?.socket !== undefined) {
       if (transport.closed === true) return 0;
@@ -157,7 +163,8 @@ export class DirectRtpSink {
       // New keys: the receiver starts its rollover estimate afresh, and so does this sink.
       this.rollover = 0;
       this.lastSequence = -1;
-      this.sent.fill(undefined);
+      this.sentPackets.fill(undefined);
+      this.sentSequence.fill(-1);
       if (this.protector !== undefined) void sender.runRtcp();
     }
     return dtls;

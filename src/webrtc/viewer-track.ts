@@ -1,8 +1,7 @@
 import { randomInt } from "node:crypto";
 import { RtpHeader, RtpPacket } from "werift";
-import { parseRtpHeader } from "../rtp/rtp-packet";
 import type { OutputFrame } from "../rtp/stream-normalizer";
-import type { OutgoingPacket } from "./direct-rtp-sink";
+import { type FramePacket, framePackets } from "./frame-packets";
 
 /**
  * What a ViewerTrack writes to: werift's RTCRtpSender (it sets SSRC and payload type). It must not
@@ -14,9 +13,12 @@ export interface RtpSink {
   sendRtp(packet: RtpPacket): Promise<void>;
 }
 
-/** A synchronous writer tried before the RtpSink (see DirectRtpSink); false: use the RtpSink. */
+/**
+ * A synchronous writer tried before the RtpSink (see DirectRtpSink); false: use the RtpSink. It may
+ * keep `packet` (shared by every viewer of the frame), never change it.
+ */
 export interface PacketWriter {
-  write(packet: OutgoingPacket): boolean;
+  write(packet: FramePacket, sequence: number, timestamp: number): boolean;
 }
 
 export interface PacingOptions {
@@ -40,9 +42,10 @@ export interface TrackCounters {
   framesDropped: number;
 }
 
-interface Queued extends OutgoingPacket {
-  readonly payloadType: number;
-  readonly bytes: number;
+interface Queued {
+  readonly packet: FramePacket;
+  readonly sequence: number;
+  readonly timestamp: number;
   /** Replayed: waits for pacing tokens. Live packets go out as the camera sent them. */
   readonly paced: boolean;
 }
@@ -111,32 +114,29 @@ export class ViewerTrack {
   send(frame: OutputFrame, timestamp: number = frame.timestamp, paced = false): boolean {
     if (this.stopped) return false;
     if (this.needKeyframe && !frame.keyframe) return false;
-    if (!this.fits(frame.packets.length)) {
+    const packets = framePackets(frame);
+    if (!this.fits(packets.length)) {
       this.counters.framesDropped++;
       this.needKeyframe = this.kind === "video";
       return false;
     }
-    let taken = 0;
-    for (const wire of frame.packets) {
-      const header = parseRtpHeader(wire);
-      if (header === undefined || header.payloadLength === 0) continue;
-      this.queue.push({
-        wire,
-        payloadOffset: header.payloadOffset,
-        payloadLength: header.payloadLength,
-        marker: header.marker,
-        payloadType: header.payloadType,
-        sequence: this.sequence,
-        timestamp: (timestamp + ((header.timestamp - frame.timestamp) | 0)) >>> 0,
-        bytes: wire.length,
-        paced,
-      });
-      this.sequence = (this.sequence + 1) & 0xffff;
-      taken++;
-    }
-    if (taken === 0) return false;
+    if (packets.length === 0) return false;
     this.counters.framesSent++;
     if (frame.keyframe) this.needKeyframe = false;
+    if (!paced && this.timer === undefined && this.queueHead === this.queue.length) {
+      // Live and nothing waiting (the usual case): out at once, with no per-packet object to collect.
+      for (const packet of packets)
+        this.write(packet, this.nextSequence(), (timestamp + packet.timestampDelta) >>> 0);
+      return true;
+    }
+    for (const packet of packets) {
+      this.queue.push({
+        packet,
+        sequence: this.nextSequence(),
+        timestamp: (timestamp + packet.timestampDelta) >>> 0,
+        paced,
+      });
+    }
     this.drain();
     return true;
   }
@@ -150,15 +150,30 @@ export class ViewerTrack {
     this.queueHead = 0;
   }
 
-  /** The track's one outgoing packet object, filled in for `next` (see RtpSink). */
-  private outgoing(next: Queued): RtpPacket {
+  private nextSequence(): number {
+    const sequence = this.sequence;
+    this.sequence = (sequence + 1) & 0xffff;
+    return sequence;
+  }
+
+  private write(packet: FramePacket, sequence: number, timestamp: number): void {
+    if (this.writer?.write(packet, sequence, timestamp) !== true) {
+      this.inFlight++;
+      this.sink.sendRtp(this.outgoing(packet, sequence, timestamp)).then(this.settle, this.settle);
+    }
+    this.counters.packetsSent++;
+    this.counters.bytesSent += packet.wire.length;
+  }
+
+  /** The track's one outgoing packet object, filled in (see RtpSink). */
+  private outgoing(next: FramePacket, sequence: number, timestamp: number): RtpPacket {
     const packet = this.packet;
     const header = packet.header;
     header.marker = next.marker;
     header.payloadType = next.payloadType;
-    header.sequenceNumber = next.sequence;
-    header.timestamp = next.timestamp;
-    packet.payload = next.wire.subarray(next.payloadOffset, next.payloadOffset + next.payloadLength);
+    header.sequenceNumber = sequence;
+    header.timestamp = timestamp;
+    packet.payload = next.payload;
     return packet;
   }
 
@@ -171,16 +186,11 @@ export class ViewerTrack {
       const next = this.queue[this.queueHead];
       if (next === undefined) break;
       if (next.paced) {
-        if (next.bytes > this.tokens) break;
-        this.tokens -= next.bytes;
+        if (next.packet.wire.length > this.tokens) break;
+        this.tokens -= next.packet.wire.length;
       }
       this.queueHead++;
-      if (this.writer?.write(next) !== true) {
-        this.inFlight++;
-        this.sink.sendRtp(this.outgoing(next)).then(this.settle, this.settle);
-      }
-      this.counters.packetsSent++;
-      this.counters.bytesSent += next.bytes;
+      this.write(next.packet, next.sequence, next.timestamp);
     }
     if (this.queueHead === this.queue.length) {
       this.queue.length = 0;
@@ -192,7 +202,10 @@ export class ViewerTrack {
       this.queueHead = 0;
     }
     const next = this.queue[this.queueHead];
-    const waitMs = Math.max(1, Math.ceil((((next?.bytes ?? 0) - this.tokens) * 1000) / this.rate));
+    const waitMs = Math.max(
+      1,
+      Math.ceil((((next?.packet.wire.length ?? 0) - this.tokens) * 1000) / this.rate),
+    );
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.drain();

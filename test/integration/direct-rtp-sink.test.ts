@@ -8,7 +8,8 @@ import {
   RtcpSrPacket,
   RtcpTransportLayerFeedback,
 } from "werift";
-import { DirectRtpSink, type OutgoingPacket } from "../../src/webrtc/direct-rtp-sink";
+import { DirectRtpSink } from "../../src/webrtc/direct-rtp-sink";
+import type { FramePacket } from "../../src/webrtc/frame-packets";
 import { peerIceConfig, withoutDefaultStun } from "../../src/webrtc/ice-config";
 import { waitForGathering } from "../../src/webrtc/viewer";
 import { senderInternals } from "../../src/webrtc/werift-internals";
@@ -38,13 +39,20 @@ async function answer(sdp: string, pcs: RTCPeerConnection[], senders: RTCRtpSend
   return pc.localDescription?.sdp ?? "";
 }
 
-function outgoing(sequence: number, timestamp: number, marker: boolean, fill: number): OutgoingPacket {
+/** DirectRtpSink.write's arguments: the shared packet, then this viewer's sequence and timestamp. */
+function outgoing(
+  sequence: number,
+  timestamp: number,
+  marker: boolean,
+  fill: number,
+): [FramePacket, number, number] {
   // The stream's wire packet: its own header (PT 99, another SSRC) that the sink must not copy.
   const wire = Buffer.alloc(12 + 500, fill);
   wire.writeUInt8(0x80, 0);
   wire.writeUInt8(99, 1);
   wire.writeUInt32BE(0x11111111, 8);
-  return { wire, payloadOffset: 12, payloadLength: 500, marker, sequence, timestamp };
+  const packet = { wire, payload: wire.subarray(12), marker, payloadType: 99, timestampDelta: 0 };
+  return [packet, sequence, timestamp];
 }
 
 describe("DirectRtpSink with a werift receiver (loopback)", () => {
@@ -64,13 +72,13 @@ describe("DirectRtpSink with a werift receiver (loopback)", () => {
     assert.ok(sender);
     const sink = new DirectRtpSink(sender);
     await waitFor(
-      () => sink.write(outgoing(65534, 90_000, false, 1)),
+      () => sink.write(...outgoing(65534, 90_000, false, 1)),
       5000,
       "the sink takes packets once DTLS is up",
     );
     // Across the sequence wrap: the rollover counter moves on, the receiver keeps decrypting.
     for (let i = 1; i < 6; i++)
-      assert.equal(sink.write(outgoing((65534 + i) & 0xffff, 90_000 + i, i === 5, 1 + i)), true);
+      assert.equal(sink.write(...outgoing((65534 + i) & 0xffff, 90_000 + i, i === 5, 1 + i)), true);
     const packets = viewer.packets;
     await waitFor(() => packets.length >= 6, 5000, "6 packets arrive");
     const payloadType = sender.codec?.payloadType;
@@ -101,11 +109,11 @@ describe("DirectRtpSink with a werift receiver (loopback)", () => {
     assert.ok(sender);
     const sink = new DirectRtpSink(sender);
     await waitFor(
-      () => sink.write(outgoing(100, 0, false, 7)),
+      () => sink.write(...outgoing(100, 0, false, 7)),
       5000,
       "the sink takes packets once DTLS is up",
     );
-    for (let i = 1; i < 10; i++) sink.write(outgoing(100 + i, 0, i === 9, 7 + i));
+    for (let i = 1; i < 10; i++) sink.write(...outgoing(100 + i, 0, i === 9, 7 + i));
     await waitFor(() => viewer !== undefined && viewer.packets.length >= 10, 5000, "10 packets arrive");
 
     const reports: RtcpSrPacket[] = [];
@@ -144,6 +152,6 @@ describe("DirectRtpSink with a werift receiver (loopback)", () => {
     senders.push(pc.addTransceiver("video", { direction: "sendonly" }).sender);
     const sender = senders[0];
     assert.ok(sender);
-    assert.equal(new DirectRtpSink(sender).write(outgoing(1, 0, true, 1)), false);
+    assert.equal(new DirectRtpSink(sender).write(...outgoing(1, 0, true, 1)), false);
   });
 });

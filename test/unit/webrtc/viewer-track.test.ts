@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RtpPacket } from "werift";
 import type { OutputFrame } from "../../../src/rtp/stream-normalizer";
-import type { OutgoingPacket } from "../../../src/webrtc/direct-rtp-sink";
+import { type FramePacket, framePackets } from "../../../src/webrtc/frame-packets";
 import { type PacketWriter, type RtpSink, ViewerTrack } from "../../../src/webrtc/viewer-track";
 
 /** A normalized packet: 12-byte header (PT 96, SSRC 0), then `size` payload bytes. */
@@ -134,11 +134,11 @@ describe("ViewerTrack", () => {
 
   it("hands packets to its writer first, and to werift's sender only when the writer declines", async () => {
     const sink = new Sink();
-    const written: OutgoingPacket[] = [];
+    const written: { packet: FramePacket; sequence: number; timestamp: number }[] = [];
     let accept = false;
     const writer: PacketWriter = {
-      write(p) {
-        if (accept) written.push(p);
+      write(packet, sequence, timestamp) {
+        if (accept) written.push({ packet, sequence, timestamp });
         return accept;
       },
     };
@@ -154,11 +154,65 @@ describe("ViewerTrack", () => {
     assert.ok(first);
     assert.equal(first.sequence, ((sink.sent[1]?.header.sequenceNumber ?? 0) + 1) & 0xffff);
     assert.equal(first.timestamp, 3000);
-    assert.equal(first.payloadLength, 100);
-    assert.equal(first.wire.subarray(first.payloadOffset)[0], 0xab);
+    assert.equal(first.packet.payload.length, 100);
+    assert.equal(first.packet.payload[0], 0xab);
+    assert.equal(first.packet.payload.buffer, first.packet.wire.buffer, "a view, not a copy");
     assert.deepEqual(
-      written.map((p) => p.marker),
+      written.map((p) => p.packet.marker),
       [false, false, true],
+    );
+  });
+
+  it("parses a frame once: every viewer's writer gets the same packet objects, each its own numbers", () => {
+    const seen: { packet: FramePacket; sequence: number }[][] = [[], []];
+    const tracks = seen.map(
+      (into) =>
+        new ViewerTrack(
+          new Sink(),
+          "video",
+          {},
+          {
+            write(packet, sequence) {
+              into.push({ packet, sequence });
+              return true;
+            },
+          },
+        ),
+    );
+    const shared = frame(9000, true, 4);
+    for (const track of tracks) assert.equal(track.send(shared), true);
+    const [a, b] = seen as [
+      { packet: FramePacket; sequence: number }[],
+      { packet: FramePacket; sequence: number }[],
+    ];
+    assert.equal(a.length, 4);
+    for (const [i, entry] of a.entries()) assert.equal(entry.packet, b[i]?.packet);
+    assert.deepEqual(
+      framePackets(shared),
+      a.map((entry) => entry.packet),
+    );
+    assert.equal(
+      a.every((entry, i) => entry.packet.wire === shared.packets[i]),
+      true,
+    );
+  });
+
+  it("leaves out packets without a payload and unparsable ones, and keeps each packet's timestamp offset", () => {
+    const audio: OutputFrame = {
+      ...frame(1000, false, 1),
+      kind: "audio",
+      packets: [packet(1, 1000, false, 0), Buffer.from([0x00, 0x01]), packet(2, 1160, false, 20)],
+    };
+    const packets = framePackets(audio);
+    assert.equal(packets.length, 1);
+    assert.equal(packets[0]?.timestampDelta, 160);
+    assert.equal(packets[0]?.payload.length, 20);
+    const sink = new Sink();
+    const track = new ViewerTrack(sink, "audio");
+    assert.equal(track.send(audio, 50_000), true);
+    assert.deepEqual(
+      sink.sent.map((p) => p.header.timestamp),
+      [50_160],
     );
   });
 
