@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import { type AddressInfo, Socket } from "node:net";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { monitorEventLoopDelay, PerformanceObserver, constants as perfConstants } from "node:perf_hooks";
 import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
 
 // A Node-RED process for the bench, and the probe inside it that reports what the process costs.
@@ -22,6 +22,12 @@ export interface ServerMetrics {
   readonly externalBytes: number;
   /** True when a global.gc() ran just before heapUsed was read (asked for, and --expose-gc given). */
   readonly gcForced: boolean;
+  /**
+   * Garbage collections over the window, from perf_hooks "gc" entries: full (mark-compact) and young
+   * (scavenge) ones, and their pauses on the main thread. A process that V8 keeps in back-to-back
+   * full collections costs a third more per packet than one that only scavenges (see README).
+   */
+  readonly gc: { readonly full: number; readonly young: number; readonly pauseMs: number };
   /** Event-loop delay over the window (perf_hooks.monitorEventLoopDelay), ms; 0 without samples. */
   readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
   /** UDP sockets open now and not unref'd (each WebRTC viewer holds one). */
@@ -69,12 +75,23 @@ export class MetricsWindow {
   private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   private cpuAtStart = process.cpuUsage();
   private startedAt = process.hrtime.bigint();
+  private gcs = { full: 0, young: 0, pauseMs: 0 };
+  private readonly gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) this.gcs.full++;
+      else if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) this.gcs.young++;
+      this.gcs.pauseMs += entry.duration;
+    }
+  });
 
   constructor() {
     this.loopDelay.enable();
+    this.gcObserver.observe({ entryTypes: ["gc"] });
   }
 
   reset(): void {
+    this.gcs = { full: 0, young: 0, pauseMs: 0 };
     this.loopDelay.reset();
     this.cpuAtStart = process.cpuUsage();
     this.startedAt = process.hrtime.bigint();
@@ -101,6 +118,7 @@ export class MetricsWindow {
       heapTotalBytes: memory.heapTotal,
       externalBytes: memory.external,
       gcForced,
+      gc: { ...this.gcs },
       eventLoopDelayMs: {
         p50: ms(this.loopDelay.percentile(50)),
         p99: ms(this.loopDelay.percentile(99)),
@@ -116,6 +134,7 @@ export class MetricsWindow {
   }
 
   close(): void {
+    this.gcObserver.disconnect();
     this.loopDelay.disable();
   }
 }

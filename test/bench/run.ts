@@ -61,6 +61,9 @@ interface LoadRow {
   lossPerViewer: number;
   cpuUsPerPacket: number;
   eventLoopP99Ms: number;
+  /** Full / young garbage collections in the window (the GC mode the process is in). */
+  gcFull: number;
+  gcYoung: number;
   viewerHostCores: number;
   relayDelayMs?: { p50: number; p99: number; max: number; samples: number };
 }
@@ -126,6 +129,8 @@ async function measureLoad(
     lossPerViewer: round(expected > 0 ? stats.total.lost / expected : 0, 5),
     cpuUsPerPacket: round(delivered > 0 ? cpuUs / delivered : Number.NaN, 1),
     eventLoopP99Ms: round(metrics.eventLoopDelayMs.p99, 2),
+    gcFull: metrics.gc.full,
+    gcYoung: metrics.gc.young,
     viewerHostCores: round((stats.cpuUserUs + stats.cpuSystemUs) / stats.elapsedUs, 3),
     ...(relayDelayMs ? { relayDelayMs } : {}),
   };
@@ -436,6 +441,7 @@ function report(r: Results): string {
       `${(row.lossPerViewer * 100).toFixed(3)} %`,
       row.cpuUsPerPacket.toFixed(1),
       row.eventLoopP99Ms.toFixed(1),
+      `${row.gcFull} / ${row.gcYoung}`,
       row.viewerHostCores.toFixed(3),
       row.relayDelayMs ? `${row.relayDelayMs.p50} / ${row.relayDelayMs.p99} / ${row.relayDelayMs.max}` : "",
     ]);
@@ -448,6 +454,7 @@ function report(r: Results): string {
     "loss/viewer",
     "µs CPU/packet",
     "loop p99 ms",
+    "GCs full/young",
     "viewer-host cores",
     "relay delay ms p50/p99/max",
   ];
