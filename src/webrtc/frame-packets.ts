@@ -16,9 +16,9 @@ const parsed = new WeakMap<OutputFrame, readonly FramePacket[]>();
 
 /**
  * The frame's packets that carry a payload, parsed on the first call and kept as long as the frame
- * is: at 100 viewers a packet used to be parsed (and a per-viewer object made for it) 100 times.
- * Objects that outlive a couple of young-generation collections are promoted, and at that rate
- * they kept V8 in back-to-back full collections.
+ * is. Once per stream, not per viewer: a parse and an object per packet per viewer, kept for NACKs,
+ * would be promoted out of V8's young generation at tens of thousands a second, and at that rate
+ * they keep V8 in back-to-back full collections.
  */
 export function framePackets(frame: OutputFrame): readonly FramePacket[] {
   let packets = parsed.get(frame);

@@ -123,21 +123,16 @@ export class ViewerTrack {
     if (packets.length === 0) return false;
     this.counters.framesSent++;
     if (frame.keyframe) this.needKeyframe = false;
-    if (!paced && this.timer === undefined && this.queueHead === this.queue.length) {
-      // Live and nothing waiting (the usual case): out at once, with no per-packet object to collect.
-      for (const packet of packets)
-        this.write(packet, this.nextSequence(), (timestamp + packet.timestampDelta) >>> 0);
-      return true;
-    }
+    // Live and nothing queued (the usual case; a pacing timer only runs while something is): out at
+    // once, with no per-packet object to collect.
+    const direct = !paced && this.queueHead === this.queue.length;
     for (const packet of packets) {
-      this.queue.push({
-        packet,
-        sequence: this.nextSequence(),
-        timestamp: (timestamp + packet.timestampDelta) >>> 0,
-        paced,
-      });
+      const sequence = this.nextSequence();
+      const at = (timestamp + packet.timestampDelta) >>> 0;
+      if (direct) this.write(packet, sequence, at);
+      else this.queue.push({ packet, sequence, timestamp: at, paced });
     }
-    this.drain();
+    if (!direct) this.drain();
     return true;
   }
 

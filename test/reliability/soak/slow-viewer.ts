@@ -79,6 +79,12 @@ export async function slowViewerScenario(opts: SlowViewerOptions): Promise<Scena
   const figures: Record<string, string | number> = {};
   const failures: string[] = [];
   const offer = `${relay.base}/cam1/offer`;
+  /** A measurement window of the others and of the server's event loop. */
+  const startWindow = () => Promise.all([host.reset(), relay.nodeRed.resetWindow()]);
+  const readWindow = async () => ({
+    others: summarize((await host.stats()).perViewer),
+    loop: (await relay.nodeRed.metrics()).eventLoopDelayMs,
+  });
   try {
     // The reference: the others, and the werift viewer while it still reads normally.
     const joined = await host.join(others, offer);
@@ -92,12 +98,10 @@ export async function slowViewerScenario(opts: SlowViewerOptions): Promise<Scena
     setPriority(pid, 19);
     await serverSideConnected(relay, "cam1", 10_000);
     await sleep(2000);
-    await host.reset();
-    await relay.nodeRed.resetWindow();
+    await startWindow();
     const rssBefore = (await relay.nodeRed.metrics()).rssBytes;
     await sleep(windowMs);
-    const reference = summarize((await host.stats()).perViewer);
-    const referenceLoop = (await relay.nodeRed.metrics()).eventLoopDelayMs;
+    const { others: reference, loop: referenceLoop } = await readWindow();
 
     await slowHost.setRecvBuffer(opts.recvBufferBytes ?? 4096);
     const throttling = throttle(pid, opts.runMs ?? 50, opts.stopMs ?? 150);
@@ -106,18 +110,16 @@ export async function slowViewerScenario(opts: SlowViewerOptions): Promise<Scena
     let slow: ViewerCounts | undefined;
     try {
       await sleep(2000);
-      // Two seconds into the throttle (its first NACKs answered): what grows from
-      // here on is what its lag costs. Collected first, so that garbage is not counted as growth.
+      // Two seconds into the throttle (its first NACKs answered): what grows from here on is what
+      // its lag costs. Collected first, so that garbage is not counted as growth.
       const lagStart = await relay.nodeRed.metrics({ gc: true });
-      await host.reset();
-      await relay.nodeRed.resetWindow();
+      await startWindow();
       const ends = performance.now() + windowMs;
       while (performance.now() < ends) {
         await sleep(Math.min(1000, Math.max(0, ends - performance.now())));
         rssPeak = Math.max(rssPeak, (await relay.nodeRed.metrics()).rssBytes);
       }
-      const withSlow = summarize((await host.stats()).perViewer);
-      const withSlowLoop = (await relay.nodeRed.metrics()).eventLoopDelayMs;
+      const { others: withSlow, loop: withSlowLoop } = await readWindow();
       const lagEnd = await relay.nodeRed.metrics({ gc: true });
       const viewers = (await relay.viewers("cam1")) ?? [];
       // The werift viewer joined last; the light ones report no NACKs.
