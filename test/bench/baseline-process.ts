@@ -9,6 +9,8 @@ import { type MetricsClient, metricsClient } from "./bench-node-red";
 export interface BaselineProcessOptions extends BaselineOptions {
   /** Run node with --expose-gc, so that metrics({ gc: true }) can force a collection. Default true. */
   readonly exposeGc?: boolean;
+  /** Further options for node (V8's heap sizes, for one). */
+  readonly nodeFlags?: readonly string[];
   /** Default 30 s (the child waits up to firstFrameTimeoutMs for the camera within it). */
   readonly startTimeoutMs?: number;
 }
@@ -30,9 +32,9 @@ export interface BaselineProcess extends MetricsClient {
 
 /** Forks dist/test/bench/baseline.js; resolves once its camera's video flows. */
 export async function forkBaseline(opts: BaselineProcessOptions): Promise<BaselineProcess> {
-  const { exposeGc, startTimeoutMs, ...baselineOptions } = opts;
+  const { exposeGc, nodeFlags, startTimeoutMs, ...baselineOptions } = opts;
   const child: ChildProcess = fork(join(__dirname, "baseline.js"), [JSON.stringify(baselineOptions)], {
-    execArgv: exposeGc === false ? [] : ["--expose-gc"],
+    execArgv: [...(exposeGc === false ? [] : ["--expose-gc"]), ...(nodeFlags ?? [])],
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   let output = "";

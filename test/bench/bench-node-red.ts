@@ -304,6 +304,8 @@ export interface BenchNodeRedOptions {
   readonly flows: readonly object[];
   /** Run node with --expose-gc, so that metrics({ gc: true }) can force a collection. Default true. */
   readonly exposeGc?: boolean;
+  /** Further options for node (V8's heap sizes, for one). */
+  readonly nodeFlags?: readonly string[];
   /** "node-red" (5, the default) or "node-red-4". */
   readonly runtime?: string;
   /** Node-RED's log level; "info" at least, since the start is found by its "Server now running" line. */
@@ -359,7 +361,7 @@ export async function startBenchNodeRed(opts: BenchNodeRedOptions): Promise<Benc
       runtime: opts.runtime ?? "node-red",
       settings: benchSettings(opts.logLevel ?? "info"),
       flows: opts.flows,
-      nodeArgs: opts.exposeGc === false ? [] : ["--expose-gc"],
+      nodeArgs: [...(opts.exposeGc === false ? [] : ["--expose-gc"]), ...(opts.nodeFlags ?? [])],
       ...(opts.env === undefined ? {} : { env: opts.env }),
     },
     opts.startTimeoutMs,

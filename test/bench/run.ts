@@ -23,6 +23,9 @@ const { values: args } = parseArgs({
     steps: { type: "string", default: "1,10,50,100,200" },
     skip: { type: "string", default: "" },
     profile: { type: "boolean", default: false },
+    // The README's recommendation for a Node-RED that serves many viewers (its "Many viewers: V8's young
+    // generation" section); --node-flags= measures Node's defaults, --node-flags="--a --b" others.
+    "node-flags": { type: "string", default: "--max-semi-space-size=2" },
   },
 });
 const QUICK = args.quick === true;
@@ -33,6 +36,12 @@ const STEPS = String(args.steps)
 const SKIP = new Set(String(args.skip).split(",").filter(Boolean));
 /** --profile: a CPU profile of the server over the 100-viewer window, written next to bench.json. */
 const PROFILE = args.profile === true;
+/**
+ * Node options of the Node-RED processes. The bare werift loop runs with Node's defaults: with this
+ * young generation its per-packet allocations (ten times the product's) cost it more: 57–58 against
+ * 44–45 µs per packet at 50 viewers, two runs each.
+ */
+const NODE_FLAGS = String(args["node-flags"]).split(" ").filter(Boolean);
 const WINDOW_MS = QUICK ? 3000 : 10_000;
 const SETTLE_MS = QUICK ? 1500 : 3000;
 const TTFF_JOINS = QUICK ? 4 : 20;
@@ -288,6 +297,7 @@ async function streamsReceiving(base: string, paths: readonly string[]): Promise
 interface Results {
   date: string;
   machine: string;
+  nodeFlags: string[];
   source: string;
   product: { rows: LoadRow[]; idle: ServerMetrics; afterLeave: ServerMetrics } | undefined;
   baseline: { rows: LoadRow[] } | undefined;
@@ -308,6 +318,7 @@ async function main(): Promise<void> {
   const results: Results = {
     date: new Date().toISOString(),
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`,
+    nodeFlags: NODE_FLAGS,
     source: "",
     product: undefined,
     baseline: undefined,
@@ -328,7 +339,10 @@ async function main(): Promise<void> {
   const { url: cameraUrl } = await camera.start();
   try {
     if (!SKIP.has("product")) {
-      const nodeRed = await startBenchNodeRed({ flows: productFlow([cameraUrl], false) });
+      const nodeRed = await startBenchNodeRed({
+        flows: productFlow([cameraUrl], false),
+        nodeFlags: NODE_FLAGS,
+      });
       try {
         const base = `http://127.0.0.1:${nodeRed.port}`;
         await streamsReceiving(base, ["/cam1"]);
@@ -350,6 +364,7 @@ async function main(): Promise<void> {
       const measure = async (fastStart: boolean) => {
         const nodeRed: BenchNodeRed = await startBenchNodeRed({
           flows: productFlow([cameraUrl], false, fastStart),
+          nodeFlags: NODE_FLAGS,
         });
         try {
           const base = `http://127.0.0.1:${nodeRed.port}`;
@@ -398,7 +413,7 @@ async function manyCameras(): Promise<Results["cameras"]> {
   const urls = await Promise.all(cameras.map(async (c) => (await c.start()).url));
   const host = new ViewerHostClient(log);
   try {
-    const nodeRed = await startBenchNodeRed({ flows: productFlow(urls, true) });
+    const nodeRed = await startBenchNodeRed({ flows: productFlow(urls, true), nodeFlags: NODE_FLAGS });
     try {
       const base = `http://127.0.0.1:${nodeRed.port}`;
       const paths = urls.map((_, i) => `/cam${i + 1}`);
@@ -430,7 +445,12 @@ async function manyCameras(): Promise<Results["cameras"]> {
 const yes = (met: boolean) => (met ? "met" : "NOT met");
 
 function report(r: Results): string {
-  const parts: string[] = [`Date: ${r.date}`, `Machine: ${r.machine}`, `Source: ${r.source}`];
+  const parts: string[] = [
+    `Date: ${r.date}`,
+    `Machine: ${r.machine}`,
+    `Node-RED runs with: ${r.nodeFlags.length > 0 ? r.nodeFlags.join(" ") : "Node's defaults"}; the bare werift loop with Node's defaults`,
+    `Source: ${r.source}`,
+  ];
   const load = (rows: readonly LoadRow[] | undefined) =>
     (rows ?? []).map((row) => [
       String(row.viewers),
