@@ -18,6 +18,7 @@ import {
   type Transport,
 } from "werift";
 import { CHROMIUM_H264_PROFILES } from "../helpers/werift-viewer";
+import { FrameCounts } from "./frame-counts";
 import type { ViewerCounts } from "./protocol";
 
 // A browser stand-in that costs almost nothing per packet: werift's own ICE agent (controlling, with
@@ -45,6 +46,8 @@ export interface LightViewer {
   readonly connected: Promise<void>;
   state(): LightViewerState;
   counts(): ViewerCounts;
+  /** Video packets per RTP timestamp since the last reset. */
+  frames(): [number, number][];
   /** Starts counting afresh from now. */
   reset(): void;
   /** Replaces the per-packet listener (undefined: none; arrival times are then not even read). */
@@ -345,6 +348,7 @@ class Light implements LightViewer {
   private jitterSamples = 0;
   private jitterMax = 0;
   private readonly streams = new Map<number, SsrcStats>();
+  private readonly frameCounts = new FrameCounts();
   private lastSsrc = -1;
   private lastStream: SsrcStats | undefined;
   private readonly rtcpSsrc = randomInt(1, 2 ** 32 - 1);
@@ -466,6 +470,7 @@ class Light implements LightViewer {
     }
     this.packets++;
     this.bytes += data.length - this.tagBytes;
+    this.frameCounts.add(timestamp);
     stream.arrived(seq, timestamp, performance.now());
     this.jitterSum += stream.jitter;
     this.jitterSamples++;
@@ -535,9 +540,14 @@ class Light implements LightViewer {
     return { packets: this.packets, bytes: this.bytes, lost, jitterMs, jitterMaxMs: ms(this.jitterMax) };
   }
 
+  frames(): [number, number][] {
+    return this.frameCounts.entries();
+  }
+
   reset(): void {
     this.packets = 0;
     this.bytes = 0;
+    this.frameCounts.reset();
     this.jitterSum = 0;
     this.jitterSamples = 0;
     this.jitterMax = 0;

@@ -33,6 +33,8 @@ export type HostCommand =
   /** Starts counting afresh (packets, bytes, gaps, CPU) from now, for a measurement window. */
   | { readonly cmd: "reset"; readonly id: number }
   | { readonly cmd: "stats"; readonly id: number }
+  /** Each viewer's video packets per RTP timestamp since the last reset ([timestamp, packets] pairs). */
+  | { readonly cmd: "frames"; readonly id: number }
   /** Records the receive time of every video packet of the first viewer (for relay delay), or stops. */
   | { readonly cmd: "trace"; readonly id: number; readonly on: boolean }
   | { readonly cmd: "exit"; readonly id: number };
@@ -76,6 +78,7 @@ export type HostReply =
       readonly id: number;
       readonly ok: true;
       readonly stats?: HostStats;
+      readonly frames?: readonly (readonly (readonly [number, number])[])[];
       readonly trace?: readonly TracedPacket[];
       readonly joined?: number;
     }

@@ -13,7 +13,15 @@ import { waitFor } from "../helpers/wait";
 import { forkBaseline } from "./baseline-process";
 import { type BenchNodeRed, type ServerMetrics, startBenchNodeRed } from "./bench-node-red";
 import { CAMERA_720P, CAMERA_720P_4M, describeProbe, ensureProbedClip } from "./clips";
-import { quantile, relayDelaysMs, renderTable, type SentPacket, slope } from "./stats";
+import {
+  frameDelivery,
+  quantile,
+  relayDelaysMs,
+  renderTable,
+  type SentFrame,
+  type SentPacket,
+  slope,
+} from "./stats";
 import { measureTimeToFirstFrame, type TimeToFirstFrameResult } from "./ttff";
 import { ViewerHostClient } from "./viewer-host-client";
 
@@ -47,6 +55,14 @@ const SETTLE_MS = QUICK ? 1500 : 3000;
 const TTFF_JOINS = QUICK ? 4 : 20;
 const STEADY_S = QUICK ? 5 : 60;
 const CAMERAS = 16;
+/**
+ * Delivery counts the frames whose first packet left at least this long after the window opened and
+ * before it closed: a viewer process reading behind (its socket buffers hold about 0.7 s of this
+ * stream) then counts none of them before its reset and all of them before it is asked.
+ */
+const FRAME_MARGIN_NS = 500_000_000n;
+/** How long the viewers get after the window to read what was sent in it. */
+const DRAIN_MS = 1000;
 const OUT = path.join(__dirname, "../../../.test-artifacts");
 
 const log = (line: string) => console.log(`[bench] ${line}`);
@@ -82,10 +98,32 @@ class CameraLedger {
   count = 0;
   tracing = false;
   sent: SentPacket[] = [];
+  /** While on: each frame's packet count and when its first packet left. */
+  framing = false;
+  private readonly frames = new Map<number, { packets: number; firstNs: bigint }>();
   readonly onPacketSent = (packet: Buffer, atNs: bigint) => {
     this.count++;
-    if (this.tracing) this.sent.push({ timestamp: packet.readUInt32BE(4), atNs });
+    const timestamp = packet.readUInt32BE(4);
+    if (this.tracing) this.sent.push({ timestamp, atNs });
+    if (this.framing) {
+      const frame = this.frames.get(timestamp);
+      if (frame) frame.packets++;
+      else this.frames.set(timestamp, { packets: 1, firstNs: atNs });
+    }
   };
+
+  startFrames(): void {
+    this.frames.clear();
+    this.framing = true;
+  }
+
+  /** Stops recording; the frames whose first packet left within [fromNs, toNs]. */
+  stopFrames(fromNs: bigint, toNs: bigint): SentFrame[] {
+    this.framing = false;
+    return [...this.frames]
+      .filter(([, frame]) => frame.firstNs >= fromNs && frame.firstNs <= toNs)
+      .map(([timestamp, frame]) => ({ timestamp, packets: frame.packets }));
+  }
 }
 
 /** One load step: `viewers` connected, a settled window, everything counted. */
@@ -99,6 +137,8 @@ async function measureLoad(
 ): Promise<LoadRow> {
   await sleep(SETTLE_MS);
   await Promise.all([server.resetWindow(), host.reset()]);
+  const startNs = process.hrtime.bigint();
+  ledger.startFrames();
   const sentBefore = ledger.count;
   if (traceDelay) {
     ledger.sent = [];
@@ -110,7 +150,11 @@ async function measureLoad(
   await sleep(WINDOW_MS);
   const [metrics, stats] = await Promise.all([server.metrics(), host.stats()]);
   const sent = ledger.count - sentBefore;
+  // Delivery counts whole frames sent well inside the window, once the viewers have read them.
+  const frames = ledger.stopFrames(startNs + FRAME_MARGIN_NS, process.hrtime.bigint() - FRAME_MARGIN_NS);
   if (profiling) writeProfile(await server.stopProfile());
+  await sleep(DRAIN_MS);
+  const { expected, received } = frameDelivery(frames, await host.frames());
   let relayDelayMs: LoadRow["relayDelayMs"];
   if (traceDelay) {
     ledger.tracing = false;
@@ -126,7 +170,6 @@ async function measureLoad(
       samples: delays.length,
     };
   }
-  const expected = sent * viewers;
   const delivered = stats.total.packets;
   const cpuUs = metrics.cpuUserUs + metrics.cpuSystemUs;
   return {
@@ -134,8 +177,8 @@ async function measureLoad(
     serverCores: round(metrics.cpuCores, 3),
     rssMB: round(mb(metrics.rssBytes)),
     packetsPerSecond: Math.round(delivered / (stats.elapsedUs / 1e6)),
-    delivery: round(expected > 0 ? delivered / expected : 0, 4),
-    lossPerViewer: round(expected > 0 ? stats.total.lost / expected : 0, 5),
+    delivery: round(expected > 0 ? received / expected : 0, 4),
+    lossPerViewer: round(sent > 0 ? stats.total.lost / (sent * viewers) : 0, 5),
     cpuUsPerPacket: round(delivered > 0 ? cpuUs / delivered : Number.NaN, 1),
     eventLoopP99Ms: round(metrics.eventLoopDelayMs.p99, 2),
     gcFull: metrics.gc.full,

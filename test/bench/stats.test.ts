@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { quantile, relayDelaysMs, renderTable, slope } from "./stats";
+import { frameDelivery, quantile, relayDelaysMs, renderTable, slope } from "./stats";
 
 describe("bench statistics", () => {
   it("quantile by nearest rank", () => {
@@ -20,6 +20,30 @@ describe("bench statistics", () => {
     );
     const noisy = [0, 25, 50, 75, 100].map((x, i) => ({ x, y: 100 + 0.9 * x + (i % 2 === 0 ? 1 : -1) }));
     assert.ok(Math.abs(slope(noisy) - 0.9) < 0.05);
+  });
+
+  it("delivery frame by frame: each viewer's own timestamp offset, frames outside the window ignored", () => {
+    // A GOP-like pattern: a keyframe of 60 packets, then frames of 4 to 8.
+    const sizes = [60, 5, 4, 6, 5, 8, 5, 4, 7, 5, 6, 5];
+    const sent = sizes.map((packets, i) => ({ timestamp: 90_000 + i * 3000, packets }));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const shifted = (offset: number, drop: (i: number) => number) =>
+      sent.map((f, i): [number, number] => [(f.timestamp + offset) >>> 0, f.packets - drop(i)]);
+    // Whole, with frames before and after the window (and a duplicate-inflated one) that must not count.
+    const whole: [number, number][] = [
+      [(87_000 + 0xfff00000) >>> 0, 5],
+      ...shifted(0xfff00000, () => 0),
+      [(90_000 + 12 * 3000 + 0xfff00000) >>> 0, 6],
+    ];
+    whole[3] = [whole[3]![0], whole[3]![1] + 2];
+    // Lost two packets of the keyframe and one of the fourth frame.
+    const lossy = shifted(12_345, (i) => (i === 0 ? 2 : i === 3 ? 1 : 0));
+    const nothing: [number, number][] = [];
+    assert.deepEqual(frameDelivery(sent, [whole, lossy, nothing]), {
+      expected: 3 * total,
+      received: 2 * total - 3,
+    });
+    assert.deepEqual(frameDelivery(sent, []), { expected: 0, received: 0 });
   });
 
   it("relay delay: matches packets across a constant timestamp offset and renumbering", () => {

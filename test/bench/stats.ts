@@ -96,6 +96,57 @@ function groupByTimestamp<T extends { timestamp: number }>(packets: readonly T[]
   return frames;
 }
 
+/** A frame the camera sent: its RTP timestamp and how many packets it took. */
+export interface SentFrame {
+  readonly timestamp: number;
+  readonly packets: number;
+}
+
+/**
+ * Of the packets of `sent` (whole frames, all sent inside the measurement window), how many each
+ * viewer received: counted frame by frame, so that neither where a window starts and ends nor how far
+ * behind a busy viewer process reads moves the figure. Each viewer's RTP timestamps differ from the
+ * camera's by a constant (see relayDelaysMs): it is the difference most of its frames agree on, voted
+ * by frames of the same packet count. A frame counts at most its sent packets (retransmissions do not
+ * make up for another frame's loss).
+ */
+export function frameDelivery(
+  sent: readonly SentFrame[],
+  viewers: readonly (readonly (readonly [number, number])[])[],
+): { expected: number; received: number } {
+  const sentPackets = sent.reduce((sum, frame) => sum + frame.packets, 0);
+  const sentBySize = new Map<number, number[]>();
+  for (const frame of sent) {
+    const same = sentBySize.get(frame.packets);
+    if (same) same.push(frame.timestamp);
+    else sentBySize.set(frame.packets, [frame.timestamp]);
+  }
+  let received = 0;
+  for (const frames of viewers) {
+    const votes = new Map<number, number>();
+    for (const [timestamp, packets] of frames) {
+      for (const sentTimestamp of sentBySize.get(packets) ?? []) {
+        const offset = (timestamp - sentTimestamp) >>> 0;
+        votes.set(offset, (votes.get(offset) ?? 0) + 1);
+      }
+    }
+    let offset: number | undefined;
+    let best = 0;
+    for (const [candidate, count] of votes) {
+      if (count > best) {
+        best = count;
+        offset = candidate;
+      }
+    }
+    if (offset === undefined) continue;
+    const got = new Map(frames);
+    for (const frame of sent) {
+      received += Math.min(frame.packets, got.get((frame.timestamp + offset) >>> 0) ?? 0);
+    }
+  }
+  return { expected: sentPackets * viewers.length, received };
+}
+
 /** A fixed-width text table. */
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));

@@ -99,6 +99,11 @@ export class ViewerHostClient {
     return reply.stats;
   }
 
+  /** Each viewer's video packets per RTP timestamp since the last reset. */
+  async frames(): Promise<readonly (readonly (readonly [number, number])[])[]> {
+    return (await this.call({ cmd: "frames" })).frames ?? [];
+  }
+
   async trace(on: boolean): Promise<readonly TracedPacket[]> {
     return (await this.call({ cmd: "trace", on })).trace ?? [];
   }

@@ -1,6 +1,7 @@
 import type { Socket } from "node:dgram";
 import type { MediaStreamTrack, RtpPacket } from "werift";
 import { connectViewer, type WeriftViewer } from "../helpers/werift-viewer";
+import { FrameCounts } from "./frame-counts";
 import { connectLightViewer, type LightViewer, type PacketListener, SequenceTracker } from "./light-receiver";
 import type { HostCommand, HostReply, HostStats, TracedPacket, ViewerCounts, ViewerKind } from "./protocol";
 
@@ -20,6 +21,8 @@ interface Hosted {
   readonly kind: ViewerKind;
   state(): HostedState;
   counts(): ViewerCounts;
+  /** Video packets per RTP timestamp since the last reset. */
+  frames(): [number, number][];
   reset(): void;
   setOnPacket(listener: PacketListener | undefined): void;
   close(abrupt: boolean): Promise<void>;
@@ -34,6 +37,7 @@ function hostedLight(viewer: LightViewer): Hosted {
     kind: "light",
     state: () => viewer.state(),
     counts: () => viewer.counts(),
+    frames: () => viewer.frames(),
     reset: () => viewer.reset(),
     setOnPacket: (listener) => viewer.setOnPacket(listener),
     close: (abrupt) => viewer.close({ abrupt }),
@@ -44,6 +48,7 @@ function hostedLight(viewer: LightViewer): Hosted {
 /** A full werift receiver, counted the same way from the decrypted video RTP its track delivers. */
 function hostedWerift(viewer: WeriftViewer): Hosted {
   const streams = new Map<number, SequenceTracker>();
+  const frames = new FrameCounts();
   let packets = 0;
   let bytes = 0;
   let listener: PacketListener | undefined;
@@ -60,6 +65,7 @@ function hostedWerift(viewer: WeriftViewer): Hosted {
         streams.set(header.ssrc, stream);
       }
       stream.add(header.sequenceNumber);
+      frames.add(header.timestamp);
       packets++;
       bytes += rtp.serializeSize;
       listener?.(header.sequenceNumber, header.timestamp, header.marker, process.hrtime.bigint());
@@ -95,9 +101,11 @@ function hostedWerift(viewer: WeriftViewer): Hosted {
       for (const stream of streams.values()) lost += stream.windowLost();
       return { packets, bytes, lost };
     },
+    frames: () => frames.entries(),
     reset: () => {
       packets = 0;
       bytes = 0;
+      frames.reset();
       for (const stream of streams.values()) stream.reset();
     },
     setOnPacket: (next) => {
@@ -221,6 +229,8 @@ class ViewerHost {
         return { id, ok: true };
       case "stats":
         return { id, ok: true, stats: this.stats() };
+      case "frames":
+        return { id, ok: true, frames: this.viewers.map((viewer) => viewer.frames()) };
       case "trace":
         return { id, ok: true, ...this.setTrace(command.on) };
       case "exit":
