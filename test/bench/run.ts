@@ -91,6 +91,8 @@ interface LoadRow {
   gcYoung: number;
   viewerHostCores: number;
   relayDelayMs?: { p50: number; p99: number; max: number; samples: number };
+  /** Frames webrtc-out dropped in the window for viewers whose queue was full (its P/stats); product only. */
+  relayFramesDropped?: number;
 }
 
 /** The camera's send times and count, for delivery and relay delay. */
@@ -134,8 +136,10 @@ async function measureLoad(
   viewers: number,
   traceDelay: boolean,
   label: string,
+  statsUrl: string | undefined,
 ): Promise<LoadRow> {
   await sleep(SETTLE_MS);
+  const droppedBefore = await relayFramesDropped(statsUrl);
   await Promise.all([server.resetWindow(), host.reset()]);
   const startNs = process.hrtime.bigint();
   ledger.startFrames();
@@ -150,6 +154,7 @@ async function measureLoad(
   await sleep(WINDOW_MS);
   const [metrics, stats] = await Promise.all([server.metrics(), host.stats()]);
   const sent = ledger.count - sentBefore;
+  const droppedAfter = await relayFramesDropped(statsUrl);
   // Delivery counts whole frames sent well inside the window, once the viewers have read them.
   const frames = ledger.stopFrames(startNs + FRAME_MARGIN_NS, process.hrtime.bigint() - FRAME_MARGIN_NS);
   if (profiling) writeProfile(await server.stopProfile());
@@ -185,7 +190,19 @@ async function measureLoad(
     gcYoung: metrics.gc.young,
     viewerHostCores: round((stats.cpuUserUs + stats.cpuSystemUs) / stats.elapsedUs, 3),
     ...(relayDelayMs ? { relayDelayMs } : {}),
+    ...(droppedBefore !== undefined && droppedAfter !== undefined
+      ? { relayFramesDropped: droppedAfter - droppedBefore }
+      : {}),
   };
+}
+
+/** The frames webrtc-out dropped so far, summed over its viewers (P/stats); undefined without a URL. */
+async function relayFramesDropped(statsUrl: string | undefined): Promise<number | undefined> {
+  if (statsUrl === undefined) return undefined;
+  const res = await fetch(statsUrl);
+  if (!res.ok) throw new Error(`GET ${statsUrl}: ${res.status}`);
+  const body = (await res.json()) as { viewers?: { framesDropped?: number }[] };
+  return (body.viewers ?? []).reduce((sum, viewer) => sum + (viewer.framesDropped ?? 0), 0);
 }
 
 interface ProfileNode {
@@ -226,6 +243,7 @@ async function loadSteps(
   offerUrl: string,
   ledger: CameraLedger,
   label: string,
+  statsUrl?: string,
 ): Promise<{ rows: LoadRow[]; idle: ServerMetrics; afterLeave: ServerMetrics }> {
   const host = new ViewerHostClient(log);
   const rows: LoadRow[] = [];
@@ -234,7 +252,15 @@ async function loadSteps(
     const idle = await server.metrics({ gc: true });
     for (const viewers of STEPS) {
       await host.join(viewers - host.viewers, offerUrl);
-      const row = await measureLoad(server, host, ledger, viewers, viewers === 1 || viewers === 100, label);
+      const row = await measureLoad(
+        server,
+        host,
+        ledger,
+        viewers,
+        viewers === 1 || viewers === 100,
+        label,
+        statsUrl,
+      );
       rows.push(row);
       log(`${label}: ${JSON.stringify(row)}`);
       if (row.delivery < 0.99) break;
@@ -389,7 +415,13 @@ async function main(): Promise<void> {
       try {
         const base = `http://127.0.0.1:${nodeRed.port}`;
         await streamsReceiving(base, ["/cam1"]);
-        results.product = await loadSteps(nodeRed, `${base}/cam1/offer`, ledger, "product");
+        results.product = await loadSteps(
+          nodeRed,
+          `${base}/cam1/offer`,
+          ledger,
+          "product",
+          `${base}/cam1/stats`,
+        );
       } finally {
         await nodeRed.stop();
       }
@@ -507,6 +539,7 @@ function report(r: Results): string {
       `${row.gcFull} / ${row.gcYoung}`,
       row.viewerHostCores.toFixed(3),
       row.relayDelayMs ? `${row.relayDelayMs.p50} / ${row.relayDelayMs.p99} / ${row.relayDelayMs.max}` : "",
+      row.relayFramesDropped === undefined ? "" : String(row.relayFramesDropped),
     ]);
   const header = [
     "viewers",
@@ -520,6 +553,7 @@ function report(r: Results): string {
     "GCs full/young",
     "viewer-host cores",
     "relay delay ms p50/p99/max",
+    "frames dropped (relay)",
   ];
   parts.push("", "1, 2. Viewers per core and relay delay — rtsp-in → webrtc-out in Node-RED");
   parts.push(renderTable(header, load(r.product?.rows)));
