@@ -1,3 +1,6 @@
+/** [RTP timestamp, packets] of the frames one viewer received, in arrival order of their first packet. */
+export type FrameEntries = readonly (readonly [number, number])[];
+
 /**
  * Video packets a viewer received per RTP timestamp since the last reset: what the bench's delivery
  * is counted from, frame by frame (stats.ts, frameDelivery). Bounded: a window of a few seconds needs
@@ -17,8 +20,7 @@ export class FrameCounts {
     this.counts.clear();
   }
 
-  /** [RTP timestamp, packets] in arrival order of each frame's first packet. */
-  entries(): [number, number][] {
+  entries(): FrameEntries {
     return [...this.counts];
   }
 }

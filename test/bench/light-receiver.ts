@@ -18,7 +18,7 @@ import {
   type Transport,
 } from "werift";
 import { CHROMIUM_H264_PROFILES } from "../helpers/werift-viewer";
-import { FrameCounts } from "./frame-counts";
+import { FrameCounts, type FrameEntries } from "./frame-counts";
 import type { ViewerCounts } from "./protocol";
 
 // A browser stand-in that costs almost nothing per packet: werift's own ICE agent (controlling, with
@@ -47,7 +47,7 @@ export interface LightViewer {
   state(): LightViewerState;
   counts(): ViewerCounts;
   /** Video packets per RTP timestamp since the last reset. */
-  frames(): [number, number][];
+  frames(): FrameEntries;
   /** Starts counting afresh from now. */
   reset(): void;
   /** Replaces the per-packet listener (undefined: none; arrival times are then not even read). */
@@ -540,7 +540,7 @@ class Light implements LightViewer {
     return { packets: this.packets, bytes: this.bytes, lost, jitterMs, jitterMaxMs: ms(this.jitterMax) };
   }
 
-  frames(): [number, number][] {
+  frames(): FrameEntries {
     return this.frameCounts.entries();
   }
 

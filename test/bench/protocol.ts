@@ -2,6 +2,8 @@
 // viewers (test/bench/viewer-host.ts, forked with an IPC channel): the viewers' CPU is their own and
 // is reported apart from the server's.
 
+import type { FrameEntries } from "./frame-counts";
+
 /** "light": ICE + DTLS like a browser, then SRTP datagrams counted without decrypting; "werift": full receivers. */
 export type ViewerKind = "light" | "werift";
 
@@ -78,7 +80,7 @@ export type HostReply =
       readonly id: number;
       readonly ok: true;
       readonly stats?: HostStats;
-      readonly frames?: readonly (readonly (readonly [number, number])[])[];
+      readonly frames?: readonly FrameEntries[];
       readonly trace?: readonly TracedPacket[];
       readonly joined?: number;
     }

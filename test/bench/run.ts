@@ -100,8 +100,8 @@ class CameraLedger {
   count = 0;
   tracing = false;
   sent: SentPacket[] = [];
-  /** While on: each frame's packet count and when its first packet left. */
-  framing = false;
+  /** Between startFrames and stopFrames: each frame's packet count and when its first packet left. */
+  private framing = false;
   private readonly frames = new Map<number, { packets: number; firstNs: bigint }>();
   readonly onPacketSent = (packet: Buffer, atNs: bigint) => {
     this.count++;

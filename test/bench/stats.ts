@@ -1,3 +1,5 @@
+import type { FrameEntries } from "./frame-counts";
+
 /** The q-quantile (0..1) of `values` by nearest rank; NaN for none. */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return Number.NaN;
@@ -112,7 +114,7 @@ export interface SentFrame {
  */
 export function frameDelivery(
   sent: readonly SentFrame[],
-  viewers: readonly (readonly (readonly [number, number])[])[],
+  viewers: readonly FrameEntries[],
 ): { expected: number; received: number } {
   const sentPackets = sent.reduce((sum, frame) => sum + frame.packets, 0);
   const sentBySize = new Map<number, number[]>();

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from "node:child_process";
 import path from "node:path";
+import type { FrameEntries } from "./frame-counts";
 import type { HostCommand, HostReply, HostStats, TracedPacket, ViewerKind } from "./protocol";
 
 /** A command as the caller writes it: the host pairs replies by the id it is given. */
@@ -100,7 +101,7 @@ export class ViewerHostClient {
   }
 
   /** Each viewer's video packets per RTP timestamp since the last reset. */
-  async frames(): Promise<readonly (readonly (readonly [number, number])[])[]> {
+  async frames(): Promise<readonly FrameEntries[]> {
     return (await this.call({ cmd: "frames" })).frames ?? [];
   }
 

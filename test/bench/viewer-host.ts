@@ -1,7 +1,7 @@
 import type { Socket } from "node:dgram";
 import type { MediaStreamTrack, RtpPacket } from "werift";
 import { connectViewer, type WeriftViewer } from "../helpers/werift-viewer";
-import { FrameCounts } from "./frame-counts";
+import { FrameCounts, type FrameEntries } from "./frame-counts";
 import { connectLightViewer, type LightViewer, type PacketListener, SequenceTracker } from "./light-receiver";
 import type { HostCommand, HostReply, HostStats, TracedPacket, ViewerCounts, ViewerKind } from "./protocol";
 
@@ -22,7 +22,7 @@ interface Hosted {
   state(): HostedState;
   counts(): ViewerCounts;
   /** Video packets per RTP timestamp since the last reset. */
-  frames(): [number, number][];
+  frames(): FrameEntries;
   reset(): void;
   setOnPacket(listener: PacketListener | undefined): void;
   close(abrupt: boolean): Promise<void>;
