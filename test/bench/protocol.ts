@@ -37,7 +37,10 @@ export type HostCommand =
   | { readonly cmd: "stats"; readonly id: number }
   /** Each viewer's video packets per RTP timestamp since the last reset ([timestamp, packets] pairs). */
   | { readonly cmd: "frames"; readonly id: number }
-  /** Records the receive time of every video packet of the first viewer (for relay delay), or stops. */
+  /**
+   * Records the receive time of every video packet of the first and of the last viewer (for relay
+   * delay: webrtc-out hands each frame to its viewers in the order they joined), or stops.
+   */
   | { readonly cmd: "trace"; readonly id: number; readonly on: boolean }
   | { readonly cmd: "exit"; readonly id: number };
 
@@ -81,7 +84,8 @@ export type HostReply =
       readonly ok: true;
       readonly stats?: HostStats;
       readonly frames?: readonly FrameEntries[];
-      readonly trace?: readonly TracedPacket[];
+      /** The first viewer's trace, then the last one's (one trace with one viewer). */
+      readonly traces?: readonly (readonly TracedPacket[])[];
       readonly joined?: number;
     }
   | { readonly id: number; readonly ok: false; readonly error: string };

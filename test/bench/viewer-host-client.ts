@@ -105,8 +105,9 @@ export class ViewerHostClient {
     return (await this.call({ cmd: "frames" })).frames ?? [];
   }
 
-  async trace(on: boolean): Promise<readonly TracedPacket[]> {
-    return (await this.call({ cmd: "trace", on })).trace ?? [];
+  /** On: traces the first and the last viewer. Off: their traces, first viewer's first. */
+  async trace(on: boolean): Promise<readonly (readonly TracedPacket[])[]> {
+    return (await this.call({ cmd: "trace", on })).traces ?? [];
   }
 
   /** Closes every viewer (close_notify) and ends the process. */

@@ -208,8 +208,8 @@ class ViewerHost {
   private failedJoins = 0;
   private cpuBase = process.cpuUsage();
   private wallBase = process.hrtime.bigint();
-  private trace: TracedPacket[] | undefined;
-  private traced: Hosted | undefined;
+  private traces: TracedPacket[][] | undefined;
+  private traced: Hosted[] = [];
 
   async handle(command: HostCommand): Promise<HostReply> {
     const { id } = command;
@@ -269,7 +269,7 @@ class ViewerHost {
 
   private async leave(count: number | "all", abrupt: boolean, del = false): Promise<void> {
     const leaving = this.viewers.splice(0, count === "all" ? this.viewers.length : count);
-    if (this.traced !== undefined && leaving.includes(this.traced)) this.stopTrace();
+    if (this.traced.some((viewer) => leaving.includes(viewer))) this.stopTrace();
     await Promise.allSettled(
       leaving.map(async (viewer) => {
         if (del) await deleteResource(viewer.resource);
@@ -305,29 +305,31 @@ class ViewerHost {
     };
   }
 
-  /** On: records the first viewer's packets from now. Off: stops and hands the record over. */
-  private setTrace(on: boolean): { trace?: TracedPacket[] } {
+  /** On: records the first and the last viewer's packets from now. Off: stops and hands the records over. */
+  private setTrace(on: boolean): { traces?: TracedPacket[][] } {
     if (!on) {
-      const trace = this.trace ?? [];
+      const traces = this.traces ?? [];
       this.stopTrace();
-      return { trace };
+      return { traces };
     }
     this.stopTrace();
-    const first = this.viewers[0];
-    if (first === undefined) return {};
-    const trace: TracedPacket[] = [];
-    this.trace = trace;
-    this.traced = first;
-    first.setOnPacket((seq, timestamp, marker, atNs) => {
-      if (trace.length < MAX_TRACED) trace.push({ seq, timestamp, marker, atNs: atNs.toString() });
+    this.traced = [...new Set([this.viewers[0], this.viewers[this.viewers.length - 1]])].filter(
+      (viewer) => viewer !== undefined,
+    );
+    this.traces = this.traced.map((viewer) => {
+      const trace: TracedPacket[] = [];
+      viewer.setOnPacket((seq, timestamp, marker, atNs) => {
+        if (trace.length < MAX_TRACED) trace.push({ seq, timestamp, marker, atNs: atNs.toString() });
+      });
+      return trace;
     });
     return {};
   }
 
   private stopTrace(): void {
-    this.traced?.setOnPacket(undefined);
-    this.traced = undefined;
-    this.trace = undefined;
+    for (const viewer of this.traced) viewer.setOnPacket(undefined);
+    this.traced = [];
+    this.traces = undefined;
   }
 }
 
