@@ -13,6 +13,7 @@ import { waitFor } from "../helpers/wait";
 import { forkBaseline } from "./baseline-process";
 import { type BenchNodeRed, type ServerMetrics, startBenchNodeRed } from "./bench-node-red";
 import { CAMERA_720P, CAMERA_720P_4M, describeProbe, ensureProbedClip } from "./clips";
+import { type FloorRow, measureSendFloor } from "./send-floor";
 import {
   frameDelivery,
   quantile,
@@ -92,6 +93,8 @@ interface LoadRow {
   delivery: number;
   lossPerViewer: number;
   cpuUsPerPacket: number;
+  /** Of it, the kernel's share (system time): the sends, and on loopback the viewers' receive side too. */
+  cpuSystemUsPerPacket: number;
   eventLoopP99Ms: number;
   /** Full / young garbage collections in the window (the GC mode the process is in). */
   gcFull: number;
@@ -106,6 +109,8 @@ interface LoadRow {
 /** The camera's send times and count, for delivery and relay delay. */
 class CameraLedger {
   count = 0;
+  /** RTP payload bytes sent (the packets less their 12-byte headers). */
+  payloadBytes = 0;
   tracing = false;
   sent: SentPacket[] = [];
   /** Between startFrames and stopFrames: each frame's packet count and when its first packet left. */
@@ -113,6 +118,7 @@ class CameraLedger {
   private readonly frames = new Map<number, { packets: number; firstNs: bigint }>();
   readonly onPacketSent = (packet: Buffer, atNs: bigint) => {
     this.count++;
+    this.payloadBytes += packet.length - 12;
     const timestamp = packet.readUInt32BE(4);
     if (this.tracing) this.sent.push({ timestamp, atNs });
     if (this.framing) {
@@ -121,6 +127,11 @@ class CameraLedger {
       else this.frames.set(timestamp, { packets: 1, firstNs: atNs });
     }
   };
+
+  /** The mean RTP payload of the packets sent so far. */
+  meanPayloadBytes(): number {
+    return Math.round(this.payloadBytes / Math.max(1, this.count));
+  }
 
   startFrames(): void {
     this.frames.clear();
@@ -195,6 +206,7 @@ async function measureLoad(
     delivery: round(expected > 0 ? received / expected : 0, 4),
     lossPerViewer: round(sent > 0 ? stats.total.lost / (sent * viewers) : 0, 5),
     cpuUsPerPacket: round(delivered > 0 ? cpuUs / delivered : Number.NaN, 1),
+    cpuSystemUsPerPacket: round(delivered > 0 ? metrics.cpuSystemUs / delivered : Number.NaN, 1),
     eventLoopP99Ms: round(metrics.eventLoopDelayMs.p99, 2),
     gcFull: metrics.gc.full,
     gcYoung: metrics.gc.young,
@@ -380,6 +392,8 @@ interface Results {
   source: string;
   product: { rows: LoadRow[]; idle: ServerMetrics; afterLeave: ServerMetrics } | undefined;
   baseline: { rows: LoadRow[] } | undefined;
+  /** webrtc-out's SRTP and send alone, at the stream's rate (send-floor.ts). */
+  floor: { rows: FloorRow[]; packetsPerSecond: number; payloadBytes: number } | undefined;
   ttff: { fastStart: TimeToFirstFrameResult; noFastStart: TimeToFirstFrameResult } | undefined;
   cameras:
     | {
@@ -401,6 +415,7 @@ async function main(): Promise<void> {
     source: "",
     product: undefined,
     baseline: undefined,
+    floor: undefined,
     ttff: undefined,
     cameras: undefined,
   };
@@ -471,6 +486,23 @@ async function main(): Promise<void> {
     }
   } finally {
     await camera.close();
+  }
+  // The floor sends at the stream's rate per viewer, as a load row measured it.
+  const streamRow = (results.product ?? results.baseline)?.rows[0];
+  if (!SKIP.has("floor") && streamRow === undefined)
+    log("floor: skipped (it takes the stream's rate from a load row)");
+  if (!SKIP.has("floor") && streamRow !== undefined) {
+    const rate = {
+      packetsPerSecond: Math.round(streamRow.packetsPerSecond / streamRow.viewers),
+      payloadBytes: ledger.meanPayloadBytes(),
+    };
+    const rows: FloorRow[] = [];
+    for (const receivers of STEPS.filter((n) => n === 50 || n === 100)) {
+      const row = await measureSendFloor({ receivers, windowMs: WINDOW_MS, nodeFlags: NODE_FLAGS, ...rate });
+      log(`floor: ${JSON.stringify(row)}`);
+      rows.push(row);
+    }
+    results.floor = { rows, ...rate };
   }
 
   if (!SKIP.has("cameras")) results.cameras = await manyCameras();
@@ -545,7 +577,7 @@ function report(r: Results): string {
       String(row.packetsPerSecond),
       `${(row.delivery * 100).toFixed(2)} %`,
       `${(row.lossPerViewer * 100).toFixed(3)} %`,
-      row.cpuUsPerPacket.toFixed(1),
+      `${row.cpuUsPerPacket.toFixed(1)} (${row.cpuSystemUsPerPacket.toFixed(1)})`,
       row.eventLoopP99Ms.toFixed(1),
       `${row.gcFull} / ${row.gcYoung}`,
       row.viewerHostCores.toFixed(3),
@@ -560,7 +592,7 @@ function report(r: Results): string {
     "packets/s out",
     "delivered",
     "loss/viewer",
-    "µs CPU/packet",
+    "µs CPU/packet (kernel)",
     "loop p99 ms",
     "GCs full/young",
     "viewer-host cores",
@@ -572,6 +604,23 @@ function report(r: Results): string {
   parts.push(renderTable(header, load(r.product?.rows)));
   parts.push("", "6. Baseline — the same viewers fed by a bare werift loop (no Node-RED)");
   parts.push(renderTable(header, load(r.baseline?.rows)));
+  if (r.floor) {
+    parts.push(
+      "",
+      `7. Floor — webrtc-out's SRTP (AES-GCM) and send alone, ${r.floor.packetsPerSecond} datagrams/s of ${r.floor.payloadBytes} B to each plain UDP socket (no WebRTC stack, no Node-RED)`,
+    );
+    parts.push(
+      renderTable(
+        ["receivers", "packets/s out", "delivered", "µs CPU/packet (kernel)"],
+        r.floor.rows.map((row) => [
+          String(row.receivers),
+          String(row.packetsPerSecond),
+          `${(row.delivery * 100).toFixed(2)} %`,
+          `${row.cpuUsPerPacket.toFixed(1)} (${row.cpuSystemUsPerPacket.toFixed(1)})`,
+        ]),
+      ),
+    );
+  }
 
   const targets: string[][] = [];
   const at = (n: number) => r.product?.rows.find((row) => row.viewers === n);
