@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { DemoCamera } from "../../src/demo/demo-camera";
+import { RTP_HEADER_SIZE } from "../../src/webrtc/srtp-protect";
 import { waitFor } from "../helpers/wait";
 import { forkBaseline } from "./baseline-process";
 import { type BenchNodeRed, type ServerMetrics, startBenchNodeRed } from "./bench-node-red";
@@ -19,6 +20,7 @@ import {
   quantile,
   relayDelaysMs,
   renderTable,
+  round,
   type SentFrame,
   type SentPacket,
   slope,
@@ -69,7 +71,6 @@ const OUT = path.join(__dirname, "../../../.test-artifacts");
 const log = (line: string) => console.log(`[bench] ${line}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mb = (bytes: number) => bytes / 1024 / 1024;
-const round = (n: number, digits = 1) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : Number.NaN);
 
 interface ServerUnderTest {
   metrics(opts?: { gc?: boolean }): Promise<ServerMetrics>;
@@ -109,8 +110,8 @@ interface LoadRow {
 /** The camera's send times and count, for delivery and relay delay. */
 class CameraLedger {
   count = 0;
-  /** RTP payload bytes sent (the packets less their 12-byte headers). */
-  payloadBytes = 0;
+  /** RTP payload bytes sent (the demo camera's headers are 12 bytes: no CSRC, no extension). */
+  private payloadBytes = 0;
   tracing = false;
   sent: SentPacket[] = [];
   /** Between startFrames and stopFrames: each frame's packet count and when its first packet left. */
@@ -118,7 +119,7 @@ class CameraLedger {
   private readonly frames = new Map<number, { packets: number; firstNs: bigint }>();
   readonly onPacketSent = (packet: Buffer, atNs: bigint) => {
     this.count++;
-    this.payloadBytes += packet.length - 12;
+    this.payloadBytes += packet.length - RTP_HEADER_SIZE;
     const timestamp = packet.readUInt32BE(4);
     if (this.tracing) this.sent.push({ timestamp, atNs });
     if (this.framing) {
@@ -182,18 +183,14 @@ async function measureLoad(
   let relayDelayMs: LoadRow["relayDelayMs"];
   if (traceDelay) {
     ledger.tracing = false;
-    const [first, last] = (await host.trace(false)).map((trace): DelaySummary => {
-      const delays = relayDelaysMs(
-        ledger.sent,
-        trace.map((p) => ({ timestamp: p.timestamp, atNs: BigInt(p.atNs) })),
-      );
-      return {
-        p50: round(quantile(delays, 0.5), 2),
-        p99: round(quantile(delays, 0.99), 2),
-        max: round(Math.max(...delays), 2),
-        samples: delays.length,
-      };
-    });
+    const [first, last] = (await host.trace(false)).map((trace) =>
+      delaySummary(
+        relayDelaysMs(
+          ledger.sent,
+          trace.map((p) => ({ timestamp: p.timestamp, atNs: BigInt(p.atNs) })),
+        ),
+      ),
+    );
     if (first) relayDelayMs = { first, ...(last ? { last } : {}) };
   }
   const delivered = stats.total.packets;
@@ -215,6 +212,15 @@ async function measureLoad(
     ...(droppedBefore !== undefined && droppedAfter !== undefined
       ? { relayFramesDropped: droppedAfter - droppedBefore }
       : {}),
+  };
+}
+
+function delaySummary(delays: readonly number[]): DelaySummary {
+  return {
+    p50: round(quantile(delays, 0.5), 2),
+    p99: round(quantile(delays, 0.99), 2),
+    max: round(Math.max(...delays), 2),
+    samples: delays.length,
   };
 }
 
@@ -561,6 +567,9 @@ async function manyCameras(): Promise<Results["cameras"]> {
 
 const yes = (met: boolean) => (met ? "met" : "NOT met");
 const delayCell = (d: DelaySummary | undefined) => (d ? `${d.p50} / ${d.p99} / ${d.max}` : "");
+const percentCell = (ratio: number) => `${(ratio * 100).toFixed(2)} %`;
+const cpuCell = (row: { cpuUsPerPacket: number; cpuSystemUsPerPacket: number }) =>
+  `${row.cpuUsPerPacket.toFixed(1)} (${row.cpuSystemUsPerPacket.toFixed(1)})`;
 
 function report(r: Results): string {
   const parts: string[] = [
@@ -575,9 +584,9 @@ function report(r: Results): string {
       row.serverCores.toFixed(3),
       row.rssMB.toFixed(0),
       String(row.packetsPerSecond),
-      `${(row.delivery * 100).toFixed(2)} %`,
+      percentCell(row.delivery),
       `${(row.lossPerViewer * 100).toFixed(3)} %`,
-      `${row.cpuUsPerPacket.toFixed(1)} (${row.cpuSystemUsPerPacket.toFixed(1)})`,
+      cpuCell(row),
       row.eventLoopP99Ms.toFixed(1),
       `${row.gcFull} / ${row.gcYoung}`,
       row.viewerHostCores.toFixed(3),
@@ -615,8 +624,8 @@ function report(r: Results): string {
         r.floor.rows.map((row) => [
           String(row.receivers),
           String(row.packetsPerSecond),
-          `${(row.delivery * 100).toFixed(2)} %`,
-          `${row.cpuUsPerPacket.toFixed(1)} (${row.cpuSystemUsPerPacket.toFixed(1)})`,
+          percentCell(row.delivery),
+          cpuCell(row),
         ]),
       ),
     );
@@ -635,7 +644,7 @@ function report(r: Results): string {
   const r200 = at(200);
   targets.push([
     "200 viewers: delivery ≥ 99.5 %, event loop p99 < 20 ms",
-    r200 ? `${(r200.delivery * 100).toFixed(2)} %, ${r200.eventLoopP99Ms} ms` : "no row (stopped earlier)",
+    r200 ? `${percentCell(r200.delivery)}, ${r200.eventLoopP99Ms} ms` : "no row (stopped earlier)",
     r200 ? yes(r200.delivery >= 0.995 && r200.eventLoopP99Ms < 20) : "NOT met",
   ]);
   const d100 = at(100)?.relayDelayMs;
@@ -725,7 +734,7 @@ function report(r: Results): string {
           [
             c.serverCores.toFixed(3),
             c.eventLoopP99Ms.toFixed(1),
-            `${(c.delivery * 100).toFixed(2)} %`,
+            percentCell(c.delivery),
             c.rssMB.toFixed(0),
           ],
         ],

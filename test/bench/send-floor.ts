@@ -3,6 +3,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { once } from "node:events";
 import { SRTP_AEAD_AES_128_GCM, srtpProtector } from "../../src/webrtc/srtp-protect";
 import { sendIpLiteralsNow } from "../../src/webrtc/udp-send-now";
+import { round } from "./stats";
 
 // The floor under the relay's CPU per packet: webrtc-out's own SRTP (AES-128-GCM) and datagram send,
 // alone, in a process of their own, to plain UDP sockets in another process, at the stream's packet
@@ -33,6 +34,8 @@ export interface FloorRow {
 type ChildMessage =
   | { readonly type: "ports"; readonly ports: number[] }
   | { readonly type: "count"; readonly received: number }
+  /** The sender's warm-up is over: its measured window starts now. */
+  | { readonly type: "window" }
   | { readonly type: "done"; readonly sent: number; readonly userUs: number; readonly systemUs: number };
 
 const FPS = 30;
@@ -88,7 +91,7 @@ async function sender(options: FloorOptions & { readonly ports: number[] }): Pro
   const until = start + WARMUP_MS + options.windowMs;
   while (performance.now() < until) {
     if (measuring === undefined && performance.now() >= start + WARMUP_MS) {
-      process.send?.("window");
+      reply({ type: "window" });
       measuring = { cpu: process.cpuUsage(), sent };
     }
     // Spread the rate over the frames: 231 a second is 7 or 8 a frame.
@@ -141,8 +144,7 @@ export async function measureSendFloor(options: FloorOptions): Promise<FloorRow>
       execArgv: [...options.nodeFlags],
       stdio: "inherit",
     });
-    const child = sending;
-    await new Promise<void>((resolve) => child.on("message", (m) => m === "window" && resolve()));
+    await nextMessage(sending, "window");
     receiving.send("reset");
     const done = await nextMessage(sending, "done");
     // The last datagrams are on their way: a moment for the receivers to read them.
@@ -153,9 +155,9 @@ export async function measureSendFloor(options: FloorOptions): Promise<FloorRow>
     return {
       receivers: options.receivers,
       packetsPerSecond: Math.round(done.sent / seconds),
-      cpuUsPerPacket: Number(((done.userUs + done.systemUs) / done.sent).toFixed(1)),
-      cpuSystemUsPerPacket: Number((done.systemUs / done.sent).toFixed(1)),
-      delivery: done.sent > 0 ? Number((received / done.sent).toFixed(4)) : 0,
+      cpuUsPerPacket: round((done.userUs + done.systemUs) / done.sent),
+      cpuSystemUsPerPacket: round(done.systemUs / done.sent),
+      delivery: done.sent > 0 ? round(received / done.sent, 4) : 0,
     };
   } finally {
     sending?.kill();

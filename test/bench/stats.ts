@@ -1,5 +1,10 @@
 import type { FrameEntries } from "./frame-counts";
 
+/** `n` to `digits` decimals, for the table and its JSON; NaN stays NaN. */
+export function round(n: number, digits = 1): number {
+  return Number.isFinite(n) ? Number(n.toFixed(digits)) : Number.NaN;
+}
+
 /** The q-quantile (0..1) of `values` by nearest rank; NaN for none. */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return Number.NaN;
