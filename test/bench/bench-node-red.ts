@@ -2,6 +2,8 @@ import { createServer, type Server } from "node:http";
 import { type AddressInfo, Socket } from "node:net";
 import { monitorEventLoopDelay, PerformanceObserver, constants as perfConstants } from "node:perf_hooks";
 import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
+import type { TracedPacket } from "./protocol";
+import { SendTrace } from "./send-trace";
 
 // A Node-RED process for the bench, and the probe inside it that reports what the process costs.
 // The probe is the bench's own: its settings file starts it, the product knows nothing of it.
@@ -139,9 +141,12 @@ export class MetricsWindow {
   }
 }
 
+/** This process's sends to traced viewers (one trace at a time per process). */
+const sendTrace = new SendTrace();
+
 /**
- * Answers GET /metrics and POST /reset for `window`; anything else is passed to `next` (or 404).
- * Returns true when it answered.
+ * Answers GET /metrics and POST /reset for `window`, and POST /trace/start?ports=a,b and
+ * POST /trace/stop for the process's send trace. Returns true when it answered.
  */
 export function answerMetrics(
   metricsWindow: MetricsWindow,
@@ -150,6 +155,15 @@ export function answerMetrics(
   reply: (status: number, body: unknown) => void,
 ): boolean {
   const parsed = new URL(url ?? "/", "http://probe.invalid");
+  if (parsed.pathname === "/trace/start" && method === "POST") {
+    sendTrace.start((parsed.searchParams.get("ports") ?? "").split(",").filter(Boolean).map(Number));
+    reply(204, undefined);
+    return true;
+  }
+  if (parsed.pathname === "/trace/stop" && method === "POST") {
+    reply(200, { traces: sendTrace.stop() });
+    return true;
+  }
   if (parsed.pathname === "/metrics" && method === "GET") {
     reply(200, metricsWindow.read({ gc: parsed.searchParams.get("gc") === "1" }));
     return true;
@@ -274,6 +288,10 @@ export interface MetricsClient {
   startProfile(): Promise<void>;
   /** Stops it; the profile, as a .cpuprofile file holds it. */
   stopProfile(): Promise<unknown>;
+  /** Stamps the RTP the process sends to these UDP ports from now (see SendTrace). */
+  startSendTrace(ports: readonly number[]): Promise<void>;
+  /** Stops; a trace per port, in the order given. */
+  stopSendTrace(): Promise<TracedPacket[][]>;
 }
 
 export function metricsClient(base: string): MetricsClient {
@@ -295,6 +313,15 @@ export function metricsClient(base: string): MetricsClient {
       const res = await fetch(`${base}/profile/stop`, { method: "POST" });
       if (!res.ok) throw new Error(`POST ${base}/profile/stop: ${res.status}`);
       return res.json();
+    },
+    async startSendTrace(ports) {
+      const res = await fetch(`${base}/trace/start?ports=${ports.join(",")}`, { method: "POST" });
+      if (!res.ok) throw new Error(`POST ${base}/trace/start: ${res.status}`);
+    },
+    async stopSendTrace() {
+      const res = await fetch(`${base}/trace/stop`, { method: "POST" });
+      if (!res.ok) throw new Error(`POST ${base}/trace/stop: ${res.status}`);
+      return ((await res.json()) as { traces: TracedPacket[][] }).traces;
     },
   };
 }

@@ -70,6 +70,9 @@ export interface HostStats {
   readonly rssBytes: number;
 }
 
+/** A trace is for a delay measurement, not a recording: bounded. */
+export const MAX_TRACED_PACKETS = 200_000;
+
 /** One traced packet: RTP header fields (clear in SRTP) and when it arrived (process.hrtime.bigint(), ns, as a string). */
 export interface TracedPacket {
   readonly seq: number;
@@ -86,6 +89,8 @@ export type HostReply =
       readonly frames?: readonly FrameEntries[];
       /** The first viewer's trace, then the last one's (one trace with one viewer). */
       readonly traces?: readonly (readonly TracedPacket[])[];
+      /** Where the server sends the traced viewers' media (a light viewer has one socket), same order. */
+      readonly ports?: readonly number[];
       readonly joined?: number;
     }
   | { readonly id: number; readonly ok: false; readonly error: string };

@@ -14,6 +14,7 @@ import { waitFor } from "../helpers/wait";
 import { forkBaseline } from "./baseline-process";
 import { type BenchNodeRed, type ServerMetrics, startBenchNodeRed } from "./bench-node-red";
 import { CAMERA_720P, CAMERA_720P_4M, describeProbe, ensureProbedClip } from "./clips";
+import type { TracedPacket } from "./protocol";
 import { type FloorRow, measureSendFloor } from "./send-floor";
 import {
   frameDelivery,
@@ -77,6 +78,8 @@ interface ServerUnderTest {
   resetWindow(): Promise<void>;
   startProfile(): Promise<void>;
   stopProfile(): Promise<unknown>;
+  startSendTrace(ports: readonly number[]): Promise<void>;
+  stopSendTrace(): Promise<readonly (readonly TracedPacket[])[]>;
 }
 
 interface DelaySummary {
@@ -84,6 +87,12 @@ interface DelaySummary {
   readonly p99: number;
   readonly max: number;
   readonly samples: number;
+}
+
+interface ViewerDelays {
+  readonly first: DelaySummary;
+  /** With more than one viewer. */
+  readonly last?: DelaySummary;
 }
 
 interface LoadRow {
@@ -102,7 +111,13 @@ interface LoadRow {
   gcYoung: number;
   viewerHostCores: number;
   /** The first viewer's (served first by webrtc-out) and the last viewer's; one with one viewer. */
-  relayDelayMs?: { first: DelaySummary; last?: DelaySummary };
+  /**
+   * Camera send → the server handing the packet to the kernel for the viewer (the issue's "leaving for
+   * the viewer"): the first viewer's (served first by webrtc-out) and the last viewer's.
+   */
+  relayDelayMs?: ViewerDelays;
+  /** Camera send → the viewer's process reading it: the above plus loopback and the viewer process's turn. */
+  receiveDelayMs?: ViewerDelays;
   /** Frames webrtc-out dropped in the window for viewers whose queue was full (its P/stats); product only. */
   relayFramesDropped?: number;
 }
@@ -167,11 +182,19 @@ async function measureLoad(
   if (traceDelay) {
     ledger.sent = [];
     ledger.tracing = true;
-    await host.trace(true);
+    await server.startSendTrace(await host.startTrace());
   }
   const profiling = viewers === PROFILE_VIEWERS && label === "product";
   if (profiling) await server.startProfile();
   await sleep(WINDOW_MS);
+  // The traces end with the window: answering what follows keeps the viewers' process busy for tens of
+  // milliseconds, and packets waiting for it to read them would count as delay. The camera's record
+  // ends last, so that it holds every frame the traces saw.
+  let traces: readonly (readonly (readonly TracedPacket[])[])[] = [];
+  if (traceDelay) {
+    traces = await Promise.all([server.stopSendTrace(), host.stopTrace()]);
+    ledger.tracing = false;
+  }
   const [metrics, stats] = await Promise.all([server.metrics(), host.stats()]);
   const sent = ledger.count - sentBefore;
   const droppedAfter = await relayFramesDropped(statsUrl);
@@ -180,19 +203,9 @@ async function measureLoad(
   if (profiling) writeProfile(await server.stopProfile(), viewers);
   await sleep(DRAIN_MS);
   const { expected, received } = frameDelivery(frames, await host.frames());
-  let relayDelayMs: LoadRow["relayDelayMs"];
-  if (traceDelay) {
-    ledger.tracing = false;
-    const [first, last] = (await host.trace(false)).map((trace) =>
-      delaySummary(
-        relayDelaysMs(
-          ledger.sent,
-          trace.map((p) => ({ timestamp: p.timestamp, atNs: BigInt(p.atNs) })),
-        ),
-      ),
-    );
-    if (first) relayDelayMs = { first, ...(last ? { last } : {}) };
-  }
+  const [relayDelayMs, receiveDelayMs] = traces.map((viewerTraces) =>
+    viewerDelays(ledger.sent, viewerTraces),
+  );
   const delivered = stats.total.packets;
   const cpuUs = metrics.cpuUserUs + metrics.cpuSystemUs;
   return {
@@ -209,10 +222,27 @@ async function measureLoad(
     gcYoung: metrics.gc.young,
     viewerHostCores: round((stats.cpuUserUs + stats.cpuSystemUs) / stats.elapsedUs, 3),
     ...(relayDelayMs ? { relayDelayMs } : {}),
+    ...(receiveDelayMs ? { receiveDelayMs } : {}),
     ...(droppedBefore !== undefined && droppedAfter !== undefined
       ? { relayFramesDropped: droppedAfter - droppedBefore }
       : {}),
   };
+}
+
+/** The delays of the first viewer's packets, then the last viewer's; undefined without a trace. */
+function viewerDelays(
+  sent: readonly SentPacket[],
+  viewerTraces: readonly (readonly TracedPacket[])[],
+): ViewerDelays | undefined {
+  const [first, last] = viewerTraces.map((trace) =>
+    delaySummary(
+      relayDelaysMs(
+        sent,
+        trace.map((p) => ({ timestamp: p.timestamp, atNs: BigInt(p.atNs) })),
+      ),
+    ),
+  );
+  return first ? { first, ...(last ? { last } : {}) } : undefined;
 }
 
 function delaySummary(delays: readonly number[]): DelaySummary {

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { frameDelivery, quantile, relayDelaysMs, renderTable, slope } from "./stats";
+import {
+  frameDelivery,
+  quantile,
+  type ReceivedPacket,
+  relayDelaysMs,
+  renderTable,
+  type SentPacket,
+  slope,
+} from "./stats";
 
 describe("bench statistics", () => {
   it("quantile by nearest rank", () => {
@@ -76,6 +84,26 @@ describe("bench statistics", () => {
     const delays = relayDelaysMs(sent, received);
     assert.equal(delays.length, 15);
     assert.equal(quantile(delays, 0.5), 0.8);
+  });
+
+  it("relay delay: a last frame the camera's record does not hold does not hide the right match", () => {
+    const sent: SentPacket[] = [];
+    const received: ReceivedPacket[] = [];
+    const sizes = [30, 7, 8, 7, 6, 8, 7, 7, 9, 8, 7, 6, 8, 7, 8, 7, 9, 6, 8, 7];
+    sizes.forEach((packets, frame) => {
+      const at = BigInt(frame * 33_000_000);
+      for (let i = 0; i < packets; i++) {
+        // The record stopped before frame 19 left the camera; the trace still saw it.
+        if (frame < 19) sent.push({ timestamp: frame * 3000, atNs: at });
+        if (frame >= 5) received.push({ timestamp: (frame * 3000 + 777) >>> 0, atNs: at + 2_000_000n });
+      }
+    });
+    const delays = relayDelaysMs(sent, received);
+    assert.equal(
+      delays.length,
+      sizes.slice(5, 19).reduce((a, b) => a + b, 0),
+    );
+    assert.ok(delays.every((d) => Math.abs(d - 2) < 1e-9));
   });
 
   it("renders a table", () => {

@@ -53,17 +53,19 @@ export function relayDelaysMs(sent: readonly SentPacket[], received: readonly Re
   const receivedKeys = [...receivedFrames.keys()];
   const sentKeys = [...sentFrames.keys()];
   if (receivedKeys.length === 0 || sentKeys.length === 0) return [];
-  // Candidate offsets: the last received frame against every sent frame. Several may match as many
-  // frames (the camera sent frames before and after the viewer's window); a wrong one pairs packets
-  // with frames sent whole frame intervals earlier (larger delays) or later (negative ones). The right
-  // one has the smallest median that is not negative (a little under zero is allowed: the camera
-  // stamps a frame's packets just after writing them all, and the relay may forward one meanwhile).
-  const last = receivedKeys[receivedKeys.length - 1]!;
+  // Candidate offsets: the first and the last received frame against every sent frame (one of them
+  // may lie outside the camera's record, which starts before and ends after the trace). Several may
+  // match as many frames (the camera sent frames before and after the viewer's window); a wrong one
+  // pairs packets with frames sent whole frame intervals earlier (larger delays) or later (negative
+  // ones). The right one has the smallest median that is not negative (a little under zero is allowed:
+  // the camera stamps a frame's packets just after writing them all, and the relay may forward one
+  // meanwhile).
+  const ends = [receivedKeys[0]!, receivedKeys[receivedKeys.length - 1]!];
+  const offsets = new Set(ends.flatMap((end) => sentKeys.map((key) => (end - key) >>> 0)));
   let best: number[] = [];
   let bestMatches = 0;
   let bestMedian = Number.POSITIVE_INFINITY;
-  for (const key of sentKeys) {
-    const offset = (last - key) >>> 0;
+  for (const offset of offsets) {
     const delays = matchedDelays(sentFrames, receivedFrames, offset);
     if (delays.length === 0) continue;
     const median = quantile(delays, 0.5);

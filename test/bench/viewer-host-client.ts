@@ -105,9 +105,14 @@ export class ViewerHostClient {
     return (await this.call({ cmd: "frames" })).frames ?? [];
   }
 
-  /** On: traces the first and the last viewer. Off: their traces, first viewer's first. */
-  async trace(on: boolean): Promise<readonly (readonly TracedPacket[])[]> {
-    return (await this.call({ cmd: "trace", on })).traces ?? [];
+  /** Traces the first and the last viewer from now; the ports the server sends them to, first viewer's first. */
+  async startTrace(): Promise<readonly number[]> {
+    return (await this.call({ cmd: "trace", on: true })).ports ?? [];
+  }
+
+  /** Stops; their traces, first viewer's first. */
+  async stopTrace(): Promise<readonly (readonly TracedPacket[])[]> {
+    return (await this.call({ cmd: "trace", on: false })).traces ?? [];
   }
 
   /** Closes every viewer (close_notify) and ends the process. */

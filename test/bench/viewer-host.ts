@@ -3,7 +3,15 @@ import type { MediaStreamTrack, RtpPacket } from "werift";
 import { connectViewer, type WeriftViewer } from "../helpers/werift-viewer";
 import { FrameCounts, type FrameEntries } from "./frame-counts";
 import { connectLightViewer, type LightViewer, type PacketListener, SequenceTracker } from "./light-receiver";
-import type { HostCommand, HostReply, HostStats, TracedPacket, ViewerCounts, ViewerKind } from "./protocol";
+import {
+  type HostCommand,
+  type HostReply,
+  type HostStats,
+  MAX_TRACED_PACKETS,
+  type TracedPacket,
+  type ViewerCounts,
+  type ViewerKind,
+} from "./protocol";
 
 // The process that hosts the bench's viewers (forked with an IPC channel by the orchestrator), so
 // that their CPU is measured apart from the relay's. It speaks test/bench/protocol.ts.
@@ -11,8 +19,6 @@ import type { HostCommand, HostReply, HostStats, TracedPacket, ViewerCounts, Vie
 /** Viewers connecting at once during a join: enough to join 200 in seconds, few enough not to time out. */
 const JOIN_BATCH = 10;
 const CONNECT_TIMEOUT_MS = 20_000;
-/** A trace is for a delay measurement, not a recording: bounded. */
-const MAX_TRACED = 200_000;
 
 type HostedState = "connecting" | "connected" | "failed" | "closed";
 
@@ -305,8 +311,11 @@ class ViewerHost {
     };
   }
 
-  /** On: records the first and the last viewer's packets from now. Off: stops and hands the records over. */
-  private setTrace(on: boolean): { traces?: TracedPacket[][] } {
+  /**
+   * On: records the first and the last viewer's packets from now, and answers the UDP ports the server
+   * sends them to. Off: stops and hands the records over.
+   */
+  private setTrace(on: boolean): { traces?: TracedPacket[][]; ports?: number[] } {
     if (!on) {
       const traces = this.traces ?? [];
       this.stopTrace();
@@ -319,11 +328,11 @@ class ViewerHost {
     this.traces = this.traced.map((viewer) => {
       const trace: TracedPacket[] = [];
       viewer.setOnPacket((seq, timestamp, marker, atNs) => {
-        if (trace.length < MAX_TRACED) trace.push({ seq, timestamp, marker, atNs: atNs.toString() });
+        if (trace.length < MAX_TRACED_PACKETS) trace.push({ seq, timestamp, marker, atNs: atNs.toString() });
       });
       return trace;
     });
-    return {};
+    return { ports: this.traced.map((viewer) => viewer.sockets()[0]?.address().port ?? 0) };
   }
 
   private stopTrace(): void {
