@@ -58,13 +58,18 @@ export class SendTrace {
         }
         return handleSend.apply(this, args);
       };
+    // Looked at once per socket: finding the state symbol on every send would cost the row it measures.
+    const seen = new WeakSet<dgram.Socket>();
     const proto = dgram.Socket.prototype as unknown as { send: Send };
     const originalSend = proto.send;
     proto.send = function tracedSend(this: dgram.Socket, ...args: unknown[]): void {
-      const handle = udpHandle(this);
-      if (handle !== undefined && !wrapped.has(handle)) {
-        wrapped.set(handle, handle.send);
-        handle.send = stamp(handle.send);
+      if (!seen.has(this)) {
+        seen.add(this);
+        const handle = udpHandle(this);
+        if (handle !== undefined && !wrapped.has(handle)) {
+          wrapped.set(handle, handle.send);
+          handle.send = stamp(handle.send);
+        }
       }
       originalSend.apply(this, args);
     };
