@@ -4,8 +4,20 @@ import net from "node:net";
 type LookupCallback = (error: Error | null, address: string, family: number) => void;
 type Lookup = (address: string, callback: LookupCallback) => void;
 
-interface DgramState {
-  readonly handle?: { lookup: Lookup } | null;
+/** Node's UDP handle under a dgram socket: what its send() ends in. */
+export type DgramHandle = Record<string, unknown>;
+
+/**
+ * The UDP handle under `socket`, from Node's private socket state (Node 22); undefined where that is
+ * not found (another Node, or a socket not bound yet).
+ */
+export function dgramHandle(socket: Socket): DgramHandle | undefined {
+  const key = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === "state symbol");
+  if (key === undefined) return undefined;
+  return (
+    (socket as unknown as Record<symbol, { handle?: DgramHandle | null } | undefined>)[key]?.handle ??
+    undefined
+  );
 }
 
 const sendingNow = new WeakSet<Socket>();
@@ -21,16 +33,14 @@ const sendingNow = new WeakSet<Socket>();
  */
 export function sendIpLiteralsNow(socket: Socket): boolean {
   if (sendingNow.has(socket)) return true;
-  const key = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === "state symbol");
-  if (key === undefined) return false;
-  const handle = (socket as unknown as Record<symbol, DgramState | undefined>)[key]?.handle;
-  if (handle == null || typeof handle.lookup !== "function") return false;
-  const resolve = handle.lookup;
-  handle.lookup = (address, callback) => {
+  const handle = dgramHandle(socket);
+  if (handle === undefined || typeof handle.lookup !== "function") return false;
+  const resolve = handle.lookup as Lookup;
+  handle.lookup = ((address, callback) => {
     const family = net.isIP(address);
     if (family !== 0) callback(null, address, family);
     else resolve(address, callback);
-  };
+  }) satisfies Lookup;
   sendingNow.add(socket);
   return true;
 }

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import { type AddressInfo, Socket } from "node:net";
 import { monitorEventLoopDelay, PerformanceObserver, constants as perfConstants } from "node:perf_hooks";
 import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
-import type { TracedPacket } from "./protocol";
+import type { ViewerTraces } from "./protocol";
 import { SendTrace } from "./send-trace";
 
 // A Node-RED process for the bench, and the probe inside it that reports what the process costs.
@@ -291,7 +291,7 @@ export interface MetricsClient {
   /** Stamps the RTP the process sends to these UDP ports from now (see SendTrace). */
   startSendTrace(ports: readonly number[]): Promise<void>;
   /** Stops; a trace per port, in the order given. */
-  stopSendTrace(): Promise<TracedPacket[][]>;
+  stopSendTrace(): Promise<ViewerTraces>;
 }
 
 export function metricsClient(base: string): MetricsClient {
@@ -321,7 +321,7 @@ export function metricsClient(base: string): MetricsClient {
     async stopSendTrace() {
       const res = await fetch(`${base}/trace/stop`, { method: "POST" });
       if (!res.ok) throw new Error(`POST ${base}/trace/stop: ${res.status}`);
-      return ((await res.json()) as { traces: TracedPacket[][] }).traces;
+      return ((await res.json()) as { traces: ViewerTraces }).traces;
     },
   };
 }

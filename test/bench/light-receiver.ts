@@ -19,6 +19,7 @@ import {
 } from "werift";
 import { CHROMIUM_H264_PROFILES } from "../helpers/werift-viewer";
 import { FrameCounts, type FrameEntries } from "./frame-counts";
+import { isRtcp, isRtpOrRtcp } from "./media-datagram";
 import type { ViewerCounts } from "./protocol";
 
 // A browser stand-in that costs almost nothing per packet: werift's own ICE agent (controlling, with
@@ -325,8 +326,7 @@ function divertMedia(connection: Connection, media: (data: Buffer) => void): voi
     const werift = socket.listeners("message") as ((data: Buffer, from: RemoteInfo) => void)[];
     socket.removeAllListeners("message");
     socket.on("message", (data: Buffer, from: RemoteInfo) => {
-      const first = data[0];
-      if (first !== undefined && first >= 128 && first <= 191) {
+      if (isRtpOrRtcp(data)) {
         media(data);
         return;
       }
@@ -448,10 +448,8 @@ class Light implements LightViewer {
       this.dtlsTransport.onData(data, ["127.0.0.1", 0]);
       return;
     }
-    if (first < 128 || first > 191 || data.length < 12 || this.srtcp === undefined) return;
-    const second = data[1] as number;
-    // RFC 5761 §4: RTCP packet types 192–223 sit where a marker bit plus payload type 64–95 would.
-    if (second >= 192 && second <= 223) {
+    if (!isRtpOrRtcp(data) || data.length < 12 || this.srtcp === undefined) return;
+    if (isRtcp(data)) {
       this.rtcp(data);
       return;
     }
@@ -476,7 +474,8 @@ class Light implements LightViewer {
     this.jitterSamples++;
     if (stream.jitter > this.jitterMax) this.jitterMax = stream.jitter;
     const listener = this.onPacket;
-    if (listener !== undefined) listener(seq, timestamp, (second & 0x80) !== 0, process.hrtime.bigint());
+    if (listener !== undefined)
+      listener(seq, timestamp, ((data[1] as number) & 0x80) !== 0, process.hrtime.bigint());
   }
 
   private rtcp(data: Buffer): void {

@@ -81,14 +81,16 @@ export interface TracedPacket {
   readonly atNs: string;
 }
 
+/** The first viewer's trace, then the last one's (one with one viewer). */
+export type ViewerTraces = readonly (readonly TracedPacket[])[];
+
 export type HostReply =
   | {
       readonly id: number;
       readonly ok: true;
       readonly stats?: HostStats;
       readonly frames?: readonly FrameEntries[];
-      /** The first viewer's trace, then the last one's (one trace with one viewer). */
-      readonly traces?: readonly (readonly TracedPacket[])[];
+      readonly traces?: ViewerTraces;
       /** Where the server sends the traced viewers' media (a light viewer has one socket), same order. */
       readonly ports?: readonly number[];
       readonly joined?: number;

@@ -12,9 +12,14 @@ import { DemoCamera } from "../../src/demo/demo-camera";
 import { RTP_HEADER_SIZE } from "../../src/webrtc/srtp-protect";
 import { waitFor } from "../helpers/wait";
 import { forkBaseline } from "./baseline-process";
-import { type BenchNodeRed, type ServerMetrics, startBenchNodeRed } from "./bench-node-red";
+import {
+  type BenchNodeRed,
+  type MetricsClient,
+  type ServerMetrics,
+  startBenchNodeRed,
+} from "./bench-node-red";
 import { CAMERA_720P, CAMERA_720P_4M, describeProbe, ensureProbedClip } from "./clips";
-import type { TracedPacket } from "./protocol";
+import type { ViewerTraces } from "./protocol";
 import { type FloorRow, measureSendFloor } from "./send-floor";
 import {
   frameDelivery,
@@ -73,15 +78,6 @@ const log = (line: string) => console.log(`[bench] ${line}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mb = (bytes: number) => bytes / 1024 / 1024;
 
-interface ServerUnderTest {
-  metrics(opts?: { gc?: boolean }): Promise<ServerMetrics>;
-  resetWindow(): Promise<void>;
-  startProfile(): Promise<void>;
-  stopProfile(): Promise<unknown>;
-  startSendTrace(ports: readonly number[]): Promise<void>;
-  stopSendTrace(): Promise<readonly (readonly TracedPacket[])[]>;
-}
-
 interface DelaySummary {
   readonly p50: number;
   readonly p99: number;
@@ -110,7 +106,6 @@ interface LoadRow {
   gcFull: number;
   gcYoung: number;
   viewerHostCores: number;
-  /** The first viewer's (served first by webrtc-out) and the last viewer's; one with one viewer. */
   /**
    * Camera send → the server handing the packet to the kernel for the viewer (the issue's "leaving for
    * the viewer"): the first viewer's (served first by webrtc-out) and the last viewer's.
@@ -165,7 +160,7 @@ class CameraLedger {
 
 /** One load step: `viewers` connected, a settled window, everything counted. */
 async function measureLoad(
-  server: ServerUnderTest,
+  server: MetricsClient,
   host: ViewerHostClient,
   ledger: CameraLedger,
   viewers: number,
@@ -190,7 +185,7 @@ async function measureLoad(
   // The traces end with the window: answering what follows keeps the viewers' process busy for tens of
   // milliseconds, and packets waiting for it to read them would count as delay. The camera's record
   // ends last, so that it holds every frame the traces saw.
-  let traces: readonly (readonly (readonly TracedPacket[])[])[] = [];
+  let traces: readonly ViewerTraces[] = [];
   if (traceDelay) {
     traces = await Promise.all([server.stopSendTrace(), host.stopTrace()]);
     ledger.tracing = false;
@@ -230,10 +225,7 @@ async function measureLoad(
 }
 
 /** The delays of the first viewer's packets, then the last viewer's; undefined without a trace. */
-function viewerDelays(
-  sent: readonly SentPacket[],
-  viewerTraces: readonly (readonly TracedPacket[])[],
-): ViewerDelays | undefined {
+function viewerDelays(sent: readonly SentPacket[], viewerTraces: ViewerTraces): ViewerDelays | undefined {
   const [first, last] = viewerTraces.map((trace) =>
     delaySummary(
       relayDelaysMs(
@@ -297,7 +289,7 @@ function writeProfile(profile: unknown, viewers: number): void {
 
 /** Steps up the viewers; stops after the first step that delivers under 99 %. */
 async function loadSteps(
-  server: ServerUnderTest,
+  server: MetricsClient,
   offerUrl: string,
   ledger: CameraLedger,
   label: string,

@@ -1,30 +1,20 @@
 import dgram from "node:dgram";
+import { type DgramHandle, dgramHandle } from "../../src/webrtc/udp-send-now";
+import { isRtcp, isRtpOrRtcp } from "./media-datagram";
 import { MAX_TRACED_PACKETS, type TracedPacket } from "./protocol";
 
 type Send = (this: dgram.Socket, ...args: unknown[]) => void;
+type HandleSend = (this: DgramHandle, ...args: unknown[]) => unknown;
 
-/** Node's UDP handle under a dgram socket (private state, Node 22): its send hands datagrams to libuv. */
-interface UdpHandle {
-  send: (...args: unknown[]) => unknown;
-}
-
-/** The handle of `socket`, found as src/webrtc/udp-send-now.ts finds it. */
-function udpHandle(socket: dgram.Socket): UdpHandle | undefined {
-  const key = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === "state symbol");
-  if (key === undefined) return undefined;
-  const handle = (socket as unknown as Record<symbol, { handle?: UdpHandle | null } | undefined>)[key]
-    ?.handle;
-  return handle != null && typeof handle.send === "function" ? handle : undefined;
-}
-
-/** An RTP packet's clear header fields (RFC 7983: first byte 128–191; not RTCP, types 200–204). */
+/** An RTP packet's header fields (clear in SRTP); undefined for anything else. */
 function rtpFields(packet: unknown): Omit<TracedPacket, "atNs"> | undefined {
-  if (!Buffer.isBuffer(packet) || packet.length < 12) return undefined;
-  const first = packet[0] as number;
-  const second = packet[1] as number;
-  const payloadType = second & 0x7f;
-  if (first < 128 || first > 191 || (payloadType >= 72 && payloadType <= 76)) return undefined;
-  return { seq: packet.readUInt16BE(2), timestamp: packet.readUInt32BE(4), marker: (second & 0x80) !== 0 };
+  if (!Buffer.isBuffer(packet) || packet.length < 12 || !isRtpOrRtcp(packet) || isRtcp(packet))
+    return undefined;
+  return {
+    seq: packet.readUInt16BE(2),
+    timestamp: packet.readUInt32BE(4),
+    marker: ((packet[1] as number) & 0x80) !== 0,
+  };
 }
 
 /**
@@ -38,7 +28,7 @@ function rtpFields(packet: unknown): Omit<TracedPacket, "atNs"> | undefined {
  */
 export class SendTrace {
   private originalSend: Send | undefined;
-  private readonly wrapped = new Map<UdpHandle, UdpHandle["send"]>();
+  private readonly wrapped = new Map<DgramHandle, HandleSend>();
   private traces: TracedPacket[][] = [];
 
   /** Starts a trace per port (restarting any trace running). */
@@ -48,8 +38,8 @@ export class SendTrace {
     const byPort = new Map(ports.map((port, i) => [port, traces[i] as TracedPacket[]]));
     const wrapped = this.wrapped;
     // handle.send(req, list, count, port, address, hasCallback) on a socket without a connected peer.
-    const stamp = (handleSend: UdpHandle["send"]) =>
-      function tracedHandleSend(this: UdpHandle, ...args: unknown[]): unknown {
+    const stamp = (handleSend: HandleSend): HandleSend =>
+      function tracedHandleSend(this: DgramHandle, ...args: unknown[]): unknown {
         const trace = typeof args[3] === "number" ? byPort.get(args[3]) : undefined;
         if (trace !== undefined && trace.length < MAX_TRACED_PACKETS && Array.isArray(args[1])) {
           const atNs = process.hrtime.bigint();
@@ -65,10 +55,11 @@ export class SendTrace {
     proto.send = function tracedSend(this: dgram.Socket, ...args: unknown[]): void {
       if (!seen.has(this)) {
         seen.add(this);
-        const handle = udpHandle(this);
-        if (handle !== undefined && !wrapped.has(handle)) {
-          wrapped.set(handle, handle.send);
-          handle.send = stamp(handle.send);
+        const handle = dgramHandle(this);
+        if (handle !== undefined && typeof handle.send === "function" && !wrapped.has(handle)) {
+          const send = handle.send as HandleSend;
+          wrapped.set(handle, send);
+          handle.send = stamp(send);
         }
       }
       originalSend.apply(this, args);

@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import path from "node:path";
 import type { FrameEntries } from "./frame-counts";
-import type { HostCommand, HostReply, HostStats, TracedPacket, ViewerKind } from "./protocol";
+import type { HostCommand, HostReply, HostStats, ViewerKind, ViewerTraces } from "./protocol";
 
 /** A command as the caller writes it: the host pairs replies by the id it is given. */
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
@@ -111,7 +111,7 @@ export class ViewerHostClient {
   }
 
   /** Stops; their traces, first viewer's first. */
-  async stopTrace(): Promise<readonly (readonly TracedPacket[])[]> {
+  async stopTrace(): Promise<ViewerTraces> {
     return (await this.call({ cmd: "trace", on: false })).traces ?? [];
   }
 
