@@ -3,19 +3,22 @@ import { createSocket, type Socket } from "node:dgram";
 import { once } from "node:events";
 import { SRTP_AEAD_AES_128_GCM, srtpProtector } from "../../src/webrtc/srtp-protect";
 import { sendIpLiteralsNow } from "../../src/webrtc/udp-send-now";
-import { round } from "./stats";
+import { delaySummary, round, type ViewerDelays } from "./stats";
 
-// The floor under the relay's CPU per packet: webrtc-out's own SRTP (AES-128-GCM) and datagram send,
-// alone, in a process of their own, to plain UDP sockets in another process, at the stream's packet
-// rate. No WebRTC stack (no RTCP, consent checks, DTLS), no Node-RED, no RTSP. What the relay costs
-// per packet above this is everything else; the floor itself is Node's cipher and dgram APIs and
-// the kernel, and it moves with this machine's speed as the other rows do.
+// The floor under the relay's CPU per packet and its delay: webrtc-out's own SRTP (AES-128-GCM) and
+// datagram send, alone, in a process of their own, to plain UDP sockets in another process, sending
+// the stream's frames at its frame rate. No WebRTC stack (no RTCP, consent checks, DTLS), no Node-RED,
+// no RTSP. What the relay costs per packet above this is everything else; the floor itself is Node's
+// cipher and dgram APIs and the kernel, and it moves with this machine's speed as the other rows do.
+// Its delay is how long handing one frame to every receiver takes when nothing else runs: no relay
+// built on these calls serves its last viewer sooner.
 
 export interface FloorOptions {
   readonly receivers: number;
   readonly windowMs: number;
-  /** Datagrams per second to each receiver (the stream's packet rate). */
-  readonly packetsPerSecond: number;
+  /** Packets of each frame, as the camera sent them (keyframes and all); sent in a loop. */
+  readonly framePackets: readonly number[];
+  readonly fps: number;
   /** RTP payload bytes of each datagram. */
   readonly payloadBytes: number;
   /** Options for node (the same young generation as Node-RED's). */
@@ -29,6 +32,12 @@ export interface FloorRow {
   readonly cpuSystemUsPerPacket: number;
   /** Datagrams the receivers counted / sent. */
   readonly delivery: number;
+  /**
+   * The frame's arrival (when it fell due, or when the sender woke for it if that was later and the
+   * previous frame was done) → send() returning for each of its packets, for the first and the last
+   * receiver.
+   */
+  readonly relayDelayMs: ViewerDelays;
 }
 
 type ChildMessage =
@@ -36,9 +45,15 @@ type ChildMessage =
   | { readonly type: "count"; readonly received: number }
   /** The sender's warm-up is over: its measured window starts now. */
   | { readonly type: "window" }
-  | { readonly type: "done"; readonly sent: number; readonly userUs: number; readonly systemUs: number };
+  | {
+      readonly type: "done";
+      readonly sent: number;
+      readonly userUs: number;
+      readonly systemUs: number;
+      /** Per packet, ms from its frame's arrival to send() returning: first receiver, last receiver. */
+      readonly delaysMs: readonly [readonly number[], readonly number[]];
+    };
 
-const FPS = 30;
 const WARMUP_MS = 2000;
 
 function reply(message: ChildMessage): void {
@@ -65,7 +80,7 @@ async function receivers(count: number): Promise<void> {
   reply({ type: "ports", ports: sockets.map((socket) => socket.address().port) });
 }
 
-/** Sends frames of datagrams every 1/30 s, each to every port in turn, as webrtc-out does. */
+/** Sends the stream's frames at its frame rate, each frame to every port in turn, as webrtc-out does. */
 async function sender(options: FloorOptions & { readonly ports: number[] }): Promise<void> {
   const protector = srtpProtector({
     profile: SRTP_AEAD_AES_128_GCM,
@@ -88,32 +103,48 @@ async function sender(options: FloorOptions & { readonly ports: number[] }): Pro
   let frame = 0;
   let sent = 0;
   let measuring: { cpu: NodeJS.CpuUsage; sent: number } | undefined;
+  const delays: [number[], number[]] = [[], []];
+  const frameMs = 1000 / options.fps;
+  const lastTarget = targets.length - 1;
   const until = start + WARMUP_MS + options.windowMs;
+  let previousDone = start;
   while (performance.now() < until) {
     if (measuring === undefined && performance.now() >= start + WARMUP_MS) {
       reply({ type: "window" });
       measuring = { cpu: process.cpuUsage(), sent };
     }
-    // Spread the rate over the frames: 231 a second is 7 or 8 a frame.
-    const packets =
-      Math.floor(((frame + 1) * options.packetsPerSecond) / FPS) -
-      Math.floor((frame * options.packetsPerSecond) / FPS);
-    for (const target of targets) {
+    const due = start + frame * frameMs;
+    // A frame that waited for the previous one's fan-out arrived when due; otherwise the timer's own
+    // lateness is not the relay's, and it arrives when the sender wakes.
+    const arrival = previousDone > due ? due : performance.now();
+    const packets = options.framePackets[frame % options.framePackets.length] as number;
+    for (let t = 0; t < targets.length; t++) {
+      const target = targets[t] as (typeof targets)[number];
+      const traced =
+        measuring !== undefined && (t === 0 || t === lastTarget) ? delays[t === 0 ? 0 : 1] : undefined;
       for (let i = 0; i < packets; i++) {
         const header = target.header;
         header.marker = i === packets - 1;
         header.sequence = (header.sequence + 1) & 0xffff;
-        header.timestamp = (frame * 3000) >>> 0;
+        header.timestamp = (frame * (90_000 / options.fps)) >>> 0;
         target.socket.send(protector.protect(header, track, payload, 0), target.port, "127.0.0.1");
+        traced?.push(performance.now() - arrival);
         sent++;
       }
     }
+    previousDone = performance.now();
     frame++;
-    const next = start + (frame * 1000) / FPS;
+    const next = start + frame * frameMs;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - performance.now())));
   }
   const cpu = process.cpuUsage(measuring?.cpu);
-  reply({ type: "done", sent: sent - (measuring?.sent ?? 0), userUs: cpu.user, systemUs: cpu.system });
+  reply({
+    type: "done",
+    sent: sent - (measuring?.sent ?? 0),
+    userUs: cpu.user,
+    systemUs: cpu.system,
+    delaysMs: delays,
+  });
   for (const target of targets) target.socket.close();
 }
 
@@ -158,6 +189,7 @@ export async function measureSendFloor(options: FloorOptions): Promise<FloorRow>
       cpuUsPerPacket: round((done.userUs + done.systemUs) / done.sent),
       cpuSystemUsPerPacket: round(done.systemUs / done.sent),
       delivery: done.sent > 0 ? round(received / done.sent, 4) : 0,
+      relayDelayMs: { first: delaySummary(done.delaysMs[0]), last: delaySummary(done.delaysMs[1]) },
     };
   } finally {
     sending?.kill();

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  delaySummary,
   frameDelivery,
   quantile,
   type ReceivedPacket,
@@ -16,6 +17,17 @@ describe("bench statistics", () => {
     assert.equal(quantile(values, 0.99), 10);
     assert.equal(quantile(values, 0), 1);
     assert.ok(Number.isNaN(quantile([], 0.5)));
+  });
+
+  it("a delay summary: median, 99th percentile and largest of any count, NaN for none", () => {
+    const delays = Array.from({ length: 200 }, (_, i) => (i + 1) / 10);
+    assert.deepEqual(delaySummary(delays), { p50: 10, p99: 19.8, max: 20, samples: 200 });
+    // More values than a spread call takes as arguments.
+    const many = Array.from({ length: 300_000 }, (_, i) => i % 1000);
+    assert.equal(delaySummary(many).max, 999);
+    const none = delaySummary([]);
+    assert.ok(Number.isNaN(none.p50) && Number.isNaN(none.max));
+    assert.equal(none.samples, 0);
   });
 
   it("slope of a line, and of noise around it", () => {

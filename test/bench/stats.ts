@@ -13,6 +13,33 @@ export function quantile(values: readonly number[], q: number): number {
   return sorted[rank]!;
 }
 
+/** Delays in ms: median, 99th percentile, largest, and how many. */
+export interface DelaySummary {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly samples: number;
+}
+
+/** The delays of the first viewer served, and of the last one. */
+export interface ViewerDelays {
+  readonly first: DelaySummary;
+  /** With more than one viewer. */
+  readonly last?: DelaySummary;
+}
+
+export function delaySummary(delays: readonly number[]): DelaySummary {
+  return {
+    p50: round(quantile(delays, 0.5), 2),
+    p99: round(quantile(delays, 0.99), 2),
+    max: round(
+      delays.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY),
+      2,
+    ),
+    samples: delays.length,
+  };
+}
+
 /** Least-squares slope of y over x. */
 export function slope(points: readonly { x: number; y: number }[]): number {
   const n = points.length;
