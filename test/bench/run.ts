@@ -116,6 +116,8 @@ class CameraLedger {
   /** Between startFrames and stopFrames: each frame's packet count and when its first packet left. */
   private framing = false;
   private readonly frames = new Map<number, { packets: number; firstNs: bigint }>();
+  /** The frames of the last window, in the order the camera sent them (what the floor sends). */
+  windowFrames: readonly SentFrame[] = [];
   readonly onPacketSent = (packet: Buffer, atNs: bigint) => {
     this.count++;
     this.payloadBytes += packet.length - RTP_HEADER_SIZE;
@@ -138,9 +140,6 @@ class CameraLedger {
     this.framing = true;
   }
 
-  /** The frames of the last window, in the order the camera sent them. */
-  windowFrames: readonly SentFrame[] = [];
-
   /** Stops recording; the frames whose first packet left within [fromNs, toNs]. */
   stopFrames(fromNs: bigint, toNs: bigint): SentFrame[] {
     this.framing = false;
@@ -152,7 +151,11 @@ class CameraLedger {
   }
 }
 
-/** One load step: `viewers` connected, a settled window, everything counted. */
+/**
+ * One load step: `viewers` connected, a settled window, everything counted; then, for `traceDelay`, a
+ * second window of the same length in which the relay delay is traced. The trace wraps every send of
+ * the server, so in the first window it would add its own cost to the CPU it measures.
+ */
 async function measureLoad(
   server: MetricsClient,
   host: ViewerHostClient,
@@ -168,22 +171,9 @@ async function measureLoad(
   const startNs = process.hrtime.bigint();
   ledger.startFrames();
   const sentBefore = ledger.count;
-  if (traceDelay) {
-    ledger.sent = [];
-    ledger.tracing = true;
-    await server.startSendTrace(await host.startTrace());
-  }
   const profiling = viewers === PROFILE_VIEWERS && label === "product";
   if (profiling) await server.startProfile();
   await sleep(WINDOW_MS);
-  // The traces end with the window: answering what follows keeps the viewers' process busy for tens of
-  // milliseconds, and packets waiting for it to read them would count as delay. The camera's record
-  // ends last, so that it holds every frame the traces saw.
-  let traces: readonly ViewerTraces[] = [];
-  if (traceDelay) {
-    traces = await Promise.all([server.stopSendTrace(), host.stopTrace()]);
-    ledger.tracing = false;
-  }
   const [metrics, stats] = await Promise.all([server.metrics(), host.stats()]);
   const sent = ledger.count - sentBefore;
   const droppedAfter = await relayFramesDropped(statsUrl);
@@ -192,6 +182,7 @@ async function measureLoad(
   if (profiling) writeProfile(await server.stopProfile(), viewers);
   await sleep(DRAIN_MS);
   const { expected, received } = frameDelivery(frames, await host.frames());
+  const traces = traceDelay ? await traceWindow(server, host, ledger) : [];
   const [relayDelayMs, receiveDelayMs] = traces.map((viewerTraces) =>
     viewerDelays(ledger.sent, viewerTraces),
   );
@@ -216,6 +207,24 @@ async function measureLoad(
       ? { relayFramesDropped: droppedAfter - droppedBefore }
       : {}),
   };
+}
+
+/** A window of send traces (the server's, then the viewers' process's), with the camera's sends. */
+async function traceWindow(
+  server: MetricsClient,
+  host: ViewerHostClient,
+  ledger: CameraLedger,
+): Promise<readonly ViewerTraces[]> {
+  ledger.sent = [];
+  ledger.tracing = true;
+  await server.startSendTrace(await host.startTrace());
+  await sleep(WINDOW_MS);
+  // The traces end with the window: answering what follows keeps the viewers' process busy for tens of
+  // milliseconds, and packets waiting for it to read them would count as delay. The camera's record
+  // ends last, so that it holds every frame the traces saw.
+  const traces = await Promise.all([server.stopSendTrace(), host.stopTrace()]);
+  ledger.tracing = false;
+  return traces;
 }
 
 /** The delays of the first viewer's packets, then the last viewer's; undefined without a trace. */
