@@ -111,8 +111,8 @@ class CameraLedger {
   count = 0;
   /** RTP payload bytes sent (the demo camera's headers are 12 bytes: no CSRC, no extension). */
   private payloadBytes = 0;
-  tracing = false;
-  sent: SentPacket[] = [];
+  /** The packets sent between startSends and stopSends, when each left. */
+  private sent: SentPacket[] | undefined;
   /** Between startFrames and stopFrames: each frame's packet count and when its first packet left. */
   private framing = false;
   private readonly frames = new Map<number, { packets: number; firstNs: bigint }>();
@@ -122,7 +122,7 @@ class CameraLedger {
     this.count++;
     this.payloadBytes += packet.length - RTP_HEADER_SIZE;
     const timestamp = packet.readUInt32BE(4);
-    if (this.tracing) this.sent.push({ timestamp, atNs });
+    this.sent?.push({ timestamp, atNs });
     if (this.framing) {
       const frame = this.frames.get(timestamp);
       if (frame) frame.packets++;
@@ -133,6 +133,16 @@ class CameraLedger {
   /** The mean RTP payload of the packets sent so far. */
   meanPayloadBytes(): number {
     return Math.round(this.payloadBytes / Math.max(1, this.count));
+  }
+
+  startSends(): void {
+    this.sent = [];
+  }
+
+  stopSends(): SentPacket[] {
+    const sent = this.sent ?? [];
+    this.sent = undefined;
+    return sent;
   }
 
   startFrames(): void {
@@ -182,10 +192,10 @@ async function measureLoad(
   if (profiling) writeProfile(await server.stopProfile(), viewers);
   await sleep(DRAIN_MS);
   const { expected, received } = frameDelivery(frames, await host.frames());
-  const traces = traceDelay ? await traceWindow(server, host, ledger) : [];
-  const [relayDelayMs, receiveDelayMs] = traces.map((viewerTraces) =>
-    viewerDelays(ledger.sent, viewerTraces),
-  );
+  const { sent: traced, traces } = traceDelay
+    ? await traceWindow(server, host, ledger)
+    : { sent: [], traces: [] };
+  const [relayDelayMs, receiveDelayMs] = traces.map((viewerTraces) => viewerDelays(traced, viewerTraces));
   const delivered = stats.total.packets;
   const cpuUs = metrics.cpuUserUs + metrics.cpuSystemUs;
   return {
@@ -214,17 +224,15 @@ async function traceWindow(
   server: MetricsClient,
   host: ViewerHostClient,
   ledger: CameraLedger,
-): Promise<readonly ViewerTraces[]> {
-  ledger.sent = [];
-  ledger.tracing = true;
+): Promise<{ sent: readonly SentPacket[]; traces: readonly ViewerTraces[] }> {
+  ledger.startSends();
   await server.startSendTrace(await host.startTrace());
   await sleep(WINDOW_MS);
   // The traces end with the window: answering what follows keeps the viewers' process busy for tens of
   // milliseconds, and packets waiting for it to read them would count as delay. The camera's record
   // ends last, so that it holds every frame the traces saw.
   const traces = await Promise.all([server.stopSendTrace(), host.stopTrace()]);
-  ledger.tracing = false;
-  return traces;
+  return { sent: ledger.stopSends(), traces };
 }
 
 /** The delays of the first viewer's packets, then the last viewer's; undefined without a trace. */

@@ -56,7 +56,7 @@ export class SendTrace {
       if (!seen.has(this)) {
         seen.add(this);
         const handle = dgramHandle(this);
-        if (handle !== undefined && typeof handle.send === "function" && !wrapped.has(handle)) {
+        if (handle !== undefined && typeof handle.send === "function") {
           const send = handle.send as HandleSend;
           wrapped.set(handle, send);
           handle.send = stamp(send);
