@@ -27,6 +27,8 @@ interface RtspInCredentials {
 }
 
 const STATUS_INTERVAL_MS = 2000;
+const PLAINTEXT_PASSWORD =
+  "the camera asked for Basic authentication over rtsp://: the password travels unencrypted; use rtsps:// or Digest";
 const COMMANDS = new Set(["start", "stop", "restart"]);
 
 function register(RED: NodeAPI): void {
@@ -83,6 +85,14 @@ function register(RED: NodeAPI): void {
       }
       lastLoggedReason = event.reason;
       this.send([null, stateMessage(topic, event, safe)]);
+    });
+
+    // Said once per deploy: every reconnect sends the password the same way, and the log would fill up.
+    let warnedPlaintext = false;
+    source.on("plaintextPassword", () => {
+      if (warnedPlaintext) return;
+      warnedPlaintext = true;
+      this.warn(`${topic}: ${PLAINTEXT_PASSWORD}`);
     });
 
     source.on("frame", (unit: AccessUnit, stream: StreamInfo) => {

@@ -52,6 +52,8 @@ export interface RtspSessionEvents {
   /** Every track is set up and PLAY is about to go out: packets may follow before play() resolves. */
   ready: [tracks: readonly SessionTrack[]];
   rtp: [trackIndex: number, packet: Buffer];
+  /** The camera ("host:port") asked for Basic authentication over rtsp://: the password goes out unencrypted. */
+  plaintextPassword: [server: string];
   close: [error: RtspError | undefined];
 }
 
@@ -84,6 +86,7 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
   private lastPacketAt = 0;
   private packetsReceived = 0;
   private ended = false;
+  private warnedPlaintext = false;
   private readonly target: RtspUrl;
   /** Where the session lives: the target, or where a redirect sent us. */
   private server: RtspUrl;
@@ -149,7 +152,15 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
       if (response.statusCode === 301 || response.statusCode === 302) {
         const location = response.headers.get("Location");
         if (!location) throw new RtspError(`${statusLine(response)} without a Location`, "redirect");
-        url = { ...parseRtspUrl(location), username: this.user, password: this.pass };
+        // Credentials in a Location are the redirecting server's idea; ours are this.user and this.pass.
+        const { username: _user, password: _pass, ...next } = parseRtspUrl(location);
+        if ((url.secure || this.target.secure) && !next.secure) {
+          throw new RtspError(
+            `the camera redirected from rtsps:// to rtsp://${hostPort(next)}, which is not encrypted: refused`,
+            "redirect",
+          );
+        }
+        url = next;
         const old = this.connection;
         this.connection = undefined;
         old?.close();
@@ -171,6 +182,8 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
 
   private async connect(url: RtspUrl): Promise<void> {
     this.server = url;
+    // A new connection answers its own server's challenge, never one from the connection before.
+    this.authenticator = undefined;
     this.connection = await RtspConnection.open(url, {
       connectTimeoutMs: this.options.connectTimeoutMs,
       rejectUnauthorized: this.options.rejectUnauthorized,
@@ -361,12 +374,23 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
     this.emit("rtp", track, packet);
   }
 
-  /** Sends a request with User-Agent, Session and Authorization; answers one 401 with credentials. */
+  /**
+   * Sends a request with User-Agent, Session and Authorization; answers one 401 with credentials, but
+   * only from the host, port and scheme they were configured for (a redirect may lead elsewhere).
+   */
   private async send(method: string, url: string, headers: RtspHeaders): Promise<RtspResponse> {
     const first = await this.sendOnce(method, url, headers);
     if (first.statusCode !== 401) return first;
     if (!this.user) {
       throw new RtspError("401 Unauthorized: the camera needs a user and password", "auth", 401);
+    }
+    if (!sameOrigin(this.server, this.target)) {
+      throw new RtspError(
+        `401 Unauthorized: the camera redirected to ${hostPort(this.server)} which asks for a password; ` +
+          `credentials are only sent to ${hostPort(this.target)}`,
+        "auth",
+        401,
+      );
     }
     const challenge = pickChallenge(parseWwwAuthenticate(first.headers.getAll("WWW-Authenticate")));
     if (!challenge) {
@@ -374,6 +398,10 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
       throw new RtspError(`401 Unauthorized: unsupported authentication (${offered})`, "auth", 401);
     }
     this.authenticator = new Authenticator(this.user, this.pass ?? "", challenge as AuthChallenge);
+    if (challenge.scheme === "basic" && !this.server.secure && !this.warnedPlaintext) {
+      this.warnedPlaintext = true;
+      this.emit("plaintextPassword", hostPort(this.server));
+    }
     const second = await this.sendOnce(method, url, headers);
     if (second.statusCode === 401)
       throw new RtspError("401 Unauthorized: wrong user or password", "auth", 401);
@@ -439,6 +467,25 @@ function statusLine(response: RtspResponse): string {
 function toRtspError(err: unknown): RtspError {
   if (err instanceof RtspError) return err;
   return new RtspError(err instanceof Error ? err.message : String(err), "protocol");
+}
+
+/** "host:port", IPv6 in brackets, as people write it. */
+function hostPort(url: RtspUrl): string {
+  return `${url.hostname.includes(":") ? `[${url.hostname}]` : url.hostname}:${url.port}`;
+}
+
+/** Host names compare without case and without a trailing dot; addresses as written. */
+function normalizeHost(hostname: string): string {
+  return hostname.toLowerCase().replace(/\.$/, "");
+}
+
+/** Whether credentials configured for `configured` may go to `server`: same scheme, host and port. */
+function sameOrigin(server: RtspUrl, configured: RtspUrl): boolean {
+  return (
+    server.secure === configured.secure &&
+    server.port === configured.port &&
+    normalizeHost(server.hostname) === normalizeHost(configured.hostname)
+  );
 }
 
 function normalizeAddress(address: string): string {

@@ -36,6 +36,8 @@ export interface SourceStats {
 export interface RtspSourceEvents {
   state: [event: StateEvent];
   frame: [unit: AccessUnit, stream: StreamInfo];
+  /** A session sent the password with Basic over rtsp:// (the camera, "host:port", asked for it): once per session. */
+  plaintextPassword: [server: string];
 }
 
 /**
@@ -174,6 +176,7 @@ export class RtspSource extends EventEmitter<RtspSourceEvents> {
       session.once("close", (error) => resolve(error ?? new RtspError("session ended", "network")));
     });
     session.on("ready", (tracks) => this.onReady(session, tracks));
+    session.on("plaintextPassword", (server) => this.emit("plaintextPassword", server));
     try {
       await session.play();
     } catch (err) {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import helper from "node-red-node-test-helper";
 import type { NodeStatus } from "../../src/nodes/red";
 import { GstRtspServer } from "../helpers/gst-server";
+import { basicAuth, playing, RtspPeer } from "../helpers/rtsp-peer";
 import { TcpProxy } from "../helpers/tcp-proxy";
 import { waitFor } from "../helpers/wait";
 
@@ -258,6 +259,34 @@ for (const runtime of RUNTIMES) {
         text: "certificate fingerprint: give the 32 bytes of a SHA-256 in hex",
       });
       assert.match(JSON.stringify(helper.log().args), /is not a SHA-256 fingerprint/);
+    });
+
+    it("warns once per deploy, not on every reconnect, that a camera asking for Basic over rtsp:// gets the password unencrypted", async () => {
+      // Basic, then 404 to the authenticated DESCRIBE: the node reconnects again and again.
+      const camera = await RtspPeer.start(
+        basicAuth("admin", PASSWORD, (request, peer) =>
+          request.method === "DESCRIBE" ? { status: 404 } : playing()(request, peer),
+        ),
+      );
+      try {
+        await helper.load(rtspInNode, flow(camera.url()), { cam: { user: "admin", password: PASSWORD } });
+        await waitFor(() => camera.connections >= 3, 20_000, "three connections");
+        await waitFor(
+          () => camera.authorized().filter((r) => r.method === "DESCRIBE").length >= 3,
+          5000,
+          "three authenticated DESCRIBEs",
+        );
+        const warnings = helper
+          .log()
+          .args.map((a: AnyNode[]) => String(a[0]?.msg))
+          .filter((msg: string) => msg.includes("Basic"));
+        assert.deepEqual(warnings, [
+          "door: the camera asked for Basic authentication over rtsp://: the password travels unencrypted; use rtsps:// or Digest",
+        ]);
+      } finally {
+        await helper.unload();
+        await camera.close();
+      }
     });
 
     it("a node without a URL says so and stays up", async () => {
