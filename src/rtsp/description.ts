@@ -116,16 +116,46 @@ export function describeSession(
   return { media, ignored, sessionControl };
 }
 
+/**
+ * A media section's rtpmap and fmtp entries by payload type, each list read once: a hostile SDP may
+ * hold tens of thousands of them, and looking each payload type up by a scan was quadratic. The first
+ * entry for a payload type wins, as it did with the scan.
+ */
+interface PayloadIndex {
+  readonly rtp: ReadonlyMap<number, ParsedMedia["rtp"][number]>;
+  readonly fmtp: ReadonlyMap<number, ParsedMedia["fmtp"][number]>;
+}
+
+function indexPayloads(m: ParsedMedia): PayloadIndex {
+  const byPayload = <T extends { payload: number | string }>(entries: readonly T[]): Map<number, T> => {
+    const map = new Map<number, T>();
+    for (const entry of entries) {
+      const pt = Number(entry.payload);
+      if (!map.has(pt)) map.set(pt, entry);
+    }
+    return map;
+  };
+  return { rtp: byPayload(m.rtp ?? []), fmtp: byPayload(m.fmtp ?? []) };
+}
+
+/** The m= line's payload types (0 to 127), each once, in the order first listed. */
+function payloadTypesOf(m: ParsedMedia): number[] {
+  const types = new Set<number>();
+  for (const text of String(m.payloads ?? "").split(/\s+/)) {
+    if (!/^\d+$/.test(text)) continue;
+    const pt = Number(text);
+    if (pt <= 127) types.add(pt);
+  }
+  return [...types];
+}
+
 /** The media's description, or why it is left out. */
 function describeMedia(m: ParsedMedia, index: number): MediaInfo | string {
   const type = m.type === undefined || String(m.type) === "" ? "unnamed media" : String(m.type).toLowerCase();
-  const payloadTypes = String(m.payloads ?? "")
-    .split(/\s+/)
-    .filter((text) => /^\d+$/.test(text))
-    .map(Number)
-    .filter((pt) => pt <= 127);
+  const payloadTypes = payloadTypesOf(m);
   const label = payloadTypes.length > 0 ? `${type} ${payloadTypes.join(" ")}` : type;
-  const rtpmapOf = (pt: number): Rtpmap | undefined => rtpmapFor(m, pt);
+  const payloads = indexPayloads(m);
+  const rtpmapOf = (pt: number): Rtpmap | undefined => rtpmapFor(payloads, pt);
 
   if (type !== "video" && type !== "audio") {
     const first = payloadTypes[0];
@@ -148,7 +178,7 @@ function describeMedia(m: ParsedMedia, index: number): MediaInfo | string {
   }
 
   const rtpmap = rtpmapOf(payloadType)!;
-  const fmtp = fmtpFor(m, payloadType);
+  const fmtp = fmtpFor(payloads, payloadType);
   const base = {
     mid: m.mid === undefined ? String(index) : String(m.mid),
     kind,
@@ -163,8 +193,8 @@ function describeMedia(m: ParsedMedia, index: number): MediaInfo | string {
   return { ...base, ...describeH265(fmtp) };
 }
 
-function rtpmapFor(m: ParsedMedia, pt: number): Rtpmap | undefined {
-  const entry = m.rtp.find((rtp) => Number(rtp.payload) === pt);
+function rtpmapFor(payloads: PayloadIndex, pt: number): Rtpmap | undefined {
+  const entry = payloads.rtp.get(pt);
   const fallback = STATIC_PAYLOAD_TYPES.get(pt);
   if (entry === undefined || entry.codec === undefined || String(entry.codec) === "") return fallback;
   const codec = String(entry.codec).toUpperCase();
@@ -178,9 +208,9 @@ function rtpmapFor(m: ParsedMedia, pt: number): Rtpmap | undefined {
 }
 
 /** fmtp parameters with lower-cased keys and values as written. */
-function fmtpFor(m: ParsedMedia, pt: number): Record<string, string> {
+function fmtpFor(payloads: PayloadIndex, pt: number): Record<string, string> {
   const params: Record<string, string> = {};
-  const entry = m.fmtp.find((fmtp) => Number(fmtp.payload) === pt);
+  const entry = payloads.fmtp.get(pt);
   if (entry === undefined) return params;
   for (const part of String(entry.config).split(";")) {
     const text = part.trim();

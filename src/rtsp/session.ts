@@ -14,13 +14,14 @@ import {
   RtspHeaders,
   type TransportHeader,
 } from "./headers";
+import { chooseMedia, describeOffer, type MediaSelection } from "./media-choice";
 import type { RtspResponse } from "./message";
 import { RtpReceiverStats } from "./rtcp-receiver";
 import { openUdpPair, type UdpPair } from "./udp-pair";
 import { formatRtspUrl, parseRtspUrl, type RtspUrl, resolveControl } from "./url";
 
 export type TransportMode = "tcp" | "udp";
-export type MediaSelection = "video" | "audio" | "both";
+export type { MediaSelection };
 
 export interface SessionOptions {
   /** The camera URL; user and password in it are used when none are given apart. */
@@ -65,9 +66,9 @@ const DEFAULT_SESSION_TIMEOUT_S = 60;
 const TEARDOWN_WAIT_MS = 1000;
 
 /**
- * One RTSP session from connect to teardown: OPTIONS, DESCRIBE (auth, redirects), SETUP for each media,
- * PLAY, then keepalives, receiver reports and a no-media watchdog. It ends once; reconnecting is the
- * caller's job (see RtspSource).
+ * One RTSP session from connect to teardown: OPTIONS, DESCRIBE (auth, redirects), SETUP for the media
+ * chosen (one video and one audio at most), PLAY, then keepalives, receiver reports and a no-media
+ * watchdog. It ends once; reconnecting is the caller's job (see RtspSource).
  */
 export class RtspSession extends EventEmitter<RtspSessionEvents> {
   private connection: RtspConnection | undefined;
@@ -113,11 +114,9 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
   async play(): Promise<readonly SessionTrack[]> {
     try {
       const description = await this.describe();
-      const wanted = description.media.filter(
-        (m) => this.options.media === "both" || m.kind === this.options.media,
-      );
+      const wanted = chooseMedia(description.media, this.options.media);
       if (wanted.length === 0) {
-        const has = description.media.map((m) => `${m.kind} ${m.codec}`).join(", ");
+        const has = describeOffer(description.media);
         throw new RtspError(`the camera offers no ${this.options.media} (it has ${has})`, "no-media");
       }
       for (const [index, media] of wanted.entries()) await this.setup(media, index);
