@@ -1,4 +1,5 @@
 import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
+import { querySecretsIn, restoreQuerySecrets, secretValues } from "../rtsp/query-secrets";
 import type { MediaSelection } from "../rtsp/session";
 import { RtspSource, type SourceTransport, type StateEvent } from "../rtsp/source";
 import { parseFingerprint } from "../rtsp/tls-options";
@@ -24,6 +25,8 @@ interface RtspInConfig extends NodeDef {
 interface RtspInCredentials {
   user?: string;
   password?: string;
+  /** The secret query parameters of the URL ("token=…&key=…"), which the flow's URL holds as "***". */
+  urlSecrets?: string;
 }
 
 const STATUS_INTERVAL_MS = 2000;
@@ -39,13 +42,16 @@ function register(RED: NodeAPI): void {
     const user = this.credentials?.user || undefined;
     const password = this.credentials?.password || undefined;
     const urlPassword = safeUrlPassword(url);
-    const safe = (text: string) => redact(text, password, urlPassword);
+    // The flow's URL holds "***" for the secret query parameters the editor moved into the credentials.
+    const connectTo = restoreQuerySecrets(url, this.credentials?.urlSecrets);
+    const querySecrets = secretValues(querySecretsIn(connectTo.url));
+    const safe = (text: string) => redact(text, password, urlPassword, ...querySecrets);
     const topic = config.name || safe(url) || "rtsp-in";
     const pinText = (config.tlsFingerprint ?? "").trim();
     const pin = pinText === "" ? undefined : parseFingerprint(pinText);
 
     const source = new RtspSource({
-      url,
+      url: connectTo.url,
       username: user,
       password,
       transport: config.transport ?? "tcp",
@@ -134,6 +140,20 @@ function register(RED: NodeAPI): void {
       );
       return;
     }
+    if (connectTo.missing.length > 0) {
+      const names = connectTo.missing.map((name) => `${name}=`).join(", ");
+      this.status({ fill: "red", shape: "dot", text: `no stored value for ${names} in the URL` });
+      this.error(
+        `${topic}: the URL's ${names} has no value in the credentials; open this node, type it into the URL again and click Done; the node does not connect`,
+      );
+      return;
+    }
+    const writtenOut = querySecretsIn(url).map((pair) => pair.slice(0, pair.indexOf("=") + 1));
+    if (writtenOut.length > 0) {
+      this.warn(
+        `${topic}: the URL's ${writtenOut.join(", ")} holds a secret, saved in plain text in the flow file and in every export; open this node and click Done to move it into the encrypted credentials`,
+      );
+    }
     if (urlPassword !== undefined) {
       this.warn(
         `${topic}: the URL holds a password, saved in plain text in the flow file and in every export; open this node and click Done to move it into the encrypted credentials`,
@@ -147,7 +167,11 @@ function register(RED: NodeAPI): void {
   }
 
   RED.nodes.registerType("rtsp-in", RtspInNode as (this: Node<never>, def: NodeDef) => void, {
-    credentials: { user: { type: "text" }, password: { type: "password" } },
+    credentials: {
+      user: { type: "text" },
+      password: { type: "password" },
+      urlSecrets: { type: "password" },
+    },
   });
 }
 

@@ -1,4 +1,5 @@
 import { RtspError } from "./errors";
+import { maskQuerySecrets } from "./query-secrets";
 
 /** An rtsp:// or rtsps:// URL taken apart. Credentials are kept apart so they never reach a request line. */
 export interface RtspUrl {
@@ -171,24 +172,23 @@ const USERINFO = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)?([^/]*)@/;
 /** user:pass/more@host: a raw "/" in the password (which parseRtspUrl refuses) runs up to the last "@". */
 const USERINFO_WITH_SLASH = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)?([^:/@]*):([^/]*)\/.*@/;
 const HOST_PORT = /^[^:/@]*:\d*$/;
-const QUERY_SECRET = /([?&;](?:password|passwd|pass|pwd)=)[^&#;]*/gi;
-
 /**
- * For logs and statuses: the password (in the userinfo, or a password= query parameter some cameras
- * take) becomes "***", the user name stays. Pure text work, so it also masks URLs that do not parse.
+ * For logs and statuses: the password (in the userinfo, or a query parameter that carries a secret:
+ * password=, token=, key=… see SECRET_PARAMETERS) becomes "***", the user name stays. Pure text work,
+ * so it also masks URLs that do not parse.
  */
 export function maskUrl(input: string): string {
   const slashed = USERINFO_WITH_SLASH.exec(input);
   // "user:pa/ss@host" but not "host:554/path@x": before the first "/" stands no host:port.
   if (slashed && !HOST_PORT.test(`${slashed[2]}:${slashed[3]}`)) {
     const rest = input.slice(input.lastIndexOf("@") + 1);
-    return `${slashed[1] ?? ""}${slashed[2]}:***@${rest}`.replace(QUERY_SECRET, "$1***");
+    return maskQuerySecrets(`${slashed[1] ?? ""}${slashed[2]}:***@${rest}`);
   }
   const masked = input.replace(USERINFO, (whole: string, scheme: string | undefined, userinfo: string) => {
     const colon = userinfo.indexOf(":");
     return colon === -1 ? whole : `${scheme ?? ""}${userinfo.slice(0, colon)}:***@`;
   });
-  return masked.replace(QUERY_SECRET, "$1***");
+  return maskQuerySecrets(masked);
 }
 
 /** Removes user[:password]@ from a URL's authority, leaving anything else as it is. */

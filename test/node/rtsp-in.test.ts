@@ -289,6 +289,89 @@ for (const runtime of RUNTIMES) {
       }
     });
 
+    describe("secrets in the URL's query (token=, key=…)", () => {
+      const TOKEN = "T0ken-Secr3t/99";
+      const KEY = "K3y-Secr3t";
+      let camera: RtspPeer;
+
+      /** A camera that plays only for requests whose URL carries the token and the key. */
+      beforeEach(async () => {
+        const needed = [`token=${encodeURIComponent(TOKEN)}`, `Key=${KEY}`];
+        camera = await RtspPeer.start((request, peer) =>
+          request.method !== "DESCRIBE" || needed.every((part) => request.uri.includes(part))
+            ? playing()(request, peer)
+            : { status: 404 },
+        );
+      });
+
+      afterEach(() => camera.close());
+
+      function assertNoSecret(what: string, text: string): void {
+        for (const spelling of [TOKEN, encodeURIComponent(TOKEN), KEY]) {
+          assert.ok(!text.includes(spelling), `${what} holds ${spelling}`);
+        }
+      }
+
+      it("puts the stored values back only into the requests to the camera, and shows *** everywhere", async () => {
+        const url = camera.url(`/stream?token=***&channel=1&Key=***`);
+        await helper.load(rtspInNode, flow(url, { name: "" }), {
+          cam: { urlSecrets: `token=${encodeURIComponent(TOKEN)}&Key=${KEY}` },
+        });
+        const statuses = watch(helper.getNode("cam"));
+        const events: AnyNode[] = [];
+        helper.getNode("events").on("input", (msg: AnyNode) => events.push(msg));
+        await waitFor(() => events.some((e) => e.payload.state === "playing"), 10_000, "playing");
+        const describe = camera.requests.find((r) => r.method === "DESCRIBE")!;
+        assert.equal(
+          describe.uri,
+          camera.url(`/stream?token=${encodeURIComponent(TOKEN)}&channel=1&Key=${KEY}`),
+        );
+        assert.equal(events[0].topic, url);
+        for (const [what, text] of [
+          ["log", JSON.stringify(helper.log().args)],
+          ["status", JSON.stringify(statuses)],
+          ["events", JSON.stringify(events)],
+        ] as const) {
+          assertNoSecret(what, text);
+        }
+        assert.doesNotMatch(JSON.stringify(helper.log().args), /holds a secret/);
+      });
+
+      it("a URL holding *** with no stored value: says which parameter to type again, and does not connect", async () => {
+        await helper.load(rtspInNode, flow(camera.url("/stream?token=***&channel=1")), {
+          cam: { urlSecrets: "key=other" },
+        });
+        const cam = helper.getNode("cam");
+        assert.deepEqual(cam.status.args.at(-1)[0], {
+          fill: "red",
+          shape: "dot",
+          text: "no stored value for token= in the URL",
+        });
+        assert.match(JSON.stringify(helper.log().args), /the URL's token= has no value in the credentials/);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(camera.connections, 0);
+      });
+
+      it("a flow with the secrets written in its URL: warns that they are stored in plain text, plays, never shows them", async () => {
+        const url = camera.url(`/stream?token=${encodeURIComponent(TOKEN)}&channel=1&Key=${KEY}`);
+        await helper.load(rtspInNode, flow(url, { name: "" }));
+        const statuses = watch(helper.getNode("cam"));
+        const events: AnyNode[] = [];
+        helper.getNode("events").on("input", (msg: AnyNode) => events.push(msg));
+        await waitFor(() => events.some((e) => e.payload.state === "playing"), 10_000, "playing");
+        assert.equal(events[0].topic, camera.url("/stream?token=***&channel=1&Key=***"));
+        const logged = JSON.stringify(helper.log().args);
+        assert.match(logged, /the URL's token=, Key= holds a secret, saved in plain text in the flow file/);
+        for (const [what, text] of [
+          ["log", logged],
+          ["status", JSON.stringify(statuses)],
+          ["events", JSON.stringify(events)],
+        ] as const) {
+          assertNoSecret(what, text);
+        }
+      });
+    });
+
     it("a node without a URL says so and stays up", async () => {
       await helper.load(rtspInNode, flow(""));
       const cam = helper.getNode("cam");

@@ -176,6 +176,38 @@ describe("rtsp/url", () => {
       assert.equal(maskUrl("rtsp://cam/?PWD=x;y=1"), "rtsp://cam/?PWD=***;y=1");
     });
 
+    it("masks secrets in query parameters of other names, in any case, up to the next & ; or #", () => {
+      const cases: [string, string][] = [
+        ["rtsp://cam/live?token=abc.DEF-123&channel=1", "rtsp://cam/live?token=***&channel=1"],
+        ["rtsp://cam/live?channel=1&KEY=0a1b2c#frag", "rtsp://cam/live?channel=1&KEY=***#frag"],
+        ["rtsp://cam/live?passcode=4321;stream=main", "rtsp://cam/live?passcode=***;stream=main"],
+        ["rtsp://cam/live?Pwd=x&pass=y&passwd=z", "rtsp://cam/live?Pwd=***&pass=***&passwd=***"],
+        ["rtsp://cam/s?auth=YWRtaW46MTIzNA%3D%3D", "rtsp://cam/s?auth=***"],
+        ["rtsp://cam/s?secret=s&client_secret=c", "rtsp://cam/s?secret=***&client_secret=***"],
+        [
+          "rtsp://cam/s?access_token=a&auth_token=b&authtoken=c&jwt=d",
+          "rtsp://cam/s?access_token=***&auth_token=***&authtoken=***&jwt=***",
+        ],
+        ["rtsp://cam/s?apikey=a&api_key=b&api-key=c", "rtsp://cam/s?apikey=***&api_key=***&api-key=***"],
+        ["rtsp://cam/s?sig=a1&signature=b2&expires=99", "rtsp://cam/s?sig=***&signature=***&expires=99"],
+        ["rtsp://cam/s?passphrase=long%20one", "rtsp://cam/s?passphrase=***"],
+        ["rtsp://u:pw@cam/s?token=t", "rtsp://u:***@cam/s?token=***"],
+        ["rtsp://cam/s?token=", "rtsp://cam/s?token=***"],
+      ];
+      for (const [input, masked] of cases) assert.equal(maskUrl(input), masked, input);
+    });
+
+    it("leaves parameters alone whose names only contain a secret's name", () => {
+      for (const url of [
+        "rtsp://cam/s?keyint=10&monkey=1&tokens=2&passthrough=1",
+        "rtsp://cam/s?x-token=1&authority=cam&signatures=0",
+        "rtsp://cam/token=abc",
+        "rtsp://cam/s?channel=1&subtype=0",
+      ]) {
+        assert.equal(maskUrl(url), url);
+      }
+    });
+
     it("masks a password with a raw slash up to the last @, not a port before a path with @", () => {
       assert.equal(maskUrl("rtsp://admin:se/cret@cam/s"), "rtsp://admin:***@cam/s");
       assert.equal(maskUrl("rtsp://admin:p@ss/w0rd@cam:554/s"), "rtsp://admin:***@cam:554/s");
