@@ -49,9 +49,10 @@ async function deploy(page: Page): Promise<void> {
 /**
  * A URL with secrets in its query typed into rtsp-in's form in Node-RED's real editor: what the runtime
  * then writes (flow file, admin API) holds "***" in their place, the encrypted credentials hold them,
- * and the camera gets them in its requests.
+ * and the camera gets them in its requests. And what the form and help say, in English and Chinese,
+ * of the option that accepts any certificate.
  */
-describe("rtsp-in: secrets typed into the URL's query go to the credentials (a real Node-RED and its editor)", function () {
+describe("rtsp-in in a real Node-RED and its editor: secrets in the URL's query, the certificate options", function () {
   this.timeout(90_000);
   let dir: string;
   let flowFile: string;
@@ -169,6 +170,51 @@ module.exports = {
       urlSecrets: `token=${encodeURIComponent(TOKEN)}&Key=${KEY}`,
     });
   });
+
+  const TLS_WORDING = {
+    "en-US": {
+      label: ["Accept any certificate", "pose as the camera", "pin the fingerprint"],
+      tip: ["pin its SHA-256 fingerprint (the safe way)", "accept any certificate (no protection against"],
+      help: ["<b>Accept any certificate</b>", "no protection against an impostor", "pin its fingerprint"],
+    },
+    "zh-CN": {
+      label: ["接受任何证书", "冒充摄像机", "指纹固定"],
+      tip: ["固定其 SHA-256 指纹（安全的做法）", "接受任何证书（无法防范冒充摄像机的机器）"],
+      help: ["<b>接受任何证书</b>", "无法防范冒充者", "固定其指纹"],
+    },
+  } as const;
+
+  for (const [locale, wording] of Object.entries(TLS_WORDING)) {
+    it(`the option to accept a camera's certificate says it accepts any, and points to the pin (${locale})`, async () => {
+      const context = await chromium!.browser.newContext({ locale });
+      try {
+        const localPage = await context.newPage();
+        await localPage.goto(base);
+        await localPage.waitForFunction(
+          `window.RED?.nodes && RED.nodes.node(${JSON.stringify(CAM)}) !== undefined`,
+          undefined,
+          { timeout: 60_000 },
+        );
+        await localPage.evaluate(`RED.editor.edit(RED.nodes.node(${JSON.stringify(CAM)}))`);
+        await localPage.locator("#node-dialog-ok").waitFor({ state: "visible" });
+        await localPage.fill("#node-input-url", "rtsps://127.0.0.1:322/stream");
+        const label =
+          (await localPage.locator('label[for="node-input-tlsAcceptSelfSigned"]').textContent()) ?? "";
+        const tip = (await localPage.locator("#node-rtsp-in-tls-row .form-tips").textContent()) ?? "";
+        const help = String(await localPage.evaluate(`$("script[data-help-name='rtsp-in']").html()`));
+        for (const [what, text, parts] of [
+          ["label", label, wording.label],
+          ["tip", tip, wording.tip],
+          ["help", help, wording.help],
+        ] as const) {
+          for (const part of parts) assert.ok(text.includes(part), `the ${what} says "${part}": ${text}`);
+        }
+        await localPage.click("#node-dialog-cancel");
+      } finally {
+        await context.close();
+      }
+    });
+  }
 
   it("a URL without secret parameters any more drops the stored ones", async () => {
     await editNode(page, (p) => p.fill("#node-input-url", camera.url("/stream?channel=2")));
