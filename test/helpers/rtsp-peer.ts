@@ -107,12 +107,17 @@ export class RtspPeer {
         if (input.kind !== "request") continue;
         const request: PeerRequest = { ...input.request, connection, rank: ++rank };
         this.requests.push(request);
-        queue = queue.then(async () => {
-          const reply = await this.answer(request, this);
-          const body = typeof reply.body === "string" ? Buffer.from(reply.body, "utf8") : reply.body;
-          if (!socket.destroyed)
-            socket.write(formatResponse(reply.status, request.cseq, reply.headers ?? [], body));
-        });
+        queue = queue
+          .then(async () => {
+            const reply = await this.answer(request, this);
+            const body = typeof reply.body === "string" ? Buffer.from(reply.body, "utf8") : reply.body;
+            if (!socket.destroyed)
+              socket.write(formatResponse(reply.status, request.cseq, reply.headers ?? [], body));
+          })
+          // An answer that throws is a broken test peer: the client sees the connection drop.
+          .catch(() => {
+            socket.destroy();
+          });
       }
     });
   }
