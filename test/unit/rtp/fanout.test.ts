@@ -5,6 +5,7 @@ import { withParameterSets } from "../../../src/rtp/parameter-set-prefix";
 import { ParameterSetStore } from "../../../src/rtp/parameter-set-store";
 import type { AccessUnit, StreamInfo } from "../../../src/rtp/stream-info";
 import { rtpPacket, videoMedia } from "../../helpers/rtp-fixtures";
+import { TimerLedger } from "../../helpers/timer-ledger";
 
 const SPS = Buffer.from("6742001f95a814016e40", "hex");
 const PPS = Buffer.from("68ce3c80", "hex");
@@ -257,10 +258,18 @@ describe("RtpFanout", () => {
   });
 
   it("delivers nothing and keeps no timer after dispose", () => {
-    const { fanout, out } = fanoutWith([gate({ autoCloseS: 30 })]);
-    fanout.dispose();
-    fanout.push(new Source().video(true), stream(), "k");
-    assert.equal(out.length, 0);
+    const timers = TimerLedger.open();
+    try {
+      const { fanout, out } = fanoutWith([gate({ autoCloseS: 30 }), gate({ open: false })]);
+      fanout.open(1, 60);
+      assert.equal(timers.pending().length, 2, "each open gate armed its close timer");
+      fanout.dispose();
+      assert.deepEqual(timers.pending(), [], "dispose leaves no close timer armed");
+      fanout.push(new Source().video(true), stream(), "k");
+      assert.equal(out.length, 0);
+    } finally {
+      timers.close();
+    }
   });
 });
 
