@@ -1,3 +1,4 @@
+import "./loopback-namespace";
 import { type ChildProcess, spawn } from "node:child_process";
 import { createDecipheriv, createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
