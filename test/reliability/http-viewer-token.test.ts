@@ -81,7 +81,7 @@ describe("reliability: a webrtc-out node's viewer token from Node-RED's credenti
       .expect(503);
     assert.equal(offer.body.code, "no-stream");
     await request(server).get("/door/stats").set("Authorization", `Bearer ${TOKEN}`).expect(200);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => events.length > 0, 5000, "the requested event");
     assert.deepEqual(events, ["requested"]);
 
     // The wall lists it by name only.
