@@ -10,10 +10,17 @@ if [ "$node_major" -lt 22 ]; then
   exit 1
 fi
 
+# Where the editor listens (test/demo/settings.js): 127.0.0.1 unless DEMO_HOST says otherwise, and then
+# only behind a login. Refused here, before anything is built or started.
+if ! node -e 'try { require("./test/demo/settings.js"); } catch (e) { console.error(e.message); process.exit(1); }'; then
+  exit 1
+fi
+
 npm run --silent build
 
 user_dir=.node-red
 port=${PORT:-1880}
+host=${DEMO_HOST:-127.0.0.1}
 camera_port=${CAMERA_PORT:-8554}
 mkdir -p "$user_dir/node_modules"
 # Node-RED finds node packages in its user directory; a link makes this checkout one of them.
@@ -23,7 +30,17 @@ if [ ! -f "$user_dir/flows.json" ]; then
 fi
 
 banner() {
-  printf '\n  ▶ Open http://127.0.0.1:%s/camera to watch the demo camera live.   (Ctrl-C stops everything)\n\n' "$port"
+  local shown=$host
+  case "$host" in
+    0.0.0.0 | ::) shown=127.0.0.1 ;;
+    *:*) shown="[$host]" ;;
+  esac
+  printf '\n  ▶ Open http://%s:%s/camera to watch the demo camera live.   (Ctrl-C stops everything)\n' "$shown" "$port"
+  case "$host" in
+    0.0.0.0 | ::) printf '    Node-RED listens on every interface; its editor asks for the login of DEMO_ADMIN_USER.\n' ;;
+    *) if [ -n "${DEMO_ADMIN_USER:-}" ]; then printf '    The editor asks for the login of DEMO_ADMIN_USER.\n'; fi ;;
+  esac
+  printf '\n'
 }
 
 node dist/src/demo/cli.js --port "$camera_port" &

@@ -1,3 +1,4 @@
+import "./loopback-namespace";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { requireTool } from "./tools";
 

@@ -1,4 +1,6 @@
+import "./loopback-namespace";
 import { type ChildProcess, spawn } from "node:child_process";
+import { createDecipheriv, createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -36,6 +38,8 @@ export interface NodeRedProcess {
   readonly pid: number | undefined;
   /** The port Node-RED's HTTP server listens on, on 127.0.0.1. */
   readonly port: number;
+  /** Its user directory (flows.json and flows_cred.json unless the settings say otherwise); removed by stop(). */
+  readonly userDir: string;
   /** Everything it printed so far. */
   output(): string;
   /** SIGINT (Node-RED stops its flows, awaiting their close handlers, then exits); the exit code. */
@@ -98,6 +102,7 @@ export async function startNodeRed(opts: NodeRedProcessOptions, timeoutMs = 30_0
   return {
     pid: child.pid,
     port,
+    userDir,
     output: () => output,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT");
@@ -108,4 +113,18 @@ export async function startNodeRed(opts: NodeRedProcessOptions, timeoutMs = 30_0
       return code;
     },
   };
+}
+
+/**
+ * A credentials file as Node-RED wrote it, decrypted the way Node-RED does (aes-256-ctr, key
+ * sha256(credentialSecret), the IV in the first 32 hex characters): node id → its credentials.
+ */
+export function decryptCredentials(
+  file: string,
+  credentialSecret: string,
+): Record<string, Record<string, string>> {
+  const text = (JSON.parse(readFileSync(file, "utf8")) as { $: string }).$;
+  const key = createHash("sha256").update(credentialSecret).digest();
+  const decipher = createDecipheriv("aes-256-ctr", key, Buffer.from(text.slice(0, 32), "hex"));
+  return JSON.parse(decipher.update(text.slice(32), "base64", "utf8") + decipher.final("utf8"));
 }

@@ -60,3 +60,27 @@ export function fuzzSeed(fallback: number): number {
     throw new Error(`FUZZ_SEED must be an integer, got ${JSON.stringify(fromEnv)}`);
   return seed >>> 0;
 }
+
+/** True when the environment says this is a CI run (CI set, and not "0" or "false"). */
+function inCi(env: NodeJS.ProcessEnv): boolean {
+  const ci = (env.CI ?? "").trim().toLowerCase();
+  return ci !== "" && ci !== "0" && ci !== "false";
+}
+
+/**
+ * The one case a fuzz run replays, from FUZZ_CASE; undefined (every case) when unset. A narrowed run
+ * skips the full run's checks, so in CI it is refused: it would pass whatever the other cases do.
+ */
+export function fuzzCase(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const fromEnv = env.FUZZ_CASE;
+  if (fromEnv === undefined || fromEnv === "") return undefined;
+  if (inCi(env)) {
+    throw new Error(
+      `FUZZ_CASE=${fromEnv} narrows the fuzz run to one case; unset it in CI (CI=${env.CI}), where every case must run`,
+    );
+  }
+  const index = Number(fromEnv);
+  if (!Number.isInteger(index) || index < 0)
+    throw new Error(`FUZZ_CASE must be a case index (0, 1, 2, …), got ${JSON.stringify(fromEnv)}`);
+  return index;
+}

@@ -1,3 +1,4 @@
+import "./loopback-namespace";
 import type { Socket } from "node:dgram";
 import {
   type MediaStreamTrack,

@@ -154,7 +154,14 @@ describe("RtspSource sends what cameras and NVRs expect back (against DemoCamera
       play({ supportGetParameter: false, sessionTimeoutSeconds: 3 }, { transport: "tcp" }),
       play({ sessionTimeoutSeconds: 3 }, { transport: "tcp" }),
     ]);
-    await sleep(6500);
+    // Five keepalives each: five seconds at least, longer than the 3 s timeout, however loaded the machine.
+    await waitFor(
+      () =>
+        (onlySession(optionsOnly.camera).requests.OPTIONS ?? 0) >= 5 &&
+        (onlySession(both.camera).requests.GET_PARAMETER ?? 0) >= 5,
+      15_000,
+      "five keepalives on each camera",
+    );
     for (const { camera, harness } of [optionsOnly, both]) {
       assert.deepEqual(
         harness.states.map((event) => event.state),

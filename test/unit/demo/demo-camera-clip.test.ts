@@ -158,10 +158,11 @@ describe("DemoCamera with a given clip (clipPath, fps, onPacketSent)", function 
     assert.deepEqual(received[0]!.subarray(12), clip.sps);
     assertHookSawWhatArrived(sent, received);
     assert.ok(sent[0]!.atNs > playedAt);
-    // 18 frames at 15 fps: the 18th leaves about 17/15 s after the first.
+    // 18 frames at 15 fps: the 18th leaves about 17/15 s after the first. Paced, not sent at once nor at
+    // twice the rate (567 ms); the bounds leave room for timers a loaded machine delays.
     const lastFrame = sent.filter((s) => isMarker(s.packet))[17]!;
     const spreadMs = Number(lastFrame.atNs - sent[0]!.atNs) / 1e6;
-    assert.ok(spreadMs > 1000 && spreadMs < 1400, `${spreadMs} ms for 17 frame periods`);
+    assert.ok(spreadMs > 700 && spreadMs < 3000, `${spreadMs} ms for 17 frame periods (1133 ms at 15 fps)`);
   });
 
   it("reports the packets it sends over UDP too", async () => {

@@ -5,6 +5,8 @@ import { withParameterSets } from "../../../src/rtp/parameter-set-prefix";
 import { ParameterSetStore } from "../../../src/rtp/parameter-set-store";
 import type { AccessUnit, StreamInfo } from "../../../src/rtp/stream-info";
 import { rtpPacket, videoMedia } from "../../helpers/rtp-fixtures";
+import { TimerLedger } from "../../helpers/timer-ledger";
+import { waitFor } from "../../helpers/wait";
 
 const SPS = Buffer.from("6742001f95a814016e40", "hex");
 const PPS = Buffer.from("68ce3c80", "hex");
@@ -144,16 +146,19 @@ describe("RtpFanout", () => {
   });
 
   it("closes an output by itself after its seconds; a new open restarts the timer; msg seconds override", async () => {
-    const { fanout, gates } = fanoutWith([gate({ open: false, autoCloseS: 0.15 }), gate({ open: false })]);
+    // Auto-close after 1 s; opened again after 0.6 s and looked at 0.6 s later: the first timer would
+    // have closed it by then, the restarted one not yet. Late timers only lengthen the sleeps: each has
+    // 0.4 s to spare.
+    const { fanout, gates } = fanoutWith([gate({ open: false, autoCloseS: 1 }), gate({ open: false })]);
     fanout.open(0);
     fanout.open(1, 0.01);
-    await new Promise((r) => setTimeout(r, 100));
-    fanout.open(0); // retriggered: another 0.15 s from now
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(fanout.isOpen(0), true, "still open 0.2 s after the first open");
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(fanout.isOpen(0), true, "open 0.6 s after the open");
+    fanout.open(0); // retriggered: another second from now
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(fanout.isOpen(0), true, "still open 1.2 s after the first open");
     assert.ok((fanout.stats().outputs[0]!.closesInS ?? -1) >= 0);
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal(fanout.isOpen(0), false);
+    await waitFor(() => !fanout.isOpen(0), 5000, "output 0 closing by itself");
     assert.equal(fanout.isOpen(1), false);
     assert.deepEqual(gates, [
       [0, true, "command"],
@@ -257,10 +262,18 @@ describe("RtpFanout", () => {
   });
 
   it("delivers nothing and keeps no timer after dispose", () => {
-    const { fanout, out } = fanoutWith([gate({ autoCloseS: 30 })]);
-    fanout.dispose();
-    fanout.push(new Source().video(true), stream(), "k");
-    assert.equal(out.length, 0);
+    const timers = TimerLedger.open();
+    try {
+      const { fanout, out } = fanoutWith([gate({ autoCloseS: 30 }), gate({ open: false })]);
+      fanout.open(1, 60);
+      assert.equal(timers.pending().length, 2, "each open gate armed its close timer");
+      fanout.dispose();
+      assert.deepEqual(timers.pending(), [], "dispose leaves no close timer armed");
+      fanout.push(new Source().video(true), stream(), "k");
+      assert.equal(out.length, 0);
+    } finally {
+      timers.close();
+    }
   });
 });
 

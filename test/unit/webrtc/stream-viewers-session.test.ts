@@ -1,3 +1,4 @@
+import "../../helpers/loopback-namespace";
 import assert from "node:assert/strict";
 import type { AccessUnit, StreamInfo } from "../../../src/rtp/stream-info";
 import { StreamViewers } from "../../../src/webrtc/stream-viewers";
