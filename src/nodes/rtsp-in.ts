@@ -32,6 +32,7 @@ interface RtspInCredentials {
 const STATUS_INTERVAL_MS = 2000;
 const PLAINTEXT_PASSWORD =
   "the camera asked for Basic authentication over rtsp://: the password travels unencrypted; use rtsps:// or Digest";
+const PLAINTEXT_STATUS = "password sent unencrypted (Basic over rtsp://)";
 const COMMANDS = new Set(["start", "stop", "restart"]);
 
 function register(RED: NodeAPI): void {
@@ -68,20 +69,27 @@ function register(RED: NodeAPI): void {
     let lastLoggedReason: string | undefined;
     let statusTimer: NodeJS.Timeout | undefined;
 
+    // Set once the camera took the password in clear; the playing status keeps saying so.
+    let plaintextPassword = false;
+    const playingNotes = (text: string) => (plaintextPassword ? `${text} · ${PLAINTEXT_STATUS}` : text);
+
     const showPlaying = () => {
       const stream = source.stream;
       const rate = source.sampleStats();
       this.status({
         fill: "green",
         shape: "dot",
-        text: playingText(stream, source.videoSize, rate.bitrateBps),
+        text: playingNotes(playingText(stream, source.videoSize, rate.bitrateBps)),
       });
     };
 
     source.on("state", (event) => {
       clearInterval(statusTimer);
       statusTimer = undefined;
-      this.status(statusFor(event, safe));
+      const status = statusFor(event, safe);
+      this.status(
+        event.state === "playing" ? { ...status, text: playingNotes(String(status.text)) } : status,
+      );
       if (event.state === "playing") {
         source.sampleStats();
         statusTimer = setInterval(showPlaying, STATUS_INTERVAL_MS);
@@ -94,10 +102,9 @@ function register(RED: NodeAPI): void {
     });
 
     // Said once per deploy: every reconnect sends the password the same way, and the log would fill up.
-    let warnedPlaintext = false;
     source.on("plaintextPassword", () => {
-      if (warnedPlaintext) return;
-      warnedPlaintext = true;
+      if (plaintextPassword) return;
+      plaintextPassword = true;
       this.warn(`${topic}: ${PLAINTEXT_PASSWORD}`);
     });
 

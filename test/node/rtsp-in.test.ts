@@ -289,6 +289,24 @@ for (const runtime of RUNTIMES) {
       }
     });
 
+    it("keeps saying in the playing status that a camera on Basic over rtsp:// gets the password unencrypted", async () => {
+      const camera = await RtspPeer.start(basicAuth("admin", PASSWORD, playing()));
+      try {
+        await helper.load(rtspInNode, flow(camera.url()), { cam: { user: "admin", password: PASSWORD } });
+        const cam = helper.getNode("cam");
+        const statuses = () => cam.status.args.map((a: [NodeStatus]) => a[0] as NodeStatus);
+        await waitFor(() => statuses().some((s: NodeStatus) => s.fill === "green"), 10_000, "playing");
+        const playingStatus = statuses().find((s: NodeStatus) => s.fill === "green");
+        assert.match(
+          String(playingStatus?.text),
+          /^playing H264 · password sent unencrypted \(Basic over rtsp:\/\/\)$/,
+        );
+      } finally {
+        await helper.unload();
+        await camera.close();
+      }
+    });
+
     describe("secrets in the URL's query (token=, key=…)", () => {
       const TOKEN = "T0ken-Secr3t/99";
       const KEY = "K3y-Secr3t";
