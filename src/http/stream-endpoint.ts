@@ -35,7 +35,12 @@ export interface StreamEndpointOptions {
   /** Node-RED's httpNodeMiddleware, run before every route (not before CORS preflights). */
   readonly middleware?: readonly RequestHandler[];
   /**
-   * When set, every route but CORS preflights needs `Authorization: Bearer <token>` (the player page
+   * Node-RED's httpNodeAuth is set: it checks every request but OPTIONS, so an OPTIONS answer names
+   * no ICE server credentials (a WHEP client gets them in the 201 of its POST).
+   */
+  readonly nodeAuth?: boolean;
+  /**
+   * When set, every route (OPTIONS too) but CORS preflights needs `Authorization: Bearer <token>` (the player page
    * also takes `?token=<token>`), and the camera wall lists the stream without anything of its own.
    */
   readonly viewerToken?: string | undefined;
@@ -127,12 +132,19 @@ async function readSdpOffer(req: IncomingMessage): Promise<string> {
 export class StreamEndpoint implements Endpoint {
   readonly access: HttpAccess;
   private readonly opts: StreamEndpointOptions;
+  /** Every ICE server, credentials included: for requests that passed every access rule. */
   private readonly links: string[];
+  /** What OPTIONS P/whep announces: without credentials when httpNodeAuth cannot have checked it. */
+  private readonly optionsLinks: string[];
 
   constructor(opts: StreamEndpointOptions) {
     this.opts = opts;
-    this.access = { cors: opts.cors, middleware: opts.middleware };
-    this.links = iceServerLinks(opts.iceServers ?? []);
+    this.access = { cors: opts.cors, middleware: opts.middleware, nodeAuth: opts.nodeAuth };
+    const servers = opts.iceServers ?? [];
+    this.links = iceServerLinks(servers);
+    this.optionsLinks = opts.nodeAuth
+      ? iceServerLinks(servers.filter((s) => s.username === undefined && s.credential === undefined))
+      : this.links;
   }
 
   handle(req: IncomingMessage, res: ServerResponse, subpath: string): void {
@@ -158,13 +170,10 @@ export class StreamEndpoint implements Endpoint {
       return;
     }
     const allowed = [...found.methods, "OPTIONS"];
-    if (method === "OPTIONS") {
+    // A preflight, here only when httpNodeCors is unset: it carries no credentials, so it learns nothing.
+    if (method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined) {
       res.statusCode = 204;
       res.setHeader("Allow", allowed.join(", "));
-      if (subpath === "/whep") {
-        res.setHeader("Accept-Post", SDP);
-        for (const link of this.links) res.appendHeader("Link", link);
-      }
       res.end();
       return;
     }
@@ -174,6 +183,16 @@ export class StreamEndpoint implements Endpoint {
       token === undefined ? undefined : viewerTokenRefusal(req, token, { query: subpath === "" });
     if (refusal) {
       sendError(res, refusal);
+      return;
+    }
+    if (method === "OPTIONS") {
+      res.statusCode = 204;
+      res.setHeader("Allow", allowed.join(", "));
+      if (subpath === "/whep") {
+        res.setHeader("Accept-Post", SDP);
+        for (const link of this.optionsLinks) res.appendHeader("Link", link);
+      }
+      res.end();
       return;
     }
     const effective = method === "HEAD" && found.methods.includes("GET") ? "GET" : method;

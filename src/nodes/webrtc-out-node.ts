@@ -170,6 +170,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
     const access = {
       cors: corsOptionsFrom(RED.settings?.httpNodeCors),
       middleware: middlewareFrom(RED.settings?.httpNodeMiddleware),
+      nodeAuth: Boolean(RED.settings?.httpNodeAuth),
     };
     const registration: Registration = registerEndpoint(httpNode, settings.path, {
       handle: (req, res, subpath) => {

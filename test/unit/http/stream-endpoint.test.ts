@@ -14,9 +14,19 @@ interface Setup {
   viewers: FakeViewerSet;
 }
 
-function setup(
-  opts: { cors?: CorsOptions; middleware?: RequestHandler[]; maxViewers?: number; stream?: boolean } = {},
-): Setup {
+interface SetupOptions {
+  cors?: CorsOptions;
+  middleware?: RequestHandler[];
+  maxViewers?: number;
+  stream?: boolean;
+  viewerToken?: string;
+  nodeAuth?: boolean;
+}
+
+/** The TURN password of setup()'s ICE servers, as a Link header carries it. */
+const TURN_CREDENTIAL = 'credential="p\\"w"';
+
+function setup(opts: SetupOptions = {}): Setup {
   const app = expressApp();
   const viewers = new FakeViewerSet({ maxViewers: opts.maxViewers ?? 20 });
   if (opts.stream !== false) viewers.stream = fakeStream();
@@ -30,6 +40,8 @@ function setup(
     ],
     cors: opts.cors,
     middleware: opts.middleware,
+    viewerToken: opts.viewerToken,
+    ...(opts.nodeAuth !== undefined ? { nodeAuth: opts.nodeAuth } : {}),
   });
   const registration = registerEndpoint(app, "/cam1", endpoint);
   assert.ok("unregister" in registration);
@@ -349,6 +361,82 @@ describe("http/stream-endpoint", () => {
       assert.equal(res.headers["accept-post"], "application/sdp");
       assert.equal(res.headers.allow, "POST, OPTIONS");
       assert.match(res.headers.link ?? "", /^<stun:stun\.example\.net:3478>; rel="ice-server"/);
+    });
+  });
+
+  describe("who learns the TURN credentials (Link headers)", () => {
+    /** Every header and the body, as one text to search (as sent: not JSON-escaped). */
+    function everything(res: request.Response): string {
+      const headers = Object.entries(res.headers).map(([name, value]) => `${name}: ${String(value)}`);
+      return `${headers.join("\n")}\n${res.text ?? ""}`;
+    }
+
+    it("OPTIONS P/whep behind a viewer token: without the token no Link, with it the servers", async () => {
+      const { app } = setup({ viewerToken: "tok-1" });
+      const server = await listenLocal(app);
+      const bare = await request(server).options("/cam1/whep");
+      assert.equal(bare.status, 401);
+      assert.equal(bare.headers.link, undefined);
+      assert.ok(!everything(bare).includes(TURN_CREDENTIAL));
+      const wrong = await request(server).options("/cam1/whep").set("Authorization", "Bearer tok-2");
+      assert.equal(wrong.status, 401);
+      assert.ok(!everything(wrong).includes(TURN_CREDENTIAL));
+      const admitted = await request(server)
+        .options("/cam1/whep")
+        .set("Authorization", "Bearer tok-1")
+        .expect(204);
+      assert.ok((admitted.headers.link ?? "").includes(TURN_CREDENTIAL));
+    });
+
+    it("a preflight-shaped OPTIONS without httpNodeCors runs httpNodeMiddleware and gets a bare answer", async () => {
+      let ran = 0;
+      const gate: RequestHandler = (req, res, next) => {
+        ran++;
+        if (req.headers["x-gate"] === "open") {
+          next();
+          return;
+        }
+        res.statusCode = 403;
+        res.end("closed");
+      };
+      const { app } = setup({ middleware: [gate] });
+      const server = await listenLocal(app);
+      const preflight = () =>
+        request(server)
+          .options("/cam1/whep")
+          .set("Origin", "http://elsewhere.test")
+          .set("Access-Control-Request-Method", "POST");
+      const refused = await preflight();
+      assert.equal(refused.status, 403, "httpNodeMiddleware ran and refused it");
+      assert.equal(ran, 1);
+      assert.ok(!everything(refused).includes(TURN_CREDENTIAL));
+      const passed = await preflight().set("X-Gate", "open");
+      assert.equal(passed.status, 204);
+      assert.equal(passed.headers.link, undefined, "no ICE servers in a preflight's answer");
+      assert.equal(passed.headers["accept-post"], undefined);
+      assert.equal(passed.headers.allow, "POST, OPTIONS");
+    });
+
+    it("with httpNodeCors, a preflight is answered by CORS alone, without Link headers", async () => {
+      const { app } = setup({ cors: { origin: "*" }, viewerToken: "tok-1" });
+      const res = await request(await listenLocal(app))
+        .options("/cam1/whep")
+        .set("Origin", "http://elsewhere.test")
+        .set("Access-Control-Request-Method", "POST");
+      assert.equal(res.status, 204);
+      assert.equal(res.headers["access-control-allow-origin"], "*");
+      assert.ok(!everything(res).includes(TURN_CREDENTIAL));
+    });
+
+    it("behind httpNodeAuth, which lets OPTIONS through unchecked, OPTIONS names no TURN credentials; the 201 does", async () => {
+      const { app } = setup({ nodeAuth: true });
+      const server = await listenLocal(app);
+      const options = await request(server).options("/cam1/whep").expect(204);
+      assert.equal(options.headers["accept-post"], "application/sdp");
+      assert.ok(!everything(options).includes(TURN_CREDENTIAL));
+      assert.match(options.headers.link ?? "", /^<stun:stun\.example\.net:3478>; rel="ice-server"$/);
+      const post = await whepPost(server).expect(201);
+      assert.ok((post.headers.link ?? "").includes(TURN_CREDENTIAL));
     });
   });
 
