@@ -5,6 +5,7 @@ import type { CorsOptions } from "./cors";
 import { HttpError, sendError, sendHtml, sendJson } from "./http-error";
 import { type IceServerEntry, iceServerLinks } from "./ice-links";
 import { playerPage } from "./player-page";
+import { publicStats } from "./public-stats";
 import { baseUrl } from "./request-base";
 import type { Endpoint, RequestHandler } from "./router";
 import { type StreamSummary, summarizeStream, type ViewerSetStats } from "./stream-summary";
@@ -12,14 +13,17 @@ import { viewerTokenRefusal } from "./viewer-token";
 
 /** What the endpoint needs of a stream's viewer set (src/webrtc/stream-viewers.ts StreamViewers). */
 export interface ViewerHost {
+  /** `resource`: the secret that names the new viewer's WHEP resource to viewerOf. */
   addViewer(
     offerSdp: string,
     remoteAddress: string,
     vanilla: boolean,
-  ): Promise<{ id: string; answerSdp: string }>;
+  ): Promise<{ id: string; resource: string; answerSdp: string }>;
+  /** The id of the live viewer whose WHEP resource is `resource`; undefined for any other text. */
+  viewerOf(resource: string): string | undefined;
   addIceCandidates(id: string, sdpfrag: string): Promise<void>;
   removeViewer(id: string): Promise<void>;
-  /** Served as JSON at P/stats; the camera wall reads its state, size and viewer count. */
+  /** Served, without viewer ids and addresses, as JSON at P/stats; the camera wall reads its state and size. */
   stats(): ViewerSetStats;
 }
 
@@ -49,7 +53,7 @@ export interface StreamEndpointOptions {
 const SDP = "application/sdp";
 const SDPFRAG = "application/trickle-ice-sdpfrag";
 const JSON_TYPE = "application/json";
-const VIEWER_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const RESOURCE = /^[A-Za-z0-9_-]{1,128}$/;
 
 interface Route {
   readonly methods: readonly string[];
@@ -210,10 +214,11 @@ export class StreamEndpoint implements Endpoint {
     if (subpath === "/stats") return { methods: ["GET", "HEAD"], run: async (_req, res) => this.stats(res) };
     const whep = /^\/whep\/([^/]+)$/.exec(subpath);
     if (whep) {
-      const id = whep[1] ?? "";
+      const resource = whep[1] ?? "";
       return {
         methods: ["PATCH", "DELETE"],
-        run: (req, res, method) => (method === "PATCH" ? this.trickle(req, res, id) : this.end(res, id)),
+        run: (req, res, method) =>
+          method === "PATCH" ? this.trickle(req, res, resource) : this.end(res, resource),
       };
     }
     return undefined;
@@ -234,7 +239,6 @@ export class StreamEndpoint implements Endpoint {
       statsUrl: urls.stats,
       embed,
       iceServers: this.opts.iceServers,
-      viewerUrlPrefix: `${urls.whep}/`,
       ...(this.opts.viewerToken !== undefined
         ? {
             bearerToken: this.opts.viewerToken,
@@ -249,15 +253,21 @@ export class StreamEndpoint implements Endpoint {
 
   private async offer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const sdp = await readJsonOffer(req);
-    const { id, answerSdp } = await this.opts.viewers.addViewer(sdp, remoteAddress(req), true);
-    sendJson(res, 200, { type: "answer", sdp: answerSdp, id });
+    const { id, resource, answerSdp } = await this.opts.viewers.addViewer(sdp, remoteAddress(req), true);
+    // `location` is the session's WHEP resource, as a WHEP POST's Location: only this client learns it.
+    sendJson(res, 200, {
+      type: "answer",
+      sdp: answerSdp,
+      id,
+      location: `${this.urls(req).whep}/${resource}`,
+    });
   }
 
   private async whep(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const sdp = await readSdpOffer(req);
-    const { id, answerSdp } = await this.opts.viewers.addViewer(sdp, remoteAddress(req), false);
+    const { id, resource, answerSdp } = await this.opts.viewers.addViewer(sdp, remoteAddress(req), false);
     res.statusCode = 201;
-    res.setHeader("Location", `${this.urls(req).whep}/${encodeURIComponent(id)}`);
+    res.setHeader("Location", `${this.urls(req).whep}/${resource}`);
     res.setHeader("ETag", etagFor(id));
     res.setHeader("Accept-Patch", SDPFRAG);
     for (const link of this.links) res.appendHeader("Link", link);
@@ -267,9 +277,18 @@ export class StreamEndpoint implements Endpoint {
     res.end(answerSdp);
   }
 
-  private async trickle(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+  /** The viewer a WHEP resource names; a 404 for anything but a live viewer's resource. */
+  private viewerOf(resource: string): string {
+    const id = RESOURCE.test(resource) ? this.opts.viewers.viewerOf(resource) : undefined;
+    if (id === undefined) {
+      throw new HttpError(404, "unknown viewer", "no session at this URL: it has ended, or never existed");
+    }
+    return id;
+  }
+
+  private async trickle(req: IncomingMessage, res: ServerResponse, resource: string): Promise<void> {
     requireMediaType(req, SDPFRAG);
-    if (!VIEWER_ID.test(id)) throw new HttpError(404, "unknown viewer", `no viewer ${JSON.stringify(id)}`);
+    const id = this.viewerOf(resource);
     const fragment = await readTextBody(req);
     if (ifMatchFails(req, id)) {
       throw new HttpError(
@@ -288,15 +307,14 @@ export class StreamEndpoint implements Endpoint {
     res.end();
   }
 
-  private async end(res: ServerResponse, id: string): Promise<void> {
-    if (!VIEWER_ID.test(id)) throw new HttpError(404, "unknown viewer", `no viewer ${JSON.stringify(id)}`);
-    await this.opts.viewers.removeViewer(id);
+  private async end(res: ServerResponse, resource: string): Promise<void> {
+    await this.opts.viewers.removeViewer(this.viewerOf(resource));
     res.statusCode = 200;
     res.setHeader("Content-Length", "0");
     res.end();
   }
 
   private stats(res: ServerResponse): void {
-    sendJson(res, 200, this.opts.viewers.stats());
+    sendJson(res, 200, publicStats(this.opts.viewers.stats()));
   }
 }

@@ -107,6 +107,7 @@ function reportingNoStream(viewers: ViewerHost, onNoStream: () => void): ViewerH
         throw err;
       }
     },
+    viewerOf: (resource) => viewers.viewerOf(resource),
     addIceCandidates: (id, sdpfrag) => viewers.addIceCandidates(id, sdpfrag),
     removeViewer: (id) => viewers.removeViewer(id),
     stats: () => viewers.stats(),

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { GopCache, type GopCacheLimits } from "../rtp/gop-cache";
 import { type PacketCodec, PacketInput } from "../rtp/packet-input";
@@ -99,6 +100,19 @@ function isRelayableAudio(media: MediaInfo): boolean {
   return media.relayable && BROWSER_AUDIO.has(media.codec.toUpperCase());
 }
 
+/**
+ * 256 random bits naming one viewer's WHEP resource: only the client that created the viewer learns it,
+ * and no other can guess it. The viewer id, which events and stats show, names nothing a client can reach.
+ */
+function newResource(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** Resources are looked up by their digest, so the lookup's timing tells nothing of a stored one. */
+function resourceKey(resource: string): string {
+  return createHash("sha256").update(resource, "utf8").digest("base64");
+}
+
 function viewerInfo(viewer: Viewer): ViewerInfo {
   return {
     id: viewer.id,
@@ -114,6 +128,8 @@ function viewerInfo(viewer: Viewer): ViewerInfo {
  */
 export class StreamViewers extends EventEmitter<Events> {
   private readonly viewers = new Map<string, Viewer>();
+  /** Viewer ids by the digest of their WHEP resource (see newResource). */
+  private readonly resources = new Map<string, string>();
   private readonly fastStart: boolean;
   private readonly gop: GopCache;
   private readonly meter = new RateMeter();
@@ -275,7 +291,8 @@ export class StreamViewers extends EventEmitter<Events> {
   }
 
   /**
-   * Answers a browser's offer with a new viewer.
+   * Answers a browser's offer with a new viewer: its id (for events and logs) and its WHEP resource, the
+   * secret that names it to viewerOf (for the client that offered, and no one else).
    * @throws MaxViewersError, TooManyPendingError, NoStreamError, NoCommonCodecError, BadSdpError (all
    *   ViewerRequestError)
    */
@@ -283,7 +300,7 @@ export class StreamViewers extends EventEmitter<Events> {
     offerSdp: string,
     remoteAddress: string,
     vanilla: boolean,
-  ): Promise<{ id: string; answerSdp: string }> {
+  ): Promise<{ id: string; resource: string; answerSdp: string }> {
     if (this.closed) throw new NoStreamError();
     if (this.viewers.size + this.pending >= this.opts.maxViewers)
       throw new MaxViewersError(this.opts.maxViewers);
@@ -322,6 +339,9 @@ export class StreamViewers extends EventEmitter<Events> {
       throw new NoStreamError();
     }
     this.viewers.set(viewer.id, viewer);
+    const resource = newResource();
+    const key = resourceKey(resource);
+    this.resources.set(key, viewer.id);
     if (viewer.connected) releasePending();
     viewer.on("state", (state) => {
       if (state !== "connected") return;
@@ -333,11 +353,17 @@ export class StreamViewers extends EventEmitter<Events> {
     });
     viewer.once("closed", () => {
       releasePending();
+      this.resources.delete(key);
       this.viewers.delete(viewer.id);
       this.emit("left", { ...viewerInfo(viewer), reason: viewer.closeReason });
     });
     this.emit("joined", viewerInfo(viewer));
-    return { id: viewer.id, answerSdp };
+    return { id: viewer.id, resource, answerSdp };
+  }
+
+  /** The id of the live viewer whose WHEP resource is `resource`; undefined for any other text. */
+  viewerOf(resource: string): string | undefined {
+    return this.resources.get(resourceKey(resource));
   }
 
   /**

@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import helper from "node-red-node-test-helper";
 import request from "supertest";
 import { DemoCamera } from "../../src/demo/demo-camera";
 import type { NodeAPI } from "../../src/nodes/red";
+import { launchChromium } from "../helpers/chromium";
 import { closeLocalServers, type ExpressApp, listenLocal } from "../helpers/express-app";
 import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
 import { readOffer } from "../helpers/offer-fixtures";
 import { waitFor } from "../helpers/wait";
+import { connectViewer, type WeriftViewer } from "../helpers/werift-viewer";
 
 // Who may learn what from a webrtc-out's routes, in the real Node-RED runtime with the real node and its
 // real viewer set: the test helper's RED.httpNode, and Node-RED's own red.js (for httpNodeAuth, which only
@@ -16,6 +20,7 @@ import { waitFor } from "../helpers/wait";
 type AnyNode = any;
 
 const webrtcOutNode = require("../../../nodes/webrtc-out.js") as (RED: NodeAPI) => void;
+const rtspInNode = require("../../../nodes/rtsp-in.js") as (RED: NodeAPI) => void;
 
 const TURN_USER = "turn-user-5e1";
 const TURN_PASSWORD = "TURN-pa55-9c1e";
@@ -54,6 +59,32 @@ function webrtcOut(fields: Record<string, unknown> = {}): Record<string, unknown
 }
 
 const OUT = { id: "out", type: "helper" };
+
+/** Every string in a JSON value: what a client could try as a session's name. */
+function strings(value: unknown): string[] {
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) return value.flatMap(strings);
+  if (value && typeof value === "object") return Object.values(value).flatMap(strings);
+  return [];
+}
+
+/** A WHEP POST through supertest, its answer read as text. */
+async function whep(server: Server, sdp: string): Promise<{ location: string; answer: string }> {
+  const res = await request(server)
+    .post("/door/whep")
+    .set("Content-Type", "application/sdp")
+    .send(sdp)
+    .buffer(true)
+    .parse((response, done) => {
+      let text = "";
+      response.on("data", (chunk: Buffer) => {
+        text += chunk.toString("utf8");
+      });
+      response.on("end", () => done(null, text));
+    });
+  assert.equal(res.status, 201, String(res.body));
+  return { location: res.headers.location ?? "", answer: String(res.body) };
+}
 
 describe("webrtc-out access in Node-RED (test helper: RED.httpNode)", function () {
   this.timeout(60_000);
@@ -133,6 +164,192 @@ describe("webrtc-out access in Node-RED (test helper: RED.httpNode)", function (
         .expect(204);
       assert.ok((allowed.headers.link ?? "").includes(`credential="${TURN_PASSWORD}"`));
     });
+  });
+});
+
+describe("webrtc-out viewer sessions in Node-RED (test helper, demo camera, werift and Chromium)", function () {
+  this.timeout(60_000);
+  let camera: DemoCamera;
+  let cameraUrl: string;
+  const viewers: WeriftViewer[] = [];
+  // biome-ignore lint/suspicious/noExplicitAny: Node-RED messages are untyped
+  let messages: any[];
+
+  before(async () => {
+    helper.init(require.resolve("node-red"));
+    await new Promise<void>((resolve) => helper.startServer(() => resolve()));
+    camera = new DemoCamera({ port: 0 });
+    cameraUrl = (await camera.start()).url;
+  });
+
+  after(async () => {
+    await camera.close();
+    await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
+  });
+
+  afterEach(async () => {
+    await Promise.all(viewers.splice(0).map((v) => v.close()));
+    await closeLocalServers();
+    await helper.unload();
+    httpNode = undefined;
+  });
+
+  /** The demo camera into a webrtc-out at /door; RED.httpNode served, once the stream has arrived. */
+  async function start(serve: (app: ExpressApp) => Promise<Server> = listenLocal): Promise<Server> {
+    await helper.load(
+      [rtspInNode, capturing],
+      [
+        {
+          id: "cam",
+          type: "rtsp-in",
+          name: "demo",
+          url: cameraUrl,
+          transport: "tcp",
+          media: "video",
+          startMode: "deploy",
+          wires: [["n1"], []],
+        },
+        webrtcOut({ iceServers: "" }),
+        OUT,
+      ],
+    );
+    messages = [];
+    helper.getNode("out").on("input", (msg: AnyNode) => messages.push(msg));
+    assert.ok(httpNode);
+    const server = await serve(httpNode);
+    await waitFor(
+      async () => (await request(server).get("/door/stats")).body.stream?.sourceState === "receiving",
+      20_000,
+      "the stream",
+    );
+    return server;
+  }
+
+  it("a second client cannot end or alter the first one's session, knowing all GET P/stats says", async () => {
+    const server = await start();
+    let location = "";
+    const first = await connectViewer({
+      offer: async (sdp) => {
+        const created = await whep(server, sdp);
+        location = created.location;
+        return created.answer;
+      },
+    });
+    viewers.push(first);
+    await first.connected;
+    await waitFor(() => first.packets.length > 20, 10_000, "the first viewer's packets");
+
+    // The flow author is trusted: the node's own events name the viewer and its address.
+    await waitFor(() => messages.some((m) => m.payload.event === "joined"), 5000, "the joined event");
+    const joined = messages.find((m) => m.payload.event === "joined").payload.viewer;
+    assert.equal(joined.remoteAddress, "127.0.0.1");
+    assert.match(joined.id, /^[0-9a-f-]{36}$/);
+    assert.ok(!location.includes(joined.id), "the session's URL is not its viewer id");
+
+    const stats = await request(server).get("/door/stats").expect(200);
+    assert.equal(stats.body.viewers.length, 1);
+    assert.equal(stats.body.viewers[0].state, "connected");
+    assert.ok(!stats.text.includes(joined.id), "GET P/stats names no viewer id");
+    assert.ok(!stats.text.includes("127.0.0.1"), "GET P/stats names no viewer address");
+
+    for (const guess of new Set([...strings(stats.body), joined.id, joined.remoteAddress])) {
+      if (!/^[\w.~-]+$/.test(guess)) continue;
+      assert.equal((await request(server).delete(`/door/whep/${guess}`)).status, 404, `DELETE ${guess}`);
+      const patched = await request(server)
+        .patch(`/door/whep/${guess}`)
+        .set("Content-Type", "application/trickle-ice-sdpfrag")
+        .send("a=end-of-candidates\r\n");
+      assert.equal(patched.status, 404, `PATCH ${guess}`);
+    }
+    const before = first.packets.length;
+    await waitFor(() => first.packets.length > before + 50, 10_000, "the first viewer to keep receiving");
+    assert.ok(!messages.some((m) => m.payload.event === "left"), "nobody left");
+
+    await request(server).delete(location).expect(200);
+    await waitFor(() => messages.some((m) => m.payload.event === "left"), 5000, "the left event");
+    assert.equal(messages.find((m) => m.payload.event === "left").payload.viewer.reason, "removed");
+  });
+
+  it("a DELETE just after the client closed its peer connection ends cleanly", async () => {
+    const server = await start();
+    for (let round = 0; round < 3; round++) {
+      let location = "";
+      const viewer = await connectViewer({
+        offer: async (sdp) => {
+          const res = await request(server).post("/door/offer").send({ type: "offer", sdp });
+          assert.equal(res.status, 200, JSON.stringify(res.body));
+          location = res.body.location;
+          return res.body.sdp;
+        },
+      });
+      await viewer.connected;
+      await viewer.close();
+      const deleted = await request(server).delete(location);
+      // The server may have seen the close first (the session is gone: 404) or not (200): never anything else.
+      assert.ok([200, 404].includes(deleted.status), `${deleted.status} ${deleted.text}`);
+      if (deleted.status === 404) assert.equal(deleted.body.error, "unknown viewer");
+      await waitFor(
+        async () => (await request(server).get("/door/stats")).body.viewers.length === 0,
+        5000,
+        "the session to end",
+      );
+      assert.equal((await request(server).delete(location)).status, 404);
+    }
+    const again = await connectViewer({
+      offer: async (sdp) => (await request(server).post("/door/offer").send({ type: "offer", sdp })).body.sdp,
+    });
+    viewers.push(again);
+    await again.connected;
+  });
+
+  it("the player page ends its own session by the URL the offer's answer gave it (Chromium)", async () => {
+    const log: { method: string; url: string; status: number }[] = [];
+    const server = await start((app) =>
+      listenLocal((req, res) => {
+        res.on("finish", () =>
+          log.push({ method: req.method ?? "", url: req.url ?? "", status: res.statusCode }),
+        );
+        app(req, res);
+      }),
+    );
+    const chromium = await launchChromium();
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/door`;
+      const { page } = await chromium.open(url);
+      const offered: string[] = [];
+      page.on("response", (response) => {
+        if (response.url().endsWith("/door/offer"))
+          void response.json().then((body) => offered.push(body.location));
+      });
+      await page.waitForFunction(
+        () => {
+          const player = (
+            globalThis as unknown as { __player?: { state: string; stats: { framesDecoded: number } } }
+          ).__player;
+          return player?.state === "playing" && player.stats.framesDecoded > 5;
+        },
+        undefined,
+        { timeout: 20_000 },
+      );
+      await waitFor(() => offered.length === 1, 5000, "the offer's answer");
+      const viewerId = await page.evaluate(
+        () => (globalThis as unknown as { __player: { viewerId: string } }).__player.viewerId,
+      );
+      const location = offered[0] ?? "";
+      assert.match(location, /^\/door\/whep\/[\w-]{43,}$/);
+      assert.ok(!location.includes(viewerId));
+      await page.goto("about:blank");
+      await waitFor(() => log.some((entry) => entry.method === "DELETE"), 10_000, "the page's DELETE");
+      const deletes = log.filter((entry) => entry.method === "DELETE");
+      assert.deepEqual(
+        deletes.map((entry) => entry.url),
+        [location],
+      );
+      assert.ok([200, 404].includes(deletes[0]?.status ?? 0), JSON.stringify(deletes));
+      await waitFor(() => messages.some((m) => m.payload.event === "left"), 10_000, "the left event");
+    } finally {
+      await chromium.close();
+    }
   });
 });
 

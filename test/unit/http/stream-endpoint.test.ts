@@ -71,7 +71,6 @@ describe("http/stream-endpoint", () => {
       assert.match(res.headers["content-type"] ?? "", /^text\/html; charset=utf-8/);
       assert.equal(res.headers["cache-control"], "no-store");
       assert.ok(res.text.includes('"offerUrl":"/cam1/offer"'));
-      assert.ok(res.text.includes('"viewerUrlPrefix":"/cam1/whep/"'));
       assert.ok(res.text.includes("<title>Front &#60;door&#62;</title>"));
       assert.doesNotMatch(res.text, /https?:\/\//i, "no external URL");
       assert.ok(res.text.includes('id="stats"'), "stats overlay");
@@ -111,7 +110,7 @@ describe("http/stream-endpoint", () => {
         .set("Content-Type", "application/sdp")
         .send(FAKE_OFFER);
       assert.equal(whep.status, 201);
-      assert.match(whep.headers.location ?? "", /^\/api\/cam1\/whep\/[0-9a-f-]+$/);
+      assert.match(whep.headers.location ?? "", /^\/api\/cam1\/whep\/[\w-]{43}$/);
     });
   });
 
@@ -129,6 +128,7 @@ describe("http/stream-endpoint", () => {
       assert.ok(viewer, "the answer names the viewer");
       assert.equal(viewer.vanilla, true);
       assert.equal(viewer.remoteAddress, "127.0.0.1");
+      assert.equal(res.body.location, `/cam1/whep/${viewer.resource}`, "and its WHEP resource");
     });
 
     it("400 for bodies that are not a JSON offer", async () => {
@@ -257,8 +257,10 @@ describe("http/stream-endpoint", () => {
       assert.equal(res.status, 201);
       assert.equal(res.headers["content-type"], "application/sdp");
       const location = res.headers.location ?? "";
-      const id = location.split("/").pop() ?? "";
-      assert.equal(location, `/cam1/whep/${id}`);
+      const [id, viewer] = [...viewers.viewers.entries()][0] ?? [];
+      assert.ok(id && viewer);
+      assert.equal(location, `/cam1/whep/${viewer.resource}`);
+      assert.match(viewer.resource, /^[\w-]{43}$/, "256 random bits");
       assert.equal(res.headers.etag, `"${id}"`);
       assert.equal(res.headers["accept-patch"], "application/trickle-ice-sdpfrag");
       assert.equal(
@@ -289,7 +291,7 @@ describe("http/stream-endpoint", () => {
       const { app, viewers } = setup();
       const post = await whepPost(await listenLocal(app));
       const location = post.headers.location ?? "";
-      const id = location.split("/").pop() ?? "";
+      const id = [...viewers.viewers.keys()][0] ?? "";
       const fragment =
         "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdefghijkl\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host\r\n";
       await request(await listenLocal(app))
@@ -361,6 +363,53 @@ describe("http/stream-endpoint", () => {
       assert.equal(res.headers["accept-post"], "application/sdp");
       assert.equal(res.headers.allow, "POST, OPTIONS");
       assert.match(res.headers.link ?? "", /^<stun:stun\.example\.net:3478>; rel="ice-server"/);
+    });
+  });
+
+  describe("a WHEP session answers to its creator alone", () => {
+    /** Every string in a JSON value: what a client could try as a session's name. */
+    function strings(value: unknown): string[] {
+      if (typeof value === "string") return [value];
+      if (Array.isArray(value)) return value.flatMap(strings);
+      if (value && typeof value === "object") return Object.values(value).flatMap(strings);
+      return [];
+    }
+
+    it("GET P/stats names no session and no address; a second client cannot DELETE or PATCH the first's", async () => {
+      const { app, viewers } = setup();
+      const server = await listenLocal(app);
+      const first = await whepPost(server).expect(201);
+      const played = await request(server).post("/cam1/offer").send({ type: "offer", sdp: FAKE_OFFER });
+      assert.equal(played.status, 200);
+      const ids = [...viewers.viewers.keys()];
+      assert.equal(ids.length, 2);
+
+      const stats = await request(server).get("/cam1/stats").expect(200);
+      assert.equal(stats.body.viewers.length, 2, "the viewers are counted");
+      for (const id of ids) assert.ok(!stats.text.includes(id), "no session id in /stats");
+      assert.ok(!stats.text.includes("127.0.0.1"), "no viewer address in /stats");
+
+      // Everything /stats says, and the viewer ids the node's own events carry, tried as session names.
+      for (const guess of new Set([...strings(stats.body), ...ids])) {
+        if (!/^[\w.~-]+$/.test(guess)) continue;
+        const deleted = await request(server).delete(`/cam1/whep/${guess}`);
+        assert.equal(deleted.status, 404, `DELETE /cam1/whep/${guess}`);
+        const patched = await request(server)
+          .patch(`/cam1/whep/${guess}`)
+          .set("Content-Type", "application/trickle-ice-sdpfrag")
+          .send("a=end-of-candidates\r\n");
+        assert.equal(patched.status, 404, `PATCH /cam1/whep/${guess}`);
+      }
+      assert.equal(viewers.size, 2, "both sessions live on");
+      for (const viewer of viewers.viewers.values()) assert.deepEqual(viewer.fragments, []);
+
+      // Their creators end them by the URL each was given.
+      await request(server)
+        .delete(first.headers.location ?? "")
+        .expect(200);
+      assert.match(played.body.location, /^\/cam1\/whep\/[\w-]{43,}$/);
+      await request(server).delete(played.body.location).expect(200);
+      assert.equal(viewers.size, 0);
     });
   });
 
@@ -441,7 +490,7 @@ describe("http/stream-endpoint", () => {
   });
 
   describe("stats, unknown routes and methods", () => {
-    it("GET P/stats is the viewer set's stats as JSON", async () => {
+    it("GET P/stats is the viewer set's stats as JSON, each viewer without its id and address", async () => {
       const { app, viewers } = setup();
       viewers.kbps = 2100;
       await request(await listenLocal(app))
@@ -452,8 +501,7 @@ describe("http/stream-endpoint", () => {
         .get("/cam1/stats")
         .expect(200);
       assert.match(res.headers["content-type"] ?? "", /^application\/json/);
-      assert.deepEqual(res.body, JSON.parse(JSON.stringify(viewers.stats())));
-      assert.equal(res.body.viewers.length, 1);
+      assert.deepEqual(res.body, { stream: { codec: "H264", kbps: 2100 }, viewers: [{}] });
     });
 
     it("404 JSON for paths under P that are not routes", async () => {

@@ -66,7 +66,7 @@ function assertUnauthorized(res: request.Response, invalid: boolean, what: strin
 }
 
 /** Every route of the endpoint, as a request without credentials. */
-function everyRoute(server: Parameters<typeof request>[0], id: string): [string, () => request.Test][] {
+function everyRoute(server: Parameters<typeof request>[0], resource: string): [string, () => request.Test][] {
   return [
     ["GET P", () => request(server).get("/cam1")],
     ["HEAD P", () => request(server).head("/cam1")],
@@ -76,14 +76,14 @@ function everyRoute(server: Parameters<typeof request>[0], id: string): [string,
       () => request(server).post("/cam1/whep").set("Content-Type", "application/sdp").send(FAKE_OFFER),
     ],
     [
-      "PATCH P/whep/<id>",
+      "PATCH P/whep/<resource>",
       () =>
         request(server)
-          .patch(`/cam1/whep/${id}`)
+          .patch(`/cam1/whep/${resource}`)
           .set("Content-Type", "application/trickle-ice-sdpfrag")
           .send("a=end-of-candidates\r\n"),
     ],
-    ["DELETE P/whep/<id>", () => request(server).delete(`/cam1/whep/${id}`)],
+    ["DELETE P/whep/<resource>", () => request(server).delete(`/cam1/whep/${resource}`)],
     ["GET P/stats", () => request(server).get("/cam1/stats")],
   ];
 }
@@ -143,10 +143,10 @@ describe("http/viewer-token", () => {
         .set("Content-Type", "application/sdp")
         .send(FAKE_OFFER)
         .expect(201);
-      const id = admitted.headers.location?.split("/").pop() ?? "";
+      const resource = admitted.headers.location?.split("/").pop() ?? "";
       assert.equal(viewers.offers, 1);
       viewers.statsCalls = 0;
-      for (const [what, send] of everyRoute(server, id)) {
+      for (const [what, send] of everyRoute(server, resource)) {
         const none = await send();
         if (what.startsWith("HEAD")) assert.equal(none.status, 401, what);
         else assertUnauthorized(none, false, `${what} without a token`);
@@ -193,7 +193,7 @@ describe("http/viewer-token", () => {
       const stats = await request(server).get("/cam1/stats").set("Authorization", auth).expect(200);
       assert.equal(stats.body.viewers.length, 2);
       await request(server).delete(location).set("Authorization", auth).expect(200);
-      await request(server).delete(`/cam1/whep/${offer.body.id}`).set("Authorization", auth).expect(200);
+      await request(server).delete(offer.body.location).set("Authorization", auth).expect(200);
       assert.equal(viewers.size, 0);
     });
 

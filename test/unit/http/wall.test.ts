@@ -13,6 +13,7 @@ import { FAKE_OFFER, FakeViewerSet, fakeStream } from "../../helpers/fake-viewer
 function statsOnly(stats: ViewerSetStats): ViewerHost {
   return {
     addViewer: () => Promise.reject(new Error("not in this test")),
+    viewerOf: () => undefined,
     addIceCandidates: () => Promise.reject(new Error("not in this test")),
     removeViewer: () => Promise.reject(new Error("not in this test")),
     stats: () => stats,
