@@ -84,12 +84,16 @@ export function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, status, body, headers);
 }
 
-/** A page with no caching and no content sniffing: the player page and the camera wall. */
-export function sendHtml(res: ServerResponse, html: string): void {
+/**
+ * A page with no caching and no content sniffing, under its Content-Security-Policy `policy`: the player
+ * page and the camera wall.
+ */
+export function sendHtml(res: ServerResponse, html: string, policy: string): void {
   res.statusCode = 200;
   res.setHeader("Content-Type", "text/html; charset=utf-8");
   res.setHeader("Content-Length", Buffer.byteLength(html));
   res.setHeader("Cache-Control", "no-store");
   res.setHeader("X-Content-Type-Options", "nosniff");
+  res.setHeader("Content-Security-Policy", policy);
   res.end(html);
 }

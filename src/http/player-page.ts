@@ -1,4 +1,4 @@
-import { escapeHtml, scriptJson } from "./html";
+import { contentSecurityPolicy, escapeHtml, scriptJson } from "./html";
 
 /** An ICE server as the browser's RTCPeerConnection takes it. */
 export interface PageIceServer {
@@ -324,6 +324,14 @@ const SCRIPT = `
   connect();
 })();
 `;
+
+/**
+ * The player page's Content-Security-Policy: its own script and style, fetches to its own origin, framed
+ * by its own origin (a dashboard there, the camera wall) and by `frameAncestors`.
+ */
+export function playerPagePolicy(frameAncestors: readonly string[] = []): string {
+  return contentSecurityPolicy({ script: SCRIPT, style: STYLE, framesOwnOrigin: false, frameAncestors });
+}
 
 /** The self-contained player page of a webrtc-out node: one HTML document, no external resource. */
 export function playerPage(opts: PlayerPageOptions): string {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HttpAccess } from "./access";
 import { sendError } from "./http-error";
 import type { StreamSummary } from "./stream-summary";
-import { serveWall, wallSubpath } from "./wall";
+import { serveWall, type WallSettings, wallSubpath } from "./wall";
 
 export type NextFunction = (err?: unknown) => void;
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
@@ -22,6 +22,8 @@ export interface Endpoint {
    * the same; until an endpoint has told them, the router does not serve the wall.
    */
   readonly access?: HttpAccess;
+  /** How the camera wall is served, from the same Node-RED settings: the latest registered says. */
+  readonly wall?: WallSettings;
 }
 
 export type Registration = { readonly unregister: () => void } | { readonly conflict: true };
@@ -100,6 +102,7 @@ interface Entry {
 class EndpointRouter {
   private readonly entries = new Map<string, Entry>();
   private access: HttpAccess | undefined;
+  private wall: WallSettings = { frameAncestors: [] };
 
   readonly handler: RequestHandler = (req, res, next) => {
     if (this.entries.size === 0 && this.access === undefined) {
@@ -118,7 +121,8 @@ class EndpointRouter {
       next();
       return;
     }
-    answer(res, () => serveWall(req, res, wall, access, () => this.summaries()));
+    const settings = this.wall;
+    answer(res, () => serveWall(req, res, wall, access, settings, () => this.summaries()));
   };
 
   register(path: string, endpoint: Endpoint): Registration {
@@ -127,6 +131,7 @@ class EndpointRouter {
     const entry: Entry = { path, endpoint };
     this.entries.set(key, entry);
     if (endpoint.access) this.access = endpoint.access;
+    if (endpoint.wall) this.wall = endpoint.wall;
     return {
       unregister: () => {
         if (this.entries.get(key) === entry) this.entries.delete(key);

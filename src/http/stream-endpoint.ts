@@ -4,7 +4,7 @@ import { readTextBody, requireMediaType } from "./body";
 import type { CorsOptions } from "./cors";
 import { HttpError, sendError, sendHtml, sendJson } from "./http-error";
 import { type IceServerEntry, iceServerLinks } from "./ice-links";
-import { playerPage } from "./player-page";
+import { playerPage, playerPagePolicy } from "./player-page";
 import { publicStats } from "./public-stats";
 import { baseUrl } from "./request-base";
 import type { Endpoint, RequestHandler } from "./router";
@@ -48,6 +48,8 @@ export interface StreamEndpointOptions {
    * also takes `?token=<token>`), and the camera wall lists the stream without anything of its own.
    */
   readonly viewerToken?: string | undefined;
+  /** Origins besides its own that may frame the player page (CSP frame-ancestors). Default none. */
+  readonly frameAncestors?: readonly string[];
 }
 
 const SDP = "application/sdp";
@@ -248,7 +250,7 @@ export class StreamEndpoint implements Endpoint {
     });
     // The page's own URL may carry ?token=: no Referer is to take it anywhere.
     if (this.opts.viewerToken !== undefined) res.setHeader("Referrer-Policy", "no-referrer");
-    sendHtml(res, html);
+    sendHtml(res, html, playerPagePolicy(this.opts.frameAncestors));
   }
 
   private async offer(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,4 +1,4 @@
-import { escapeHtml, scriptJson } from "./html";
+import { contentSecurityPolicy, escapeHtml, scriptJson } from "./html";
 
 export interface WallPageOptions {
   readonly title: string;
@@ -254,6 +254,14 @@ const SCRIPT = `
   refresh();
 })();
 `;
+
+/**
+ * The camera wall's Content-Security-Policy: its own script and style, the list from its own origin,
+ * the players' pages of its own origin in its frames, framed by its own origin and by `frameAncestors`.
+ */
+export function wallPagePolicy(frameAncestors: readonly string[] = []): string {
+  return contentSecurityPolicy({ script: SCRIPT, style: STYLE, framesOwnOrigin: true, frameAncestors });
+}
 
 /**
  * The camera wall: every webrtc-out stream in a grid, each tile the stream's own player (`?embed=1`)

@@ -3,13 +3,19 @@ import { type HttpAccess, withAccess } from "./access";
 import { HttpError, sendError, sendHtml, sendJson } from "./http-error";
 import { baseUrl } from "./request-base";
 import type { LiveState, StreamSummary } from "./stream-summary";
-import { wallPage } from "./wall-page";
+import { wallPage, wallPagePolicy } from "./wall-page";
 
 /** Where the camera wall is served under httpNodeRoot, unless a webrtc-out node holds this path. */
 export const WALL_PATH = "/webrtc";
 const LIST_SUBPATH = "/streams";
 const REFRESH_MS = 2000;
 const ALLOWED = ["GET", "HEAD", "OPTIONS"];
+
+/** How Node-RED's settings have the camera wall served. */
+export interface WallSettings {
+  /** Origins besides its own that may frame the wall page (CSP frame-ancestors). */
+  readonly frameAncestors: readonly string[];
+}
 
 /** One line of GET <root>/webrtc/streams: every key always present, null when unknown. */
 export interface WallStream {
@@ -74,19 +80,20 @@ export function wallStreams(summaries: readonly StreamSummary[], base: string): 
     .map((summary) => wallStream(summary, base));
 }
 
-function sendPage(req: IncomingMessage, res: ServerResponse): void {
+function sendPage(req: IncomingMessage, res: ServerResponse, settings: WallSettings): void {
   const html = wallPage({
     title: "Camera wall",
     listUrl: `${baseUrl(req)}${WALL_PATH}${LIST_SUBPATH}`,
     refreshMs: REFRESH_MS,
   });
-  sendHtml(res, html);
+  sendHtml(res, html, wallPagePolicy(settings.frameAncestors));
 }
 
 function route(
   req: IncomingMessage,
   res: ServerResponse,
   subpath: string,
+  settings: WallSettings,
   summaries: () => readonly StreamSummary[],
 ): void {
   const method = req.method ?? "GET";
@@ -106,7 +113,7 @@ function route(
     return;
   }
   if (subpath === LIST_SUBPATH) sendJson(res, 200, wallStreams(summaries(), baseUrl(req)));
-  else sendPage(req, res);
+  else sendPage(req, res, settings);
 }
 
 /**
@@ -118,7 +125,8 @@ export function serveWall(
   res: ServerResponse,
   subpath: string,
   access: HttpAccess,
+  settings: WallSettings,
   summaries: () => readonly StreamSummary[],
 ): void {
-  withAccess(access, req, res, () => route(req, res, subpath, summaries));
+  withAccess(access, req, res, () => route(req, res, subpath, settings, summaries));
 }

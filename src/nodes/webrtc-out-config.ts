@@ -1,4 +1,5 @@
 import { isIPv4 } from "node:net";
+import { isFrameAncestorSource } from "../http/html";
 import { normalizeEndpointPath, slugPath } from "../http/router";
 import type { IceSettings } from "../webrtc/ice-config";
 import type { NodeDef } from "./red";
@@ -178,4 +179,37 @@ export function parseWebrtcOutConfig(
     statsIntervalMs: Math.round(statsInterval * 1000),
     problems,
   };
+}
+
+/**
+ * Node-RED's `webrtcOut` setting (settings.js): what concerns every webrtc-out of the process alike,
+ * so it is the administrator's to set, not each node's.
+ */
+export interface SiteSettings {
+  /** Origins besides their own that may frame the player pages and the camera wall. */
+  readonly frameAncestors: readonly string[];
+  /** What was wrong in the setting and left out; each node warns about it. */
+  readonly problems: readonly string[];
+}
+
+/** `webrtcOut: { frameAncestors: ["https://dash.example.net"] }`; never throws, reports problems instead. */
+export function parseSiteSettings(setting: unknown): SiteSettings {
+  const problems: string[] = [];
+  if (setting === undefined || setting === null) return { frameAncestors: [], problems };
+  if (typeof setting !== "object" || Array.isArray(setting)) {
+    return { frameAncestors: [], problems: ["the webrtcOut setting is not an object: ignored"] };
+  }
+  const given = (setting as { frameAncestors?: unknown }).frameAncestors;
+  const sources = Array.isArray(given) ? given : given === undefined ? [] : [given];
+  const frameAncestors: string[] = [];
+  for (const source of sources) {
+    for (const word of typeof source === "string" ? words(source) : [undefined]) {
+      if (word !== undefined && isFrameAncestorSource(word)) frameAncestors.push(word);
+      else
+        problems.push(
+          `webrtcOut.frameAncestors: ${JSON.stringify(word ?? source)} left out: give an origin such as https://dash.example.net`,
+        );
+    }
+  }
+  return { frameAncestors, problems };
 }

@@ -11,7 +11,9 @@ import type { Node, NodeAPI, NodeDef, NodeStatus } from "./red";
 import { codecLabel, describeRate } from "./text";
 import {
   type FallbackCodec,
+  parseSiteSettings,
   parseWebrtcOutConfig,
+  type SiteSettings,
   type WebrtcOutCredentials,
   type WebrtcOutDef,
   type WebrtcOutSettings,
@@ -119,9 +121,10 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
   function WebrtcOutNode(this: Node<WebrtcOutCredentials>, def: NodeDef): void {
     RED.nodes.createNode(this as Node<never>, def);
     const settings = parseWebrtcOutConfig(def as WebrtcOutDef, this.credentials);
-    for (const problem of settings.problems) this.warn(problem);
+    const site = parseSiteSettings(RED.settings?.webrtcOut);
+    for (const problem of [...settings.problems, ...site.problems]) this.warn(problem);
 
-    const served = serve(this, settings);
+    const served = serve(this, settings, site);
     const shouldReport = reportLimiter(BAD_INPUT_REPORT_INTERVAL_MS);
 
     this.on("input", (msg, _send, done) => {
@@ -151,7 +154,11 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
   }
 
   /** Claims the path and starts the viewer set; undefined (with the reason in the status) when it cannot. */
-  function serve(node: Node<WebrtcOutCredentials>, settings: WebrtcOutSettings): Served | undefined {
+  function serve(
+    node: Node<WebrtcOutCredentials>,
+    settings: WebrtcOutSettings,
+    site: SiteSettings,
+  ): Served | undefined {
     if (!settings.path) {
       node.status({ fill: "red", shape: "dot", text: "invalid path: open the node and fix it" });
       return undefined;
@@ -181,6 +188,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
       },
       describe: () => endpoint?.describe(),
       access,
+      wall: { frameAncestors: site.frameAncestors },
     });
     if (!("unregister" in registration)) {
       const text = `path ${settings.path} is taken by another webrtc-out`;
@@ -217,6 +225,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
       viewers: reportingNoStream(viewers, requested),
       iceServers: settings.ice.iceServers,
       viewerToken: settings.viewerToken,
+      frameAncestors: site.frameAncestors,
       ...access,
     });
 

@@ -353,6 +353,140 @@ describe("webrtc-out viewer sessions in Node-RED (test helper, demo camera, weri
   });
 });
 
+describe("webrtc-out pages under their Content-Security-Policy (test helper, demo camera, Chromium)", function () {
+  this.timeout(60_000);
+  let camera: DemoCamera;
+  let cameraUrl: string;
+
+  before(async () => {
+    helper.init(require.resolve("node-red"));
+    await new Promise<void>((resolve) => helper.startServer(() => resolve()));
+    camera = new DemoCamera({ port: 0 });
+    cameraUrl = (await camera.start()).url;
+  });
+
+  after(async () => {
+    await camera.close();
+    await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
+  });
+
+  afterEach(async () => {
+    await closeLocalServers();
+    await helper.unload();
+    helper.settings({});
+    httpNode = undefined;
+  });
+
+  async function start(): Promise<string> {
+    await helper.load(
+      [rtspInNode, capturing],
+      [
+        {
+          id: "cam",
+          type: "rtsp-in",
+          name: "demo",
+          url: cameraUrl,
+          transport: "tcp",
+          media: "video",
+          startMode: "deploy",
+          wires: [["n1"], []],
+        },
+        webrtcOut({ iceServers: "" }),
+        OUT,
+      ],
+    );
+    assert.ok(httpNode);
+    const server = await listenLocal(httpNode);
+    await waitFor(
+      async () => (await request(server).get("/door/stats")).body.stream?.sourceState === "receiving",
+      20_000,
+      "the stream",
+    );
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  /** A page of another origin (another port) that frames `src`. */
+  async function otherSite(src: () => string): Promise<string> {
+    const site = await listenLocal((_req, res) => {
+      res.setHeader("Content-Type", "text/html");
+      res.end(
+        `<!DOCTYPE html><title>elsewhere</title><iframe src="${src()}" allow="autoplay; camera; microphone"></iframe>`,
+      );
+    });
+    return `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+  }
+
+  type PlayerView = { state: string; stats: { framesDecoded: number } };
+  const playing = (frame: import("playwright-core").Frame) =>
+    frame
+      .evaluate(() => (globalThis as unknown as { __player?: PlayerView }).__player)
+      .then((player) => player?.state === "playing" && player.stats.framesDecoded > 5)
+      .catch(() => false);
+
+  it("the Chromium helper fails a test whose page breaks its Content-Security-Policy", async () => {
+    const site = await listenLocal((_req, res) => {
+      res.setHeader("Content-Type", "text/html");
+      res.setHeader("Content-Security-Policy", "default-src 'none'");
+      res.end("<!DOCTYPE html><title>strict</title><script>document.title = 'ran';</script>");
+    });
+    const chromium = await launchChromium();
+    await chromium.open(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
+    await waitFor(() => true, 100, "nothing");
+    await assert.rejects(
+      chromium.close(),
+      /Content-Security-Policy violations in Chromium:[\s\S]*script-src/,
+    );
+  });
+
+  it("the player page plays under its policy; another origin frames it only when settings list it", async () => {
+    const base = await start();
+    const page = await request(base).get("/door").expect(200);
+    assert.match(page.headers["content-security-policy"] ?? "", /^default-src 'none'; /);
+    let target = `${base}/door?embed=1`;
+    const site = await otherSite(() => target);
+    const chromium = await launchChromium();
+    try {
+      // Its own origin: it plays, and nothing it does breaks the policy (close() would say so).
+      const own = await chromium.open(`${base}/door`);
+      await waitFor(() => playing(own.page.mainFrame()), 20_000, "the page to play");
+      await own.context.close();
+
+      // Another origin is refused the frame.
+      const refused = await chromium.open(site);
+      const said: string[] = [];
+      await waitFor(
+        () => {
+          said.push(...chromium.takeCspViolations());
+          return said.some((text) => /frame-ancestors/.test(text));
+        },
+        10_000,
+        "Chromium to refuse the frame",
+      );
+      assert.equal(await playing(refused.page.frames()[1] ?? refused.page.mainFrame()), false);
+      await refused.context.close();
+
+      // Listed in settings.js (webrtcOut.frameAncestors), it may frame the player.
+      await helper.unload();
+      helper.settings({ webrtcOut: { frameAncestors: [site] } });
+      const again = await start();
+      target = `${again}/door?embed=1`;
+      const { page: framing, context } = await chromium.open(site);
+      await context.grantPermissions(["camera", "microphone"], { origin: again });
+      await framing.reload();
+      await waitFor(
+        async () => {
+          const frame = framing.frames().find((f) => f.url() === target);
+          return frame !== undefined && (await playing(frame));
+        },
+        20_000,
+        "the framed player to play",
+      );
+    } finally {
+      await chromium.close();
+    }
+  });
+});
+
 const USER = "viewer";
 const PASSWORD = "http-pa55-3b7";
 const AUTHORIZATION = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`;

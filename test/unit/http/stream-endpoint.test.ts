@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import request from "supertest";
@@ -111,6 +112,65 @@ describe("http/stream-endpoint", () => {
         .send(FAKE_OFFER);
       assert.equal(whep.status, 201);
       assert.match(whep.headers.location ?? "", /^\/api\/cam1\/whep\/[\w-]{43}$/);
+    });
+  });
+
+  describe("Content-Security-Policy of the player page", () => {
+    /** The policy's directives by name. */
+    function directives(policy: string): Map<string, string[]> {
+      const map = new Map<string, string[]>();
+      for (const part of policy.split(";")) {
+        const [name, ...sources] = part.trim().split(/\s+/);
+        if (name) map.set(name, sources);
+      }
+      return map;
+    }
+
+    function hashOf(text: string): string {
+      return `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`;
+    }
+
+    it("allows its own inline script and style alone, fetches from its origin, and frames only in it", async () => {
+      const { app } = setup();
+      const server = await listenLocal(app);
+      for (const url of ["/cam1", "/cam1?embed=1"]) {
+        const res = await request(server).get(url).expect(200);
+        const policy = res.headers["content-security-policy"] ?? "";
+        assert.doesNotMatch(policy, /unsafe-|\*|data:/, url);
+        const script = /<script>([\s\S]*?)<\/script>/.exec(res.text)?.[1] ?? "";
+        const style = /<style>([\s\S]*?)<\/style>/.exec(res.text)?.[1] ?? "";
+        assert.ok(script.length > 1000 && style.length > 100);
+        const found = directives(policy);
+        assert.deepEqual(found.get("default-src"), ["'none'"], url);
+        assert.deepEqual(found.get("script-src"), [hashOf(script)], url);
+        assert.deepEqual(found.get("style-src"), [hashOf(style)], url);
+        assert.deepEqual(found.get("connect-src"), ["'self'"], url);
+        assert.deepEqual(found.get("frame-ancestors"), ["'self'"], url);
+        assert.deepEqual(found.get("base-uri"), ["'none'"], url);
+        assert.deepEqual(found.get("form-action"), ["'none'"], url);
+      }
+      const head = await request(server).head("/cam1").expect(200);
+      assert.match(head.headers["content-security-policy"] ?? "", /^default-src 'none'/);
+    });
+
+    it("lets the origins it is given frame it too", async () => {
+      const app = expressApp();
+      const viewers = new FakeViewerSet();
+      const endpoint = new StreamEndpoint({
+        path: "/cam1",
+        title: "door",
+        viewers,
+        frameAncestors: ["https://dash.example.net", "http://10.0.0.5:1880"],
+      });
+      assert.ok("unregister" in registerEndpoint(app, "/cam1", endpoint));
+      const res = await request(await listenLocal(app))
+        .get("/cam1")
+        .expect(200);
+      assert.deepEqual(directives(res.headers["content-security-policy"] ?? "").get("frame-ancestors"), [
+        "'self'",
+        "https://dash.example.net",
+        "http://10.0.0.5:1880",
+      ]);
     });
   });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import request from "supertest";
 import type { CorsOptions } from "../../../src/http/cors";
@@ -267,6 +268,24 @@ describe("http/wall", () => {
         assert.equal(res.headers["cache-control"], "no-store");
         assert.deepEqual(pageConfig(res.text), { listUrl: "/webrtc/streams", refreshMs: 2000 });
       }
+    });
+
+    it("carries a strict Content-Security-Policy: its own inline script and style, frames of its origin", async () => {
+      const app = expressApp();
+      register(app, "/cam1", stream("/cam1", "camera 1", live(0)));
+      const res = await request(await listenLocal(app))
+        .get("/webrtc")
+        .expect(200);
+      const policy = res.headers["content-security-policy"] ?? "";
+      const hashOf = (text: string) =>
+        `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`;
+      const script = /<script>([\s\S]*?)<\/script>/.exec(res.text)?.[1] ?? "";
+      const style = /<style>([\s\S]*?)<\/style>/.exec(res.text)?.[1] ?? "";
+      assert.equal(
+        policy,
+        `default-src 'none'; script-src ${hashOf(script)}; style-src ${hashOf(style)}; connect-src 'self'; ` +
+          "frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
+      );
     });
 
     it("links carry httpNodeRoot when httpNode is mounted under it", async () => {

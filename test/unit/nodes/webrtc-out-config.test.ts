@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { parseWebrtcOutConfig, type WebrtcOutDef } from "../../../src/nodes/webrtc-out-config";
+import {
+  parseSiteSettings,
+  parseWebrtcOutConfig,
+  type WebrtcOutDef,
+} from "../../../src/nodes/webrtc-out-config";
 
 function def(fields: Partial<WebrtcOutDef> = {}): WebrtcOutDef {
   return { id: "a1b2c3d4e5f60718", type: "webrtc-out", ...fields };
@@ -136,5 +140,37 @@ describe("nodes/webrtc-out-config", () => {
     assert.deepEqual(settings.fallbackCodec, { codec: "H265", payloadType: 98, clockRate: 90000 });
     assert.equal(settings.statsIntervalMs, 0);
     assert.deepEqual(settings.problems, []);
+  });
+
+  describe("the webrtcOut setting of settings.js", () => {
+    it("none: no other origin may frame the pages", () => {
+      assert.deepEqual(parseSiteSettings(undefined), { frameAncestors: [], problems: [] });
+      assert.deepEqual(parseSiteSettings({}), { frameAncestors: [], problems: [] });
+    });
+
+    it("frameAncestors: a list or a string of origins, each checked; what could break the header is left out", () => {
+      assert.deepEqual(
+        parseSiteSettings({ frameAncestors: ["https://dash.example.net", "http://10.0.0.5:1880"] })
+          .frameAncestors,
+        ["https://dash.example.net", "http://10.0.0.5:1880"],
+      );
+      assert.deepEqual(
+        parseSiteSettings({ frameAncestors: "https://a.example  *.example.org, https:" }).frameAncestors,
+        ["https://a.example", "*.example.org", "https:"],
+      );
+      for (const bad of [
+        "'none'",
+        "'unsafe-inline'",
+        "https://a.example;script-src",
+        "x'y",
+        'https://a.example/"',
+        7,
+      ]) {
+        const site = parseSiteSettings({ frameAncestors: [bad] });
+        assert.deepEqual(site.frameAncestors, [], String(bad));
+        assert.match(site.problems[0] ?? "", /webrtcOut\.frameAncestors: .* left out/, String(bad));
+      }
+      assert.match(parseSiteSettings("yes").problems[0] ?? "", /not an object/);
+    });
   });
 });
