@@ -93,7 +93,8 @@ interface Entry {
  * table. Nodes come and go by adding and removing entries in a Map; a request for a path no live node
  * holds passes on to the rest of httpNode (http-in routes, 404).
  *
- * The camera wall (GET /webrtc, GET /webrtc/streams) is served by this same router, after the nodes:
+ * The camera wall (GET /webrtc, GET /webrtc/streams) is served by this same router, after the nodes,
+ * unless Node-RED's settings switch it off (then those paths pass on like any other):
  * a webrtc-out whose path is "webrtc" (or "webrtc/streams") wins over it, as its player page was
  * there first. It runs behind the httpNodeCors and httpNodeMiddleware the endpoints told at their
  * registration (they all come from the same Node-RED settings), and stays served, empty, after the
@@ -102,7 +103,7 @@ interface Entry {
 class EndpointRouter {
   private readonly entries = new Map<string, Entry>();
   private access: HttpAccess | undefined;
-  private wall: WallSettings = { frameAncestors: [] };
+  private wall: WallSettings = { enabled: true, frameAncestors: [] };
 
   readonly handler: RequestHandler = (req, res, next) => {
     if (this.entries.size === 0 && this.access === undefined) {
@@ -116,7 +117,7 @@ class EndpointRouter {
       return;
     }
     const access = this.access;
-    const wall = access ? wallSubpath(pathname) : undefined;
+    const wall = access && this.wall.enabled ? wallSubpath(pathname) : undefined;
     if (!access || wall === undefined) {
       next();
       return;

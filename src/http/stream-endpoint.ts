@@ -44,8 +44,8 @@ export interface StreamEndpointOptions {
    */
   readonly nodeAuth?: boolean;
   /**
-   * When set, every route (OPTIONS too) but CORS preflights needs `Authorization: Bearer <token>` (the player page
-   * also takes `?token=<token>`), and the camera wall lists the stream without anything of its own.
+   * When set, every route (OPTIONS too) but CORS preflights needs `Authorization: Bearer <token>` (the
+   * player page also takes `?token=<token>`), and the camera wall does not list the stream.
    */
   readonly viewerToken?: string | undefined;
   /** Origins besides its own that may frame the player page (CSP frame-ancestors). Default none. */
@@ -159,13 +159,11 @@ export class StreamEndpoint implements Endpoint {
   }
 
   /**
-   * This stream's line in the camera wall's list. A token-protected stream shows its path and title
-   * only: its state and viewers are what GET P/stats guards with the token.
+   * This stream's line in the camera wall's list; none for a stream behind a viewer token: its path and
+   * title would tell whoever reaches the wall where a guarded camera is.
    */
-  describe(): StreamSummary {
-    if (this.opts.viewerToken !== undefined) {
-      return { path: this.opts.path, title: this.opts.title, state: "waiting", viewers: 0, protected: true };
-    }
+  describe(): StreamSummary | undefined {
+    if (this.opts.viewerToken !== undefined) return undefined;
     return summarizeStream(this.opts.path, this.opts.title, this.opts.viewers.stats());
   }
 

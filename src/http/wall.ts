@@ -13,6 +13,8 @@ const ALLOWED = ["GET", "HEAD", "OPTIONS"];
 
 /** How Node-RED's settings have the camera wall served. */
 export interface WallSettings {
+  /** False: /webrtc and /webrtc/streams pass on to the rest of httpNode, as any path no node holds. */
+  readonly enabled: boolean;
   /** Origins besides its own that may frame the wall page (CSP frame-ancestors). */
   readonly frameAncestors: readonly string[];
 }
@@ -23,16 +25,12 @@ export interface WallStream {
   /** The stream's player page under httpNodeRoot ("/api/cam1"); `?embed=1` gives the video alone. */
   readonly url: string;
   readonly title: string;
-  /** "protected" for a stream behind a viewer token: the wall knows nothing more of it. */
-  readonly state: LiveState | "protected";
-  /** null for a protected stream. */
-  readonly viewers: number | null;
+  readonly state: LiveState;
+  readonly viewers: number;
   readonly codec: string | null;
   readonly width: number | null;
   readonly height: number | null;
   readonly kbps: number | null;
-  /** The stream needs a viewer token: the wall page asks for it before it plays the stream. */
-  readonly protected: boolean;
 }
 
 /**
@@ -46,30 +44,18 @@ export function wallSubpath(pathname: string): string | undefined {
   return undefined;
 }
 
-/** One line of the list. A protected stream's holds its name only: never its token, state or viewers. */
+/** One line of the list. */
 function wallStream(summary: StreamSummary, base: string): WallStream {
-  const named = { path: summary.path, url: `${base}${summary.path}`, title: summary.title };
-  if (summary.protected) {
-    return {
-      ...named,
-      state: "protected",
-      viewers: null,
-      codec: null,
-      width: null,
-      height: null,
-      kbps: null,
-      protected: true,
-    };
-  }
   return {
-    ...named,
+    path: summary.path,
+    url: `${base}${summary.path}`,
+    title: summary.title,
     state: summary.state,
     viewers: summary.viewers,
     codec: summary.codec ?? null,
     width: summary.width ?? null,
     height: summary.height ?? null,
     kbps: summary.kbps ?? null,
-    protected: false,
   };
 }
 

@@ -186,20 +186,28 @@ export function parseWebrtcOutConfig(
  * so it is the administrator's to set, not each node's.
  */
 export interface SiteSettings {
+  /** Serve the camera wall at <httpNodeRoot>/webrtc. Default true. */
+  readonly wall: boolean;
   /** Origins besides their own that may frame the player pages and the camera wall. */
   readonly frameAncestors: readonly string[];
   /** What was wrong in the setting and left out; each node warns about it. */
   readonly problems: readonly string[];
 }
 
-/** `webrtcOut: { frameAncestors: ["https://dash.example.net"] }`; never throws, reports problems instead. */
+/**
+ * `webrtcOut: { wall: false, frameAncestors: ["https://dash.example.net"] }`; never throws, reports
+ * problems instead.
+ */
 export function parseSiteSettings(setting: unknown): SiteSettings {
   const problems: string[] = [];
-  if (setting === undefined || setting === null) return { frameAncestors: [], problems };
+  if (setting === undefined || setting === null) return { wall: true, frameAncestors: [], problems };
   if (typeof setting !== "object" || Array.isArray(setting)) {
-    return { frameAncestors: [], problems: ["the webrtcOut setting is not an object: ignored"] };
+    return { wall: true, frameAncestors: [], problems: ["the webrtcOut setting is not an object: ignored"] };
   }
-  const given = (setting as { frameAncestors?: unknown }).frameAncestors;
+  const { wall, frameAncestors: given } = setting as { wall?: unknown; frameAncestors?: unknown };
+  if (wall !== undefined && typeof wall !== "boolean") {
+    problems.push("webrtcOut.wall must be true or false: the camera wall stays off until it is");
+  }
   const sources = Array.isArray(given) ? given : given === undefined ? [] : [given];
   const frameAncestors: string[] = [];
   for (const source of sources) {
@@ -211,5 +219,6 @@ export function parseSiteSettings(setting: unknown): SiteSettings {
         );
     }
   }
-  return { frameAncestors, problems };
+  // Anything but true or absent keeps the wall off: a typo must not publish it.
+  return { wall: wall === undefined || wall === true, frameAncestors, problems };
 }

@@ -188,7 +188,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
       },
       describe: () => endpoint?.describe(),
       access,
-      wall: { frameAncestors: site.frameAncestors },
+      wall: { enabled: site.wall, frameAncestors: site.frameAncestors },
     });
     if (!("unregister" in registration)) {
       const text = `path ${settings.path} is taken by another webrtc-out`;

@@ -38,6 +38,14 @@ function assertNoTurnPassword(what: string, res: request.Response): void {
   assert.ok(!everything(res).includes(TURN_PASSWORD), `${what} (${res.status}) holds the TURN password`);
 }
 
+/** This node's warnings (the helper's spy sits on the Node prototype and sees every node's). */
+function warnings(node: AnyNode): string[] {
+  return node.warn
+    .getCalls()
+    .filter((call: AnyNode) => call.thisValue === node)
+    .map((call: AnyNode) => String(call.args[0]));
+}
+
 let httpNode: ExpressApp | undefined;
 function capturing(RED: NodeAPI): void {
   httpNode = RED.httpNode as ExpressApp;
@@ -163,6 +171,45 @@ describe("webrtc-out access in Node-RED (test helper: RED.httpNode)", function (
         .set("X-Site-Key", "open sesame")
         .expect(204);
       assert.ok((allowed.headers.link ?? "").includes(`credential="${TURN_PASSWORD}"`));
+    });
+  });
+
+  describe("the camera wall", () => {
+    async function loadTwo(): Promise<Server> {
+      await helper.load(
+        capturing,
+        [
+          webrtcOut({ name: "front door", path: "vault-7q/door" }),
+          webrtcOut({ id: "n2", name: "yard", path: "yard" }),
+          OUT,
+        ],
+        { n1: { viewerToken: TOKEN } },
+      );
+      assert.ok(httpNode);
+      return listenLocal(httpNode);
+    }
+
+    it("names no stream behind a viewer token: neither its path nor its title", async () => {
+      const server = await loadTwo();
+      const list = await request(server).get("/webrtc/streams").expect(200);
+      assert.deepEqual(
+        list.body.map((stream: { path: string }) => stream.path),
+        ["/yard"],
+      );
+      const page = await request(server).get("/webrtc").expect(200);
+      for (const text of [list.text, page.text]) {
+        for (const secret of ["vault-7q", "front door", TOKEN]) assert.ok(!text.includes(secret), secret);
+      }
+      await request(server).get(`/vault-7q/door?token=${TOKEN}`).expect(200);
+    });
+
+    it("settings.js webrtcOut.wall false switches it off: /webrtc passes on to the rest of httpNode", async () => {
+      helper.settings({ webrtcOut: { wall: false } });
+      const server = await loadTwo();
+      await request(server).get("/webrtc").expect(404);
+      await request(server).get("/webrtc/streams").expect(404);
+      await request(server).get("/yard").expect(200);
+      assert.deepEqual(warnings(helper.getNode("n2")), [], "a valid setting is no problem");
     });
   });
 });

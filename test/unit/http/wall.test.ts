@@ -132,7 +132,7 @@ describe("http/wall", () => {
         .post("/cam1/offer")
         .send({ type: "offer", sdp: FAKE_OFFER })
         .expect(200);
-      assert.equal(endpoint.describe().viewers, 1);
+      assert.equal(endpoint.describe()?.viewers, 1);
     });
 
     it("carries the httpNodeCors and httpNodeMiddleware it runs behind", () => {
@@ -174,7 +174,6 @@ describe("http/wall", () => {
           width: 1280,
           height: 720,
           kbps: 1500,
-          protected: false,
         },
         {
           path: "/cam2",
@@ -186,7 +185,6 @@ describe("http/wall", () => {
           width: null,
           height: null,
           kbps: null,
-          protected: false,
         },
         {
           path: "/cam3",
@@ -198,7 +196,6 @@ describe("http/wall", () => {
           width: null,
           height: null,
           kbps: null,
-          protected: false,
         },
         {
           path: "/cam10",
@@ -210,7 +207,6 @@ describe("http/wall", () => {
           width: 1280,
           height: 720,
           kbps: 1500,
-          protected: false,
         },
       ]);
     });
@@ -374,6 +370,29 @@ describe("http/wall", () => {
       plain();
       register(app, "/cam1", stream("/cam1", "camera 1", live(0)));
       await request(server).get("/webrtc/streams").expect(200);
+    });
+  });
+
+  describe("switched off (settings.js webrtcOut.wall: false)", () => {
+    it("passes /webrtc and /webrtc/streams on to the rest of httpNode, while the streams are served", async () => {
+      const app = expressApp();
+      const off = { enabled: false, frameAncestors: [] };
+      const endpoint = new StreamEndpoint({ path: "/cam1", title: "camera 1", viewers: statsOnly(live(0)) });
+      const registration = registerEndpoint(app, "/cam1", {
+        handle: (req, res, subpath) => endpoint.handle(req, res, subpath),
+        describe: () => endpoint.describe(),
+        access: endpoint.access,
+        wall: off,
+      });
+      assert.ok("unregister" in registration);
+      app.get("/webrtc", (_req, res) => res.end("an http-in route"));
+      const server = await listenLocal(app);
+      assert.equal((await request(server).get("/webrtc").expect(200)).text, "an http-in route");
+      await request(server).get("/webrtc/streams").expect(404);
+      await request(server).get("/cam1/stats").expect(200);
+      // Still off once the last stream is gone.
+      registration.unregister();
+      await request(server).get("/webrtc/streams").expect(404);
     });
   });
 

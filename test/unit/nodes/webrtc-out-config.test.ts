@@ -143,9 +143,19 @@ describe("nodes/webrtc-out-config", () => {
   });
 
   describe("the webrtcOut setting of settings.js", () => {
-    it("none: no other origin may frame the pages", () => {
-      assert.deepEqual(parseSiteSettings(undefined), { frameAncestors: [], problems: [] });
-      assert.deepEqual(parseSiteSettings({}), { frameAncestors: [], problems: [] });
+    it("none: the camera wall is served, and no other origin may frame the pages", () => {
+      assert.deepEqual(parseSiteSettings(undefined), { wall: true, frameAncestors: [], problems: [] });
+      assert.deepEqual(parseSiteSettings({}), { wall: true, frameAncestors: [], problems: [] });
+    });
+
+    it("wall: false switches the camera wall off; anything but a boolean keeps it off and says so", () => {
+      assert.deepEqual(parseSiteSettings({ wall: false }), { wall: false, frameAncestors: [], problems: [] });
+      assert.equal(parseSiteSettings({ wall: true }).wall, true);
+      for (const bad of ["false", 0, null]) {
+        const site = parseSiteSettings({ wall: bad });
+        assert.equal(site.wall, false, String(bad));
+        assert.match(site.problems[0] ?? "", /webrtcOut\.wall must be true or false/);
+      }
     });
 
     it("frameAncestors: a list or a string of origins, each checked; what could break the header is left out", () => {
