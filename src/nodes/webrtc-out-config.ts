@@ -9,6 +9,7 @@ export interface WebrtcOutDef extends NodeDef {
   path?: string;
   maxViewers?: number | string;
   maxPending?: number | string;
+  maxPerAddress?: number | string;
   audio?: boolean;
   fastStart?: boolean;
   iceServers?: string;
@@ -42,6 +43,8 @@ export interface WebrtcOutSettings {
   readonly maxViewers: number;
   /** Viewers one client address may have waiting to connect at once. */
   readonly maxPendingPerAddress: number;
+  /** Viewers one client address may have at once, connected or not. */
+  readonly maxViewersPerAddress: number;
   /** The viewer token, undefined when viewers need none. */
   readonly viewerToken: string | undefined;
   readonly audio: boolean;
@@ -58,6 +61,11 @@ export const DEFAULT_MAX_VIEWERS = 20;
 export const DEFAULT_STATS_INTERVAL_S = 10;
 /** As src/webrtc/stream-viewers.ts DEFAULT_MAX_PENDING_PER_ADDRESS (not imported: this module stays free of werift). */
 export const DEFAULT_MAX_PENDING = 4;
+/**
+ * A household's or an office's screens behind one NAT fit; one host cannot take every place of a stream.
+ * Behind a reverse proxy every viewer comes from the proxy's address: raise it to Max viewers there.
+ */
+export const DEFAULT_MAX_PER_ADDRESS = 10;
 const ICE_URL = /^(stun|stuns|turn|turns):[^\s]+$/i;
 
 function integer(value: unknown, fallback: number): number {
@@ -101,6 +109,14 @@ export function parseWebrtcOutConfig(
       `pending viewers per address must be a whole number of at least 1; using ${DEFAULT_MAX_PENDING}`,
     );
     maxPendingPerAddress = DEFAULT_MAX_PENDING;
+  }
+
+  let maxViewersPerAddress = integer(def.maxPerAddress, DEFAULT_MAX_PER_ADDRESS);
+  if (!(maxViewersPerAddress >= 1)) {
+    problems.push(
+      `viewers per client address must be a whole number of at least 1; using ${DEFAULT_MAX_PER_ADDRESS}`,
+    );
+    maxViewersPerAddress = DEFAULT_MAX_PER_ADDRESS;
   }
 
   // Surrounding spaces are a copy-and-paste accident, never part of a token a header could carry.
@@ -171,6 +187,7 @@ export function parseWebrtcOutConfig(
     topic: name || path || "webrtc-out",
     maxViewers,
     maxPendingPerAddress,
+    maxViewersPerAddress,
     viewerToken,
     audio: def.audio !== false,
     fastStart: def.fastStart !== false,

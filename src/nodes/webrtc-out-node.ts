@@ -28,6 +28,8 @@ export interface ViewerSetOptions {
   fallbackCodec?: FallbackCodec;
   /** Viewers one client address may have waiting to connect; the viewer set's default when absent. */
   maxPendingPerAddress?: number;
+  /** Viewers one client address may have at once, connected or not; no limit when absent. */
+  maxViewersPerAddress?: number;
 }
 
 /** What a viewer event carries: at least its id; the viewer set adds address and state. */
@@ -205,6 +207,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
         fastStart: settings.fastStart,
         fallbackCodec: settings.fallbackCodec,
         maxPendingPerAddress: settings.maxPendingPerAddress,
+        maxViewersPerAddress: settings.maxViewersPerAddress,
       });
     } catch (err) {
       registration.unregister();

@@ -11,6 +11,7 @@ import {
   BadSdpError,
   MaxViewersError,
   NoStreamError,
+  TooManyFromAddressError,
   TooManyPendingError,
   UnknownViewerError,
   ViewerRequestError,
@@ -48,12 +49,20 @@ export interface StreamViewersOptions {
    * or times out. Default DEFAULT_MAX_PENDING_PER_ADDRESS.
    */
   readonly maxPendingPerAddress?: number;
+  /**
+   * Viewers one client address may have at once, connected or not: past it, its offers are refused
+   * with TooManyFromAddressError until one of them ends. Default: no limit but maxViewers (the
+   * webrtc-out node sets one).
+   */
+  readonly maxViewersPerAddress?: number;
 }
 
 /** A browser tab holds one pending viewer at a time; a few tabs of one household behind one NAT fit. */
 export const DEFAULT_MAX_PENDING_PER_ADDRESS = 4;
 /** What a refused client is told to wait before asking again (a pending viewer connects within seconds). */
 const PENDING_RETRY_AFTER_S = 5;
+/** What a client with all its places taken is told to wait: its viewers end when it closes them. */
+const PER_ADDRESS_RETRY_AFTER_S = 10;
 
 export type SourceState = "waiting" | "receiving" | "stalled";
 
@@ -113,6 +122,19 @@ function resourceKey(resource: string): string {
   return createHash("sha256").update(resource, "utf8").digest("base64");
 }
 
+/** Counts one more for `key` in `counts`; the function returned uncounts it, once. */
+function hold(counts: Map<string, number>, key: string): () => void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    const left = (counts.get(key) ?? 1) - 1;
+    if (left > 0) counts.set(key, left);
+    else counts.delete(key);
+  };
+}
+
 function viewerInfo(viewer: Viewer): ViewerInfo {
   return {
     id: viewer.id,
@@ -147,6 +169,9 @@ export class StreamViewers extends EventEmitter<Events> {
   /** Per client address: viewers being answered, or answered but never connected. */
   private readonly unconnected = new Map<string, number>();
   private readonly maxPendingPerAddress: number;
+  /** Per client address: every viewer, from its offer until it ends. */
+  private readonly seats = new Map<string, number>();
+  private readonly maxViewersPerAddress: number;
   private closed = false;
   private sessions = 0;
   private lastVideoAt: number | undefined;
@@ -160,6 +185,7 @@ export class StreamViewers extends EventEmitter<Events> {
     this.gop = new GopCache(opts.gopLimits);
     this.packetInput = opts.fallbackCodec ? new PacketInput(opts.fallbackCodec) : undefined;
     this.maxPendingPerAddress = opts.maxPendingPerAddress ?? DEFAULT_MAX_PENDING_PER_ADDRESS;
+    this.maxViewersPerAddress = opts.maxViewersPerAddress ?? Number.POSITIVE_INFINITY;
   }
 
   /** Viewers not connected yet (being answered, or waiting for ICE): of one client address, or of all. */
@@ -170,17 +196,9 @@ export class StreamViewers extends EventEmitter<Events> {
     return total;
   }
 
-  /** Counts a pending viewer of `address`; the function returned uncounts it, once. */
-  private holdPending(address: string): () => void {
-    this.unconnected.set(address, (this.unconnected.get(address) ?? 0) + 1);
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
-      const left = (this.unconnected.get(address) ?? 1) - 1;
-      if (left > 0) this.unconnected.set(address, left);
-      else this.unconnected.delete(address);
-    };
+  /** Viewers of one client address, connected or not. */
+  viewersFrom(remoteAddress: string): number {
+    return this.seats.get(remoteAddress) ?? 0;
   }
 
   /** The latest StreamInfo pushed. */
@@ -293,8 +311,8 @@ export class StreamViewers extends EventEmitter<Events> {
   /**
    * Answers a browser's offer with a new viewer: its id (for events and logs) and its WHEP resource, the
    * secret that names it to viewerOf (for the client that offered, and no one else).
-   * @throws MaxViewersError, TooManyPendingError, NoStreamError, NoCommonCodecError, BadSdpError (all
-   *   ViewerRequestError)
+   * @throws MaxViewersError, TooManyFromAddressError, TooManyPendingError, NoStreamError,
+   *   NoCommonCodecError, BadSdpError (all ViewerRequestError)
    */
   async addViewer(
     offerSdp: string,
@@ -304,6 +322,8 @@ export class StreamViewers extends EventEmitter<Events> {
     if (this.closed) throw new NoStreamError();
     if (this.viewers.size + this.pending >= this.opts.maxViewers)
       throw new MaxViewersError(this.opts.maxViewers);
+    if (this.viewersFrom(remoteAddress) >= this.maxViewersPerAddress)
+      throw new TooManyFromAddressError(remoteAddress, this.maxViewersPerAddress, PER_ADDRESS_RETRY_AFTER_S);
     if (this.pendingViewers(remoteAddress) >= this.maxPendingPerAddress)
       throw new TooManyPendingError(remoteAddress, this.maxPendingPerAddress, PENDING_RETRY_AFTER_S);
     parseOffer(offerSdp);
@@ -312,7 +332,8 @@ export class StreamViewers extends EventEmitter<Events> {
     if (video === undefined && audio === undefined) throw new NoStreamError();
     // Counted before the first await: concurrent offers from one address see each other.
     this.pending++;
-    const releasePending = this.holdPending(remoteAddress);
+    const releasePending = hold(this.unconnected, remoteAddress);
+    const releaseSeat = hold(this.seats, remoteAddress);
     let created: { viewer: Viewer; answerSdp: string };
     try {
       created = await Viewer.create({
@@ -327,6 +348,7 @@ export class StreamViewers extends EventEmitter<Events> {
       });
     } catch (error) {
       releasePending();
+      releaseSeat();
       if (error instanceof ViewerRequestError) throw error;
       throw new BadSdpError(error instanceof Error ? error.message : String(error));
     } finally {
@@ -335,6 +357,7 @@ export class StreamViewers extends EventEmitter<Events> {
     const { viewer, answerSdp } = created;
     if (this.closed) {
       releasePending();
+      releaseSeat();
       await viewer.close("the stream was closed");
       throw new NoStreamError();
     }
@@ -353,6 +376,7 @@ export class StreamViewers extends EventEmitter<Events> {
     });
     viewer.once("closed", () => {
       releasePending();
+      releaseSeat();
       this.resources.delete(key);
       this.viewers.delete(viewer.id);
       this.emit("left", { ...viewerInfo(viewer), reason: viewer.closeReason });

@@ -9,6 +9,7 @@ import {
   NoCommonCodecError,
   NoStreamError,
   UnknownViewerError,
+  ViewerRequestError,
 } from "../../src/webrtc/errors";
 import { StreamViewers, type StreamViewersOptions } from "../../src/webrtc/stream-viewers";
 import { type DecodeResult, decodeVideo } from "../helpers/decode";
@@ -467,6 +468,38 @@ describe("StreamViewers with werift viewers (loopback)", function () {
     const c = await rig.viewer();
     await c.connected;
     assert.equal(rig.set.size, 2);
+  });
+
+  it("refuses an address past its viewers, connected or not, with 429 and Retry-After; others come in", async () => {
+    rig = await Rig.demo({ maxViewersPerAddress: 2 });
+    const current = rig;
+    const [a, b] = await Promise.all([current.viewer(), current.viewer()]);
+    if (a === undefined || b === undefined) throw new Error("two viewers");
+    await Promise.all([a.connected, b.connected]);
+    await waitFor(() => current.set.pendingViewers("127.0.0.1") === 0, 5000, "both connected: none pending");
+    const error = await current.viewer().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof ViewerRequestError, String(error));
+    assert.equal(error.httpStatus, 429);
+    assert.equal(error.code, "max-viewers-per-address");
+    assert.match(error.detail, /127\.0\.0\.1 already has 2 viewers/);
+    assert.deepEqual((error as unknown as { headers: Record<string, string> }).headers, {
+      "Retry-After": "10",
+    });
+    assert.equal(current.set.size, 2);
+    // Another address has an allowance of its own.
+    const other = await connectViewer({
+      offer: async (sdp) => (await current.set.addViewer(sdp, "127.0.0.2", true)).answerSdp,
+    });
+    current.viewers.push(other);
+    await other.connected;
+    // A place of the address frees up when one of its viewers leaves.
+    await current.leave(a);
+    const c = await current.viewer();
+    await c.connected;
+    assert.equal(current.set.size, 3);
   });
 
   it("names each viewer's WHEP resource, a secret apart from its id, to viewerOf and to nothing else", async () => {

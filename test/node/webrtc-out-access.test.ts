@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Server } from "node:http";
+import { request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import helper from "node-red-node-test-helper";
 import request from "supertest";
@@ -242,7 +242,10 @@ describe("webrtc-out viewer sessions in Node-RED (test helper, demo camera, weri
   });
 
   /** The demo camera into a webrtc-out at /door; RED.httpNode served, once the stream has arrived. */
-  async function start(serve: (app: ExpressApp) => Promise<Server> = listenLocal): Promise<Server> {
+  async function start(
+    serve: (app: ExpressApp) => Promise<Server> = listenLocal,
+    fields: Record<string, unknown> = {},
+  ): Promise<Server> {
     await helper.load(
       [rtspInNode, capturing],
       [
@@ -256,7 +259,7 @@ describe("webrtc-out viewer sessions in Node-RED (test helper, demo camera, weri
           startMode: "deploy",
           wires: [["n1"], []],
         },
-        webrtcOut({ iceServers: "" }),
+        webrtcOut({ iceServers: "", ...fields }),
         OUT,
       ],
     );
@@ -315,6 +318,56 @@ describe("webrtc-out viewer sessions in Node-RED (test helper, demo camera, weri
     await request(server).delete(location).expect(200);
     await waitFor(() => messages.some((m) => m.payload.event === "left"), 5000, "the left event");
     assert.equal(messages.find((m) => m.payload.event === "left").payload.viewer.reason, "removed");
+  });
+
+  it("viewers per client address: one more, connected or not, is a 429 with Retry-After; another address comes in", async () => {
+    const server = await start(listenLocal, { maxPerAddress: 2 });
+    const { port } = server.address() as AddressInfo;
+    const offer = (sdp: string, localAddress = "127.0.0.1") =>
+      new Promise<{ status: number; headers: Record<string, unknown>; body: AnyNode }>((resolve, reject) => {
+        const req = httpRequest(
+          { host: "127.0.0.1", port, path: "/door/offer", method: "POST", localAddress, agent: false },
+          (res) => {
+            let text = "";
+            res.on("data", (chunk: Buffer) => {
+              text += chunk.toString("utf8");
+            });
+            res.on("end", () =>
+              resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) }),
+            );
+          },
+        );
+        req.on("error", reject);
+        req.setHeader("Content-Type", "application/json");
+        req.end(JSON.stringify({ type: "offer", sdp }));
+      });
+    const locations: string[] = [];
+    const join = async (localAddress?: string) => {
+      const viewer = await connectViewer({
+        offer: async (sdp) => {
+          const res = await offer(sdp, localAddress);
+          assert.equal(res.status, 200, JSON.stringify(res.body));
+          locations.push(res.body.location);
+          return res.body.sdp;
+        },
+      });
+      viewers.push(viewer);
+      await viewer.connected;
+    };
+    await join();
+    await join();
+    const refused = await offer(readOffer("chromium-156.sdp"));
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers["retry-after"], "10");
+    assert.deepEqual(Object.keys(refused.body).sort(), ["code", "detail", "error"]);
+    assert.equal(refused.body.code, "max-viewers-per-address");
+    assert.match(refused.body.detail, /already has 2 viewers/);
+    await join("127.0.0.2");
+    // One of the address's viewers leaves: its place is free again.
+    await request(server)
+      .delete(locations[0] ?? "")
+      .expect(200);
+    await join();
   });
 
   it("a DELETE just after the client closed its peer connection ends cleanly", async () => {

@@ -10,7 +10,7 @@ function def(fields: Partial<WebrtcOutDef> = {}): WebrtcOutDef {
 }
 
 describe("nodes/webrtc-out-config", () => {
-  it("defaults: path from the id, 20 viewers, 4 pending per address, no token, audio, fast start, no ICE servers, stats every 10 s", () => {
+  it("defaults: path from the id, 20 viewers, 4 pending and 10 in all per address, no token, audio, fast start, no ICE servers, stats every 10 s", () => {
     const settings = parseWebrtcOutConfig(def(), undefined);
     assert.deepEqual(settings, {
       path: "/a1b2c3d4e5f60718",
@@ -18,6 +18,7 @@ describe("nodes/webrtc-out-config", () => {
       topic: "/a1b2c3d4e5f60718",
       maxViewers: 20,
       maxPendingPerAddress: 4,
+      maxViewersPerAddress: 10,
       viewerToken: undefined,
       audio: true,
       fastStart: true,
@@ -35,6 +36,17 @@ describe("nodes/webrtc-out-config", () => {
       const settings = parseWebrtcOutConfig(def({ maxPending: bad }), undefined);
       assert.equal(settings.maxPendingPerAddress, 4, String(bad));
       assert.match(settings.problems[0] ?? "", /pending viewers per address/);
+    }
+  });
+
+  it("viewers per address: a whole number of at least 1, else the default with a problem", () => {
+    assert.equal(parseWebrtcOutConfig(def({ maxPerAddress: "3" }), undefined).maxViewersPerAddress, 3);
+    assert.equal(parseWebrtcOutConfig(def({ maxPerAddress: 500 }), undefined).maxViewersPerAddress, 500);
+    assert.equal(parseWebrtcOutConfig(def({ maxPerAddress: "" }), undefined).maxViewersPerAddress, 10);
+    for (const bad of [0, -1, "2.5", "lots"]) {
+      const settings = parseWebrtcOutConfig(def({ maxPerAddress: bad }), undefined);
+      assert.equal(settings.maxViewersPerAddress, 10, String(bad));
+      assert.match(settings.problems[0] ?? "", /viewers per client address/);
     }
   });
 
