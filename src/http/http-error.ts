@@ -14,13 +14,22 @@ export class HttpError extends Error {
   readonly detail: string;
   /** Extra response headers, e.g. Allow for a 405. */
   readonly headers: Readonly<Record<string, string>>;
+  /** A stable name of the failure, answered as `code` in the JSON body; none when undefined. */
+  readonly code: string | undefined;
 
-  constructor(httpStatus: number, message: string, detail: string, headers: Record<string, string> = {}) {
+  constructor(
+    httpStatus: number,
+    message: string,
+    detail: string,
+    headers: Record<string, string> = {},
+    code?: string,
+  ) {
     super(message);
     this.name = "HttpError";
     this.httpStatus = httpStatus;
     this.detail = detail;
     this.headers = headers;
+    this.code = code;
   }
 }
 

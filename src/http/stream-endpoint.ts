@@ -9,7 +9,8 @@ import { publicStats } from "./public-stats";
 import { baseUrl } from "./request-base";
 import type { Endpoint, RequestHandler } from "./router";
 import { type StreamSummary, summarizeStream, type ViewerSetStats } from "./stream-summary";
-import { viewerTokenRefusal } from "./viewer-token";
+import { WrongTokenThrottle } from "./token-throttle";
+import { tokenRefusal, tokenVerdict } from "./viewer-token";
 
 /** What the endpoint needs of a stream's viewer set (src/webrtc/stream-viewers.ts StreamViewers). */
 export interface ViewerHost {
@@ -50,6 +51,8 @@ export interface StreamEndpointOptions {
   readonly viewerToken?: string | undefined;
   /** Origins besides its own that may frame the player page (CSP frame-ancestors). Default none. */
   readonly frameAncestors?: readonly string[];
+  /** Who guessed the viewer token wrong, and how long they wait. Default: 5 a minute, then 10 s, doubling. */
+  readonly tokenThrottle?: WrongTokenThrottle;
 }
 
 const SDP = "application/sdp";
@@ -142,9 +145,11 @@ export class StreamEndpoint implements Endpoint {
   private readonly links: string[];
   /** What OPTIONS P/whep announces: without credentials when httpNodeAuth cannot have checked it. */
   private readonly optionsLinks: string[];
+  private readonly throttle: WrongTokenThrottle;
 
   constructor(opts: StreamEndpointOptions) {
     this.opts = opts;
+    this.throttle = opts.tokenThrottle ?? new WrongTokenThrottle();
     this.access = { cors: opts.cors, middleware: opts.middleware, nodeAuth: opts.nodeAuth };
     const servers = opts.iceServers ?? [];
     this.links = iceServerLinks(servers);
@@ -182,9 +187,7 @@ export class StreamEndpoint implements Endpoint {
       return;
     }
     // Before anything is read or built: a refused request never reaches the viewer set.
-    const token = this.opts.viewerToken;
-    const refusal =
-      token === undefined ? undefined : viewerTokenRefusal(req, token, { query: subpath === "" });
+    const refusal = this.tokenRefusal(req, subpath);
     if (refusal) {
       sendError(res, refusal);
       return;
@@ -205,6 +208,35 @@ export class StreamEndpoint implements Endpoint {
       return;
     }
     found.run(req, res, effective).catch((err: unknown) => sendError(res, err));
+  }
+
+  /**
+   * Why a request may not pass the viewer token, or undefined when it may (or there is none). An
+   * address that guessed wrong too often waits, whatever it sends, until its pause is over.
+   */
+  private tokenRefusal(req: IncomingMessage, subpath: string): HttpError | undefined {
+    const token = this.opts.viewerToken;
+    if (token === undefined) return undefined;
+    const address = remoteAddress(req);
+    const waitMs = this.throttle.waitMs(address);
+    if (waitMs > 0) {
+      const seconds = Math.ceil(waitMs / 1000);
+      return new HttpError(
+        429,
+        "too many wrong tokens",
+        `too many wrong viewer tokens from ${address}: try again in ${seconds} s`,
+        { "Retry-After": String(seconds) },
+        "too-many-wrong-tokens",
+      );
+    }
+    const sources = { query: subpath === "" };
+    const verdict = tokenVerdict(req, token, sources);
+    if (verdict === "right") {
+      this.throttle.succeeded(address);
+      return undefined;
+    }
+    if (verdict === "wrong") this.throttle.failed(address);
+    return tokenRefusal(verdict, sources);
   }
 
   private find(subpath: string): Route | undefined {

@@ -50,15 +50,10 @@ export interface TokenSources {
   readonly query: boolean;
 }
 
-/**
- * The 401 for a request without the viewer token `expected`, or undefined when it carries it. RFC 6750
- * §3: a request with no token gets a bare challenge, one with a wrong token `error="invalid_token"`.
- */
-export function viewerTokenRefusal(
-  req: IncomingMessage,
-  expected: string,
-  sources: TokenSources,
-): HttpError | undefined {
+/** What a request carries: the viewer token, none, or only wrong ones (a guess, if any is). */
+export type TokenVerdict = "right" | "missing" | "wrong";
+
+export function tokenVerdict(req: IncomingMessage, expected: string, sources: TokenSources): TokenVerdict {
   const fromQuery = sources.query ? queryToken(req) : undefined;
   const given = [bearerToken(req), headerToken(req), fromQuery].filter(
     (token): token is string => token !== undefined,
@@ -66,9 +61,16 @@ export function viewerTokenRefusal(
   // Every candidate is compared, matched or not, so the time taken does not tell which one was right.
   let ok = false;
   for (const token of given) ok = tokensMatch(token, expected) || ok;
-  if (ok) return undefined;
+  return ok ? "right" : given.length === 0 ? "missing" : "wrong";
+}
+
+/**
+ * The 401 for a request without the viewer token. RFC 6750 §3: a request with no token gets a bare
+ * challenge, one with a wrong token `error="invalid_token"`.
+ */
+export function tokenRefusal(verdict: "missing" | "wrong", sources: TokenSources): HttpError {
   const realm = 'Bearer realm="webrtc-out"';
-  if (given.length === 0) {
+  if (verdict === "missing") {
     return new HttpError(
       401,
       "unauthorized",
@@ -81,4 +83,14 @@ export function viewerTokenRefusal(
   return new HttpError(401, "unauthorized", "the viewer token is not this stream's", {
     "WWW-Authenticate": `${realm}, error="invalid_token"`,
   });
+}
+
+/** The 401 for a request without the viewer token `expected`, or undefined when it carries it. */
+export function viewerTokenRefusal(
+  req: IncomingMessage,
+  expected: string,
+  sources: TokenSources,
+): HttpError | undefined {
+  const verdict = tokenVerdict(req, expected, sources);
+  return verdict === "right" ? undefined : tokenRefusal(verdict, sources);
 }

@@ -174,6 +174,24 @@ describe("webrtc-out access in Node-RED (test helper: RED.httpNode)", function (
     });
   });
 
+  describe("wrong viewer tokens", () => {
+    it("five wrong tokens from one address: the next request gets 429 with Retry-After, the right token too", async () => {
+      const server = await load({ viewerToken: TOKEN });
+      for (let i = 0; i < 5; i++) {
+        const wrong = await request(server).get("/door/stats").set("Authorization", `Bearer guess-${i}`);
+        assert.equal(wrong.status, 401, `guess ${i}`);
+      }
+      for (const authorization of ["Bearer guess-5", `Bearer ${TOKEN}`]) {
+        const paused = await request(server).get("/door/stats").set("Authorization", authorization);
+        assert.equal(paused.status, 429, authorization);
+        assert.match(paused.headers["retry-after"] ?? "", /^\d+$/);
+        assert.ok(Number(paused.headers["retry-after"]) >= 1);
+        assert.deepEqual(Object.keys(paused.body).sort(), ["code", "detail", "error"]);
+        assert.equal(paused.body.code, "too-many-wrong-tokens");
+      }
+    });
+  });
+
   describe("the camera wall", () => {
     async function loadTwo(): Promise<Server> {
       await helper.load(

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import type { IncomingMessage } from "node:http";
+import http, { type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import request from "supertest";
 import { registerEndpoint } from "../../../src/http/router";
 import { StreamEndpoint } from "../../../src/http/stream-endpoint";
+import { WrongTokenThrottle } from "../../../src/http/token-throttle";
 import { bearerToken, queryToken, tokensMatch, viewerTokenRefusal } from "../../../src/http/viewer-token";
 import { closeLocalServers, type ExpressApp, expressApp, listenLocal } from "../../helpers/express-app";
 import { FAKE_OFFER, FakeViewerSet, fakeStream } from "../../helpers/fake-viewer-set";
@@ -36,8 +38,11 @@ interface Setup {
   endpoint: StreamEndpoint;
 }
 
-/** `null`: a node without a token. */
-function setup(token: string | null = TOKEN): Setup {
+/**
+ * `null`: a node without a token. The throttle of wrong tokens is lenient unless one is given: these
+ * tests send many wrong tokens from one address on purpose.
+ */
+function setup(token: string | null = TOKEN, tokenThrottle?: WrongTokenThrottle): Setup {
   const viewerToken = token ?? undefined;
   const app = expressApp();
   const viewers = new CountingViewerSet();
@@ -48,6 +53,7 @@ function setup(token: string | null = TOKEN): Setup {
     viewers,
     viewerToken,
     cors: { origin: "*", methods: "GET,POST,PATCH,DELETE" },
+    tokenThrottle: tokenThrottle ?? new WrongTokenThrottle({ maxFailures: 1000 }),
   });
   const registration = registerEndpoint(app, "/cam1", endpoint);
   assert.ok("unregister" in registration);
@@ -261,6 +267,84 @@ describe("http/viewer-token", () => {
         for (const secret of [TOKEN, "/cam1", '"door"']) assert.ok(!text.includes(secret), secret);
       }
       assert.equal(viewers.statsCalls, 0, "the wall never reads a protected stream's stats");
+    });
+  });
+
+  describe("wrong tokens from one address", () => {
+    /** A request from `localAddress` (any of 127.0.0.0/8 reaches loopback) with `token`. */
+    function get(
+      server: Server,
+      token: string | undefined,
+      localAddress = "127.0.0.1",
+    ): Promise<{ status: number; retryAfter: string | undefined; body: Record<string, unknown> }> {
+      const { port } = server.address() as AddressInfo;
+      return new Promise((resolve, reject) => {
+        const req = http.request(
+          {
+            host: "127.0.0.1",
+            port,
+            path: "/cam1/stats",
+            localAddress,
+            agent: false,
+            headers: token === undefined ? {} : { Authorization: `Bearer ${token}` },
+          },
+          (res) => {
+            let text = "";
+            res.on("data", (chunk: Buffer) => {
+              text += chunk.toString("utf8");
+            });
+            res.on("end", () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                retryAfter: res.headers["retry-after"],
+                body: JSON.parse(text),
+              }),
+            );
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+    }
+
+    it("after 5 in a minute, 429 with Retry-After for any token, growing; other addresses go on; the right token after the pause works", async () => {
+      let now = 1_000_000;
+      const { app, viewers } = setup(TOKEN, new WrongTokenThrottle({ now: () => now }));
+      const server = await listenLocal(app);
+      for (let i = 0; i < 5; i++) assert.equal((await get(server, `guess-${i}`)).status, 401, `guess ${i}`);
+      viewers.statsCalls = 0;
+      for (const token of ["guess-5", TOKEN, undefined]) {
+        const paused = await get(server, token);
+        assert.equal(paused.status, 429, String(token));
+        assert.equal(paused.retryAfter, "10");
+        assert.equal(paused.body.code, "too-many-wrong-tokens");
+        assert.equal(paused.body.error, "too many wrong tokens");
+        assert.match(String(paused.body.detail), /try again in 10 s/);
+        assert.ok(!JSON.stringify(paused.body).includes(TOKEN));
+      }
+      assert.equal(viewers.statsCalls, 0, "a paused address reaches nothing");
+      assert.equal((await get(server, TOKEN, "127.0.0.2")).status, 200, "another address is not held back");
+
+      now += 4_000;
+      assert.equal((await get(server, TOKEN)).retryAfter, "6");
+      now += 6_000;
+      // The pause is over; one more wrong token within the minute pauses it again, twice as long.
+      assert.equal((await get(server, "guess-6")).status, 401);
+      const longer = await get(server, TOKEN);
+      assert.equal(longer.status, 429);
+      assert.equal(longer.retryAfter, "20");
+      now += 20_000;
+      assert.equal((await get(server, TOKEN)).status, 200, "the right token after the pause");
+      // And the right token forgot the guesses: five more wrong ones before the next pause.
+      for (let i = 0; i < 4; i++) assert.equal((await get(server, `again-${i}`)).status, 401);
+      assert.equal((await get(server, TOKEN)).status, 200);
+    });
+
+    it("a request without any token is no guess", async () => {
+      const { app } = setup(TOKEN, new WrongTokenThrottle({ now: () => 0 }));
+      const server = await listenLocal(app);
+      for (let i = 0; i < 10; i++) assert.equal((await get(server, undefined)).status, 401);
+      assert.equal((await get(server, TOKEN)).status, 200);
     });
   });
 
