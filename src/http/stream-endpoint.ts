@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type HttpAccess, withAccess } from "./access";
-import { readTextBody, requireMediaType } from "./body";
+import { BODY_LIMIT_BYTES, BODY_TIMEOUT_MS, readTextBody, requireMediaType } from "./body";
 import type { CorsOptions } from "./cors";
 import { HttpError, sendError, sendHtml, sendJson } from "./http-error";
 import { type IceServerEntry, iceServerLinks } from "./ice-links";
@@ -53,6 +53,8 @@ export interface StreamEndpointOptions {
   readonly frameAncestors?: readonly string[];
   /** Who guessed the viewer token wrong, and how long they wait. Default: 5 a minute, then 10 s, doubling. */
   readonly tokenThrottle?: WrongTokenThrottle;
+  /** How long a request body may take to arrive before a 408. Default BODY_TIMEOUT_MS (10 s). */
+  readonly bodyTimeoutMs?: number;
 }
 
 const SDP = "application/sdp";
@@ -101,9 +103,9 @@ function asIceRestartRefusal(err: unknown): unknown {
   );
 }
 
-async function readJsonOffer(req: IncomingMessage): Promise<string> {
+async function readJsonOffer(req: IncomingMessage, timeoutMs: number): Promise<string> {
   requireMediaType(req, JSON_TYPE);
-  const text = await readTextBody(req);
+  const text = await readTextBody(req, BODY_LIMIT_BYTES, timeoutMs);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -127,9 +129,9 @@ async function readJsonOffer(req: IncomingMessage): Promise<string> {
   return sdp;
 }
 
-async function readSdpOffer(req: IncomingMessage): Promise<string> {
+async function readSdpOffer(req: IncomingMessage, timeoutMs: number): Promise<string> {
   requireMediaType(req, SDP);
-  const sdp = await readTextBody(req);
+  const sdp = await readTextBody(req, BODY_LIMIT_BYTES, timeoutMs);
   if (sdp.trim() === "") throw new HttpError(400, "bad SDP", "the body is empty: send the SDP offer");
   return sdp;
 }
@@ -146,10 +148,12 @@ export class StreamEndpoint implements Endpoint {
   /** What OPTIONS P/whep announces: without credentials when httpNodeAuth cannot have checked it. */
   private readonly optionsLinks: string[];
   private readonly throttle: WrongTokenThrottle;
+  private readonly bodyTimeoutMs: number;
 
   constructor(opts: StreamEndpointOptions) {
     this.opts = opts;
     this.throttle = opts.tokenThrottle ?? new WrongTokenThrottle();
+    this.bodyTimeoutMs = opts.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
     this.access = { cors: opts.cors, middleware: opts.middleware, nodeAuth: opts.nodeAuth };
     const servers = opts.iceServers ?? [];
     this.links = iceServerLinks(servers);
@@ -284,7 +288,7 @@ export class StreamEndpoint implements Endpoint {
   }
 
   private async offer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const sdp = await readJsonOffer(req);
+    const sdp = await readJsonOffer(req, this.bodyTimeoutMs);
     const { id, resource, answerSdp } = await this.opts.viewers.addViewer(sdp, remoteAddress(req), true);
     // `location` is the session's WHEP resource, as a WHEP POST's Location: only this client learns it.
     sendJson(res, 200, {
@@ -296,7 +300,7 @@ export class StreamEndpoint implements Endpoint {
   }
 
   private async whep(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const sdp = await readSdpOffer(req);
+    const sdp = await readSdpOffer(req, this.bodyTimeoutMs);
     const { id, resource, answerSdp } = await this.opts.viewers.addViewer(sdp, remoteAddress(req), false);
     res.statusCode = 201;
     res.setHeader("Location", `${this.urls(req).whep}/${resource}`);
@@ -321,7 +325,7 @@ export class StreamEndpoint implements Endpoint {
   private async trickle(req: IncomingMessage, res: ServerResponse, resource: string): Promise<void> {
     requireMediaType(req, SDPFRAG);
     const id = this.viewerOf(resource);
-    const fragment = await readTextBody(req);
+    const fragment = await readTextBody(req, BODY_LIMIT_BYTES, this.bodyTimeoutMs);
     if (ifMatchFails(req, id)) {
       throw new HttpError(
         412,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { request as httpRequest, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import helper from "node-red-node-test-helper";
 import request from "supertest";
 import { DemoCamera } from "../../src/demo/demo-camera";
@@ -189,6 +189,30 @@ describe("webrtc-out access in Node-RED (test helper: RED.httpNode)", function (
         assert.deepEqual(Object.keys(paused.body).sort(), ["code", "detail", "error"]);
         assert.equal(paused.body.code, "too-many-wrong-tokens");
       }
+    });
+  });
+
+  describe("request bodies", () => {
+    it("a body that stalls gets 408 and a closed connection within the default timeout, not Node's 300 s", async function () {
+      this.timeout(60_000);
+      const server = await load({});
+      const { port } = server.address() as AddressInfo;
+      const socket = connect(port, "127.0.0.1");
+      let received = "";
+      socket.on("data", (chunk: Buffer) => {
+        received += chunk.toString("utf8");
+      });
+      const closed = new Promise<string>((resolve) => socket.on("close", () => resolve("closed")));
+      socket.write(
+        "POST /door/whep HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sdp\r\nContent-Length: 5000\r\n\r\nv=0\r\n",
+      );
+      const outcome = await Promise.race([
+        closed,
+        new Promise<string>((resolve) => setTimeout(() => resolve("still open after 30 s"), 30_000)),
+      ]);
+      socket.destroy();
+      assert.equal(outcome, "closed", received);
+      assert.match(received, /^HTTP\/1\.1 408 /);
     });
   });
 

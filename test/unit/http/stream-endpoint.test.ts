@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import request from "supertest";
 import type { CorsOptions } from "../../../src/http/cors";
 import type { RequestHandler } from "../../../src/http/router";
@@ -294,6 +294,42 @@ describe("http/stream-endpoint", () => {
       });
       assert.equal(streamed.status, 413);
       assertErrorBody(JSON.parse(streamed.body), /body too large/);
+      assert.equal(viewers.size, 0);
+    });
+
+    it("a body that stalls is answered 408 and its connection closed; nothing reaches the viewer set", async () => {
+      const app = expressApp();
+      const viewers = new FakeViewerSet();
+      viewers.stream = fakeStream();
+      const endpoint = new StreamEndpoint({ path: "/cam1", title: "door", viewers, bodyTimeoutMs: 300 });
+      assert.ok("unregister" in registerEndpoint(app, "/cam1", endpoint));
+      const { port } = (await listenLocal(app)).address() as AddressInfo;
+      for (const [path, type] of [
+        ["/cam1/whep", "application/sdp"],
+        ["/cam1/offer", "application/json"],
+      ] as const) {
+        const socket = net.connect(port, "127.0.0.1");
+        let received = "";
+        socket.on("data", (chunk: Buffer) => {
+          received += chunk.toString("utf8");
+        });
+        const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+        socket.write(
+          `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${type}\r\nContent-Length: 1000\r\n\r\nv=0\r\n`,
+        );
+        // Then nothing more: the client stalls with 995 bytes still to send.
+        const outcome = await Promise.race([
+          closed.then(() => "closed"),
+          new Promise((resolve) => setTimeout(() => resolve("still open after 10 s"), 10_000)),
+        ]);
+        socket.destroy();
+        assert.equal(outcome, "closed", `${path}: ${received}`);
+        assert.match(received, /^HTTP\/1\.1 408 /, path);
+        assert.match(received, /\r\nConnection: close\r\n/i, path);
+        const body = JSON.parse(received.slice(received.indexOf("\r\n\r\n") + 4));
+        assert.equal(body.error, "request timeout");
+        assert.equal(typeof body.detail, "string");
+      }
       assert.equal(viewers.size, 0);
     });
 
