@@ -10,7 +10,7 @@ import { baseUrl } from "./request-base";
 import type { Endpoint, RequestHandler } from "./router";
 import { type StreamSummary, summarizeStream, type ViewerSetStats } from "./stream-summary";
 import { WrongTokenThrottle } from "./token-throttle";
-import { tokenRefusal, tokenVerdict } from "./viewer-token";
+import { ViewerTokenGate } from "./viewer-token";
 
 /** What the endpoint needs of a stream's viewer set (src/webrtc/stream-viewers.ts StreamViewers). */
 export interface ViewerHost {
@@ -147,12 +147,16 @@ export class StreamEndpoint implements Endpoint {
   private readonly links: string[];
   /** What OPTIONS P/whep announces: without credentials when httpNodeAuth cannot have checked it. */
   private readonly optionsLinks: string[];
-  private readonly throttle: WrongTokenThrottle;
+  /** The viewer token's check; undefined when the stream has none. */
+  private readonly gate: ViewerTokenGate | undefined;
   private readonly bodyTimeoutMs: number;
 
   constructor(opts: StreamEndpointOptions) {
     this.opts = opts;
-    this.throttle = opts.tokenThrottle ?? new WrongTokenThrottle();
+    this.gate =
+      opts.viewerToken === undefined
+        ? undefined
+        : new ViewerTokenGate(opts.viewerToken, opts.tokenThrottle ?? new WrongTokenThrottle());
     this.bodyTimeoutMs = opts.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
     this.access = { cors: opts.cors, middleware: opts.middleware, nodeAuth: opts.nodeAuth };
     const servers = opts.iceServers ?? [];
@@ -191,7 +195,7 @@ export class StreamEndpoint implements Endpoint {
       return;
     }
     // Before anything is read or built: a refused request never reaches the viewer set.
-    const refusal = this.tokenRefusal(req, subpath);
+    const refusal = this.gate?.refusal(req, remoteAddress(req), { query: subpath === "" });
     if (refusal) {
       sendError(res, refusal);
       return;
@@ -212,35 +216,6 @@ export class StreamEndpoint implements Endpoint {
       return;
     }
     found.run(req, res, effective).catch((err: unknown) => sendError(res, err));
-  }
-
-  /**
-   * Why a request may not pass the viewer token, or undefined when it may (or there is none). An
-   * address that guessed wrong too often waits, whatever it sends, until its pause is over.
-   */
-  private tokenRefusal(req: IncomingMessage, subpath: string): HttpError | undefined {
-    const token = this.opts.viewerToken;
-    if (token === undefined) return undefined;
-    const address = remoteAddress(req);
-    const waitMs = this.throttle.waitMs(address);
-    if (waitMs > 0) {
-      const seconds = Math.ceil(waitMs / 1000);
-      return new HttpError(
-        429,
-        "too many wrong tokens",
-        `too many wrong viewer tokens from ${address}: try again in ${seconds} s`,
-        { "Retry-After": String(seconds) },
-        "too-many-wrong-tokens",
-      );
-    }
-    const sources = { query: subpath === "" };
-    const verdict = tokenVerdict(req, token, sources);
-    if (verdict === "right") {
-      this.throttle.succeeded(address);
-      return undefined;
-    }
-    if (verdict === "wrong") this.throttle.failed(address);
-    return tokenRefusal(verdict, sources);
   }
 
   private find(subpath: string): Route | undefined {

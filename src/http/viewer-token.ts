@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "./http-error";
+import type { WrongTokenThrottle } from "./token-throttle";
 
 /** `Authorization: Bearer <token>` (RFC 6750 §2.1); undefined when the header is absent or another scheme. */
 export function bearerToken(req: IncomingMessage): string | undefined {
@@ -93,4 +94,37 @@ export function viewerTokenRefusal(
 ): HttpError | undefined {
   const verdict = tokenVerdict(req, expected, sources);
   return verdict === "right" ? undefined : tokenRefusal(verdict, sources);
+}
+
+/** One stream's viewer token, and the addresses that guessed it wrong. */
+export class ViewerTokenGate {
+  constructor(
+    private readonly token: string,
+    private readonly throttle: WrongTokenThrottle,
+  ) {}
+
+  /**
+   * Why a request from `address` may not pass, or undefined when it may. An address that guessed
+   * wrong too often waits, whatever it sends, until its pause is over: a 429 with Retry-After.
+   */
+  refusal(req: IncomingMessage, address: string, sources: TokenSources): HttpError | undefined {
+    const waitMs = this.throttle.waitMs(address);
+    if (waitMs > 0) {
+      const seconds = Math.ceil(waitMs / 1000);
+      return new HttpError(
+        429,
+        "too many wrong tokens",
+        `too many wrong viewer tokens from ${address}: try again in ${seconds} s`,
+        { "Retry-After": String(seconds) },
+        "too-many-wrong-tokens",
+      );
+    }
+    const verdict = tokenVerdict(req, this.token, sources);
+    if (verdict === "right") {
+      this.throttle.succeeded(address);
+      return undefined;
+    }
+    if (verdict === "wrong") this.throttle.failed(address);
+    return tokenRefusal(verdict, sources);
+  }
 }
