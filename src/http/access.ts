@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { applyCors, type CorsOptions } from "./cors";
+import { applyCors, type CorsOptions, isCorsPreflight } from "./cors";
 import { sendError } from "./http-error";
 import { runMiddleware } from "./middleware";
 import type { RequestHandler } from "./router";
@@ -11,12 +11,18 @@ import type { RequestHandler } from "./router";
 export interface HttpAccess {
   readonly cors?: CorsOptions | undefined;
   readonly middleware?: readonly RequestHandler[] | undefined;
+  /**
+   * Node-RED's httpNodeAuth is set. Node-RED runs it in front of RED.httpNode but lets every OPTIONS
+   * request through unchecked, so an OPTIONS request here may come from anyone.
+   */
+  readonly nodeAuth?: boolean | undefined;
 }
 
 /**
- * Runs `route` once `access` lets the request through: httpNodeMiddleware first, then CORS. A CORS
- * preflight is answered by CORS alone: it carries no credentials, so the middleware (often
- * authentication) is not for it. Middleware that fails answers with a JSON error.
+ * Runs `route` once `access` lets the request through: httpNodeMiddleware first, then CORS. With
+ * httpNodeCors set, a CORS preflight is answered by CORS alone: it carries no credentials, so the
+ * middleware (often authentication) is not for it. Every other request, preflight-shaped or not, goes
+ * through the middleware. Middleware that fails answers with a JSON error.
  */
 export function withAccess(
   access: HttpAccess,
@@ -24,8 +30,7 @@ export function withAccess(
   res: ServerResponse,
   route: () => void,
 ): void {
-  const preflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
-  if (preflight) {
+  if (access.cors !== undefined && isCorsPreflight(req)) {
     applyCors(access.cors, req, res, (answered) => {
       if (!answered) route();
     });
@@ -35,7 +40,10 @@ export function withAccess(
     access.middleware ?? [],
     req,
     res,
-    () => applyCors(access.cors, req, res, route),
+    () =>
+      applyCors(access.cors, req, res, (answered) => {
+        if (!answered) route();
+      }),
     (err) => sendError(res, err),
   );
 }

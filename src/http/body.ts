@@ -4,6 +4,13 @@ import { HttpError } from "./http-error";
 /** Offers are a few KiB; anything past this is not an SDP (DESIGN.md §4). */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
+/**
+ * A body of at most 64 KiB arrives within this, from its first byte read to its last, on any line a
+ * viewer watches video over; a client that takes longer holds a socket and a request for nothing.
+ * Node's own limit for a whole request is 300 s.
+ */
+export const BODY_TIMEOUT_MS = 10_000;
+
 /** The media type of a request, lower-cased, without parameters; "" when absent. */
 export function mediaType(req: IncomingMessage): string {
   const header = req.headers["content-type"] ?? "";
@@ -21,6 +28,12 @@ export function requireMediaType(req: IncomingMessage, expected: string): void {
       { "Accept-Post": expected },
     );
   }
+}
+
+function timedOut(timeoutMs: number): HttpError {
+  return new HttpError(408, "request timeout", `the body did not arrive within ${timeoutMs / 1000} s`, {
+    Connection: "close",
+  });
 }
 
 function tooLarge(limit: number): HttpError {
@@ -45,10 +58,15 @@ function alreadyParsed(req: IncomingMessage): Buffer | undefined {
 }
 
 /**
- * Reads the whole request body, at most `limit` bytes. Rejects with a 413 HttpError as soon as the
- * declared or received length passes the limit; the rest of the upload is then discarded unread.
+ * Reads the whole request body, at most `limit` bytes, within `timeoutMs`. Rejects with a 413 HttpError
+ * as soon as the declared or received length passes the limit, with a 408 when the body has not all
+ * arrived in time; both close the connection, and the rest of the upload is discarded unread.
  */
-export function readBody(req: IncomingMessage, limit: number = BODY_LIMIT_BYTES): Promise<Buffer> {
+export function readBody(
+  req: IncomingMessage,
+  limit: number = BODY_LIMIT_BYTES,
+  timeoutMs: number = BODY_TIMEOUT_MS,
+): Promise<Buffer> {
   const parsed = alreadyParsed(req);
   if (parsed) {
     return parsed.length > limit ? Promise.reject(tooLarge(limit)) : Promise.resolve(parsed);
@@ -62,9 +80,11 @@ export function readBody(req: IncomingMessage, limit: number = BODY_LIMIT_BYTES)
     const chunks: Buffer[] = [];
     let length = 0;
     let settled = false;
+    const timer = setTimeout(() => finish(timedOut(timeoutMs)), timeoutMs);
     const finish = (err: Error | undefined) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       req.off("data", onData);
       req.off("end", onEnd);
       req.off("error", onError);
@@ -92,9 +112,13 @@ export function readBody(req: IncomingMessage, limit: number = BODY_LIMIT_BYTES)
   });
 }
 
-/** Reads a UTF-8 text body; a body with invalid UTF-8 or NUL bytes is a 400. */
-export async function readTextBody(req: IncomingMessage, limit: number = BODY_LIMIT_BYTES): Promise<string> {
-  const bytes = await readBody(req, limit);
+/** Reads a UTF-8 text body (see readBody); a body with invalid UTF-8 or NUL bytes is a 400. */
+export async function readTextBody(
+  req: IncomingMessage,
+  limit: number = BODY_LIMIT_BYTES,
+  timeoutMs: number = BODY_TIMEOUT_MS,
+): Promise<string> {
+  const bytes = await readBody(req, limit, timeoutMs);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

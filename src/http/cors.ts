@@ -86,8 +86,7 @@ export function applyCors(
     if (rule !== undefined && rule !== "*") appendVary(res, "Origin");
     if (allowed !== undefined) res.setHeader("Access-Control-Allow-Origin", allowed);
     if (options.credentials === true) res.setHeader("Access-Control-Allow-Credentials", "true");
-    const preflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
-    if (!preflight) {
+    if (!isCorsPreflight(req)) {
       res.setHeader(
         "Access-Control-Expose-Headers",
         list(options.exposedHeaders) ?? WHEP_EXPOSED_HEADERS.join(","),
@@ -110,6 +109,18 @@ export function applyCors(
     res.end();
     then(true);
   });
+}
+
+/**
+ * A CORS preflight as browsers send one: OPTIONS with Origin and Access-Control-Request-Method. It
+ * carries no credentials, so nothing it is answered with may depend on them.
+ */
+export function isCorsPreflight(req: IncomingMessage): boolean {
+  return (
+    req.method === "OPTIONS" &&
+    req.headers.origin !== undefined &&
+    req.headers["access-control-request-method"] !== undefined
+  );
 }
 
 /** Node-RED's setting as CORS options, or undefined when unset or not an options object. */

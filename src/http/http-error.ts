@@ -14,13 +14,22 @@ export class HttpError extends Error {
   readonly detail: string;
   /** Extra response headers, e.g. Allow for a 405. */
   readonly headers: Readonly<Record<string, string>>;
+  /** A stable name of the failure, answered as `code` in the JSON body; none when undefined. */
+  readonly code: string | undefined;
 
-  constructor(httpStatus: number, message: string, detail: string, headers: Record<string, string> = {}) {
+  constructor(
+    httpStatus: number,
+    message: string,
+    detail: string,
+    headers: Record<string, string> = {},
+    code?: string,
+  ) {
     super(message);
     this.name = "HttpError";
     this.httpStatus = httpStatus;
     this.detail = detail;
     this.headers = headers;
+    this.code = code;
   }
 }
 
@@ -84,12 +93,16 @@ export function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, status, body, headers);
 }
 
-/** A page with no caching and no content sniffing: the player page and the camera wall. */
-export function sendHtml(res: ServerResponse, html: string): void {
+/**
+ * A page with no caching and no content sniffing, under its Content-Security-Policy `policy`: the player
+ * page and the camera wall.
+ */
+export function sendHtml(res: ServerResponse, html: string, policy: string): void {
   res.statusCode = 200;
   res.setHeader("Content-Type", "text/html; charset=utf-8");
   res.setHeader("Content-Length", Buffer.byteLength(html));
   res.setHeader("Cache-Control", "no-store");
   res.setHeader("X-Content-Type-Options", "nosniff");
+  res.setHeader("Content-Security-Policy", policy);
   res.end(html);
 }

@@ -1,4 +1,4 @@
-import { escapeHtml, scriptJson } from "./html";
+import { contentSecurityPolicy, escapeHtml, scriptJson } from "./html";
 
 /** An ICE server as the browser's RTCPeerConnection takes it. */
 export interface PageIceServer {
@@ -16,8 +16,6 @@ export interface PlayerPageOptions {
   readonly embed: boolean;
   /** The ICE servers the node is configured with; the browser gathers through them too. Default none. */
   readonly iceServers?: readonly PageIceServer[];
-  /** `<prefix><viewer id>` ends a viewer (WHEP DELETE): the page frees its seat when it leaves or reconnects. */
-  readonly viewerUrlPrefix?: string;
   /** The node's viewer token: the page sends it as `Authorization: Bearer` on its own requests. */
   readonly bearerToken?: string;
   /**
@@ -63,7 +61,8 @@ const SCRIPT = `
   var DISCONNECTED_GRACE_MS = 5000;
   var STALL_MS = 4000;
 
-  var player = { pc: null, state: "starting", viewerId: null, attempts: 0, stats: {} };
+  // session: the viewer's WHEP resource from the offer's answer; a DELETE there frees its seat.
+  var player = { pc: null, state: "starting", viewerId: null, session: null, attempts: 0, stats: {} };
   window.__player = player;
 
   var generation = 0;
@@ -97,11 +96,12 @@ const SCRIPT = `
   function leave() {
     generation += 1;
     clearTimeout(disconnectTimer);
-    if (player.viewerId && config.viewerUrlPrefix) {
-      fetch(config.viewerUrlPrefix + encodeURIComponent(player.viewerId), { method: "DELETE", keepalive: true, headers: withToken({}) })
+    if (player.session) {
+      fetch(player.session, { method: "DELETE", keepalive: true, headers: withToken({}) })
         .catch(function () {});
     }
     player.viewerId = null;
+    player.session = null;
     if (player.pc) {
       var pc = player.pc;
       player.pc = null;
@@ -232,6 +232,7 @@ const SCRIPT = `
           return;
         }
         player.viewerId = reply.body.id || null;
+        player.session = typeof reply.body.location === "string" ? reply.body.location : null;
         return pc.setRemoteDescription({ type: "answer", sdp: reply.body.sdp });
       })
       .catch(function (err) {
@@ -324,12 +325,19 @@ const SCRIPT = `
 })();
 `;
 
+/**
+ * The player page's Content-Security-Policy: its own script and style, fetches to its own origin, framed
+ * by its own origin (a dashboard there, the camera wall) and by `frameAncestors`.
+ */
+export function playerPagePolicy(frameAncestors: readonly string[] = []): string {
+  return contentSecurityPolicy({ script: SCRIPT, style: STYLE, framesOwnOrigin: false, frameAncestors });
+}
+
 /** The self-contained player page of a webrtc-out node: one HTML document, no external resource. */
 export function playerPage(opts: PlayerPageOptions): string {
   const config = {
     offerUrl: opts.offerUrl,
     statsUrl: opts.statsUrl,
-    viewerUrlPrefix: opts.viewerUrlPrefix ?? null,
     ...(opts.bearerToken !== undefined
       ? { bearerToken: opts.bearerToken, tokenBesideBasicAuth: opts.tokenBesideBasicAuth === true }
       : {}),

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HttpAccess } from "./access";
 import { sendError } from "./http-error";
 import type { StreamSummary } from "./stream-summary";
-import { serveWall, wallSubpath } from "./wall";
+import { serveWall, type WallSettings, wallSubpath } from "./wall";
 
 export type NextFunction = (err?: unknown) => void;
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
@@ -22,6 +22,8 @@ export interface Endpoint {
    * the same; until an endpoint has told them, the router does not serve the wall.
    */
   readonly access?: HttpAccess;
+  /** How the camera wall is served, from the same Node-RED settings: the latest registered says. */
+  readonly wall?: WallSettings;
 }
 
 export type Registration = { readonly unregister: () => void } | { readonly conflict: true };
@@ -91,7 +93,8 @@ interface Entry {
  * table. Nodes come and go by adding and removing entries in a Map; a request for a path no live node
  * holds passes on to the rest of httpNode (http-in routes, 404).
  *
- * The camera wall (GET /webrtc, GET /webrtc/streams) is served by this same router, after the nodes:
+ * The camera wall (GET /webrtc, GET /webrtc/streams) is served by this same router, after the nodes,
+ * unless Node-RED's settings switch it off (then those paths pass on like any other):
  * a webrtc-out whose path is "webrtc" (or "webrtc/streams") wins over it, as its player page was
  * there first. It runs behind the httpNodeCors and httpNodeMiddleware the endpoints told at their
  * registration (they all come from the same Node-RED settings), and stays served, empty, after the
@@ -100,6 +103,7 @@ interface Entry {
 class EndpointRouter {
   private readonly entries = new Map<string, Entry>();
   private access: HttpAccess | undefined;
+  private wall: WallSettings = { enabled: true, frameAncestors: [] };
 
   readonly handler: RequestHandler = (req, res, next) => {
     if (this.entries.size === 0 && this.access === undefined) {
@@ -113,12 +117,13 @@ class EndpointRouter {
       return;
     }
     const access = this.access;
-    const wall = access ? wallSubpath(pathname) : undefined;
+    const wall = access && this.wall.enabled ? wallSubpath(pathname) : undefined;
     if (!access || wall === undefined) {
       next();
       return;
     }
-    answer(res, () => serveWall(req, res, wall, access, () => this.summaries()));
+    const settings = this.wall;
+    answer(res, () => serveWall(req, res, wall, access, settings, () => this.summaries()));
   };
 
   register(path: string, endpoint: Endpoint): Registration {
@@ -127,6 +132,7 @@ class EndpointRouter {
     const entry: Entry = { path, endpoint };
     this.entries.set(key, entry);
     if (endpoint.access) this.access = endpoint.access;
+    if (endpoint.wall) this.wall = endpoint.wall;
     return {
       unregister: () => {
         if (this.entries.get(key) === entry) this.entries.delete(key);

@@ -1,25 +1,30 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type HttpAccess, withAccess } from "./access";
-import { readTextBody, requireMediaType } from "./body";
+import { BODY_LIMIT_BYTES, BODY_TIMEOUT_MS, readTextBody, requireMediaType } from "./body";
 import type { CorsOptions } from "./cors";
 import { HttpError, sendError, sendHtml, sendJson } from "./http-error";
 import { type IceServerEntry, iceServerLinks } from "./ice-links";
-import { playerPage } from "./player-page";
+import { playerPage, playerPagePolicy } from "./player-page";
+import { publicStats } from "./public-stats";
 import { baseUrl } from "./request-base";
 import type { Endpoint, RequestHandler } from "./router";
 import { type StreamSummary, summarizeStream, type ViewerSetStats } from "./stream-summary";
-import { viewerTokenRefusal } from "./viewer-token";
+import { WrongTokenThrottle } from "./token-throttle";
+import { ViewerTokenGate } from "./viewer-token";
 
 /** What the endpoint needs of a stream's viewer set (src/webrtc/stream-viewers.ts StreamViewers). */
 export interface ViewerHost {
+  /** `resource`: the secret that names the new viewer's WHEP resource to viewerOf. */
   addViewer(
     offerSdp: string,
     remoteAddress: string,
     vanilla: boolean,
-  ): Promise<{ id: string; answerSdp: string }>;
+  ): Promise<{ id: string; resource: string; answerSdp: string }>;
+  /** The id of the live viewer whose WHEP resource is `resource`; undefined for any other text. */
+  viewerOf(resource: string): string | undefined;
   addIceCandidates(id: string, sdpfrag: string): Promise<void>;
   removeViewer(id: string): Promise<void>;
-  /** Served as JSON at P/stats; the camera wall reads its state, size and viewer count. */
+  /** Served, without viewer ids and addresses, as JSON at P/stats; the camera wall reads its state and size. */
   stats(): ViewerSetStats;
 }
 
@@ -35,16 +40,27 @@ export interface StreamEndpointOptions {
   /** Node-RED's httpNodeMiddleware, run before every route (not before CORS preflights). */
   readonly middleware?: readonly RequestHandler[];
   /**
-   * When set, every route but CORS preflights needs `Authorization: Bearer <token>` (the player page
-   * also takes `?token=<token>`), and the camera wall lists the stream without anything of its own.
+   * Node-RED's httpNodeAuth is set: it checks every request but OPTIONS, so an OPTIONS answer names
+   * no ICE server credentials (a WHEP client gets them in the 201 of its POST).
+   */
+  readonly nodeAuth?: boolean;
+  /**
+   * When set, every route (OPTIONS too) but CORS preflights needs `Authorization: Bearer <token>` (the
+   * player page also takes `?token=<token>`), and the camera wall does not list the stream.
    */
   readonly viewerToken?: string | undefined;
+  /** Origins besides its own that may frame the player page (CSP frame-ancestors). Default none. */
+  readonly frameAncestors?: readonly string[];
+  /** Who guessed the viewer token wrong, and how long they wait. Default: 5 a minute, then 10 s, doubling. */
+  readonly tokenThrottle?: WrongTokenThrottle;
+  /** How long a request body may take to arrive before a 408. Default BODY_TIMEOUT_MS (10 s). */
+  readonly bodyTimeoutMs?: number;
 }
 
 const SDP = "application/sdp";
 const SDPFRAG = "application/trickle-ice-sdpfrag";
 const JSON_TYPE = "application/json";
-const VIEWER_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const RESOURCE = /^[A-Za-z0-9_-]{1,128}$/;
 
 interface Route {
   readonly methods: readonly string[];
@@ -87,9 +103,9 @@ function asIceRestartRefusal(err: unknown): unknown {
   );
 }
 
-async function readJsonOffer(req: IncomingMessage): Promise<string> {
+async function readJsonOffer(req: IncomingMessage, timeoutMs: number): Promise<string> {
   requireMediaType(req, JSON_TYPE);
-  const text = await readTextBody(req);
+  const text = await readTextBody(req, BODY_LIMIT_BYTES, timeoutMs);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -113,9 +129,9 @@ async function readJsonOffer(req: IncomingMessage): Promise<string> {
   return sdp;
 }
 
-async function readSdpOffer(req: IncomingMessage): Promise<string> {
+async function readSdpOffer(req: IncomingMessage, timeoutMs: number): Promise<string> {
   requireMediaType(req, SDP);
-  const sdp = await readTextBody(req);
+  const sdp = await readTextBody(req, BODY_LIMIT_BYTES, timeoutMs);
   if (sdp.trim() === "") throw new HttpError(400, "bad SDP", "the body is empty: send the SDP offer");
   return sdp;
 }
@@ -127,12 +143,27 @@ async function readSdpOffer(req: IncomingMessage): Promise<string> {
 export class StreamEndpoint implements Endpoint {
   readonly access: HttpAccess;
   private readonly opts: StreamEndpointOptions;
+  /** Every ICE server, credentials included: for requests that passed every access rule. */
   private readonly links: string[];
+  /** What OPTIONS P/whep announces: without credentials when httpNodeAuth cannot have checked it. */
+  private readonly optionsLinks: string[];
+  /** The viewer token's check; undefined when the stream has none. */
+  private readonly gate: ViewerTokenGate | undefined;
+  private readonly bodyTimeoutMs: number;
 
   constructor(opts: StreamEndpointOptions) {
     this.opts = opts;
-    this.access = { cors: opts.cors, middleware: opts.middleware };
-    this.links = iceServerLinks(opts.iceServers ?? []);
+    this.gate =
+      opts.viewerToken === undefined
+        ? undefined
+        : new ViewerTokenGate(opts.viewerToken, opts.tokenThrottle ?? new WrongTokenThrottle());
+    this.bodyTimeoutMs = opts.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
+    this.access = { cors: opts.cors, middleware: opts.middleware, nodeAuth: opts.nodeAuth };
+    const servers = opts.iceServers ?? [];
+    this.links = iceServerLinks(servers);
+    this.optionsLinks = opts.nodeAuth
+      ? iceServerLinks(servers.filter((s) => s.username === undefined && s.credential === undefined))
+      : this.links;
   }
 
   handle(req: IncomingMessage, res: ServerResponse, subpath: string): void {
@@ -141,13 +172,11 @@ export class StreamEndpoint implements Endpoint {
   }
 
   /**
-   * This stream's line in the camera wall's list. A token-protected stream shows its path and title
-   * only: its state and viewers are what GET P/stats guards with the token.
+   * This stream's line in the camera wall's list; none for a stream behind a viewer token: its path and
+   * title would tell whoever reaches the wall where a guarded camera is.
    */
-  describe(): StreamSummary {
-    if (this.opts.viewerToken !== undefined) {
-      return { path: this.opts.path, title: this.opts.title, state: "waiting", viewers: 0, protected: true };
-    }
+  describe(): StreamSummary | undefined {
+    if (this.opts.viewerToken !== undefined) return undefined;
     return summarizeStream(this.opts.path, this.opts.title, this.opts.viewers.stats());
   }
 
@@ -158,22 +187,27 @@ export class StreamEndpoint implements Endpoint {
       return;
     }
     const allowed = [...found.methods, "OPTIONS"];
+    // A preflight, here only when httpNodeCors is unset: it carries no credentials, so it learns nothing.
+    if (method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined) {
+      res.statusCode = 204;
+      res.setHeader("Allow", allowed.join(", "));
+      res.end();
+      return;
+    }
+    // Before anything is read or built: a refused request never reaches the viewer set.
+    const refusal = this.gate?.refusal(req, remoteAddress(req), { query: subpath === "" });
+    if (refusal) {
+      sendError(res, refusal);
+      return;
+    }
     if (method === "OPTIONS") {
       res.statusCode = 204;
       res.setHeader("Allow", allowed.join(", "));
       if (subpath === "/whep") {
         res.setHeader("Accept-Post", SDP);
-        for (const link of this.links) res.appendHeader("Link", link);
+        for (const link of this.optionsLinks) res.appendHeader("Link", link);
       }
       res.end();
-      return;
-    }
-    // Before anything is read or built: a refused request never reaches the viewer set.
-    const token = this.opts.viewerToken;
-    const refusal =
-      token === undefined ? undefined : viewerTokenRefusal(req, token, { query: subpath === "" });
-    if (refusal) {
-      sendError(res, refusal);
       return;
     }
     const effective = method === "HEAD" && found.methods.includes("GET") ? "GET" : method;
@@ -191,10 +225,11 @@ export class StreamEndpoint implements Endpoint {
     if (subpath === "/stats") return { methods: ["GET", "HEAD"], run: async (_req, res) => this.stats(res) };
     const whep = /^\/whep\/([^/]+)$/.exec(subpath);
     if (whep) {
-      const id = whep[1] ?? "";
+      const resource = whep[1] ?? "";
       return {
         methods: ["PATCH", "DELETE"],
-        run: (req, res, method) => (method === "PATCH" ? this.trickle(req, res, id) : this.end(res, id)),
+        run: (req, res, method) =>
+          method === "PATCH" ? this.trickle(req, res, resource) : this.end(res, resource),
       };
     }
     return undefined;
@@ -215,7 +250,6 @@ export class StreamEndpoint implements Endpoint {
       statsUrl: urls.stats,
       embed,
       iceServers: this.opts.iceServers,
-      viewerUrlPrefix: `${urls.whep}/`,
       ...(this.opts.viewerToken !== undefined
         ? {
             bearerToken: this.opts.viewerToken,
@@ -225,20 +259,26 @@ export class StreamEndpoint implements Endpoint {
     });
     // The page's own URL may carry ?token=: no Referer is to take it anywhere.
     if (this.opts.viewerToken !== undefined) res.setHeader("Referrer-Policy", "no-referrer");
-    sendHtml(res, html);
+    sendHtml(res, html, playerPagePolicy(this.opts.frameAncestors));
   }
 
   private async offer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const sdp = await readJsonOffer(req);
-    const { id, answerSdp } = await this.opts.viewers.addViewer(sdp, remoteAddress(req), true);
-    sendJson(res, 200, { type: "answer", sdp: answerSdp, id });
+    const sdp = await readJsonOffer(req, this.bodyTimeoutMs);
+    const { id, resource, answerSdp } = await this.opts.viewers.addViewer(sdp, remoteAddress(req), true);
+    // `location` is the session's WHEP resource, as a WHEP POST's Location: only this client learns it.
+    sendJson(res, 200, {
+      type: "answer",
+      sdp: answerSdp,
+      id,
+      location: `${this.urls(req).whep}/${resource}`,
+    });
   }
 
   private async whep(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const sdp = await readSdpOffer(req);
-    const { id, answerSdp } = await this.opts.viewers.addViewer(sdp, remoteAddress(req), false);
+    const sdp = await readSdpOffer(req, this.bodyTimeoutMs);
+    const { id, resource, answerSdp } = await this.opts.viewers.addViewer(sdp, remoteAddress(req), false);
     res.statusCode = 201;
-    res.setHeader("Location", `${this.urls(req).whep}/${encodeURIComponent(id)}`);
+    res.setHeader("Location", `${this.urls(req).whep}/${resource}`);
     res.setHeader("ETag", etagFor(id));
     res.setHeader("Accept-Patch", SDPFRAG);
     for (const link of this.links) res.appendHeader("Link", link);
@@ -248,10 +288,19 @@ export class StreamEndpoint implements Endpoint {
     res.end(answerSdp);
   }
 
-  private async trickle(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+  /** The viewer a WHEP resource names; a 404 for anything but a live viewer's resource. */
+  private viewerOf(resource: string): string {
+    const id = RESOURCE.test(resource) ? this.opts.viewers.viewerOf(resource) : undefined;
+    if (id === undefined) {
+      throw new HttpError(404, "unknown viewer", "no session at this URL: it has ended, or never existed");
+    }
+    return id;
+  }
+
+  private async trickle(req: IncomingMessage, res: ServerResponse, resource: string): Promise<void> {
     requireMediaType(req, SDPFRAG);
-    if (!VIEWER_ID.test(id)) throw new HttpError(404, "unknown viewer", `no viewer ${JSON.stringify(id)}`);
-    const fragment = await readTextBody(req);
+    const id = this.viewerOf(resource);
+    const fragment = await readTextBody(req, BODY_LIMIT_BYTES, this.bodyTimeoutMs);
     if (ifMatchFails(req, id)) {
       throw new HttpError(
         412,
@@ -269,15 +318,14 @@ export class StreamEndpoint implements Endpoint {
     res.end();
   }
 
-  private async end(res: ServerResponse, id: string): Promise<void> {
-    if (!VIEWER_ID.test(id)) throw new HttpError(404, "unknown viewer", `no viewer ${JSON.stringify(id)}`);
-    await this.opts.viewers.removeViewer(id);
+  private async end(res: ServerResponse, resource: string): Promise<void> {
+    await this.opts.viewers.removeViewer(this.viewerOf(resource));
     res.statusCode = 200;
     res.setHeader("Content-Length", "0");
     res.end();
   }
 
   private stats(res: ServerResponse): void {
-    sendJson(res, 200, this.opts.viewers.stats());
+    sendJson(res, 200, publicStats(this.opts.viewers.stats()));
   }
 }

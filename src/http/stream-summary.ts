@@ -12,8 +12,6 @@ export interface StreamSummary {
   readonly width?: number;
   readonly height?: number;
   readonly kbps?: number;
-  /** The stream needs a viewer token: the wall shows its name only, and asks for the token to play it. */
-  readonly protected?: true;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "./http-error";
+import type { WrongTokenThrottle } from "./token-throttle";
 
 /** `Authorization: Bearer <token>` (RFC 6750 §2.1); undefined when the header is absent or another scheme. */
 export function bearerToken(req: IncomingMessage): string | undefined {
@@ -50,15 +51,10 @@ export interface TokenSources {
   readonly query: boolean;
 }
 
-/**
- * The 401 for a request without the viewer token `expected`, or undefined when it carries it. RFC 6750
- * §3: a request with no token gets a bare challenge, one with a wrong token `error="invalid_token"`.
- */
-export function viewerTokenRefusal(
-  req: IncomingMessage,
-  expected: string,
-  sources: TokenSources,
-): HttpError | undefined {
+/** What a request carries: the viewer token, none, or only wrong ones (a guess, if any is). */
+export type TokenVerdict = "right" | "missing" | "wrong";
+
+export function tokenVerdict(req: IncomingMessage, expected: string, sources: TokenSources): TokenVerdict {
   const fromQuery = sources.query ? queryToken(req) : undefined;
   const given = [bearerToken(req), headerToken(req), fromQuery].filter(
     (token): token is string => token !== undefined,
@@ -66,9 +62,16 @@ export function viewerTokenRefusal(
   // Every candidate is compared, matched or not, so the time taken does not tell which one was right.
   let ok = false;
   for (const token of given) ok = tokensMatch(token, expected) || ok;
-  if (ok) return undefined;
+  return ok ? "right" : given.length === 0 ? "missing" : "wrong";
+}
+
+/**
+ * The 401 for a request without the viewer token. RFC 6750 §3: a request with no token gets a bare
+ * challenge, one with a wrong token `error="invalid_token"`.
+ */
+export function tokenRefusal(verdict: "missing" | "wrong", sources: TokenSources): HttpError {
   const realm = 'Bearer realm="webrtc-out"';
-  if (given.length === 0) {
+  if (verdict === "missing") {
     return new HttpError(
       401,
       "unauthorized",
@@ -81,4 +84,47 @@ export function viewerTokenRefusal(
   return new HttpError(401, "unauthorized", "the viewer token is not this stream's", {
     "WWW-Authenticate": `${realm}, error="invalid_token"`,
   });
+}
+
+/** The 401 for a request without the viewer token `expected`, or undefined when it carries it. */
+export function viewerTokenRefusal(
+  req: IncomingMessage,
+  expected: string,
+  sources: TokenSources,
+): HttpError | undefined {
+  const verdict = tokenVerdict(req, expected, sources);
+  return verdict === "right" ? undefined : tokenRefusal(verdict, sources);
+}
+
+/** One stream's viewer token, and the addresses that guessed it wrong. */
+export class ViewerTokenGate {
+  constructor(
+    private readonly token: string,
+    private readonly throttle: WrongTokenThrottle,
+  ) {}
+
+  /**
+   * Why a request from `address` may not pass, or undefined when it may. An address that guessed
+   * wrong too often waits, whatever it sends, until its pause is over: a 429 with Retry-After.
+   */
+  refusal(req: IncomingMessage, address: string, sources: TokenSources): HttpError | undefined {
+    const waitMs = this.throttle.waitMs(address);
+    if (waitMs > 0) {
+      const seconds = Math.ceil(waitMs / 1000);
+      return new HttpError(
+        429,
+        "too many wrong tokens",
+        `too many wrong viewer tokens from ${address}: try again in ${seconds} s`,
+        { "Retry-After": String(seconds) },
+        "too-many-wrong-tokens",
+      );
+    }
+    const verdict = tokenVerdict(req, this.token, sources);
+    if (verdict === "right") {
+      this.throttle.succeeded(address);
+      return undefined;
+    }
+    if (verdict === "wrong") this.throttle.failed(address);
+    return tokenRefusal(verdict, sources);
+  }
 }

@@ -1,4 +1,4 @@
-import { escapeHtml, scriptJson } from "./html";
+import { contentSecurityPolicy, escapeHtml, scriptJson } from "./html";
 
 export interface WallPageOptions {
   readonly title: string;
@@ -40,11 +40,6 @@ main { flex: 1; min-height: 0; padding: 0 8px 8px; }
 .tile[data-state="live"] .state::before { background: #35d07f; box-shadow: 0 0 6px #35d07f; }
 .tile[data-state="waiting"] .state::before { background: #f5b942; }
 .tile[data-state="stalled"] .state::before { background: #ff5a5f; }
-.tile .lock { position: absolute; inset: 0; display: flex; flex-direction: column; align-items: center;
-  justify-content: center; gap: 8px; padding-bottom: 40px; color: #9aa3ad; }
-.tile .lock[hidden] { display: none; }
-.tile .lock input, .tile .lock button { font: inherit; padding: 4px 8px; border-radius: 4px;
-  border: 1px solid #3a424d; background: #14181d; color: #e6e8eb; }
 .tile .viewers { flex: none; color: #d0d5db; white-space: nowrap; }
 .tile .details { margin-left: auto; overflow: hidden; white-space: nowrap; text-overflow: ellipsis;
   color: #9aa3ad; font-variant-numeric: tabular-nums; }
@@ -72,7 +67,7 @@ const SCRIPT = `
   var problem = document.getElementById("problem");
   var GAP_PX = 8;
   var NARROW_PX = 640;
-  var STATE_TEXT = { live: "live", waiting: "waiting", stalled: "stalled", protected: "protected" };
+  var STATE_TEXT = { live: "live", waiting: "waiting", stalled: "stalled" };
 
   var tiles = new Map();
   var wall = { streams: [], error: null, refreshes: 0 };
@@ -86,42 +81,9 @@ const SCRIPT = `
     return kbps >= 1000 ? (kbps / 1000).toFixed(1) + " Mbps" : Math.round(kbps) + " kbps";
   }
 
-  function playerSrc(url, token) {
-    return url + "?embed=1" + (token ? "&token=" + encodeURIComponent(token) : "");
-  }
-
-  // A stream behind a viewer token is listed without it: the tile asks for it, and keeps it in this page only.
-  function lockForm(tile) {
-    var form = element("form", "lock");
-    var text = element("span");
-    text.textContent = "protected: enter its viewer token";
-    var input = element("input");
-    input.type = "password";
-    input.autocomplete = "off";
-    input.placeholder = "viewer token";
-    var button = element("button");
-    button.type = "submit";
-    button.textContent = "play";
-    form.appendChild(text);
-    form.appendChild(input);
-    form.appendChild(button);
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      if (!input.value) return;
-      tile.token = input.value;
-      form.hidden = true;
-      showPlayer(tile);
-    });
-    return form;
-  }
-
   function showPlayer(tile) {
-    if (tile.isProtected && !tile.token) {
-      tile.name.removeAttribute("href");
-      return;
-    }
-    tile.frame.src = playerSrc(tile.url, tile.token);
-    tile.name.href = tile.url + (tile.token ? "?token=" + encodeURIComponent(tile.token) : "");
+    tile.frame.src = tile.url + "?embed=1";
+    tile.name.href = tile.url;
   }
 
   function element(tag, className) {
@@ -131,7 +93,7 @@ const SCRIPT = `
   }
 
   function createTile(stream) {
-    var tile = { url: stream.url, isProtected: stream.protected === true, token: null, el: element("figure", "tile") };
+    var tile = { url: stream.url, el: element("figure", "tile") };
     tile.el.setAttribute("data-path", stream.path);
     tile.frame = element("iframe");
     tile.frame.setAttribute("allow", "autoplay; fullscreen");
@@ -147,7 +109,6 @@ const SCRIPT = `
     caption.appendChild(tile.viewers);
     caption.appendChild(tile.details);
     tile.el.appendChild(tile.frame);
-    if (tile.isProtected) tile.el.appendChild(lockForm(tile));
     tile.el.appendChild(caption);
     showPlayer(tile);
     return tile;
@@ -159,7 +120,7 @@ const SCRIPT = `
     tile.name.textContent = stream.title;
     tile.name.title = "open " + stream.title + " alone";
     tile.state.textContent = STATE_TEXT[stream.state] || stream.state;
-    tile.viewers.textContent = stream.viewers === null ? "" : plural(stream.viewers, "viewer");
+    tile.viewers.textContent = plural(stream.viewers, "viewer");
     var details = [];
     if (stream.codec) details.push(stream.codec);
     if (stream.width && stream.height) details.push(stream.width + "\\u00d7" + stream.height);
@@ -180,12 +141,6 @@ const SCRIPT = `
     });
     streams.forEach(function (stream, index) {
       var tile = tiles.get(stream.path);
-      // A redeploy that adds or removes the token changes what the tile is: build it again.
-      if (tile && tile.isProtected !== (stream.protected === true)) {
-        tile.el.remove();
-        tiles.delete(stream.path);
-        tile = undefined;
-      }
       if (!tile) {
         tile = createTile(stream);
         tiles.set(stream.path, tile);
@@ -254,6 +209,14 @@ const SCRIPT = `
   refresh();
 })();
 `;
+
+/**
+ * The camera wall's Content-Security-Policy: its own script and style, the list from its own origin,
+ * the players' pages of its own origin in its frames, framed by its own origin and by `frameAncestors`.
+ */
+export function wallPagePolicy(frameAncestors: readonly string[] = []): string {
+  return contentSecurityPolicy({ script: SCRIPT, style: STYLE, framesOwnOrigin: true, frameAncestors });
+}
 
 /**
  * The camera wall: every webrtc-out stream in a grid, each tile the stream's own player (`?embed=1`)

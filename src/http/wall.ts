@@ -3,7 +3,7 @@ import { type HttpAccess, withAccess } from "./access";
 import { HttpError, sendError, sendHtml, sendJson } from "./http-error";
 import { baseUrl } from "./request-base";
 import type { LiveState, StreamSummary } from "./stream-summary";
-import { wallPage } from "./wall-page";
+import { wallPage, wallPagePolicy } from "./wall-page";
 
 /** Where the camera wall is served under httpNodeRoot, unless a webrtc-out node holds this path. */
 export const WALL_PATH = "/webrtc";
@@ -11,22 +11,26 @@ const LIST_SUBPATH = "/streams";
 const REFRESH_MS = 2000;
 const ALLOWED = ["GET", "HEAD", "OPTIONS"];
 
+/** How Node-RED's settings have the camera wall served. */
+export interface WallSettings {
+  /** False: /webrtc and /webrtc/streams pass on to the rest of httpNode, as any path no node holds. */
+  readonly enabled: boolean;
+  /** Origins besides its own that may frame the wall page (CSP frame-ancestors). */
+  readonly frameAncestors: readonly string[];
+}
+
 /** One line of GET <root>/webrtc/streams: every key always present, null when unknown. */
 export interface WallStream {
   readonly path: string;
   /** The stream's player page under httpNodeRoot ("/api/cam1"); `?embed=1` gives the video alone. */
   readonly url: string;
   readonly title: string;
-  /** "protected" for a stream behind a viewer token: the wall knows nothing more of it. */
-  readonly state: LiveState | "protected";
-  /** null for a protected stream. */
-  readonly viewers: number | null;
+  readonly state: LiveState;
+  readonly viewers: number;
   readonly codec: string | null;
   readonly width: number | null;
   readonly height: number | null;
   readonly kbps: number | null;
-  /** The stream needs a viewer token: the wall page asks for it before it plays the stream. */
-  readonly protected: boolean;
 }
 
 /**
@@ -40,30 +44,18 @@ export function wallSubpath(pathname: string): string | undefined {
   return undefined;
 }
 
-/** One line of the list. A protected stream's holds its name only: never its token, state or viewers. */
+/** One line of the list. */
 function wallStream(summary: StreamSummary, base: string): WallStream {
-  const named = { path: summary.path, url: `${base}${summary.path}`, title: summary.title };
-  if (summary.protected) {
-    return {
-      ...named,
-      state: "protected",
-      viewers: null,
-      codec: null,
-      width: null,
-      height: null,
-      kbps: null,
-      protected: true,
-    };
-  }
   return {
-    ...named,
+    path: summary.path,
+    url: `${base}${summary.path}`,
+    title: summary.title,
     state: summary.state,
     viewers: summary.viewers,
     codec: summary.codec ?? null,
     width: summary.width ?? null,
     height: summary.height ?? null,
     kbps: summary.kbps ?? null,
-    protected: false,
   };
 }
 
@@ -74,19 +66,20 @@ export function wallStreams(summaries: readonly StreamSummary[], base: string): 
     .map((summary) => wallStream(summary, base));
 }
 
-function sendPage(req: IncomingMessage, res: ServerResponse): void {
+function sendPage(req: IncomingMessage, res: ServerResponse, settings: WallSettings): void {
   const html = wallPage({
     title: "Camera wall",
     listUrl: `${baseUrl(req)}${WALL_PATH}${LIST_SUBPATH}`,
     refreshMs: REFRESH_MS,
   });
-  sendHtml(res, html);
+  sendHtml(res, html, wallPagePolicy(settings.frameAncestors));
 }
 
 function route(
   req: IncomingMessage,
   res: ServerResponse,
   subpath: string,
+  settings: WallSettings,
   summaries: () => readonly StreamSummary[],
 ): void {
   const method = req.method ?? "GET";
@@ -106,7 +99,7 @@ function route(
     return;
   }
   if (subpath === LIST_SUBPATH) sendJson(res, 200, wallStreams(summaries(), baseUrl(req)));
-  else sendPage(req, res);
+  else sendPage(req, res, settings);
 }
 
 /**
@@ -118,7 +111,8 @@ export function serveWall(
   res: ServerResponse,
   subpath: string,
   access: HttpAccess,
+  settings: WallSettings,
   summaries: () => readonly StreamSummary[],
 ): void {
-  withAccess(access, req, res, () => route(req, res, subpath, summaries));
+  withAccess(access, req, res, () => route(req, res, subpath, settings, summaries));
 }

@@ -1,4 +1,5 @@
 import { isIPv4 } from "node:net";
+import { isFrameAncestorSource } from "../http/html";
 import { normalizeEndpointPath, slugPath } from "../http/router";
 import type { IceSettings } from "../webrtc/ice-config";
 import type { NodeDef } from "./red";
@@ -8,6 +9,7 @@ export interface WebrtcOutDef extends NodeDef {
   path?: string;
   maxViewers?: number | string;
   maxPending?: number | string;
+  maxPerAddress?: number | string;
   audio?: boolean;
   fastStart?: boolean;
   iceServers?: string;
@@ -41,6 +43,8 @@ export interface WebrtcOutSettings {
   readonly maxViewers: number;
   /** Viewers one client address may have waiting to connect at once. */
   readonly maxPendingPerAddress: number;
+  /** Viewers one client address may have at once, connected or not. */
+  readonly maxViewersPerAddress: number;
   /** The viewer token, undefined when viewers need none. */
   readonly viewerToken: string | undefined;
   readonly audio: boolean;
@@ -57,6 +61,11 @@ export const DEFAULT_MAX_VIEWERS = 20;
 export const DEFAULT_STATS_INTERVAL_S = 10;
 /** As src/webrtc/stream-viewers.ts DEFAULT_MAX_PENDING_PER_ADDRESS (not imported: this module stays free of werift). */
 export const DEFAULT_MAX_PENDING = 4;
+/**
+ * A household's or an office's screens behind one NAT fit; one host cannot take every place of a stream.
+ * Behind a reverse proxy every viewer comes from the proxy's address: raise it to Max viewers there.
+ */
+export const DEFAULT_MAX_PER_ADDRESS = 10;
 const ICE_URL = /^(stun|stuns|turn|turns):[^\s]+$/i;
 
 function integer(value: unknown, fallback: number): number {
@@ -100,6 +109,14 @@ export function parseWebrtcOutConfig(
       `pending viewers per address must be a whole number of at least 1; using ${DEFAULT_MAX_PENDING}`,
     );
     maxPendingPerAddress = DEFAULT_MAX_PENDING;
+  }
+
+  let maxViewersPerAddress = integer(def.maxPerAddress, DEFAULT_MAX_PER_ADDRESS);
+  if (!(maxViewersPerAddress >= 1)) {
+    problems.push(
+      `viewers per client address must be a whole number of at least 1; using ${DEFAULT_MAX_PER_ADDRESS}`,
+    );
+    maxViewersPerAddress = DEFAULT_MAX_PER_ADDRESS;
   }
 
   // Surrounding spaces are a copy-and-paste accident, never part of a token a header could carry.
@@ -170,6 +187,7 @@ export function parseWebrtcOutConfig(
     topic: name || path || "webrtc-out",
     maxViewers,
     maxPendingPerAddress,
+    maxViewersPerAddress,
     viewerToken,
     audio: def.audio !== false,
     fastStart: def.fastStart !== false,
@@ -178,4 +196,46 @@ export function parseWebrtcOutConfig(
     statsIntervalMs: Math.round(statsInterval * 1000),
     problems,
   };
+}
+
+/**
+ * Node-RED's `webrtcOut` setting (settings.js): what concerns every webrtc-out of the process alike,
+ * so it is the administrator's to set, not each node's.
+ */
+export interface SiteSettings {
+  /** Serve the camera wall at <httpNodeRoot>/webrtc. Default true. */
+  readonly wall: boolean;
+  /** Origins besides their own that may frame the player pages and the camera wall. */
+  readonly frameAncestors: readonly string[];
+  /** What was wrong in the setting and left out; each node warns about it. */
+  readonly problems: readonly string[];
+}
+
+/**
+ * `webrtcOut: { wall: false, frameAncestors: ["https://dash.example.net"] }`; never throws, reports
+ * problems instead.
+ */
+export function parseSiteSettings(setting: unknown): SiteSettings {
+  const problems: string[] = [];
+  if (setting === undefined || setting === null) return { wall: true, frameAncestors: [], problems };
+  if (typeof setting !== "object" || Array.isArray(setting)) {
+    return { wall: true, frameAncestors: [], problems: ["the webrtcOut setting is not an object: ignored"] };
+  }
+  const { wall, frameAncestors: given } = setting as { wall?: unknown; frameAncestors?: unknown };
+  if (wall !== undefined && typeof wall !== "boolean") {
+    problems.push("webrtcOut.wall must be true or false: the camera wall stays off until it is");
+  }
+  const sources = Array.isArray(given) ? given : given === undefined ? [] : [given];
+  const frameAncestors: string[] = [];
+  for (const source of sources) {
+    for (const word of typeof source === "string" ? words(source) : [undefined]) {
+      if (word !== undefined && isFrameAncestorSource(word)) frameAncestors.push(word);
+      else
+        problems.push(
+          `webrtcOut.frameAncestors: ${JSON.stringify(word ?? source)} left out: give an origin such as https://dash.example.net`,
+        );
+    }
+  }
+  // Anything but true or absent keeps the wall off: a typo must not publish it.
+  return { wall: wall === undefined || wall === true, frameAncestors, problems };
 }

@@ -11,7 +11,9 @@ import type { Node, NodeAPI, NodeDef, NodeStatus } from "./red";
 import { codecLabel, describeRate } from "./text";
 import {
   type FallbackCodec,
+  parseSiteSettings,
   parseWebrtcOutConfig,
+  type SiteSettings,
   type WebrtcOutCredentials,
   type WebrtcOutDef,
   type WebrtcOutSettings,
@@ -26,6 +28,8 @@ export interface ViewerSetOptions {
   fallbackCodec?: FallbackCodec;
   /** Viewers one client address may have waiting to connect; the viewer set's default when absent. */
   maxPendingPerAddress?: number;
+  /** Viewers one client address may have at once, connected or not; no limit when absent. */
+  maxViewersPerAddress?: number;
 }
 
 /** What a viewer event carries: at least its id; the viewer set adds address and state. */
@@ -107,6 +111,7 @@ function reportingNoStream(viewers: ViewerHost, onNoStream: () => void): ViewerH
         throw err;
       }
     },
+    viewerOf: (resource) => viewers.viewerOf(resource),
     addIceCandidates: (id, sdpfrag) => viewers.addIceCandidates(id, sdpfrag),
     removeViewer: (id) => viewers.removeViewer(id),
     stats: () => viewers.stats(),
@@ -118,9 +123,10 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
   function WebrtcOutNode(this: Node<WebrtcOutCredentials>, def: NodeDef): void {
     RED.nodes.createNode(this as Node<never>, def);
     const settings = parseWebrtcOutConfig(def as WebrtcOutDef, this.credentials);
-    for (const problem of settings.problems) this.warn(problem);
+    const site = parseSiteSettings(RED.settings?.webrtcOut);
+    for (const problem of [...settings.problems, ...site.problems]) this.warn(problem);
 
-    const served = serve(this, settings);
+    const served = serve(this, settings, site);
     const shouldReport = reportLimiter(BAD_INPUT_REPORT_INTERVAL_MS);
 
     this.on("input", (msg, _send, done) => {
@@ -150,7 +156,11 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
   }
 
   /** Claims the path and starts the viewer set; undefined (with the reason in the status) when it cannot. */
-  function serve(node: Node<WebrtcOutCredentials>, settings: WebrtcOutSettings): Served | undefined {
+  function serve(
+    node: Node<WebrtcOutCredentials>,
+    settings: WebrtcOutSettings,
+    site: SiteSettings,
+  ): Served | undefined {
     if (!settings.path) {
       node.status({ fill: "red", shape: "dot", text: "invalid path: open the node and fix it" });
       return undefined;
@@ -170,6 +180,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
     const access = {
       cors: corsOptionsFrom(RED.settings?.httpNodeCors),
       middleware: middlewareFrom(RED.settings?.httpNodeMiddleware),
+      nodeAuth: Boolean(RED.settings?.httpNodeAuth),
     };
     const registration: Registration = registerEndpoint(httpNode, settings.path, {
       handle: (req, res, subpath) => {
@@ -179,6 +190,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
       },
       describe: () => endpoint?.describe(),
       access,
+      wall: { enabled: site.wall, frameAncestors: site.frameAncestors },
     });
     if (!("unregister" in registration)) {
       const text = `path ${settings.path} is taken by another webrtc-out`;
@@ -195,6 +207,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
         fastStart: settings.fastStart,
         fallbackCodec: settings.fallbackCodec,
         maxPendingPerAddress: settings.maxPendingPerAddress,
+        maxViewersPerAddress: settings.maxViewersPerAddress,
       });
     } catch (err) {
       registration.unregister();
@@ -215,6 +228,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
       viewers: reportingNoStream(viewers, requested),
       iceServers: settings.ice.iceServers,
       viewerToken: settings.viewerToken,
+      frameAncestors: site.frameAncestors,
       ...access,
     });
 

@@ -112,3 +112,27 @@ export class TooManyPendingError extends ViewerRequestError {
     this.headers = { "Retry-After": String(retryAfterS) };
   }
 }
+
+/**
+ * One client address already has as many viewers, connected or still connecting, as it may: one host
+ * cannot take every place of a stream (maxViewers) for itself.
+ */
+export class TooManyFromAddressError extends ViewerRequestError {
+  readonly httpStatus = 429;
+  readonly code = "max-viewers-per-address";
+  /** Answered as response headers (sendError copies them). */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    readonly remoteAddress: string,
+    readonly maxPerAddress: number,
+    retryAfterS: number,
+  ) {
+    super(
+      "too many viewers from this address",
+      `${remoteAddress} already has ${maxPerAddress} viewer${maxPerAddress === 1 ? "" : "s"} of this stream, ` +
+        "the most one client address may have; end one of them, or try again later",
+    );
+    this.headers = { "Retry-After": String(retryAfterS) };
+  }
+}

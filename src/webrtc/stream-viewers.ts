@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { GopCache, type GopCacheLimits } from "../rtp/gop-cache";
 import { type PacketCodec, PacketInput } from "../rtp/packet-input";
@@ -10,6 +11,7 @@ import {
   BadSdpError,
   MaxViewersError,
   NoStreamError,
+  TooManyFromAddressError,
   TooManyPendingError,
   UnknownViewerError,
   ViewerRequestError,
@@ -47,12 +49,20 @@ export interface StreamViewersOptions {
    * or times out. Default DEFAULT_MAX_PENDING_PER_ADDRESS.
    */
   readonly maxPendingPerAddress?: number;
+  /**
+   * Viewers one client address may have at once, connected or not: past it, its offers are refused
+   * with TooManyFromAddressError until one of them ends. Default: no limit but maxViewers (the
+   * webrtc-out node sets one).
+   */
+  readonly maxViewersPerAddress?: number;
 }
 
 /** A browser tab holds one pending viewer at a time; a few tabs of one household behind one NAT fit. */
 export const DEFAULT_MAX_PENDING_PER_ADDRESS = 4;
 /** What a refused client is told to wait before asking again (a pending viewer connects within seconds). */
 const PENDING_RETRY_AFTER_S = 5;
+/** What a client with all its places taken is told to wait: its viewers end when it closes them. */
+const PER_ADDRESS_RETRY_AFTER_S = 10;
 
 export type SourceState = "waiting" | "receiving" | "stalled";
 
@@ -99,6 +109,32 @@ function isRelayableAudio(media: MediaInfo): boolean {
   return media.relayable && BROWSER_AUDIO.has(media.codec.toUpperCase());
 }
 
+/**
+ * 256 random bits naming one viewer's WHEP resource: only the client that created the viewer learns it,
+ * and no other can guess it. The viewer id, which events and stats show, names nothing a client can reach.
+ */
+function newResource(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** Resources are looked up by their digest, so the lookup's timing tells nothing of a stored one. */
+function resourceKey(resource: string): string {
+  return createHash("sha256").update(resource, "utf8").digest("base64");
+}
+
+/** Counts one more for `key` in `counts`; the function returned uncounts it, once. */
+function hold(counts: Map<string, number>, key: string): () => void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    const left = (counts.get(key) ?? 1) - 1;
+    if (left > 0) counts.set(key, left);
+    else counts.delete(key);
+  };
+}
+
 function viewerInfo(viewer: Viewer): ViewerInfo {
   return {
     id: viewer.id,
@@ -114,6 +150,8 @@ function viewerInfo(viewer: Viewer): ViewerInfo {
  */
 export class StreamViewers extends EventEmitter<Events> {
   private readonly viewers = new Map<string, Viewer>();
+  /** Viewer ids by the digest of their WHEP resource (see newResource). */
+  private readonly resources = new Map<string, string>();
   private readonly fastStart: boolean;
   private readonly gop: GopCache;
   private readonly meter = new RateMeter();
@@ -131,6 +169,9 @@ export class StreamViewers extends EventEmitter<Events> {
   /** Per client address: viewers being answered, or answered but never connected. */
   private readonly unconnected = new Map<string, number>();
   private readonly maxPendingPerAddress: number;
+  /** Per client address: every viewer, from its offer until it ends. */
+  private readonly seats = new Map<string, number>();
+  private readonly maxViewersPerAddress: number;
   private closed = false;
   private sessions = 0;
   private lastVideoAt: number | undefined;
@@ -144,6 +185,7 @@ export class StreamViewers extends EventEmitter<Events> {
     this.gop = new GopCache(opts.gopLimits);
     this.packetInput = opts.fallbackCodec ? new PacketInput(opts.fallbackCodec) : undefined;
     this.maxPendingPerAddress = opts.maxPendingPerAddress ?? DEFAULT_MAX_PENDING_PER_ADDRESS;
+    this.maxViewersPerAddress = opts.maxViewersPerAddress ?? Number.POSITIVE_INFINITY;
   }
 
   /** Viewers not connected yet (being answered, or waiting for ICE): of one client address, or of all. */
@@ -154,17 +196,9 @@ export class StreamViewers extends EventEmitter<Events> {
     return total;
   }
 
-  /** Counts a pending viewer of `address`; the function returned uncounts it, once. */
-  private holdPending(address: string): () => void {
-    this.unconnected.set(address, (this.unconnected.get(address) ?? 0) + 1);
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
-      const left = (this.unconnected.get(address) ?? 1) - 1;
-      if (left > 0) this.unconnected.set(address, left);
-      else this.unconnected.delete(address);
-    };
+  /** Viewers of one client address, connected or not. */
+  viewersFrom(remoteAddress: string): number {
+    return this.seats.get(remoteAddress) ?? 0;
   }
 
   /** The latest StreamInfo pushed. */
@@ -275,18 +309,21 @@ export class StreamViewers extends EventEmitter<Events> {
   }
 
   /**
-   * Answers a browser's offer with a new viewer.
-   * @throws MaxViewersError, TooManyPendingError, NoStreamError, NoCommonCodecError, BadSdpError (all
-   *   ViewerRequestError)
+   * Answers a browser's offer with a new viewer: its id (for events and logs) and its WHEP resource, the
+   * secret that names it to viewerOf (for the client that offered, and no one else).
+   * @throws MaxViewersError, TooManyFromAddressError, TooManyPendingError, NoStreamError,
+   *   NoCommonCodecError, BadSdpError (all ViewerRequestError)
    */
   async addViewer(
     offerSdp: string,
     remoteAddress: string,
     vanilla: boolean,
-  ): Promise<{ id: string; answerSdp: string }> {
+  ): Promise<{ id: string; resource: string; answerSdp: string }> {
     if (this.closed) throw new NoStreamError();
     if (this.viewers.size + this.pending >= this.opts.maxViewers)
       throw new MaxViewersError(this.opts.maxViewers);
+    if (this.viewersFrom(remoteAddress) >= this.maxViewersPerAddress)
+      throw new TooManyFromAddressError(remoteAddress, this.maxViewersPerAddress, PER_ADDRESS_RETRY_AFTER_S);
     if (this.pendingViewers(remoteAddress) >= this.maxPendingPerAddress)
       throw new TooManyPendingError(remoteAddress, this.maxPendingPerAddress, PENDING_RETRY_AFTER_S);
     parseOffer(offerSdp);
@@ -295,7 +332,8 @@ export class StreamViewers extends EventEmitter<Events> {
     if (video === undefined && audio === undefined) throw new NoStreamError();
     // Counted before the first await: concurrent offers from one address see each other.
     this.pending++;
-    const releasePending = this.holdPending(remoteAddress);
+    const releasePending = hold(this.unconnected, remoteAddress);
+    const releaseSeat = hold(this.seats, remoteAddress);
     let created: { viewer: Viewer; answerSdp: string };
     try {
       created = await Viewer.create({
@@ -310,6 +348,7 @@ export class StreamViewers extends EventEmitter<Events> {
       });
     } catch (error) {
       releasePending();
+      releaseSeat();
       if (error instanceof ViewerRequestError) throw error;
       throw new BadSdpError(error instanceof Error ? error.message : String(error));
     } finally {
@@ -318,10 +357,14 @@ export class StreamViewers extends EventEmitter<Events> {
     const { viewer, answerSdp } = created;
     if (this.closed) {
       releasePending();
+      releaseSeat();
       await viewer.close("the stream was closed");
       throw new NoStreamError();
     }
     this.viewers.set(viewer.id, viewer);
+    const resource = newResource();
+    const key = resourceKey(resource);
+    this.resources.set(key, viewer.id);
     if (viewer.connected) releasePending();
     viewer.on("state", (state) => {
       if (state !== "connected") return;
@@ -333,11 +376,18 @@ export class StreamViewers extends EventEmitter<Events> {
     });
     viewer.once("closed", () => {
       releasePending();
+      releaseSeat();
+      this.resources.delete(key);
       this.viewers.delete(viewer.id);
       this.emit("left", { ...viewerInfo(viewer), reason: viewer.closeReason });
     });
     this.emit("joined", viewerInfo(viewer));
-    return { id: viewer.id, answerSdp };
+    return { id: viewer.id, resource, answerSdp };
+  }
+
+  /** The id of the live viewer whose WHEP resource is `resource`; undefined for any other text. */
+  viewerOf(resource: string): string | undefined {
+    return this.resources.get(resourceKey(resource));
   }
 
   /**

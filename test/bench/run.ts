@@ -389,6 +389,7 @@ function productFlow(cameraUrls: readonly string[], withFanout: boolean, fastSta
       maxViewers: 500,
       // Every bench viewer comes from 127.0.0.1, ten joining at once.
       maxPending: 500,
+      maxPerAddress: 500,
       hostAddresses: "127.0.0.1",
       statsInterval: 0,
       fastStart,

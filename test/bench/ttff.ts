@@ -95,7 +95,7 @@ const PAGE_SCRIPT = `(() => {
     video.width = 320;
     video.height = 180;
     document.body.appendChild(video);
-    current = { pc, video, viewerId: null };
+    current = { pc, video, viewerId: null, session: null };
     const connected = new Promise((resolve) => {
       pc.addEventListener("connectionstatechange", () => {
         if (pc.connectionState === "connected") resolve(performance.now());
@@ -128,6 +128,7 @@ const PAGE_SCRIPT = `(() => {
       throw new Error("offer answered " + response.status + ": " + JSON.stringify(body));
     }
     current.viewerId = body.id || null;
+    current.session = body.location || null;
     await pc.setRemoteDescription({ type: "answer", sdp: body.sdp });
     const t1 = await firstFrame;
     return { ttffMs: t1 - t0, answerMs: answered - t0, connectedMs: (await connected) - t0, viewerId: current.viewerId };
@@ -149,16 +150,16 @@ const PAGE_SCRIPT = `(() => {
     };
   }
 
-  async function leave(viewerUrlPrefix) {
+  async function leave() {
     if (!current) return;
-    const { pc, video, viewerId } = current;
+    const { pc, video, viewerId, session } = current;
     current = null;
     let status = 0;
-    if (viewerId) status = (await fetch(viewerUrlPrefix + encodeURIComponent(viewerId), { method: "DELETE" })).status;
+    if (session) status = (await fetch(session, { method: "DELETE" })).status;
     pc.close();
     video.srcObject = null;
     video.remove();
-    if (viewerId && status !== 200) throw new Error("DELETE viewer " + viewerId + " answered " + status);
+    if (session && status !== 200) throw new Error("DELETE viewer " + viewerId + " answered " + status);
   }
 
   window.__ttff = { join, inbound, leave };
@@ -200,7 +201,6 @@ export async function measureTimeToFirstFrame(
   const base = opts.baseUrl.replace(/\/+$/, "");
   const path = opts.path.startsWith("/") ? opts.path : `/${opts.path}`;
   const offerUrl = `${base}${path}/offer`;
-  const viewerUrlPrefix = `${base}${path}/whep/`;
   const chromium = await launchChromium();
   try {
     // Any same-origin document will do for the offer and DELETE fetches, and loopback candidates are
@@ -224,7 +224,7 @@ export async function measureTimeToFirstFrame(
             `(answer ${timing.answerMs.toFixed(1)}, connected ${timing.connectedMs.toFixed(1)})`,
         );
       } finally {
-        await call<void>(page, "leave", viewerUrlPrefix);
+        await call<void>(page, "leave");
       }
     }
 
@@ -239,7 +239,7 @@ export async function measureTimeToFirstFrame(
       await sleep(halfMs);
       end = checkInbound(await call<InboundVideo>(page, "inbound"));
     } finally {
-      await call<void>(page, "leave", viewerUrlPrefix);
+      await call<void>(page, "leave");
     }
     const steady: SteadyState = {
       jitterBufferDelayMsPerFrame: msPerFrame(end.jitterBufferDelay, end.jitterBufferEmittedCount),

@@ -57,6 +57,8 @@ function flows(cameraUrl: string): object[] {
       path: "bench",
       hostAddresses: "127.0.0.1",
       maxViewers: 4 * VIEWERS,
+      // Every viewer comes from 127.0.0.1.
+      maxPerAddress: 4 * VIEWERS,
       statsInterval: 0,
       wires: [[]],
     },

@@ -21,19 +21,54 @@ export const CHROMIUM_ARGS = [
 ];
 
 export interface LaunchedChromium {
+  /** Its contexts and pages, browser.newPage()'s included, have their CSP violations recorded. */
   readonly browser: Browser;
   /** A page in a context of its own, allowed to gather loopback ICE candidates for `url`'s origin. */
   open(url: string): Promise<{ page: Page; context: BrowserContext }>;
+  /** The Content-Security-Policy violations reported so far, in any frame of any page; taken, so cleared. */
+  takeCspViolations(): string[];
+  /** Closes the browser; rejects when a CSP violation was reported that no takeCspViolations() took. */
   close(): Promise<void>;
 }
 
-/** Playwright gives each launch a new empty profile of its own and removes it on close. */
+/**
+ * Run in every frame before its own scripts: a violation the page could catch is also said on the
+ * console, where Chromium itself reports the others (a refused frame-ancestors is said only there).
+ */
+const REPORT_CSP_VIOLATIONS = `document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("Content Security Policy violation: " + event.violatedDirective + " blocked " +
+    (event.blockedURI || "inline") + " in " + event.documentURI);
+});`;
+
+/** A console message Chromium or REPORT_CSP_VIOLATIONS writes for a refused resource, script, style or frame. */
+function isCspViolation(text: string): boolean {
+  return /Content Security Policy/i.test(text);
+}
+
+/**
+ * Playwright gives each launch a new empty profile of its own and removes it on close. A page that
+ * violates its Content-Security-Policy fails the test at close(), unless the test took the violation.
+ */
 export async function launchChromium(): Promise<LaunchedChromium> {
   const browser = await chromium.launch({
     executablePath: requireTool("chromium"),
     args: CHROMIUM_ARGS,
     headless: true,
   });
+  const violations: string[] = [];
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const context = await newContext(options);
+    await context.addInitScript(REPORT_CSP_VIOLATIONS);
+    context.on("console", (message) => {
+      if (message.type() === "error" && isCspViolation(message.text())) {
+        violations.push(`${message.text()} (${message.page()?.url() ?? "no page"})`);
+      }
+    });
+    return context;
+  };
+  // Its own context, so that it is watched too (closed with the browser rather than with the page).
+  browser.newPage = async (options) => (await browser.newContext(options)).newPage();
   return {
     browser,
     async open(url: string) {
@@ -45,6 +80,12 @@ export async function launchChromium(): Promise<LaunchedChromium> {
       await page.goto(url);
       return { page, context };
     },
-    close: () => browser.close(),
+    takeCspViolations: () => violations.splice(0),
+    async close() {
+      await browser.close();
+      if (violations.length > 0) {
+        throw new Error(`Content-Security-Policy violations in Chromium:\n${violations.join("\n")}`);
+      }
+    },
   };
 }

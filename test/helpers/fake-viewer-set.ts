@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { ViewerEventInfo, ViewerSet, ViewerSetOptions } from "../../src/nodes/webrtc-out-node";
 import type { AccessUnit, StreamInfo } from "../../src/rtp/stream-info";
@@ -11,6 +11,7 @@ import {
 } from "../../src/webrtc/errors";
 
 interface FakeViewer extends ViewerEventInfo {
+  readonly resource: string;
   readonly remoteAddress: string;
   readonly vanilla: boolean;
   readonly fragments: string[];
@@ -67,10 +68,16 @@ export class FakeViewerSet extends EventEmitter implements ViewerSet {
         [...offerSdp.matchAll(/a=rtpmap:\d+ ([^/]+)\//g)].map((m) => m[1]!),
       );
     }
-    const viewer: FakeViewer = { id: randomUUID(), remoteAddress, vanilla, fragments: [] };
+    const resource = randomBytes(32).toString("base64url");
+    const viewer: FakeViewer = { id: randomUUID(), resource, remoteAddress, vanilla, fragments: [] };
     this.viewers.set(viewer.id, viewer);
     this.emit("joined", { id: viewer.id, remoteAddress });
-    return { id: viewer.id, answerSdp: `v=0\r\ns=answer for ${viewer.id}\r\n` };
+    return { id: viewer.id, resource, answerSdp: `v=0\r\ns=answer for ${viewer.id}\r\n` };
+  }
+
+  viewerOf(resource: string): string | undefined {
+    for (const viewer of this.viewers.values()) if (viewer.resource === resource) return viewer.id;
+    return undefined;
   }
 
   async addIceCandidates(id: string, sdpfrag: string): Promise<void> {

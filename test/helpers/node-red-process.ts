@@ -27,6 +27,11 @@ export interface NodeRedProcessOptions {
   /** The settings file's source: `module.exports = {…}`; it may hold functions (httpNodeAuth…). */
   readonly settings: string;
   readonly flows: readonly object[];
+  /**
+   * Node credentials by node id, written as flows_cred.json in clear: the settings must say
+   * `credentialSecret: false`. Default none.
+   */
+  readonly credentials?: Readonly<Record<string, object>>;
   /** Flags for the node binary before red.js (e.g. "--expose-gc"). Default none. */
   readonly nodeArgs?: readonly string[];
   /** Variables added to (or replacing) this process's environment for the child. */
@@ -59,6 +64,9 @@ export async function startNodeRed(opts: NodeRedProcessOptions, timeoutMs = 30_0
   const settingsFile = join(userDir, "settings.js");
   writeFileSync(settingsFile, opts.settings);
   writeFileSync(join(userDir, "flows.json"), JSON.stringify(opts.flows));
+  if (opts.credentials !== undefined) {
+    writeFileSync(join(userDir, "flows_cred.json"), JSON.stringify(opts.credentials));
+  }
   const redJs = resolve(dirname(require.resolve(`${opts.runtime}/package.json`)), "red.js");
   const args = [...(opts.nodeArgs ?? []), redJs, "-u", userDir, "-s", settingsFile, "-p", "0"];
   const child: ChildProcess = spawn(process.execPath, args, {

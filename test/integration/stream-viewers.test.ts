@@ -9,6 +9,7 @@ import {
   NoCommonCodecError,
   NoStreamError,
   UnknownViewerError,
+  ViewerRequestError,
 } from "../../src/webrtc/errors";
 import { StreamViewers, type StreamViewersOptions } from "../../src/webrtc/stream-viewers";
 import { type DecodeResult, decodeVideo } from "../helpers/decode";
@@ -50,6 +51,8 @@ class Rig {
   readonly viewers: WeriftViewer[] = [];
   /** The StreamViewers id of each client. */
   readonly ids = new Map<WeriftViewer, string>();
+  /** The WHEP resource of each client: the secret viewerOf takes. */
+  readonly resources = new Map<WeriftViewer, string>();
   readonly units: { unit: AccessUnit; stream: StreamInfo; at: number }[] = [];
 
   private constructor(
@@ -95,16 +98,19 @@ class Rig {
 
   async viewer(opts: Partial<ViewerOptions> & { vanilla?: boolean } = {}): Promise<WeriftViewer> {
     let id = "";
+    let resource = "";
     const viewer = await connectViewer({
       offer: async (sdp) => {
         const answer = await this.set.addViewer(sdp, "127.0.0.1", opts.vanilla ?? true);
         id = answer.id;
+        resource = answer.resource;
         return answer.answerSdp;
       },
       ...opts,
     });
     this.viewers.push(viewer);
     this.ids.set(viewer, id);
+    this.resources.set(viewer, resource);
     return viewer;
   }
 
@@ -468,6 +474,62 @@ describe("StreamViewers with werift viewers (loopback)", function () {
     const c = await rig.viewer();
     await c.connected;
     assert.equal(rig.set.size, 2);
+  });
+
+  it("refuses an address past its viewers, connected or not, with 429 and Retry-After; others come in", async () => {
+    rig = await Rig.demo({ maxViewersPerAddress: 2 });
+    const current = rig;
+    const [a, b] = await Promise.all([current.viewer(), current.viewer()]);
+    if (a === undefined || b === undefined) throw new Error("two viewers");
+    await Promise.all([a.connected, b.connected]);
+    await waitFor(() => current.set.pendingViewers("127.0.0.1") === 0, 5000, "both connected: none pending");
+    const error = await current.viewer().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof ViewerRequestError, String(error));
+    assert.equal(error.httpStatus, 429);
+    assert.equal(error.code, "max-viewers-per-address");
+    assert.match(error.detail, /127\.0\.0\.1 already has 2 viewers/);
+    assert.deepEqual((error as unknown as { headers: Record<string, string> }).headers, {
+      "Retry-After": "10",
+    });
+    assert.equal(current.set.size, 2);
+    // Another address has an allowance of its own.
+    const other = await connectViewer({
+      offer: async (sdp) => (await current.set.addViewer(sdp, "127.0.0.2", true)).answerSdp,
+    });
+    current.viewers.push(other);
+    await other.connected;
+    // A place of the address frees up when one of its viewers leaves.
+    await current.leave(a);
+    const c = await current.viewer();
+    await c.connected;
+    assert.equal(current.set.size, 3);
+  });
+
+  it("names each viewer's WHEP resource, a secret apart from its id, to viewerOf and to nothing else", async () => {
+    rig = await Rig.demo();
+    const joined: string[] = [];
+    rig.set.on("joined", (info) => joined.push(JSON.stringify(info)));
+    const [a, b] = await Promise.all([rig.viewer(), rig.viewer()]);
+    if (a === undefined || b === undefined) throw new Error("two viewers");
+    await Promise.all([a.connected, b.connected]);
+    const [idA, idB] = [rig.ids.get(a) ?? "", rig.ids.get(b) ?? ""];
+    const [resourceA, resourceB] = [rig.resources.get(a) ?? "", rig.resources.get(b) ?? ""];
+    for (const resource of [resourceA, resourceB]) assert.match(resource, /^[\w-]{43}$/, "256 random bits");
+    assert.notEqual(resourceA, resourceB);
+    assert.equal(rig.set.viewerOf(resourceA), idA);
+    assert.equal(rig.set.viewerOf(resourceB), idB);
+    // What events and stats show names nothing.
+    const shown = `${joined.join("\n")}\n${JSON.stringify(rig.set.stats())}`;
+    assert.ok(shown.includes(idA) && !shown.includes(resourceA) && !shown.includes(resourceB));
+    for (const other of [idA, idB, "127.0.0.1", resourceA.slice(0, -1), `${resourceA}x`, ""]) {
+      assert.equal(rig.set.viewerOf(other), undefined, other);
+    }
+    await rig.leave(a);
+    assert.equal(rig.set.viewerOf(resourceA), undefined, "an ended viewer's resource names nothing");
+    assert.equal(rig.set.viewerOf(resourceB), idB);
   });
 
   it("close() closes every peer connection: their UDP sockets are gone and each viewer left", async () => {

@@ -25,8 +25,8 @@ const DELAY_MS = 2000;
 
 interface Watching {
   readonly viewer: WeriftViewer;
-  /** The viewer's WHEP resource id, for DELETE. */
-  readonly id: string;
+  /** The viewer's WHEP resource (the offer's answer names it), for DELETE. */
+  readonly location: string;
   /** Every status the offer was answered with, the player page's retries included. */
   readonly statuses: number[];
 }
@@ -65,7 +65,7 @@ describe("example flow: on-demand", function () {
   /** A viewer that offers the way the player page does: again after each 503, until it is answered. */
   async function watch(server: Server): Promise<Watching> {
     const statuses: number[] = [];
-    let id = "";
+    let location = "";
     const viewer = await connectViewer({
       connectTimeoutMs: 30_000,
       offer: async (sdp) => {
@@ -73,7 +73,7 @@ describe("example flow: on-demand", function () {
           const res = await request(server).post(`${PAGE}/offer`).send({ type: "offer", sdp });
           statuses.push(res.status);
           if (res.status === 200) {
-            id = res.body.id;
+            location = res.body.location;
             return res.body.sdp;
           }
           assert.equal(res.status, 503, JSON.stringify(res.body));
@@ -84,11 +84,11 @@ describe("example flow: on-demand", function () {
     });
     viewers.push(viewer);
     await viewer.connected;
-    return { viewer, id, statuses };
+    return { viewer, location, statuses };
   }
 
   async function leave(server: Server, watching: Watching): Promise<void> {
-    await request(server).delete(`${PAGE}/whep/${watching.id}`).expect(200);
+    await request(server).delete(watching.location).expect(200);
   }
 
   beforeEach(async () => {

@@ -116,8 +116,10 @@ describe("reliability: HTTP limits under attack", function () {
     assert.equal(other.status, 200, other.body);
     assert.equal(rig.viewers.pendingViewers("127.0.0.2"), 1);
     // Ending a pending viewer frees its place at once.
-    const id = (JSON.parse(first.find((r) => r.status === 200)?.body ?? "{}") as { id: string }).id;
-    assert.equal((await send(`${rig.base}/whep/${id}`, { method: "DELETE" })).status, 200);
+    const { location } = JSON.parse(first.find((r) => r.status === 200)?.body ?? "{}") as {
+      location: string;
+    };
+    assert.equal((await send(new URL(location, rig.base).href, { method: "DELETE" })).status, 200);
     assert.equal(rig.viewers.pendingViewers("127.0.0.1"), 1);
     assert.equal((await postOffer(rig)).status, 200);
     assert.equal(viewer.pc.connectionState, "connected");
@@ -152,8 +154,7 @@ describe("reliability: HTTP limits under attack", function () {
     const MAX_PENDING = 4;
     rig = await startHttpRig({ maxViewers: 100, viewerTimeouts: { connectMs: CONNECT_MS } });
     const current = rig;
-    const { viewer, location } = await current.bystander();
-    const bystanderId = location.split("/").pop();
+    const { viewer, id: bystanderId } = await current.bystander();
     let bystanderLeft = false;
     current.viewers.on("left", (info) => {
       if (info.id === bystanderId) bystanderLeft = true;
@@ -161,7 +162,8 @@ describe("reliability: HTTP limits under attack", function () {
     // Warm the paths the flood takes (JIT, werift's lazy modules), then measure the baseline.
     const warm = await postOffer(current);
     assert.equal(warm.status, 200);
-    await send(`${current.base}/whep/${(JSON.parse(warm.body) as { id: string }).id}`, { method: "DELETE" });
+    const warmed = (JSON.parse(warm.body) as { location: string }).location;
+    await send(new URL(warmed, current.base).href, { method: "DELETE" });
     const baselineHeap = heapAfterGc();
     const baselineSockets = udpSockets();
 

@@ -19,8 +19,8 @@ export interface HttpRig {
   readonly base: string;
   readonly server: Server;
   readonly viewers: StreamViewers;
-  /** A werift viewer connected through WHEP before anything else, and its WHEP resource. */
-  bystander(): Promise<{ viewer: WeriftViewer; location: string }>;
+  /** A werift viewer connected through WHEP before anything else, its WHEP resource and its viewer id. */
+  bystander(): Promise<{ viewer: WeriftViewer; location: string; id: string }>;
   close(): Promise<void>;
 }
 
@@ -58,6 +58,7 @@ export async function startHttpRig(overrides: Partial<StreamViewersOptions> = {}
     viewers,
     async bystander() {
       let location = "";
+      let id = "";
       const viewer = await connectViewer({
         offer: async (sdp) => {
           const res = await fetch(`${base}/whep`, {
@@ -67,13 +68,15 @@ export async function startHttpRig(overrides: Partial<StreamViewersOptions> = {}
           });
           if (res.status !== 201) throw new Error(`WHEP ${res.status}: ${await res.text()}`);
           location = res.headers.get("location") ?? "";
+          // The ETag is the viewer id, which the viewer set's events name (the resource is a secret apart).
+          id = (res.headers.get("etag") ?? "").replace(/"/g, "");
           return res.text();
         },
       });
       clients.push(viewer);
       await viewer.connected;
       await waitFor(() => viewer.packets.length > 0, 10_000, "the bystander's first packets");
-      return { viewer, location };
+      return { viewer, location, id };
     },
     async close() {
       await Promise.all(clients.map((c) => c.close()));

@@ -289,8 +289,8 @@ async function send(base: string, c: FuzzCase): Promise<Outcome> {
   const what = `case ${c.index} (${c.route}; ${c.mutations.join(", ")}): ${res.status}`;
   if (res.status === 200 || res.status === 201) {
     const location = res.headers.get("location");
-    const id = c.route === "offer" ? (JSON.parse(text) as { id?: string }).id : undefined;
-    const target = location ? new URL(location, base).href : `${base}/whep/${id ?? ""}`;
+    const resource = c.route === "offer" ? (JSON.parse(text) as { location?: string }).location : undefined;
+    const target = new URL(location ?? resource ?? "", base).href;
     const deleted = await fetch(target, { method: "DELETE" });
     await deleted.arrayBuffer();
     // 404: the viewer has ended by itself already (its garbage candidates failed ICE at once).
@@ -334,8 +334,7 @@ export async function runSdpFuzz(opts: FuzzOptions): Promise<FuzzCounts> {
   const failures: string[] = [];
   let accepted = 0;
   try {
-    const { viewer, location } = await rig.bystander();
-    const bystanderId = location.split("/").pop();
+    const { viewer, id: bystanderId } = await rig.bystander();
     let bystanderClosed: string | null = null;
     rig.viewers.on("left", (info) => {
       if (info.id === bystanderId) bystanderClosed = info.reason;

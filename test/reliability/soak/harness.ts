@@ -99,6 +99,7 @@ export function relayFlow(
       maxViewers: opts.maxViewers ?? 500,
       // Every test viewer comes from 127.0.0.1, joining in batches.
       maxPending: 500,
+      maxPerAddress: 500,
       hostAddresses: "127.0.0.1",
       statsInterval: 0,
       wires: [[]],

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import type { IncomingMessage } from "node:http";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import {
   BODY_LIMIT_BYTES,
+  BODY_TIMEOUT_MS,
   mediaType,
   readBody,
   readTextBody,
@@ -118,5 +119,22 @@ describe("http/body", () => {
     }) as unknown as IncomingMessage;
     req.headers = {};
     await rejectsWith(readBody(req), 400, /request aborted/);
+  });
+
+  it("readBody: a body that stops arriving is a 408 after the timeout, and the request is dropped", async () => {
+    const stream = new PassThrough() as unknown as IncomingMessage & PassThrough;
+    stream.headers = { "content-length": "100" };
+    stream.write("v=0\r\n");
+    await rejectsWith(readBody(stream, BODY_LIMIT_BYTES, 50), 408, /request timeout/);
+    await assert.rejects(readBody(stream, BODY_LIMIT_BYTES, 50), (err: unknown) => {
+      assert.ok(err instanceof HttpError);
+      assert.equal(err.headers.Connection, "close");
+      assert.match(err.detail, /0\.05 s/);
+      return true;
+    });
+  });
+
+  it("BODY_TIMEOUT_MS: 10 s for a whole body, not Node's 300 s", () => {
+    assert.equal(BODY_TIMEOUT_MS, 10_000);
   });
 });

@@ -25,12 +25,10 @@ describe("http/player-page", () => {
     const html = playerPage({
       ...BASE,
       iceServers: [{ urls: "turn:t.example", username: "u", credential: "p" }],
-      viewerUrlPrefix: "/api/door/whep/",
     });
     assert.deepEqual(config(html), {
       offerUrl: "/api/door/offer",
       statsUrl: "/api/door/stats",
-      viewerUrlPrefix: "/api/door/whep/",
       iceServers: [{ urls: "turn:t.example", username: "u", credential: "p" }],
       embed: false,
     });
@@ -56,6 +54,13 @@ describe("http/player-page", () => {
     assert.ok(!embed.includes('id="stats"') && !embed.includes('id="fullscreen"'));
     assert.ok(embed.includes('data-embed="1"'));
     assert.equal(config(embed).embed, true);
+  });
+
+  it("ends its session at the URL the offer's answer names, not at one built from the viewer id", () => {
+    const html = playerPage(BASE);
+    assert.match(html, /player\.session = typeof reply\.body\.location === "string"/);
+    assert.match(html, /fetch\(player\.session, \{ method: "DELETE", keepalive: true/);
+    assert.doesNotMatch(html, /encodeURIComponent\(player\.viewerId\)/);
   });
 
   it("its script parses", () => {

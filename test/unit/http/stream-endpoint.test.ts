@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import request from "supertest";
 import type { CorsOptions } from "../../../src/http/cors";
 import type { RequestHandler } from "../../../src/http/router";
@@ -14,9 +15,19 @@ interface Setup {
   viewers: FakeViewerSet;
 }
 
-function setup(
-  opts: { cors?: CorsOptions; middleware?: RequestHandler[]; maxViewers?: number; stream?: boolean } = {},
-): Setup {
+interface SetupOptions {
+  cors?: CorsOptions;
+  middleware?: RequestHandler[];
+  maxViewers?: number;
+  stream?: boolean;
+  viewerToken?: string;
+  nodeAuth?: boolean;
+}
+
+/** The TURN password of setup()'s ICE servers, as a Link header carries it. */
+const TURN_CREDENTIAL = 'credential="p\\"w"';
+
+function setup(opts: SetupOptions = {}): Setup {
   const app = expressApp();
   const viewers = new FakeViewerSet({ maxViewers: opts.maxViewers ?? 20 });
   if (opts.stream !== false) viewers.stream = fakeStream();
@@ -30,6 +41,8 @@ function setup(
     ],
     cors: opts.cors,
     middleware: opts.middleware,
+    viewerToken: opts.viewerToken,
+    ...(opts.nodeAuth !== undefined ? { nodeAuth: opts.nodeAuth } : {}),
   });
   const registration = registerEndpoint(app, "/cam1", endpoint);
   assert.ok("unregister" in registration);
@@ -59,7 +72,6 @@ describe("http/stream-endpoint", () => {
       assert.match(res.headers["content-type"] ?? "", /^text\/html; charset=utf-8/);
       assert.equal(res.headers["cache-control"], "no-store");
       assert.ok(res.text.includes('"offerUrl":"/cam1/offer"'));
-      assert.ok(res.text.includes('"viewerUrlPrefix":"/cam1/whep/"'));
       assert.ok(res.text.includes("<title>Front &#60;door&#62;</title>"));
       assert.doesNotMatch(res.text, /https?:\/\//i, "no external URL");
       assert.ok(res.text.includes('id="stats"'), "stats overlay");
@@ -99,7 +111,66 @@ describe("http/stream-endpoint", () => {
         .set("Content-Type", "application/sdp")
         .send(FAKE_OFFER);
       assert.equal(whep.status, 201);
-      assert.match(whep.headers.location ?? "", /^\/api\/cam1\/whep\/[0-9a-f-]+$/);
+      assert.match(whep.headers.location ?? "", /^\/api\/cam1\/whep\/[\w-]{43}$/);
+    });
+  });
+
+  describe("Content-Security-Policy of the player page", () => {
+    /** The policy's directives by name. */
+    function directives(policy: string): Map<string, string[]> {
+      const map = new Map<string, string[]>();
+      for (const part of policy.split(";")) {
+        const [name, ...sources] = part.trim().split(/\s+/);
+        if (name) map.set(name, sources);
+      }
+      return map;
+    }
+
+    function hashOf(text: string): string {
+      return `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`;
+    }
+
+    it("allows its own inline script and style alone, fetches from its origin, and frames only in it", async () => {
+      const { app } = setup();
+      const server = await listenLocal(app);
+      for (const url of ["/cam1", "/cam1?embed=1"]) {
+        const res = await request(server).get(url).expect(200);
+        const policy = res.headers["content-security-policy"] ?? "";
+        assert.doesNotMatch(policy, /unsafe-|\*|data:/, url);
+        const script = /<script>([\s\S]*?)<\/script>/.exec(res.text)?.[1] ?? "";
+        const style = /<style>([\s\S]*?)<\/style>/.exec(res.text)?.[1] ?? "";
+        assert.ok(script.length > 1000 && style.length > 100);
+        const found = directives(policy);
+        assert.deepEqual(found.get("default-src"), ["'none'"], url);
+        assert.deepEqual(found.get("script-src"), [hashOf(script)], url);
+        assert.deepEqual(found.get("style-src"), [hashOf(style)], url);
+        assert.deepEqual(found.get("connect-src"), ["'self'"], url);
+        assert.deepEqual(found.get("frame-ancestors"), ["'self'"], url);
+        assert.deepEqual(found.get("base-uri"), ["'none'"], url);
+        assert.deepEqual(found.get("form-action"), ["'none'"], url);
+      }
+      const head = await request(server).head("/cam1").expect(200);
+      assert.match(head.headers["content-security-policy"] ?? "", /^default-src 'none'/);
+    });
+
+    it("lets the origins it is given frame it too", async () => {
+      const app = expressApp();
+      const viewers = new FakeViewerSet();
+      const endpoint = new StreamEndpoint({
+        path: "/cam1",
+        title: "door",
+        viewers,
+        frameAncestors: ["https://dash.example.net", "http://10.0.0.5:1880"],
+      });
+      assert.ok("unregister" in registerEndpoint(app, "/cam1", endpoint));
+      const res = await request(await listenLocal(app))
+        .get("/cam1")
+        .expect(200);
+      assert.deepEqual(directives(res.headers["content-security-policy"] ?? "").get("frame-ancestors"), [
+        "'self'",
+        "https://dash.example.net",
+        "http://10.0.0.5:1880",
+      ]);
     });
   });
 
@@ -117,6 +188,7 @@ describe("http/stream-endpoint", () => {
       assert.ok(viewer, "the answer names the viewer");
       assert.equal(viewer.vanilla, true);
       assert.equal(viewer.remoteAddress, "127.0.0.1");
+      assert.equal(res.body.location, `/cam1/whep/${viewer.resource}`, "and its WHEP resource");
     });
 
     it("400 for bodies that are not a JSON offer", async () => {
@@ -225,6 +297,42 @@ describe("http/stream-endpoint", () => {
       assert.equal(viewers.size, 0);
     });
 
+    it("a body that stalls is answered 408 and its connection closed; nothing reaches the viewer set", async () => {
+      const app = expressApp();
+      const viewers = new FakeViewerSet();
+      viewers.stream = fakeStream();
+      const endpoint = new StreamEndpoint({ path: "/cam1", title: "door", viewers, bodyTimeoutMs: 300 });
+      assert.ok("unregister" in registerEndpoint(app, "/cam1", endpoint));
+      const { port } = (await listenLocal(app)).address() as AddressInfo;
+      for (const [path, type] of [
+        ["/cam1/whep", "application/sdp"],
+        ["/cam1/offer", "application/json"],
+      ] as const) {
+        const socket = net.connect(port, "127.0.0.1");
+        let received = "";
+        socket.on("data", (chunk: Buffer) => {
+          received += chunk.toString("utf8");
+        });
+        const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+        socket.write(
+          `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${type}\r\nContent-Length: 1000\r\n\r\nv=0\r\n`,
+        );
+        // Then nothing more: the client stalls with 995 bytes still to send.
+        const outcome = await Promise.race([
+          closed.then(() => "closed"),
+          new Promise((resolve) => setTimeout(() => resolve("still open after 10 s"), 10_000)),
+        ]);
+        socket.destroy();
+        assert.equal(outcome, "closed", `${path}: ${received}`);
+        assert.match(received, /^HTTP\/1\.1 408 /, path);
+        assert.match(received, /\r\nConnection: close\r\n/i, path);
+        const body = JSON.parse(received.slice(received.indexOf("\r\n\r\n") + 4));
+        assert.equal(body.error, "request timeout");
+        assert.equal(typeof body.detail, "string");
+      }
+      assert.equal(viewers.size, 0);
+    });
+
     it("takes a body that httpNodeMiddleware already parsed", async () => {
       const json = (require("express") as { json(): RequestHandler }).json();
       const { app, viewers } = setup({ middleware: [json] });
@@ -245,8 +353,10 @@ describe("http/stream-endpoint", () => {
       assert.equal(res.status, 201);
       assert.equal(res.headers["content-type"], "application/sdp");
       const location = res.headers.location ?? "";
-      const id = location.split("/").pop() ?? "";
-      assert.equal(location, `/cam1/whep/${id}`);
+      const [id, viewer] = [...viewers.viewers.entries()][0] ?? [];
+      assert.ok(id && viewer);
+      assert.equal(location, `/cam1/whep/${viewer.resource}`);
+      assert.match(viewer.resource, /^[\w-]{43}$/, "256 random bits");
       assert.equal(res.headers.etag, `"${id}"`);
       assert.equal(res.headers["accept-patch"], "application/trickle-ice-sdpfrag");
       assert.equal(
@@ -277,7 +387,7 @@ describe("http/stream-endpoint", () => {
       const { app, viewers } = setup();
       const post = await whepPost(await listenLocal(app));
       const location = post.headers.location ?? "";
-      const id = location.split("/").pop() ?? "";
+      const id = [...viewers.viewers.keys()][0] ?? "";
       const fragment =
         "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdefghijkl\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host\r\n";
       await request(await listenLocal(app))
@@ -352,8 +462,131 @@ describe("http/stream-endpoint", () => {
     });
   });
 
+  describe("a WHEP session answers to its creator alone", () => {
+    /** Every string in a JSON value: what a client could try as a session's name. */
+    function strings(value: unknown): string[] {
+      if (typeof value === "string") return [value];
+      if (Array.isArray(value)) return value.flatMap(strings);
+      if (value && typeof value === "object") return Object.values(value).flatMap(strings);
+      return [];
+    }
+
+    it("GET P/stats names no session and no address; a second client cannot DELETE or PATCH the first's", async () => {
+      const { app, viewers } = setup();
+      const server = await listenLocal(app);
+      const first = await whepPost(server).expect(201);
+      const played = await request(server).post("/cam1/offer").send({ type: "offer", sdp: FAKE_OFFER });
+      assert.equal(played.status, 200);
+      const ids = [...viewers.viewers.keys()];
+      assert.equal(ids.length, 2);
+
+      const stats = await request(server).get("/cam1/stats").expect(200);
+      assert.equal(stats.body.viewers.length, 2, "the viewers are counted");
+      for (const id of ids) assert.ok(!stats.text.includes(id), "no session id in /stats");
+      assert.ok(!stats.text.includes("127.0.0.1"), "no viewer address in /stats");
+
+      // Everything /stats says, and the viewer ids the node's own events carry, tried as session names.
+      for (const guess of new Set([...strings(stats.body), ...ids])) {
+        if (!/^[\w.~-]+$/.test(guess)) continue;
+        const deleted = await request(server).delete(`/cam1/whep/${guess}`);
+        assert.equal(deleted.status, 404, `DELETE /cam1/whep/${guess}`);
+        const patched = await request(server)
+          .patch(`/cam1/whep/${guess}`)
+          .set("Content-Type", "application/trickle-ice-sdpfrag")
+          .send("a=end-of-candidates\r\n");
+        assert.equal(patched.status, 404, `PATCH /cam1/whep/${guess}`);
+      }
+      assert.equal(viewers.size, 2, "both sessions live on");
+      for (const viewer of viewers.viewers.values()) assert.deepEqual(viewer.fragments, []);
+
+      // Their creators end them by the URL each was given.
+      await request(server)
+        .delete(first.headers.location ?? "")
+        .expect(200);
+      assert.match(played.body.location, /^\/cam1\/whep\/[\w-]{43,}$/);
+      await request(server).delete(played.body.location).expect(200);
+      assert.equal(viewers.size, 0);
+    });
+  });
+
+  describe("who learns the TURN credentials (Link headers)", () => {
+    /** Every header and the body, as one text to search (as sent: not JSON-escaped). */
+    function everything(res: request.Response): string {
+      const headers = Object.entries(res.headers).map(([name, value]) => `${name}: ${String(value)}`);
+      return `${headers.join("\n")}\n${res.text ?? ""}`;
+    }
+
+    it("OPTIONS P/whep behind a viewer token: without the token no Link, with it the servers", async () => {
+      const { app } = setup({ viewerToken: "tok-1" });
+      const server = await listenLocal(app);
+      const bare = await request(server).options("/cam1/whep");
+      assert.equal(bare.status, 401);
+      assert.equal(bare.headers.link, undefined);
+      assert.ok(!everything(bare).includes(TURN_CREDENTIAL));
+      const wrong = await request(server).options("/cam1/whep").set("Authorization", "Bearer tok-2");
+      assert.equal(wrong.status, 401);
+      assert.ok(!everything(wrong).includes(TURN_CREDENTIAL));
+      const admitted = await request(server)
+        .options("/cam1/whep")
+        .set("Authorization", "Bearer tok-1")
+        .expect(204);
+      assert.ok((admitted.headers.link ?? "").includes(TURN_CREDENTIAL));
+    });
+
+    it("a preflight-shaped OPTIONS without httpNodeCors runs httpNodeMiddleware and gets a bare answer", async () => {
+      let ran = 0;
+      const gate: RequestHandler = (req, res, next) => {
+        ran++;
+        if (req.headers["x-gate"] === "open") {
+          next();
+          return;
+        }
+        res.statusCode = 403;
+        res.end("closed");
+      };
+      const { app } = setup({ middleware: [gate] });
+      const server = await listenLocal(app);
+      const preflight = () =>
+        request(server)
+          .options("/cam1/whep")
+          .set("Origin", "http://elsewhere.test")
+          .set("Access-Control-Request-Method", "POST");
+      const refused = await preflight();
+      assert.equal(refused.status, 403, "httpNodeMiddleware ran and refused it");
+      assert.equal(ran, 1);
+      assert.ok(!everything(refused).includes(TURN_CREDENTIAL));
+      const passed = await preflight().set("X-Gate", "open");
+      assert.equal(passed.status, 204);
+      assert.equal(passed.headers.link, undefined, "no ICE servers in a preflight's answer");
+      assert.equal(passed.headers["accept-post"], undefined);
+      assert.equal(passed.headers.allow, "POST, OPTIONS");
+    });
+
+    it("with httpNodeCors, a preflight is answered by CORS alone, without Link headers", async () => {
+      const { app } = setup({ cors: { origin: "*" }, viewerToken: "tok-1" });
+      const res = await request(await listenLocal(app))
+        .options("/cam1/whep")
+        .set("Origin", "http://elsewhere.test")
+        .set("Access-Control-Request-Method", "POST");
+      assert.equal(res.status, 204);
+      assert.equal(res.headers["access-control-allow-origin"], "*");
+      assert.ok(!everything(res).includes(TURN_CREDENTIAL));
+    });
+
+    it("behind httpNodeAuth, which lets OPTIONS through unchecked, OPTIONS names no TURN credentials; the 201 does", async () => {
+      const { app } = setup({ nodeAuth: true });
+      const server = await listenLocal(app);
+      const options = await request(server).options("/cam1/whep").expect(204);
+      assert.equal(options.headers["accept-post"], "application/sdp");
+      assert.ok(!everything(options).includes(TURN_CREDENTIAL));
+      assert.match(options.headers.link ?? "", /^<stun:stun\.example\.net:3478>; rel="ice-server"$/);
+      const post = await whepPost(server).expect(201);
+      assert.ok((post.headers.link ?? "").includes(TURN_CREDENTIAL));
+    });
+  });
+
   describe("stats, unknown routes and methods", () => {
-    it("GET P/stats is the viewer set's stats as JSON", async () => {
+    it("GET P/stats is the viewer set's stats as JSON, each viewer without its id and address", async () => {
       const { app, viewers } = setup();
       viewers.kbps = 2100;
       await request(await listenLocal(app))
@@ -364,8 +597,7 @@ describe("http/stream-endpoint", () => {
         .get("/cam1/stats")
         .expect(200);
       assert.match(res.headers["content-type"] ?? "", /^application\/json/);
-      assert.deepEqual(res.body, JSON.parse(JSON.stringify(viewers.stats())));
-      assert.equal(res.body.viewers.length, 1);
+      assert.deepEqual(res.body, { stream: { codec: "H264", kbps: 2100 }, viewers: [{}] });
     });
 
     it("404 JSON for paths under P that are not routes", async () => {

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import type { IncomingMessage } from "node:http";
+import http, { type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import request from "supertest";
 import { registerEndpoint } from "../../../src/http/router";
 import { StreamEndpoint } from "../../../src/http/stream-endpoint";
+import { WrongTokenThrottle } from "../../../src/http/token-throttle";
 import { bearerToken, queryToken, tokensMatch, viewerTokenRefusal } from "../../../src/http/viewer-token";
 import { closeLocalServers, type ExpressApp, expressApp, listenLocal } from "../../helpers/express-app";
 import { FAKE_OFFER, FakeViewerSet, fakeStream } from "../../helpers/fake-viewer-set";
@@ -36,8 +38,11 @@ interface Setup {
   endpoint: StreamEndpoint;
 }
 
-/** `null`: a node without a token. */
-function setup(token: string | null = TOKEN): Setup {
+/**
+ * `null`: a node without a token. The throttle of wrong tokens is lenient unless one is given: these
+ * tests send many wrong tokens from one address on purpose.
+ */
+function setup(token: string | null = TOKEN, tokenThrottle?: WrongTokenThrottle): Setup {
   const viewerToken = token ?? undefined;
   const app = expressApp();
   const viewers = new CountingViewerSet();
@@ -48,6 +53,7 @@ function setup(token: string | null = TOKEN): Setup {
     viewers,
     viewerToken,
     cors: { origin: "*", methods: "GET,POST,PATCH,DELETE" },
+    tokenThrottle: tokenThrottle ?? new WrongTokenThrottle({ maxFailures: 1000 }),
   });
   const registration = registerEndpoint(app, "/cam1", endpoint);
   assert.ok("unregister" in registration);
@@ -66,7 +72,7 @@ function assertUnauthorized(res: request.Response, invalid: boolean, what: strin
 }
 
 /** Every route of the endpoint, as a request without credentials. */
-function everyRoute(server: Parameters<typeof request>[0], id: string): [string, () => request.Test][] {
+function everyRoute(server: Parameters<typeof request>[0], resource: string): [string, () => request.Test][] {
   return [
     ["GET P", () => request(server).get("/cam1")],
     ["HEAD P", () => request(server).head("/cam1")],
@@ -76,14 +82,14 @@ function everyRoute(server: Parameters<typeof request>[0], id: string): [string,
       () => request(server).post("/cam1/whep").set("Content-Type", "application/sdp").send(FAKE_OFFER),
     ],
     [
-      "PATCH P/whep/<id>",
+      "PATCH P/whep/<resource>",
       () =>
         request(server)
-          .patch(`/cam1/whep/${id}`)
+          .patch(`/cam1/whep/${resource}`)
           .set("Content-Type", "application/trickle-ice-sdpfrag")
           .send("a=end-of-candidates\r\n"),
     ],
-    ["DELETE P/whep/<id>", () => request(server).delete(`/cam1/whep/${id}`)],
+    ["DELETE P/whep/<resource>", () => request(server).delete(`/cam1/whep/${resource}`)],
     ["GET P/stats", () => request(server).get("/cam1/stats")],
   ];
 }
@@ -143,10 +149,10 @@ describe("http/viewer-token", () => {
         .set("Content-Type", "application/sdp")
         .send(FAKE_OFFER)
         .expect(201);
-      const id = admitted.headers.location?.split("/").pop() ?? "";
+      const resource = admitted.headers.location?.split("/").pop() ?? "";
       assert.equal(viewers.offers, 1);
       viewers.statsCalls = 0;
-      for (const [what, send] of everyRoute(server, id)) {
+      for (const [what, send] of everyRoute(server, resource)) {
         const none = await send();
         if (what.startsWith("HEAD")) assert.equal(none.status, 401, what);
         else assertUnauthorized(none, false, `${what} without a token`);
@@ -193,7 +199,7 @@ describe("http/viewer-token", () => {
       const stats = await request(server).get("/cam1/stats").set("Authorization", auth).expect(200);
       assert.equal(stats.body.viewers.length, 2);
       await request(server).delete(location).set("Authorization", auth).expect(200);
-      await request(server).delete(`/cam1/whep/${offer.body.id}`).set("Authorization", auth).expect(200);
+      await request(server).delete(offer.body.location).set("Authorization", auth).expect(200);
       assert.equal(viewers.size, 0);
     });
 
@@ -239,7 +245,7 @@ describe("http/viewer-token", () => {
       assert.equal(res.headers["access-control-allow-origin"], "*");
     });
 
-    it("the camera wall lists it by name only: no token, state, viewers or codec", async () => {
+    it("the camera wall lists nothing of it: neither its path nor its title", async () => {
       const { app, viewers, endpoint } = setup();
       const open = new StreamEndpoint({ path: "/cam2", title: "yard", viewers: new FakeViewerSet() });
       assert.ok("unregister" in registerEndpoint(app, "/cam2", open));
@@ -250,32 +256,95 @@ describe("http/viewer-token", () => {
         .send({ type: "offer", sdp: FAKE_OFFER })
         .expect(200);
       viewers.statsCalls = 0;
-      assert.deepEqual(endpoint.describe(), {
-        path: "/cam1",
-        title: "door",
-        state: "waiting",
-        viewers: 0,
-        protected: true,
-      });
+      assert.equal(endpoint.describe(), undefined);
       const list = await request(server).get("/webrtc/streams").expect(200);
-      assert.deepEqual(list.body[0], {
-        path: "/cam1",
-        url: "/cam1",
-        title: "door",
-        state: "protected",
-        viewers: null,
-        codec: null,
-        width: null,
-        height: null,
-        kbps: null,
-        protected: true,
-      });
-      assert.equal(list.body[1].protected, false);
-      assert.equal(list.body[1].state, "waiting");
-      assert.equal(viewers.statsCalls, 0, "the wall never reads a protected stream's stats");
+      assert.deepEqual(
+        list.body.map((stream: { path: string }) => stream.path),
+        ["/cam2"],
+      );
       const wall = await request(server).get("/webrtc").expect(200);
-      for (const text of [list.text, wall.text]) assert.ok(!text.includes(TOKEN));
-      assert.ok(wall.text.includes("enter its viewer token"), "the wall asks for the token");
+      for (const text of [list.text, wall.text]) {
+        for (const secret of [TOKEN, "/cam1", '"door"']) assert.ok(!text.includes(secret), secret);
+      }
+      assert.equal(viewers.statsCalls, 0, "the wall never reads a protected stream's stats");
+    });
+  });
+
+  describe("wrong tokens from one address", () => {
+    /** A request from `localAddress` (any of 127.0.0.0/8 reaches loopback) with `token`. */
+    function get(
+      server: Server,
+      token: string | undefined,
+      localAddress = "127.0.0.1",
+    ): Promise<{ status: number; retryAfter: string | undefined; body: Record<string, unknown> }> {
+      const { port } = server.address() as AddressInfo;
+      return new Promise((resolve, reject) => {
+        const req = http.request(
+          {
+            host: "127.0.0.1",
+            port,
+            path: "/cam1/stats",
+            localAddress,
+            agent: false,
+            headers: token === undefined ? {} : { Authorization: `Bearer ${token}` },
+          },
+          (res) => {
+            let text = "";
+            res.on("data", (chunk: Buffer) => {
+              text += chunk.toString("utf8");
+            });
+            res.on("end", () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                retryAfter: res.headers["retry-after"],
+                body: JSON.parse(text),
+              }),
+            );
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+    }
+
+    it("after 5 in a minute, 429 with Retry-After for any token, growing; other addresses go on; the right token after the pause works", async () => {
+      let now = 1_000_000;
+      const { app, viewers } = setup(TOKEN, new WrongTokenThrottle({ now: () => now }));
+      const server = await listenLocal(app);
+      for (let i = 0; i < 5; i++) assert.equal((await get(server, `guess-${i}`)).status, 401, `guess ${i}`);
+      viewers.statsCalls = 0;
+      for (const token of ["guess-5", TOKEN, undefined]) {
+        const paused = await get(server, token);
+        assert.equal(paused.status, 429, String(token));
+        assert.equal(paused.retryAfter, "10");
+        assert.equal(paused.body.code, "too-many-wrong-tokens");
+        assert.equal(paused.body.error, "too many wrong tokens");
+        assert.match(String(paused.body.detail), /try again in 10 s/);
+        assert.ok(!JSON.stringify(paused.body).includes(TOKEN));
+      }
+      assert.equal(viewers.statsCalls, 0, "a paused address reaches nothing");
+      assert.equal((await get(server, TOKEN, "127.0.0.2")).status, 200, "another address is not held back");
+
+      now += 4_000;
+      assert.equal((await get(server, TOKEN)).retryAfter, "6");
+      now += 6_000;
+      // The pause is over; one more wrong token within the minute pauses it again, twice as long.
+      assert.equal((await get(server, "guess-6")).status, 401);
+      const longer = await get(server, TOKEN);
+      assert.equal(longer.status, 429);
+      assert.equal(longer.retryAfter, "20");
+      now += 20_000;
+      assert.equal((await get(server, TOKEN)).status, 200, "the right token after the pause");
+      // And the right token forgot the guesses: five more wrong ones before the next pause.
+      for (let i = 0; i < 4; i++) assert.equal((await get(server, `again-${i}`)).status, 401);
+      assert.equal((await get(server, TOKEN)).status, 200);
+    });
+
+    it("a request without any token is no guess", async () => {
+      const { app } = setup(TOKEN, new WrongTokenThrottle({ now: () => 0 }));
+      const server = await listenLocal(app);
+      for (let i = 0; i < 10; i++) assert.equal((await get(server, undefined)).status, 401);
+      assert.equal((await get(server, TOKEN)).status, 200);
     });
   });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import request from "supertest";
 import type { CorsOptions } from "../../../src/http/cors";
@@ -13,6 +14,7 @@ import { FAKE_OFFER, FakeViewerSet, fakeStream } from "../../helpers/fake-viewer
 function statsOnly(stats: ViewerSetStats): ViewerHost {
   return {
     addViewer: () => Promise.reject(new Error("not in this test")),
+    viewerOf: () => undefined,
     addIceCandidates: () => Promise.reject(new Error("not in this test")),
     removeViewer: () => Promise.reject(new Error("not in this test")),
     stats: () => stats,
@@ -130,7 +132,7 @@ describe("http/wall", () => {
         .post("/cam1/offer")
         .send({ type: "offer", sdp: FAKE_OFFER })
         .expect(200);
-      assert.equal(endpoint.describe().viewers, 1);
+      assert.equal(endpoint.describe()?.viewers, 1);
     });
 
     it("carries the httpNodeCors and httpNodeMiddleware it runs behind", () => {
@@ -172,7 +174,6 @@ describe("http/wall", () => {
           width: 1280,
           height: 720,
           kbps: 1500,
-          protected: false,
         },
         {
           path: "/cam2",
@@ -184,7 +185,6 @@ describe("http/wall", () => {
           width: null,
           height: null,
           kbps: null,
-          protected: false,
         },
         {
           path: "/cam3",
@@ -196,7 +196,6 @@ describe("http/wall", () => {
           width: null,
           height: null,
           kbps: null,
-          protected: false,
         },
         {
           path: "/cam10",
@@ -208,7 +207,6 @@ describe("http/wall", () => {
           width: 1280,
           height: 720,
           kbps: 1500,
-          protected: false,
         },
       ]);
     });
@@ -266,6 +264,24 @@ describe("http/wall", () => {
         assert.equal(res.headers["cache-control"], "no-store");
         assert.deepEqual(pageConfig(res.text), { listUrl: "/webrtc/streams", refreshMs: 2000 });
       }
+    });
+
+    it("carries a strict Content-Security-Policy: its own inline script and style, frames of its origin", async () => {
+      const app = expressApp();
+      register(app, "/cam1", stream("/cam1", "camera 1", live(0)));
+      const res = await request(await listenLocal(app))
+        .get("/webrtc")
+        .expect(200);
+      const policy = res.headers["content-security-policy"] ?? "";
+      const hashOf = (text: string) =>
+        `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`;
+      const script = /<script>([\s\S]*?)<\/script>/.exec(res.text)?.[1] ?? "";
+      const style = /<style>([\s\S]*?)<\/style>/.exec(res.text)?.[1] ?? "";
+      assert.equal(
+        policy,
+        `default-src 'none'; script-src ${hashOf(script)}; style-src ${hashOf(style)}; connect-src 'self'; ` +
+          "frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
+      );
     });
 
     it("links carry httpNodeRoot when httpNode is mounted under it", async () => {
@@ -354,6 +370,29 @@ describe("http/wall", () => {
       plain();
       register(app, "/cam1", stream("/cam1", "camera 1", live(0)));
       await request(server).get("/webrtc/streams").expect(200);
+    });
+  });
+
+  describe("switched off (settings.js webrtcOut.wall: false)", () => {
+    it("passes /webrtc and /webrtc/streams on to the rest of httpNode, while the streams are served", async () => {
+      const app = expressApp();
+      const off = { enabled: false, frameAncestors: [] };
+      const endpoint = new StreamEndpoint({ path: "/cam1", title: "camera 1", viewers: statsOnly(live(0)) });
+      const registration = registerEndpoint(app, "/cam1", {
+        handle: (req, res, subpath) => endpoint.handle(req, res, subpath),
+        describe: () => endpoint.describe(),
+        access: endpoint.access,
+        wall: off,
+      });
+      assert.ok("unregister" in registration);
+      app.get("/webrtc", (_req, res) => res.end("an http-in route"));
+      const server = await listenLocal(app);
+      assert.equal((await request(server).get("/webrtc").expect(200)).text, "an http-in route");
+      await request(server).get("/webrtc/streams").expect(404);
+      await request(server).get("/cam1/stats").expect(200);
+      // Still off once the last stream is gone.
+      registration.unregister();
+      await request(server).get("/webrtc/streams").expect(404);
     });
   });
 

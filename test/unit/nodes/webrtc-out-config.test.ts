@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
-import { parseWebrtcOutConfig, type WebrtcOutDef } from "../../../src/nodes/webrtc-out-config";
+import {
+  parseSiteSettings,
+  parseWebrtcOutConfig,
+  type WebrtcOutDef,
+} from "../../../src/nodes/webrtc-out-config";
 
 function def(fields: Partial<WebrtcOutDef> = {}): WebrtcOutDef {
   return { id: "a1b2c3d4e5f60718", type: "webrtc-out", ...fields };
 }
 
 describe("nodes/webrtc-out-config", () => {
-  it("defaults: path from the id, 20 viewers, 4 pending per address, no token, audio, fast start, no ICE servers, stats every 10 s", () => {
+  it("defaults: path from the id, 20 viewers, 4 pending and 10 in all per address, no token, audio, fast start, no ICE servers, stats every 10 s", () => {
     const settings = parseWebrtcOutConfig(def(), undefined);
     assert.deepEqual(settings, {
       path: "/a1b2c3d4e5f60718",
@@ -14,6 +18,7 @@ describe("nodes/webrtc-out-config", () => {
       topic: "/a1b2c3d4e5f60718",
       maxViewers: 20,
       maxPendingPerAddress: 4,
+      maxViewersPerAddress: 10,
       viewerToken: undefined,
       audio: true,
       fastStart: true,
@@ -31,6 +36,17 @@ describe("nodes/webrtc-out-config", () => {
       const settings = parseWebrtcOutConfig(def({ maxPending: bad }), undefined);
       assert.equal(settings.maxPendingPerAddress, 4, String(bad));
       assert.match(settings.problems[0] ?? "", /pending viewers per address/);
+    }
+  });
+
+  it("viewers per address: a whole number of at least 1, else the default with a problem", () => {
+    assert.equal(parseWebrtcOutConfig(def({ maxPerAddress: "3" }), undefined).maxViewersPerAddress, 3);
+    assert.equal(parseWebrtcOutConfig(def({ maxPerAddress: 500 }), undefined).maxViewersPerAddress, 500);
+    assert.equal(parseWebrtcOutConfig(def({ maxPerAddress: "" }), undefined).maxViewersPerAddress, 10);
+    for (const bad of [0, -1, "2.5", "lots"]) {
+      const settings = parseWebrtcOutConfig(def({ maxPerAddress: bad }), undefined);
+      assert.equal(settings.maxViewersPerAddress, 10, String(bad));
+      assert.match(settings.problems[0] ?? "", /viewers per client address/);
     }
   });
 
@@ -136,5 +152,47 @@ describe("nodes/webrtc-out-config", () => {
     assert.deepEqual(settings.fallbackCodec, { codec: "H265", payloadType: 98, clockRate: 90000 });
     assert.equal(settings.statsIntervalMs, 0);
     assert.deepEqual(settings.problems, []);
+  });
+
+  describe("the webrtcOut setting of settings.js", () => {
+    it("none: the camera wall is served, and no other origin may frame the pages", () => {
+      assert.deepEqual(parseSiteSettings(undefined), { wall: true, frameAncestors: [], problems: [] });
+      assert.deepEqual(parseSiteSettings({}), { wall: true, frameAncestors: [], problems: [] });
+    });
+
+    it("wall: false switches the camera wall off; anything but a boolean keeps it off and says so", () => {
+      assert.deepEqual(parseSiteSettings({ wall: false }), { wall: false, frameAncestors: [], problems: [] });
+      assert.equal(parseSiteSettings({ wall: true }).wall, true);
+      for (const bad of ["false", 0, null]) {
+        const site = parseSiteSettings({ wall: bad });
+        assert.equal(site.wall, false, String(bad));
+        assert.match(site.problems[0] ?? "", /webrtcOut\.wall must be true or false/);
+      }
+    });
+
+    it("frameAncestors: a list or a string of origins, each checked; what could break the header is left out", () => {
+      assert.deepEqual(
+        parseSiteSettings({ frameAncestors: ["https://dash.example.net", "http://10.0.0.5:1880"] })
+          .frameAncestors,
+        ["https://dash.example.net", "http://10.0.0.5:1880"],
+      );
+      assert.deepEqual(
+        parseSiteSettings({ frameAncestors: "https://a.example  *.example.org, https:" }).frameAncestors,
+        ["https://a.example", "*.example.org", "https:"],
+      );
+      for (const bad of [
+        "'none'",
+        "'unsafe-inline'",
+        "https://a.example;script-src",
+        "x'y",
+        'https://a.example/"',
+        7,
+      ]) {
+        const site = parseSiteSettings({ frameAncestors: [bad] });
+        assert.deepEqual(site.frameAncestors, [], String(bad));
+        assert.match(site.problems[0] ?? "", /webrtcOut\.frameAncestors: .* left out/, String(bad));
+      }
+      assert.match(parseSiteSettings("yes").problems[0] ?? "", /not an object/);
+    });
   });
 });
