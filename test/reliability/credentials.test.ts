@@ -303,9 +303,16 @@ module.exports = {
     // A viewer who has the token plays the stream in a browser, so stats and events have a viewer in them.
     stream = `${base}${WEBRTC_PATH}`;
     const player = await chromium.open(`${stream}?token=${encodeURIComponent(TOKEN)}`);
-    await player.page.waitForFunction('document.body.dataset.state === "playing"', undefined, {
-      timeout: 30_000,
-    });
+    // A function, not a string: the page's Content-Security-Policy refuses the eval a string needs.
+    await player.page.waitForFunction(
+      () =>
+        (globalThis as unknown as { document: { body: { dataset: { state?: string } } } }).document.body
+          .dataset.state === "playing",
+      undefined,
+      {
+        timeout: 30_000,
+      },
+    );
     await waitFor(
       () =>
         captured().some(
