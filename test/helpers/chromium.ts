@@ -27,6 +27,8 @@ export interface LaunchedChromium {
   open(url: string): Promise<{ page: Page; context: BrowserContext }>;
   /** The Content-Security-Policy violations reported so far, in any frame of any page; taken, so cleared. */
   takeCspViolations(): string[];
+  /** How many violations wait to be taken (they arrive as console messages, after the page's load). */
+  readonly untakenCspViolations: number;
   /** Closes the browser; rejects when a CSP violation was reported that no takeCspViolations() took. */
   close(): Promise<void>;
 }
@@ -81,6 +83,9 @@ export async function launchChromium(): Promise<LaunchedChromium> {
       return { page, context };
     },
     takeCspViolations: () => violations.splice(0),
+    get untakenCspViolations() {
+      return violations.length;
+    },
     async close() {
       await browser.close();
       if (violations.length > 0) {

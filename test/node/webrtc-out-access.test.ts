@@ -9,6 +9,7 @@ import { launchChromium } from "../helpers/chromium";
 import { closeLocalServers, type ExpressApp, listenLocal } from "../helpers/express-app";
 import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
 import { readOffer } from "../helpers/offer-fixtures";
+import { postSdp } from "../helpers/post-sdp";
 import { waitFor } from "../helpers/wait";
 import { connectViewer, type WeriftViewer } from "../helpers/werift-viewer";
 
@@ -78,18 +79,7 @@ function strings(value: unknown): string[] {
 
 /** A WHEP POST through supertest, its answer read as text. */
 async function whep(server: Server, sdp: string): Promise<{ location: string; answer: string }> {
-  const res = await request(server)
-    .post("/door/whep")
-    .set("Content-Type", "application/sdp")
-    .send(sdp)
-    .buffer(true)
-    .parse((response, done) => {
-      let text = "";
-      response.on("data", (chunk: Buffer) => {
-        text += chunk.toString("utf8");
-      });
-      response.on("end", () => done(null, text));
-    });
+  const res = await postSdp(server, "/door/whep", sdp);
   assert.equal(res.status, 201, String(res.body));
   return { location: res.headers.location ?? "", answer: String(res.body) };
 }
@@ -573,7 +563,7 @@ describe("webrtc-out pages under their Content-Security-Policy (test helper, dem
     });
     const chromium = await launchChromium();
     await chromium.open(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
-    await waitFor(() => true, 100, "nothing");
+    await waitFor(() => chromium.untakenCspViolations > 0, 10_000, "the violation's console message");
     await assert.rejects(
       chromium.close(),
       /Content-Security-Policy violations in Chromium:[\s\S]*script-src/,

@@ -14,6 +14,7 @@ import { closeLocalServers, type ExpressApp, listenLocal } from "../helpers/expr
 import { FAKE_OFFER, FakeViewerSet, fakeStream } from "../helpers/fake-viewer-set";
 import { GstRtspServer } from "../helpers/gst-server";
 import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
+import { postSdp } from "../helpers/post-sdp";
 import { waitFor } from "../helpers/wait";
 import { connectViewer, type WeriftViewer } from "../helpers/werift-viewer";
 
@@ -458,18 +459,7 @@ for (const runtime of RUNTIMES) {
         let etag = "";
         const v = await connectViewer({
           offer: async (sdp) => {
-            const res = await request(server)
-              .post("/cam1/whep")
-              .set("Content-Type", "application/sdp")
-              .send(sdp)
-              .buffer(true)
-              .parse((response, done) => {
-                let text = "";
-                response.on("data", (chunk: Buffer) => {
-                  text += chunk.toString("utf8");
-                });
-                response.on("end", () => done(null, text));
-              });
+            const res = await postSdp(server, "/cam1/whep", sdp);
             assert.equal(res.status, 201, String(res.body));
             assert.equal(res.headers["content-type"], "application/sdp");
             assert.equal(res.headers["accept-patch"], "application/trickle-ice-sdpfrag");
@@ -876,20 +866,9 @@ for (const runtime of RUNTIMES) {
       let location = "";
       const v = await connectViewer({
         offer: async (sdp) => {
-          const res = await request(base)
-            .post("/api/cam1/whep")
+          const res = await postSdp(base, "/api/cam1/whep", sdp)
             .set("Authorization", AUTHORIZATION)
-            .set("Origin", "http://dashboard.test")
-            .set("Content-Type", "application/sdp")
-            .send(sdp)
-            .buffer(true)
-            .parse((response, done) => {
-              let text = "";
-              response.on("data", (chunk: Buffer) => {
-                text += chunk.toString("utf8");
-              });
-              response.on("end", () => done(null, text));
-            });
+            .set("Origin", "http://dashboard.test");
           assert.equal(res.status, 201, String(res.body));
           assert.equal(res.headers["access-control-allow-origin"], "*");
           assert.match(res.headers["access-control-expose-headers"] ?? "", /Location/);
