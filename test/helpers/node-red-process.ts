@@ -5,18 +5,21 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
+/** This package's name on npm: Node-RED's module name, examples menu and i18n namespaces follow it. */
+export const PACKAGE_NAME = "@rtsp-webrtc/node-red-rtsp-webrtc";
+
 /** This package's root: the folder above dist/ (dist/test/helpers/…) with our package.json. */
 export function packageRoot(): string {
   let dir = __dirname;
   for (;;) {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string };
-      if (pkg.name === "node-red-rtsp-webrtc") return dir;
+      if (pkg.name === PACKAGE_NAME) return dir;
     } catch {
       // not here: look further up
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no node-red-rtsp-webrtc package.json above ${__dirname}`);
+    if (parent === dir) throw new Error(`no ${PACKAGE_NAME} package.json above ${__dirname}`);
     dir = parent;
   }
 }
@@ -59,8 +62,9 @@ const RUNNING = /Server now running at http:\/\/127\.0\.0\.1:(\d+)/;
  */
 export async function startNodeRed(opts: NodeRedProcessOptions, timeoutMs = 30_000): Promise<NodeRedProcess> {
   const userDir = mkdtempSync(join(tmpdir(), "webrtc-out-nr-"));
-  mkdirSync(join(userDir, "node_modules"));
-  symlinkSync(packageRoot(), join(userDir, "node_modules", "node-red-rtsp-webrtc"), "dir");
+  const link = join(userDir, "node_modules", PACKAGE_NAME);
+  mkdirSync(dirname(link), { recursive: true });
+  symlinkSync(packageRoot(), link, "dir");
   const settingsFile = join(userDir, "settings.js");
   writeFileSync(settingsFile, opts.settings);
   writeFileSync(join(userDir, "flows.json"), JSON.stringify(opts.flows));
