@@ -64,9 +64,7 @@ describe("example flows in Node-RED's editor", function () {
   it("Node-RED lists them under Import → Examples for this package", async () => {
     const list = await fetch(`${base}/library/examples/flows/${PACKAGE_NAME}`).then((r) => r.json());
     assert.deepEqual((list as { fn?: string }[]).map((entry) => entry.fn).sort(), EXAMPLES);
-    const basic = await fetch(`${base}/library/examples/flows/${PACKAGE_NAME}/basic`).then((r) =>
-      r.json(),
-    );
+    const basic = await fetch(`${base}/library/examples/flows/${PACKAGE_NAME}/basic`).then((r) => r.json());
     assert.ok(Array.isArray(basic) && basic.some((n: FlowNode) => n.type === "rtsp-in"));
   });
 

@@ -21,7 +21,14 @@ const RUNTIME_EXPORTS = [
   "NoStreamError",
   "BadSdpError",
 ];
-const TYPE_EXPORTS = ["SourceOptions", "StateEvent", "StreamInfo", "AccessUnit", "MediaInfo", "StreamViewersOptions"];
+const TYPE_EXPORTS = [
+  "SourceOptions",
+  "StateEvent",
+  "StreamInfo",
+  "AccessUnit",
+  "MediaInfo",
+  "StreamViewersOptions",
+];
 
 interface Manifest {
   name: string;
