@@ -211,6 +211,17 @@ describe("installed as the palette manager installs it", function () {
             name: string;
           };
           assert.equal(manifest.name, PACKAGE_NAME);
+          // No source map comment points at TypeScript sources the package does not ship.
+          const compiled = readdirSync(join(installed, "dist"), { recursive: true, encoding: "utf8" });
+          const scripts = compiled.filter((file) => file.endsWith(".js"));
+          assert.ok(scripts.length > 50, `${scripts.length} compiled modules`);
+          for (const file of scripts) {
+            assert.doesNotMatch(
+              readFileSync(join(installed, "dist", file), "utf8"),
+              /sourceMappingURL/,
+              file,
+            );
+          }
         });
 
         it("loads the three node types, with their icons and help", async () => {
