@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Everything the project checks, in order: system packages, types, lint and format, every test with coverage.
+# Everything the project checks, in order: system packages, the install test's downloads, types, lint and
+# format, every test with coverage.
 # Run through `npm test` so that node_modules/.bin (Node 22 from the npm `node` package) comes first on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,9 @@ closing_line() {
 trap 'status=$?; closing_line $status; exit $status' EXIT
 
 bash test/setup-system.sh
+# The install test runs without network: what it takes from the npm registry is fetched here, before.
+echo "== install test's artifacts (packed tarball, Node 20/22/24, Node-RED 4.1/5, npm cache)"
+bash test/setup-install.sh
 echo "== build (tsc, strict)"
 rm -rf dist
 npm run --silent build

@@ -22,9 +22,11 @@ user_dir=.node-red
 port=${PORT:-1880}
 host=${DEMO_HOST:-127.0.0.1}
 camera_port=${CAMERA_PORT:-8554}
-mkdir -p "$user_dir/node_modules"
+mkdir -p "$user_dir/node_modules/@rtsp-webrtc"
 # Node-RED finds node packages in its user directory; a link makes this checkout one of them.
-ln -sfn "$(pwd)" "$user_dir/node_modules/node-red-rtsp-webrtc"
+ln -sfn "$(pwd)" "$user_dir/node_modules/@rtsp-webrtc/node-red-rtsp-webrtc"
+# The link of the package's old, unscoped name would load every node type a second time.
+if [ -L "$user_dir/node_modules/node-red-rtsp-webrtc" ]; then rm "$user_dir/node_modules/node-red-rtsp-webrtc"; fi
 if [ ! -f "$user_dir/flows.json" ]; then
   sed "s#rtsp://127.0.0.1:8554/demo#rtsp://127.0.0.1:${camera_port}/demo#" examples/basic.json > "$user_dir/flows.json"
 fi

@@ -3,7 +3,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createDecipheriv, createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+
+/** This package's name on npm: Node-RED's module name, examples menu and i18n namespaces follow it. */
+export const PACKAGE_NAME = "@rtsp-webrtc/node-red-rtsp-webrtc";
 
 /** This package's root: the folder above dist/ (dist/test/helpers/…) with our package.json. */
 export function packageRoot(): string {
@@ -11,19 +14,29 @@ export function packageRoot(): string {
   for (;;) {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string };
-      if (pkg.name === "node-red-rtsp-webrtc") return dir;
+      if (pkg.name === PACKAGE_NAME) return dir;
     } catch {
       // not here: look further up
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no node-red-rtsp-webrtc package.json above ${__dirname}`);
+    if (parent === dir) throw new Error(`no ${PACKAGE_NAME} package.json above ${__dirname}`);
     dir = parent;
   }
 }
 
 export interface NodeRedProcessOptions {
-  /** "node-red" (5) or "node-red-4": the installed runtime whose red.js to run. */
+  /**
+   * "node-red" (5) or "node-red-4": the installed runtime whose red.js to run; or the absolute path of a
+   * Node-RED installed elsewhere (the folder with its package.json).
+   */
   readonly runtime: string;
+  /** The node binary to run it with. Default this process's. */
+  readonly node?: string;
+  /**
+   * Puts this package into the new user directory, before Node-RED starts. Default: a symlink to this
+   * checkout in its node_modules.
+   */
+  readonly installPackage?: (userDir: string) => void | Promise<void>;
   /** The settings file's source: `module.exports = {…}`; it may hold functions (httpNodeAuth…). */
   readonly settings: string;
   readonly flows: readonly object[];
@@ -55,21 +68,35 @@ const RUNNING = /Server now running at http:\/\/127\.0\.0\.1:(\d+)/;
 
 /**
  * Node-RED as users run it: its own red.js in a child process, with a settings file and a user
- * directory that has this package installed (a symlink in node_modules), listening on 127.0.0.1.
+ * directory that has this package installed (a symlink to this checkout unless `installPackage` says
+ * otherwise), listening on 127.0.0.1.
  */
 export async function startNodeRed(opts: NodeRedProcessOptions, timeoutMs = 30_000): Promise<NodeRedProcess> {
   const userDir = mkdtempSync(join(tmpdir(), "webrtc-out-nr-"));
-  mkdirSync(join(userDir, "node_modules"));
-  symlinkSync(packageRoot(), join(userDir, "node_modules", "node-red-rtsp-webrtc"), "dir");
+  if (opts.installPackage === undefined) {
+    const link = join(userDir, "node_modules", PACKAGE_NAME);
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(packageRoot(), link, "dir");
+  } else {
+    try {
+      await opts.installPackage(userDir);
+    } catch (err) {
+      rmSync(userDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
   const settingsFile = join(userDir, "settings.js");
   writeFileSync(settingsFile, opts.settings);
   writeFileSync(join(userDir, "flows.json"), JSON.stringify(opts.flows));
   if (opts.credentials !== undefined) {
     writeFileSync(join(userDir, "flows_cred.json"), JSON.stringify(opts.credentials));
   }
-  const redJs = resolve(dirname(require.resolve(`${opts.runtime}/package.json`)), "red.js");
+  const runtimeDir = isAbsolute(opts.runtime)
+    ? opts.runtime
+    : dirname(require.resolve(`${opts.runtime}/package.json`));
+  const redJs = resolve(runtimeDir, "red.js");
   const args = [...(opts.nodeArgs ?? []), redJs, "-u", userDir, "-s", settingsFile, "-p", "0"];
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const child: ChildProcess = spawn(opts.node ?? process.execPath, args, {
     stdio: ["ignore", "pipe", "pipe"],
     ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
   });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { type LaunchedChromium, launchChromium } from "../helpers/chromium";
 import { EXAMPLES_DIR, type FlowNode, loadExample } from "../helpers/example-flow";
-import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
+import { type NodeRedProcess, PACKAGE_NAME, startNodeRed } from "../helpers/node-red-process";
 
 const SETTINGS = `
 module.exports = {
@@ -62,11 +62,9 @@ describe("example flows in Node-RED's editor", function () {
   });
 
   it("Node-RED lists them under Import → Examples for this package", async () => {
-    const list = await fetch(`${base}/library/examples/flows/node-red-rtsp-webrtc`).then((r) => r.json());
+    const list = await fetch(`${base}/library/examples/flows/${PACKAGE_NAME}`).then((r) => r.json());
     assert.deepEqual((list as { fn?: string }[]).map((entry) => entry.fn).sort(), EXAMPLES);
-    const basic = await fetch(`${base}/library/examples/flows/node-red-rtsp-webrtc/basic`).then((r) =>
-      r.json(),
-    );
+    const basic = await fetch(`${base}/library/examples/flows/${PACKAGE_NAME}/basic`).then((r) => r.json());
     assert.ok(Array.isArray(basic) && basic.some((n: FlowNode) => n.type === "rtsp-in"));
   });
 
