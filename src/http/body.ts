@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "./http-error";
 
-/** Offers are a few KiB; anything past this is not an SDP (DESIGN.md §4). */
+/** Offers are a few KiB; anything past this is not an SDP. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 /**

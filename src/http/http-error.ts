@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 
-/** The JSON body of every error response (DESIGN.md §4). */
+/** The JSON body of every error response (docs/ARCHITECTURE.md, "The HTTP interface"). */
 export interface ErrorBody {
   readonly error: string;
   readonly detail: string;

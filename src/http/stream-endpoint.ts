@@ -137,8 +137,9 @@ async function readSdpOffer(req: IncomingMessage, timeoutMs: number): Promise<st
 }
 
 /**
- * Every route of one webrtc-out node (DESIGN.md §4): the player page, the JSON offer, WHEP with trickle
- * and DELETE, and stats. Errors answer as JSON `{ error, detail }` with their status.
+ * Every route of one webrtc-out node (docs/ARCHITECTURE.md, "The HTTP interface"): the player page,
+ * the JSON offer, WHEP with trickle and DELETE, and stats. Errors answer as JSON `{ error, detail }`
+ * with their status.
  */
 export class StreamEndpoint implements Endpoint {
   readonly access: HttpAccess;

@@ -12,7 +12,7 @@ function isMediaDescription(value: unknown): boolean {
   return typeof mid === "string" && isMediaKind(kind) && typeof codec === "string";
 }
 
-/** A §2 media message (DESIGN.md) as an access unit; undefined when the message is not one. */
+/** A media message (docs/ARCHITECTURE.md, "The message contract") as an access unit; undefined if not one. */
 export function accessUnitFrom(msg: NodeMessage): { unit: AccessUnit; stream: StreamInfo } | undefined {
   const { payload, rtp, stream } = msg as { payload?: unknown; rtp?: unknown; stream?: unknown };
   if (!Array.isArray(payload) || payload.length === 0 || !payload.every((p) => Buffer.isBuffer(p)))

@@ -12,7 +12,7 @@ const BAD_INPUT_REPORT_INTERVAL_MS = 10_000;
 
 type Command = { open: boolean; outputs: number[]; seconds?: number } | { error: string };
 
-/** A gate command (DESIGN.md §2): msg.topic "open"/"close", msg.output 1..N, a list of them, or none for all. */
+/** A gate command: msg.topic "open"/"close", msg.output 1..N, a list of them, or none for all. */
 function commandFrom(msg: NodeMessage, count: number): Command | undefined {
   const topic = typeof msg.topic === "string" ? msg.topic.trim().toLowerCase() : "";
   if (topic !== "open" && topic !== "close") return undefined;
@@ -50,7 +50,7 @@ function register(RED: NodeAPI): void {
     const shouldReport = reportLimiter(BAD_INPUT_REPORT_INTERVAL_MS);
 
     // One send per output: Node-RED clones every message after the first of one send() call, and a
-    // clone would copy every Buffer (DESIGN.md §2).
+    // clone would copy each Buffer's whole backing store.
     const slots: (NodeMessage | null)[][] = Array.from({ length: count + 1 }, () =>
       Array.from({ length: count + 1 }, () => null),
     );

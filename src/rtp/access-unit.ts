@@ -25,10 +25,10 @@ function keyframeTestFor(codec: CodecName): KeyframeTest {
 }
 
 /**
- * Groups one media's RTP packets into access units (DESIGN.md §2). A video frame ends at the
- * marker bit, at a change of timestamp or SSRC (for cameras that never set the marker), or when
- * the bounds are reached; each audio packet is an access unit of its own. Audio units are never
- * keyframes: the flag marks where a video decoder can start.
+ * Groups one media's RTP packets into access units (docs/ARCHITECTURE.md, "The message contract").
+ * A video frame ends at the marker bit, at a change of timestamp or SSRC (for cameras that never set
+ * the marker), or when the bounds are reached; each audio packet is an access unit of its own. Audio
+ * units are never keyframes: the flag marks where a video decoder can start.
  */
 export class AccessUnitAssembler {
   private readonly kind: MediaKind;

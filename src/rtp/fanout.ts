@@ -94,7 +94,7 @@ function parameterSetCodec(stream: StreamInfo): ParameterSetCodec | undefined {
 }
 
 /**
- * One stream in, N gated outputs (DESIGN.md §3 rtp-fanout). Frames are handed on as they are: the
+ * One stream in, N gated outputs: rtp-fanout's engine. Frames are handed on as they are: the
  * same AccessUnit and the same packet Buffers for every output; only an output's first keyframe
  * gets a new packet list when parameter sets must lead it. Every output that opens starts at a video
  * keyframe (unless it takes audio only), after a camera reconnect too. `T` is whatever the caller

@@ -4,7 +4,7 @@ import type { ParameterSetCodec, ParameterSetStore } from "./parameter-set-store
 import { parseRtpHeader, rtpPayload } from "./rtp-packet";
 import { RTP_HEADER_SIZE } from "./rtp-writer";
 
-/** Largest payload of an inserted packet: a 1200-byte RTP packet, as every relayed packet (DESIGN.md §5). */
+/** Largest payload of an inserted packet: a 1200-byte RTP packet, as every relayed one (to fit the MTU). */
 const MAX_PAYLOAD = 1200 - RTP_HEADER_SIZE;
 
 function nalTypesOf(codec: ParameterSetCodec, payload: Buffer): number[] {

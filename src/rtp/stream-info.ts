@@ -12,7 +12,7 @@ export type CodecName =
 
 export type MediaKind = "video" | "audio";
 
-/** One media of a source session, as DESIGN.md §2 fixes it (plus a few descriptive extras). */
+/** One media of a source session, as msg.stream carries it (docs/ARCHITECTURE.md, "The message contract"). */
 export interface MediaInfo {
   readonly mid: string;
   readonly kind: MediaKind;

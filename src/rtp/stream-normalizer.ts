@@ -7,7 +7,7 @@ import { parseRtpHeader } from "./rtp-packet";
 import { FU_END, FU_START, RTP_HEADER_SIZE, RtpWriter, setMarker } from "./rtp-writer";
 import type { AccessUnit, MediaInfo, MediaKind } from "./stream-info";
 
-/** One access unit, ready for every viewer of the stream (DESIGN.md §5). */
+/** One access unit, ready for every viewer of the stream. */
 export interface OutputFrame {
   readonly kind: MediaKind;
   readonly mid: string;
@@ -81,10 +81,11 @@ function sameBuffers(a: readonly Buffer[], b: readonly Buffer[]): boolean {
 
 /**
  * Turns one media's access units, as a camera sent them, into packets every WebRTC viewer can take
- * (DESIGN.md §5): camera header extensions, CSRCs and padding stripped; oversized packets
- * re-fragmented (H.264 FU-A, H.265 FU) and oversized aggregates split; the latest parameter sets
- * put before each keyframe that lacks them; one continuous sequence space and timeline across
- * source sessions. One instance per media of a stream, shared by all its viewers.
+ * (docs/ARCHITECTURE.md, "Facts that shaped the design"): camera header extensions, CSRCs and
+ * padding stripped; oversized packets re-fragmented (H.264 FU-A, H.265 FU) and oversized aggregates
+ * split; the latest parameter sets put before each keyframe that lacks them; one continuous sequence
+ * space and timeline across source sessions. One instance per media of a stream, shared by all its
+ * viewers.
  *
  * B-frame detection (H.264 only): the slice_type of the first slice of each frame sent as a single
  * NAL unit or the start of an FU-A; one B slice (slice_type 1 or 6) sets `bFrames` for good. It

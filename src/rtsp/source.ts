@@ -243,7 +243,7 @@ export class RtspSource extends EventEmitter<RtspSourceEvents> {
   }
 }
 
-/** The MediaInfo of DESIGN.md §2: no control URL (a camera may echo credentials in it). */
+/** The MediaInfo msg.stream carries: no control URL (a camera may echo credentials in it). */
 function publicMedia(media: MediaInfo & { control?: string }): MediaInfo {
   const { control: _control, ...rest } = media;
   return Object.freeze({

@@ -56,8 +56,9 @@ function parseProfileLevelId(value: string | undefined): H264Profile | undefined
 
 /**
  * How much a decoder of this profile can decode, as a rank: each profile's decoders take the
- * streams of the ranks below it (H.264 Annex A, in practice: browsers decode Main under a
- * Baseline label, see DESIGN.md §5). Unknown profiles rank by their profile_idc above Main.
+ * streams of the ranks below it (H.264 Annex A; in practice browsers decode Main under a Baseline
+ * label: docs/ARCHITECTURE.md, "Facts that shaped the design"). Unknown profiles rank by their
+ * profile_idc above Main.
  */
 function capabilityRank(p: H264Profile): number {
   const set0 = (p.constraints & 0x80) !== 0;

@@ -28,7 +28,7 @@ export interface ServerMetrics {
   /**
    * Garbage collections over the window, from V8's GC profiler: full (mark-compact) and young
    * (scavenge) ones, and their pauses on the main thread. A process that V8 keeps in back-to-back
-   * full collections costs a third more per packet than one that only scavenges (see README).
+   * full collections costs a third more per packet than one that only scavenges (see docs/BENCHMARKS.md).
    */
   readonly gc: { readonly full: number; readonly young: number; readonly pauseMs: number };
   /** Event-loop delay over the window (perf_hooks.monitorEventLoopDelay), ms; 0 without samples. */

@@ -27,7 +27,7 @@ import type { ViewerCounts } from "./protocol";
 // gives: werift answers an actpass offer with a=setup:active, so, as with Chromium, the viewer is the
 // DTLS server), then every SRTP datagram is counted from its clear RTP header and never decrypted. Only the rare SRTCP sender reports are
 // decrypted, to send receiver reports like a browser's (the relay's RTT and loss figures come from
-// them). Every packet stays on 127.0.0.0/8 (DESIGN.md §5).
+// them). Every packet stays on 127.0.0.0/8 (the bench runs in a network namespace holding only loopback).
 
 /** Called for each SRTP video datagram, with its clear header fields and process.hrtime.bigint() at arrival. */
 export type PacketListener = (seq: number, timestamp: number, marker: boolean, atNs: bigint) => void;

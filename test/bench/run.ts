@@ -42,8 +42,8 @@ const { values: args } = parseArgs({
     steps: { type: "string", default: "1,10,50,100,200" },
     skip: { type: "string", default: "" },
     profile: { type: "string", default: "" },
-    // The README's recommendation for a Node-RED that serves many viewers (its "Many viewers: V8's young
-    // generation" section); --node-flags= measures Node's defaults, --node-flags="--a --b" others.
+    // The recommendation for a Node-RED that serves many viewers (docs/BENCHMARKS.md, "Many viewers:
+    // V8's young generation"); --node-flags= measures Node's defaults, --node-flags="--a --b" others.
     "node-flags": { type: "string", default: "--max-semi-space-size=2" },
   },
 });

@@ -137,7 +137,7 @@ function hostedWerift(viewer: WeriftViewer): Hosted {
   };
 }
 
-/** POSTs the JSON offer (DESIGN.md §4); the answer SDP, or an error that says what the server said. */
+/** POSTs the JSON offer (POST P/offer); the answer SDP, or an error that says what the server said. */
 async function postOffer(offerUrl: string, sdp: string): Promise<string> {
   const res = await fetch(offerUrl, {
     method: "POST",

@@ -49,7 +49,7 @@ node dist/src/demo/cli.js --port "$camera_port" &
 camera=$!
 # Node-RED's own start-up lines would push the URL out of sight: it is printed once the flow runs.
 # A young generation of 2 MB keeps V8 out of a mode of back-to-back full collections under many viewers
-# (README: "Many viewers: V8's young generation").
+# (docs/BENCHMARKS.md: "Many viewers: V8's young generation").
 NODE_OPTIONS="--max-semi-space-size=2${NODE_OPTIONS:+ $NODE_OPTIONS}" \
   node-red --userDir "$user_dir" --settings test/demo/settings.js --port "$port" "$@" > >(
   while IFS= read -r line; do

@@ -27,8 +27,8 @@ export function loadExample(name: string, replacements: Record<string, string> =
 }
 
 /**
- * werift leaves loopback out of its host candidates (DESIGN.md §5); the tests run in a network
- * namespace that has nothing else, so every webrtc-out is given 127.0.0.1 as its host address.
+ * werift leaves loopback out of its host candidates; the tests run in a network namespace that
+ * has nothing else, so every webrtc-out is given 127.0.0.1 as its host address.
  */
 export function onLoopback(flow: FlowNode[]): FlowNode[] {
   for (const node of flow) if (node.type === "webrtc-out") node.hostAddresses = "127.0.0.1";

@@ -12,7 +12,7 @@ import {
 } from "werift";
 
 // A browser stand-in: a werift peer connection that offers to receive, answers nothing itself,
-// and records every RTP packet it gets. Its packets stay on loopback (DESIGN.md §5).
+// and records every RTP packet it gets. Its packets stay on loopback (the tests' namespace has nothing else).
 
 /** Debian's Chromium 156 offers exactly these H.264 profiles (test/fixtures/offers/chromium-156.sdp). */
 export const CHROMIUM_H264_PROFILES: readonly string[] = ["42001f", "42e01f", "4d001f", "f4001f"];
