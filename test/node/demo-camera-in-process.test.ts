@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
 import { connect } from "node:net";
 import helper from "node-red-node-test-helper";
 import { DemoCamera } from "../../src/demo/demo-camera";
 import {
   assertViewerDecodes,
   DEMO_CAMERA_URL,
+  EXAMPLES_DIR,
   exampleNodes,
   exampleTestHooks,
   type FlowNode,
@@ -45,6 +47,34 @@ function rtspInLogs(anyNodeId: string): string[] {
 
 /** Node-RED's runtime i18n renders the catalog's text; the test helper's RED._ gives back the key. */
 const STARTED = /demo-camera\.started|demo camera started on rtsp:\/\/127\.0\.0\.1:8554\/demo/;
+
+describe("the examples on the demo URL say what plays and how to switch to a real camera", () => {
+  const names = readdirSync(EXAMPLES_DIR)
+    .filter((file) => file.endsWith(".json"))
+    .map((file) => file.slice(0, -".json".length));
+  const onDemo = names.filter((name) => loadExample(name).some((node) => node.url === DEMO_CAMERA_URL));
+
+  it("five examples read the demo URL", () => {
+    assert.deepEqual(onDemo.sort(), ["basic", "camera-wall", "dashboard", "mqtt-alarm", "on-demand"]);
+  });
+
+  for (const name of onDemo) {
+    it(`${name}: its comment names the bundled clip and how to paste a camera's URL, with credentials apart`, () => {
+      const flow = loadExample(name);
+      const comment = onlyNode(flow, "comment").name;
+      assert.match(comment, /plays? the package's bundled demo clip/);
+      assert.match(
+        comment,
+        /open '[^']+'( … '[^']+')? and paste (its|each one's) URL \(user and password go in their own fields\)/,
+      );
+      assert.doesNotMatch(
+        JSON.stringify(flow),
+        /npm run demo/,
+        "a palette user has no checkout to run it in",
+      );
+    });
+  }
+});
 
 describe("rtsp-in on the demo URL: the package runs its bundled demo camera in Node-RED's process", function () {
   this.timeout(60_000);
