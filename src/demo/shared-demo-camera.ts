@@ -28,7 +28,10 @@ export function isDemoCameraUrl(url: string): boolean {
 export type DemoCameraOutcome =
   /** The bundled camera, run by this process. */
   | { readonly kind: "bundled"; readonly url: string }
-  /** Another process held the port (`npm run demo`'s own camera, or anything else): clients connect to it. */
+  /**
+   * Another process held the port (another Node-RED's demo camera, `npm run camera`, or anything else):
+   * clients connect to it.
+   */
   | { readonly kind: "port-taken"; readonly url: string }
   /** The camera could not start (its clip missing, say); clients will find nothing there. */
   | { readonly kind: "failed"; readonly url: string; readonly reason: string };
