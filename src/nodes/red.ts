@@ -36,6 +36,8 @@ export interface NodeDef {
 }
 
 export interface NodeAPI {
+  /** Runtime i18n: the text of `key` in the node's catalog (nodes/locales), with __name__ substituted. */
+  _(key: string, substitutions?: Record<string, string>): string;
   nodes: {
     createNode(node: Node<never>, def: NodeDef): void;
     registerType(

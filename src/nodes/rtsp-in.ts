@@ -1,3 +1,9 @@
+import {
+  type DemoCameraLease,
+  type DemoCameraOutcome,
+  isDemoCameraUrl,
+  sharedDemoCamera,
+} from "../demo/shared-demo-camera";
 import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
 import { querySecretsIn, restoreQuerySecrets, secretValues } from "../rtsp/query-secrets";
 import type { MediaSelection } from "../rtsp/session";
@@ -66,6 +72,19 @@ function register(RED: NodeAPI): void {
       certificateFingerprint: pin,
     });
 
+    // On the examples' URL the package runs its bundled camera; the source acts once that camera listens.
+    let demoCamera: Promise<DemoCameraLease> | undefined;
+    let closed = false;
+    const whenCameraReady = (action: () => void): void => {
+      if (!demoCamera) {
+        action();
+        return;
+      }
+      void demoCamera.then(() => {
+        if (!closed) action();
+      });
+    };
+
     let lastLoggedReason: string | undefined;
     let statusTimer: NodeJS.Timeout | undefined;
 
@@ -118,18 +137,24 @@ function register(RED: NodeAPI): void {
         done(new Error(`unknown command ${JSON.stringify(msg.payload)}: send "start", "stop" or "restart"`));
         return;
       }
-      if (command === "start") source.start();
-      else if (command === "stop") void source.stop();
-      else void source.restart();
+      whenCameraReady(() => {
+        if (command === "start") source.start();
+        else if (command === "stop") void source.stop();
+        else void source.restart();
+      });
       done();
     });
 
     this.on("close", (_removed, done) => {
+      closed = true;
       clearInterval(statusTimer);
-      source.close().then(
-        () => done(),
-        () => done(),
-      );
+      source
+        .close()
+        .then(() => demoCamera?.then((lease) => lease.release()))
+        .then(
+          () => done(),
+          () => done(),
+        );
     });
 
     if (!url) {
@@ -166,10 +191,16 @@ function register(RED: NodeAPI): void {
         `${topic}: the URL holds a password, saved in plain text in the flow file and in every export; open this node and click Done to move it into the encrypted credentials`,
       );
     }
+    if (isDemoCameraUrl(connectTo.url)) {
+      demoCamera = sharedDemoCamera.acquire();
+      void demoCamera.then((lease) => {
+        if (lease.startedHere) announceDemoCamera(this, RED, lease.outcome);
+      });
+    }
     if (config.startMode === "command") {
       this.status({ fill: "grey", shape: "ring", text: 'stopped: send "start" to connect' });
     } else {
-      source.start();
+      whenCameraReady(() => source.start());
     }
   }
 
@@ -180,6 +211,15 @@ function register(RED: NodeAPI): void {
       urlSecrets: { type: "password" },
     },
   });
+}
+
+/** Said by the node whose claim started the demo camera, or found its port taken: once per start. */
+function announceDemoCamera(node: Node<RtspInCredentials>, RED: NodeAPI, outcome: DemoCameraOutcome): void {
+  const { url } = outcome;
+  if (outcome.kind === "bundled") node.log(RED._("rtsp-in.demo-camera.started", { url }));
+  if (outcome.kind === "port-taken") node.log(RED._("rtsp-in.demo-camera.port-taken", { url }));
+  if (outcome.kind === "failed")
+    node.warn(RED._("rtsp-in.demo-camera.failed", { url, reason: outcome.reason }));
 }
 
 function statusFor(event: StateEvent, safe: (text: string) => string): NodeStatus {

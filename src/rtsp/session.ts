@@ -426,7 +426,13 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
     if (teardown !== "none" && connection && !connection.isClosed && this.sessionId) {
       const sent = this.sendOnce("TEARDOWN", this.sessionUrl(), new RtspHeaders()).catch(() => undefined);
       if (teardown === "wait") {
-        await Promise.race([sent, new Promise((resolve) => setTimeout(resolve, TEARDOWN_WAIT_MS).unref())]);
+        // The reply mostly wins the race: the timer must not outlive the session.
+        let wait: NodeJS.Timeout | undefined;
+        await Promise.race([
+          sent,
+          new Promise((resolve) => (wait = setTimeout(resolve, TEARDOWN_WAIT_MS).unref())),
+        ]);
+        clearTimeout(wait);
       }
     }
     connection?.close();

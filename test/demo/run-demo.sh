@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The README's first command: the demo camera, and Node-RED with this package and the basic flow.
+# The README's first command: Node-RED with this package and the basic flow, whose rtsp-in reads
+# rtsp://127.0.0.1:8554/demo: the package runs its bundled demo camera there itself, as after a palette
+# install. With CAMERA_PORT (when another program holds 8554) the camera runs in a process of its own.
 # Run through `npm run demo` so that Node 22 from node_modules/.bin comes first on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -45,8 +47,11 @@ banner() {
   printf '\n'
 }
 
-node dist/src/demo/cli.js --port "$camera_port" &
-camera=$!
+camera=
+if [ "$camera_port" != 8554 ]; then
+  node dist/src/demo/cli.js --port "$camera_port" &
+  camera=$!
+fi
 # Node-RED's own start-up lines would push the URL out of sight: it is printed once the flow runs.
 # A young generation of 2 MB keeps V8 out of a mode of back-to-back full collections under many viewers
 # (docs/BENCHMARKS.md: "Many viewers: V8's young generation").
@@ -58,5 +63,5 @@ NODE_OPTIONS="--max-semi-space-size=2${NODE_OPTIONS:+ $NODE_OPTIONS}" \
   done
 ) 2>&1 &
 node_red=$!
-trap 'kill "$node_red" "$camera" 2>/dev/null || true; wait "$node_red" 2>/dev/null || true' EXIT INT TERM
+trap 'kill "$node_red" ${camera:+"$camera"} 2>/dev/null || true; wait "$node_red" 2>/dev/null || true' EXIT INT TERM
 wait "$node_red"

@@ -16,7 +16,7 @@ export type FlowNode = any;
 
 export const EXAMPLES_DIR = path.join(__dirname, "../../../examples");
 
-/** The URL every example's rtsp-in points at out of the box: the demo camera of `npm run demo`. */
+/** The URL every example's rtsp-in points at out of the box: the bundled demo camera, which Node-RED runs itself. */
 export const DEMO_CAMERA_URL = "rtsp://127.0.0.1:8554/demo";
 
 /** An example flow as Node-RED's Import → Examples reads it, with each `from` string replaced by its `to`. */
