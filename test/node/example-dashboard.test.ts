@@ -298,8 +298,11 @@ describe("example flow: dashboard (FlowFuse Dashboard 2, in Node-RED itself)", f
         "the viewer count to show the dashboard's own player",
       );
       assert.equal(await textValue(page, texts.camera), "playing");
-      // The demo clip has an IDR every 50 frames at 25 fps; the interval is measured, so within a tenth.
-      assert.match(await textValue(page, texts.stream), /^H264 · 640×360 · keyframe every (1\.9|2|2\.1) s$/);
+      // The demo clip has an IDR every 50 frames at 25 fps (2 s). The interval is measured between
+      // arrivals, so a frame held up on a loaded machine moves it by whatever it was held: within 1 s.
+      const line = await textValue(page, texts.stream);
+      const interval = Number(/^H264 · 640×360 · keyframe every (\d+(?:\.\d)?) s$/.exec(line)?.[1]);
+      assert.ok(interval >= 1 && interval <= 3, line);
 
       // The player keeps playing while the dashboard updates around it.
       const before = (await playerIn(frame)).stats.framesDecoded;
