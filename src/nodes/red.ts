@@ -35,7 +35,15 @@ export interface NodeDef {
   [key: string]: unknown;
 }
 
+/** Values for a catalog text's __placeholders__. */
+export type TextValues = Readonly<Record<string, string | number>>;
+
 export interface NodeAPI {
+  /**
+   * A text of the node's message catalog (nodes/locales/<lang>/<node>.json) in the runtime's language;
+   * a key without a namespace is looked up in the catalog of the node that calls it.
+   */
+  _(key: string, values?: TextValues): string;
   nodes: {
     createNode(node: Node<never>, def: NodeDef): void;
     registerType(
