@@ -67,12 +67,17 @@ function register(RED: NodeAPI): void {
     });
 
     let lastLoggedReason: string | undefined;
+    // Played since the node started, was stopped, or last raised the alarm.
+    let played = false;
     let statusTimer: NodeJS.Timeout | undefined;
 
     // Set once the camera took the password in clear; the playing status keeps saying so.
     let plaintextPassword = false;
     const playingNotes = (playing: string) =>
       plaintextPassword ? `${playing} · ${text("rtsp-in.warnings.password-unencrypted-status")}` : playing;
+    // A Catch node's alarm: one error when the camera stops playing (or never starts), none for the
+    // retries that follow; playing again, or a stop, arms it again.
+    let alarmArmed = true;
 
     const showPlaying = () => {
       const stream = source.stream;
@@ -95,11 +100,25 @@ function register(RED: NodeAPI): void {
         source.sampleStats();
         statusTimer = setInterval(showPlaying, STATUS_INTERVAL_MS);
       }
-      if (event.reason && event.reason !== lastLoggedReason) {
+      const message = stateMessage(topic, event, safe);
+      const failing = event.state === "retrying" || event.state === "error";
+      if (failing && alarmArmed) {
+        const reason = event.reason ? safe(event.reason) : text("rtsp-in.status.error");
+        const key = played ? "rtsp-in.errors.stopped-playing" : "rtsp-in.errors.cannot-play";
+        // Said once here; the warning below would say the same reason again.
+        this.error(`${topic}: ${text(key, { reason })}`, { ...message });
+      } else if (event.reason && event.reason !== lastLoggedReason) {
         this.warn(`${topic}: ${safe(event.reason)}`);
       }
+      if (failing) {
+        alarmArmed = false;
+        played = false;
+      } else if (event.state === "playing" || event.state === "stopped") {
+        alarmArmed = true;
+        played = event.state === "playing";
+      }
       lastLoggedReason = event.reason;
-      this.send([null, stateMessage(topic, event, safe)]);
+      this.send([null, message]);
     });
 
     // Said once per deploy: every reconnect sends the password the same way, and the log would fill up.
