@@ -4,11 +4,16 @@ import { middlewareFrom } from "../http/middleware";
 import { type HttpNodeApp, type Registration, registerEndpoint } from "../http/router";
 import { StreamEndpoint, type ViewerHost } from "../http/stream-endpoint";
 import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
-import { NoStreamError } from "../webrtc/errors";
+import {
+  MaxViewersError,
+  NoCommonCodecError,
+  NoStreamError,
+  TooManyFromAddressError,
+} from "../webrtc/errors";
 import type { IceSettings } from "../webrtc/ice-config";
 import { accessUnitFrom, reportLimiter, whyNotMedia } from "./media-message";
 import type { Node, NodeAPI, NodeDef, NodeStatus, TextValues } from "./red";
-import { codecLabel, describeRate } from "./text";
+import { type CatalogText, codecLabel, describeRate } from "./text";
 import {
   type FallbackCodec,
   parseSiteSettings,
@@ -74,8 +79,16 @@ function viewerCount(count: number, text: Translate): string {
     : text("webrtc-out.status.viewers", { viewers: count });
 }
 
-/** "3 viewers · H264 · 2.1 Mbps", with what is wrong appended. */
-export function statusFor(viewers: ViewerSet, audio: boolean, text: Translate): NodeStatus {
+/**
+ * "3 viewers · H264 · 2.1 Mbps", with what is wrong appended; yellow with the reason when a viewer was
+ * refused for something the user can fix (`refused`).
+ */
+export function statusFor(
+  viewers: ViewerSet,
+  audio: boolean,
+  text: Translate,
+  refused?: CatalogText,
+): NodeStatus {
   const stream = viewers.stream;
   if (!stream) {
     const parts = [text("webrtc-out.status.waiting")];
@@ -93,7 +106,23 @@ export function statusFor(viewers: ViewerSet, audio: boolean, text: Translate): 
     parts.push(text("webrtc-out.status.audio-not-sent", { codec: codecLabel(sound.codec) }));
   }
   if (info.bFrames) parts.push(text("webrtc-out.status.b-frames"));
-  return { fill: "green", shape: "dot", text: parts.join(" · ") };
+  if (refused) parts.push(text(refused.key, refused.values));
+  return { fill: refused ? "yellow" : "green", shape: "dot", text: parts.join(" · ") };
+}
+
+/** Why a viewer was refused, when the user can do something about it (the camera's codec, the limits). */
+function fixableRefusal(err: unknown): CatalogText | undefined {
+  if (err instanceof NoCommonCodecError) {
+    const codecs = err.streamCodecs.length > 0 ? err.streamCodecs.join(", ") : "?";
+    return { key: "webrtc-out.status.refused-codec", values: { codecs } };
+  }
+  if (err instanceof MaxViewersError) {
+    return { key: "webrtc-out.status.refused-max-viewers", values: { max: err.maxViewers } };
+  }
+  if (err instanceof TooManyFromAddressError) {
+    return { key: "webrtc-out.status.refused-per-address", values: { max: err.maxPerAddress } };
+  }
+  return undefined;
 }
 
 interface Served {
@@ -107,17 +136,24 @@ function httpNodeOf(RED: NodeAPI): HttpNodeApp | undefined {
 }
 
 /**
- * The viewer set as the HTTP routes see it, calling `onNoStream` whenever an offer is refused because
- * no stream has arrived yet: a flow that pulls the camera only on demand starts it then, since no
- * viewer can join (and so no "joined" event comes) before it does.
+ * The viewer set as the HTTP routes see it, telling the node why offers are refused. `onNoStream`: no
+ * stream has arrived yet; a flow that pulls the camera only on demand starts it then, since no viewer
+ * can join (and so no "joined" event comes) before it does. `onRefused`: refused for a reason the
+ * user can fix, which the status then shows.
  */
-function reportingNoStream(viewers: ViewerHost, onNoStream: () => void): ViewerHost {
+function reportingRefusals(
+  viewers: ViewerHost,
+  onNoStream: () => void,
+  onRefused: (why: CatalogText) => void,
+): ViewerHost {
   return {
     addViewer: async (offerSdp, remoteAddress, vanilla) => {
       try {
         return await viewers.addViewer(offerSdp, remoteAddress, vanilla);
       } catch (err) {
         if (err instanceof NoStreamError) onNoStream();
+        const fixable = fixableRefusal(err);
+        if (fixable) onRefused(fixable);
         throw err;
       }
     },
@@ -233,6 +269,8 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
       return undefined;
     }
     let closing = false;
+    // The last refusal the user can fix; the status stays yellow with it until a viewer joins.
+    let refused: CatalogText | undefined;
     const mayRequest = reportLimiter(REQUESTED_EVENT_INTERVAL_MS);
     const requested = () => {
       if (closing || !mayRequest()) return;
@@ -241,7 +279,10 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
     endpoint = new StreamEndpoint({
       path: settings.path,
       title: settings.title,
-      viewers: reportingNoStream(viewers, requested),
+      viewers: reportingRefusals(viewers, requested, (why) => {
+        refused = why;
+        showStatus();
+      }),
       iceServers: settings.ice.iceServers,
       viewerToken: settings.viewerToken,
       frameAncestors: site.frameAncestors,
@@ -250,7 +291,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
 
     let shown = "";
     const showStatus = () => {
-      const status = statusFor(viewers, settings.audio, text);
+      const status = statusFor(viewers, settings.audio, text, refused);
       // Every status goes to every open editor: send changes only.
       const key = `${status.fill}|${status.text}`;
       if (key === shown) return;
@@ -267,6 +308,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
         : undefined;
     viewers.on("joined", (viewer) => {
       node.send({ topic: settings.topic, payload: { event: "joined", viewer, viewers: viewers.size } });
+      refused = undefined;
       showStatus();
     });
     viewers.on("left", (viewer) => {
