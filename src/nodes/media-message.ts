@@ -41,13 +41,12 @@ export function mediaMessage(topic: string, unit: AccessUnit, stream: StreamInfo
   };
 }
 
-/** Why a message is not media, for the error a wrongly wired node reports. */
-export function describeNonMedia(msg: NodeMessage): string {
+/** Why a message is not media, for the error a wrongly wired node reports (each node words it). */
+export function whyNotMedia(msg: NodeMessage): { reason: "array" | "missing" | "type"; type: string } {
   const payload = msg.payload;
-  if (Array.isArray(payload))
-    return "msg.payload is an array, but msg.rtp or msg.stream is missing or malformed";
-  if (payload === undefined) return "msg.payload is missing";
-  return `msg.payload is a ${typeof payload}`;
+  if (Array.isArray(payload)) return { reason: "array", type: "array" };
+  if (payload === undefined) return { reason: "missing", type: "undefined" };
+  return { reason: "type", type: typeof payload };
 }
 
 /** At most one report per `intervalMs`: a wrong wire delivers 25 bad messages a second. */

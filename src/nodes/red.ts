@@ -35,9 +35,15 @@ export interface NodeDef {
   [key: string]: unknown;
 }
 
+/** Values for a catalog text's __placeholders__. */
+export type TextValues = Readonly<Record<string, string | number>>;
+
 export interface NodeAPI {
-  /** Runtime i18n: the text of `key` in the node's catalog (nodes/locales), with __name__ substituted. */
-  _(key: string, substitutions?: Record<string, string>): string;
+  /**
+   * A text of the node's message catalog (nodes/locales/<lang>/<node>.json) in the runtime's language;
+   * a key without a namespace is looked up in the catalog of the node that calls it.
+   */
+  _(key: string, values?: TextValues): string;
   nodes: {
     createNode(node: Node<never>, def: NodeDef): void;
     registerType(

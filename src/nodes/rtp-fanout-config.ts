@@ -1,6 +1,7 @@
 import type { GateOptions, MediaFilter, PreRoll } from "../rtp/fanout";
 import type { PacketCodec } from "../rtp/packet-input";
 import type { NodeDef } from "./red";
+import type { CatalogText } from "./text";
 
 /** One output's row in the editor (nodes/rtp-fanout.html). */
 export interface GateDef {
@@ -24,7 +25,8 @@ export interface RtpFanoutSettings {
   /** 0: no stats messages. */
   readonly statsIntervalMs: number;
   readonly packetCodec: PacketCodec;
-  readonly problems: readonly string[];
+  /** What was wrong in the configuration and replaced; the node warns about each. */
+  readonly problems: readonly CatalogText[];
 }
 
 export const MAX_OUTPUTS = 8;
@@ -37,14 +39,14 @@ function seconds(value: unknown): number {
   return Number(value);
 }
 
-function gateFrom(def: GateDef, output: number, problems: string[]): GateOptions {
+function gateFrom(def: GateDef, output: number, problems: CatalogText[]): GateOptions {
   const filter = FILTERS.includes(def.filter as MediaFilter) ? (def.filter as MediaFilter) : "all";
   if (def.filter !== undefined && def.filter !== filter) {
-    problems.push(`output ${output}: media "${def.filter}" unknown; taking all`);
+    problems.push({ key: "rtp-fanout.warnings.media", values: { output, media: String(def.filter) } });
   }
   let autoCloseS = seconds(def.autoClose);
   if (!Number.isFinite(autoCloseS) || autoCloseS < 0) {
-    problems.push(`output ${output}: close after must be 0 or more seconds; it stays open`);
+    problems.push({ key: "rtp-fanout.warnings.auto-close", values: { output } });
     autoCloseS = 0;
   }
   let preRoll: PreRoll = { kind: "none" };
@@ -53,7 +55,7 @@ function gateFrom(def: GateDef, output: number, problems: string[]): GateOptions
     const s = seconds(def.preRollSeconds);
     if (Number.isFinite(s) && s > 0 && s <= MAX_PRE_ROLL_S) preRoll = { kind: "seconds", seconds: s };
     else {
-      problems.push(`output ${output}: pre-roll must be 1–${MAX_PRE_ROLL_S} seconds; replaying the last GOP`);
+      problems.push({ key: "rtp-fanout.warnings.pre-roll", values: { output, max: MAX_PRE_ROLL_S } });
       preRoll = { kind: "gop" };
     }
   }
@@ -62,10 +64,10 @@ function gateFrom(def: GateDef, output: number, problems: string[]): GateOptions
 
 /** The node's settings from its flow definition; never throws, reports problems instead. */
 export function parseRtpFanoutConfig(def: RtpFanoutDef): RtpFanoutSettings {
-  const problems: string[] = [];
+  const problems: CatalogText[] = [];
   let gateDefs = Array.isArray(def.gates) && def.gates.length > 0 ? def.gates : [{}, {}];
   if (gateDefs.length > MAX_OUTPUTS) {
-    problems.push(`at most ${MAX_OUTPUTS} outputs; the others are left out`);
+    problems.push({ key: "rtp-fanout.warnings.outputs", values: { max: MAX_OUTPUTS } });
     gateDefs = gateDefs.slice(0, MAX_OUTPUTS);
   }
   const gates = gateDefs.map((gate, i) => gateFrom(gate ?? {}, i + 1, problems));
@@ -75,13 +77,16 @@ export function parseRtpFanoutConfig(def: RtpFanoutDef): RtpFanoutSettings {
       ? DEFAULT_STATS_INTERVAL_S
       : Number(def.statsInterval);
   if (!Number.isFinite(statsInterval) || statsInterval < 0) {
-    problems.push(`stats interval must be 0 or more seconds; using ${DEFAULT_STATS_INTERVAL_S}`);
+    problems.push({
+      key: "rtp-fanout.warnings.stats-interval",
+      values: { seconds: DEFAULT_STATS_INTERVAL_S },
+    });
     statsInterval = DEFAULT_STATS_INTERVAL_S;
   }
 
   let payloadType = def.payloadType === undefined || def.payloadType === "" ? 96 : Number(def.payloadType);
   if (!Number.isInteger(payloadType) || payloadType < 96 || payloadType > 127) {
-    problems.push("payload type for single-packet input must be 96–127; using 96");
+    problems.push({ key: "rtp-fanout.warnings.payload-type" });
     payloadType = 96;
   }
 

@@ -1,16 +1,18 @@
 import { type GateCause, RtpFanout } from "../rtp/fanout";
 import { PacketInput } from "../rtp/packet-input";
 import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
-import { accessUnitFrom, describeNonMedia, mediaMessage, reportLimiter } from "./media-message";
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from "./red";
+import { accessUnitFrom, mediaMessage, reportLimiter, whyNotMedia } from "./media-message";
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus, TextValues } from "./red";
 import { parseRtpFanoutConfig, type RtpFanoutDef } from "./rtp-fanout-config";
+import type { CatalogText } from "./text";
 
 const STATUS_INTERVAL_MS = 2000;
 /** No frame for this long: the status says the input stopped. */
 const STALLED_AFTER_MS = 5000;
 const BAD_INPUT_REPORT_INTERVAL_MS = 10_000;
 
-type Command = { open: boolean; outputs: number[]; seconds?: number } | { error: string };
+type Command = { open: boolean; outputs: number[]; seconds?: number } | { error: CatalogText };
+type Translate = (key: string, values?: TextValues) => string;
 
 /** A gate command: msg.topic "open"/"close", msg.output 1..N, a list of them, or none for all. */
 function commandFrom(msg: NodeMessage, count: number): Command | undefined {
@@ -26,14 +28,14 @@ function commandFrom(msg: NodeMessage, count: number): Command | undefined {
     const bad = outputs.find((o) => !Number.isInteger(o) || o < 1 || o > count);
     if (bad !== undefined) {
       return {
-        error: `msg.output ${JSON.stringify(wanted)} is not an output of this node: give 1–${count}, a list of them, or leave it out for all`,
+        error: { key: "rtp-fanout.errors.output", values: { output: JSON.stringify(wanted), last: count } },
       };
     }
   }
   const seconds = msg.seconds;
   if (seconds !== undefined && (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0)) {
     return {
-      error: `msg.seconds must be a number of seconds (0: stay open), not ${JSON.stringify(seconds)}`,
+      error: { key: "rtp-fanout.errors.seconds", values: { seconds: String(JSON.stringify(seconds)) } },
     };
   }
   return { open: topic === "open", outputs, seconds: seconds as number | undefined };
@@ -43,7 +45,8 @@ function register(RED: NodeAPI): void {
   function RtpFanoutNode(this: Node, def: NodeDef): void {
     RED.nodes.createNode(this as Node<never>, def);
     const settings = parseRtpFanoutConfig(def as RtpFanoutDef);
-    for (const problem of settings.problems) this.warn(problem);
+    const text: Translate = (key, values) => RED._(key, values);
+    for (const problem of settings.problems) this.warn(text(problem.key, problem.values));
     const count = settings.gates.length;
     const fanout = new RtpFanout<NodeMessage>({ gates: settings.gates });
     const packets = new PacketInput(settings.packetCodec, settings.topic);
@@ -74,7 +77,7 @@ function register(RED: NodeAPI): void {
 
     let shown = "";
     const showStatus = () => {
-      const status = statusOf(fanout);
+      const status = statusOf(fanout, text);
       const key = `${status.fill}|${status.text}`;
       if (key === shown) return;
       shown = key;
@@ -116,7 +119,7 @@ function register(RED: NodeAPI): void {
       }
       const command = commandFrom(msg, count);
       if (command && "error" in command) {
-        done(new Error(command.error));
+        done(new Error(text(command.error.key, command.error.values)));
         return;
       }
       if (command) {
@@ -127,13 +130,17 @@ function register(RED: NodeAPI): void {
         done();
         return;
       }
-      done(
-        shouldReport()
-          ? new Error(
-              `neither media nor a command: ${describeNonMedia(msg)}. Wire an rtsp-in node's first output here, send single RTP packets (a Buffer), or msg.topic "open"/"close" with msg.output`,
-            )
-          : undefined,
-      );
+      if (!shouldReport()) {
+        done();
+        return;
+      }
+      const why = whyNotMedia(msg);
+      const whyKey = {
+        array: "rtp-fanout.errors.payload-array",
+        missing: "rtp-fanout.errors.payload-missing",
+        type: "rtp-fanout.errors.payload-type",
+      }[why.reason];
+      done(new Error(text("rtp-fanout.errors.not-media", { why: text(whyKey, { type: why.type }) })));
     });
 
     this.on("close", (_removed, done) => {
@@ -151,23 +158,23 @@ function register(RED: NodeAPI): void {
 }
 
 /** "2 of 3 open · 25 fps", or what is missing. */
-function statusOf(fanout: RtpFanout<unknown>): NodeStatus {
+function statusOf(fanout: RtpFanout<unknown>, text: Translate): NodeStatus {
   const now = performance.now();
   const stats = fanout.stats(now);
   const open = stats.outputs.filter((o) => o.open).length;
-  const gates = `${open} of ${stats.outputs.length} open`;
+  const gates = text("rtp-fanout.status.gates", { open, total: stats.outputs.length });
   const last = stats.stream.lastFrameAt;
-  if (last === undefined) return { fill: "grey", shape: "ring", text: `waiting for a stream · ${gates}` };
+  if (last === undefined) {
+    return { fill: "grey", shape: "ring", text: `${text("rtp-fanout.status.waiting")} · ${gates}` };
+  }
   const silent = now - last;
   if (silent > STALLED_AFTER_MS) {
-    return {
-      fill: "yellow",
-      shape: "ring",
-      text: `no input for ${Math.round(silent / 1000)} s: is the camera node playing? · ${gates}`,
-    };
+    const stalled = text("rtp-fanout.status.stalled", { seconds: Math.round(silent / 1000) });
+    return { fill: "yellow", shape: "ring", text: `${stalled} · ${gates}` };
   }
-  const fps = stats.stream.fps > 0 ? ` · ${Math.round(stats.stream.fps)} fps` : "";
-  return { fill: open > 0 ? "green" : "grey", shape: "dot", text: `${gates}${fps}` };
+  const parts = [gates];
+  if (stats.stream.fps > 0) parts.push(text("rtp-fanout.status.fps", { fps: Math.round(stats.stream.fps) }));
+  return { fill: open > 0 ? "green" : "grey", shape: "dot", text: parts.join(" · ") };
 }
 
 export = register;

@@ -11,7 +11,7 @@ import { RtspSource, type SourceTransport, type StateEvent } from "../rtsp/sourc
 import { parseFingerprint } from "../rtsp/tls-options";
 import { parseRtspUrl } from "../rtsp/url";
 import { mediaMessage } from "./media-message";
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from "./red";
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus, TextValues } from "./red";
 import { redact } from "./redact";
 import { codecLabel, describeRate, USER_AGENT } from "./text";
 
@@ -35,16 +35,16 @@ interface RtspInCredentials {
   urlSecrets?: string;
 }
 
+type Translate = (key: string, values?: TextValues) => string;
+
 const STATUS_INTERVAL_MS = 2000;
-const PLAINTEXT_PASSWORD =
-  "the camera asked for Basic authentication over rtsp://: the password travels unencrypted; use rtsps:// or Digest";
-const PLAINTEXT_STATUS = "password sent unencrypted (Basic over rtsp://)";
 const COMMANDS = new Set(["start", "stop", "restart"]);
 
 function register(RED: NodeAPI): void {
   function RtspInNode(this: Node<RtspInCredentials>, def: NodeDef): void {
     RED.nodes.createNode(this as Node<never>, def);
     const config = def as RtspInConfig;
+    const text: Translate = (key, values) => RED._(key, values);
     const url = (config.url ?? "").trim();
     const user = this.credentials?.user || undefined;
     const password = this.credentials?.password || undefined;
@@ -86,11 +86,17 @@ function register(RED: NodeAPI): void {
     };
 
     let lastLoggedReason: string | undefined;
+    // Played since the node started, was stopped, or last raised the alarm.
+    let played = false;
     let statusTimer: NodeJS.Timeout | undefined;
 
     // Set once the camera took the password in clear; the playing status keeps saying so.
     let plaintextPassword = false;
-    const playingNotes = (text: string) => (plaintextPassword ? `${text} · ${PLAINTEXT_STATUS}` : text);
+    const playingNotes = (playing: string) =>
+      plaintextPassword ? `${playing} · ${text("rtsp-in.warnings.password-unencrypted-status")}` : playing;
+    // A Catch node's alarm: one error when the camera stops playing (or never starts), none for the
+    // retries that follow; playing again, or a stop, arms it again.
+    let alarmArmed = true;
 
     const showPlaying = () => {
       const stream = source.stream;
@@ -98,14 +104,14 @@ function register(RED: NodeAPI): void {
       this.status({
         fill: "green",
         shape: "dot",
-        text: playingNotes(playingText(stream, source.videoSize, rate.bitrateBps)),
+        text: playingNotes(playingText(stream, source.videoSize, rate.bitrateBps, text)),
       });
     };
 
     source.on("state", (event) => {
       clearInterval(statusTimer);
       statusTimer = undefined;
-      const status = statusFor(event, safe);
+      const status = statusFor(event, safe, text);
       this.status(
         event.state === "playing" ? { ...status, text: playingNotes(String(status.text)) } : status,
       );
@@ -113,18 +119,32 @@ function register(RED: NodeAPI): void {
         source.sampleStats();
         statusTimer = setInterval(showPlaying, STATUS_INTERVAL_MS);
       }
-      if (event.reason && event.reason !== lastLoggedReason) {
+      const message = stateMessage(topic, event, safe);
+      const failing = event.state === "retrying" || event.state === "error";
+      if (failing && alarmArmed) {
+        const reason = event.reason ? safe(event.reason) : text("rtsp-in.status.error");
+        const key = played ? "rtsp-in.errors.stopped-playing" : "rtsp-in.errors.cannot-play";
+        // Said once here; the warning below would say the same reason again.
+        this.error(`${topic}: ${text(key, { reason })}`, { ...message });
+      } else if (event.reason && event.reason !== lastLoggedReason) {
         this.warn(`${topic}: ${safe(event.reason)}`);
       }
+      if (failing) {
+        alarmArmed = false;
+        played = false;
+      } else if (event.state === "playing" || event.state === "stopped") {
+        alarmArmed = true;
+        played = event.state === "playing";
+      }
       lastLoggedReason = event.reason;
-      this.send([null, stateMessage(topic, event, safe)]);
+      this.send([null, message]);
     });
 
     // Said once per deploy: every reconnect sends the password the same way, and the log would fill up.
     source.on("plaintextPassword", () => {
       if (plaintextPassword) return;
       plaintextPassword = true;
-      this.warn(`${topic}: ${PLAINTEXT_PASSWORD}`);
+      this.warn(`${topic}: ${text("rtsp-in.warnings.password-unencrypted")}`);
     });
 
     source.on("frame", (unit: AccessUnit, stream: StreamInfo) => {
@@ -134,7 +154,9 @@ function register(RED: NodeAPI): void {
     this.on("input", (msg, _send, done) => {
       const command = typeof msg.payload === "string" ? msg.payload.trim().toLowerCase() : "";
       if (!COMMANDS.has(command)) {
-        done(new Error(`unknown command ${JSON.stringify(msg.payload)}: send "start", "stop" or "restart"`));
+        done(
+          new Error(text("rtsp-in.errors.unknown-command", { command: String(JSON.stringify(msg.payload)) })),
+        );
         return;
       }
       whenCameraReady(() => {
@@ -158,38 +180,26 @@ function register(RED: NodeAPI): void {
     });
 
     if (!url) {
-      this.status({ fill: "red", shape: "dot", text: "no camera URL: open the node and paste one" });
+      this.status({ fill: "red", shape: "dot", text: text("rtsp-in.status.no-url") });
       return;
     }
     if (pinText !== "" && pin === undefined) {
-      this.status({
-        fill: "red",
-        shape: "dot",
-        text: "certificate fingerprint: give the 32 bytes of a SHA-256 in hex",
-      });
-      this.error(
-        `${topic}: the certificate fingerprint is not a SHA-256 fingerprint (32 bytes in hex, AB:CD:…); the node does not connect`,
-      );
+      this.status({ fill: "red", shape: "dot", text: text("rtsp-in.status.bad-fingerprint") });
+      this.error(`${topic}: ${text("rtsp-in.errors.bad-fingerprint")}`);
       return;
     }
     if (connectTo.missing.length > 0) {
       const names = connectTo.missing.map((name) => `${name}=`).join(", ");
-      this.status({ fill: "red", shape: "dot", text: `no stored value for ${names} in the URL` });
-      this.error(
-        `${topic}: the URL's ${names} has no value in the credentials; open this node, type it into the URL again and click Done; the node does not connect`,
-      );
+      this.status({ fill: "red", shape: "dot", text: text("rtsp-in.status.secret-missing", { names }) });
+      this.error(`${topic}: ${text("rtsp-in.errors.secret-missing", { names })}`);
       return;
     }
     const writtenOut = querySecretsIn(url).map((pair) => pair.slice(0, pair.indexOf("=") + 1));
     if (writtenOut.length > 0) {
-      this.warn(
-        `${topic}: the URL's ${writtenOut.join(", ")} holds a secret, saved in plain text in the flow file and in every export; open this node and click Done to move it into the encrypted credentials`,
-      );
+      this.warn(`${topic}: ${text("rtsp-in.warnings.secret-in-url", { names: writtenOut.join(", ") })}`);
     }
     if (urlPassword !== undefined) {
-      this.warn(
-        `${topic}: the URL holds a password, saved in plain text in the flow file and in every export; open this node and click Done to move it into the encrypted credentials`,
-      );
+      this.warn(`${topic}: ${text("rtsp-in.warnings.password-in-url")}`);
     }
     if (isDemoCameraUrl(connectTo.url)) {
       demoCamera = sharedDemoCamera.acquire();
@@ -198,7 +208,7 @@ function register(RED: NodeAPI): void {
       });
     }
     if (config.startMode === "command") {
-      this.status({ fill: "grey", shape: "ring", text: 'stopped: send "start" to connect' });
+      this.status({ fill: "grey", shape: "ring", text: text("rtsp-in.status.waiting") });
     } else {
       whenCameraReady(() => source.start());
     }
@@ -222,27 +232,30 @@ function announceDemoCamera(node: Node<RtspInCredentials>, RED: NodeAPI, outcome
     node.warn(RED._("rtsp-in.demo-camera.failed", { url, reason: outcome.reason }));
 }
 
-function statusFor(event: StateEvent, safe: (text: string) => string): NodeStatus {
+function statusFor(event: StateEvent, safe: (text: string) => string, text: Translate): NodeStatus {
   const reason = event.reason ? safe(event.reason) : "";
   switch (event.state) {
     case "connecting":
       return {
         fill: "yellow",
         shape: "ring",
-        text: `connecting (${event.transport?.toUpperCase() ?? "TCP"})…`,
+        text: text("rtsp-in.status.connecting", { transport: event.transport?.toUpperCase() ?? "TCP" }),
       };
     case "playing":
-      return { fill: "green", shape: "dot", text: playingText(event.stream, undefined, 0) };
+      return { fill: "green", shape: "dot", text: playingText(event.stream, undefined, 0, text) };
     case "retrying":
       return {
         fill: "red",
         shape: "ring",
-        text: `retry in ${Math.max(1, Math.round((event.retryInMs ?? 0) / 1000))} s: ${reason}`,
+        text: text("rtsp-in.status.retrying", {
+          seconds: Math.max(1, Math.round((event.retryInMs ?? 0) / 1000)),
+          reason,
+        }),
       };
     case "error":
-      return { fill: "red", shape: "dot", text: reason || "error" };
+      return { fill: "red", shape: "dot", text: reason || text("rtsp-in.status.error") };
     default:
-      return { fill: "grey", shape: "ring", text: "stopped" };
+      return { fill: "grey", shape: "ring", text: text("rtsp-in.status.stopped") };
   }
 }
 
@@ -250,15 +263,18 @@ function playingText(
   stream: StreamInfo | undefined,
   size: { width: number; height: number } | undefined,
   bitrateBps: number,
+  text: Translate,
 ): string {
   const video = stream?.media.find((m) => m.kind === "video");
   const audio = stream?.media.find((m) => m.kind === "audio");
-  const parts = [`playing ${video?.codec ?? audio?.codec ?? ""}`.trim()];
   const width = size?.width ?? video?.width;
   const height = size?.height ?? video?.height;
-  if (width && height) parts[0] += ` ${width}x${height}`;
+  const detail = [video?.codec ?? audio?.codec, width && height ? `${width}x${height}` : undefined];
+  const parts = [text("rtsp-in.status.playing", { detail: detail.filter(Boolean).join(" ") }).trim()];
   if (bitrateBps > 0) parts.push(describeRate(bitrateBps));
-  if (audio && !audio.relayable) parts.push(`${codecLabel(audio.codec)} audio not relayable to browsers`);
+  if (audio && !audio.relayable) {
+    parts.push(text("rtsp-in.status.not-relayable", { codec: codecLabel(audio.codec) }));
+  }
   return parts.join(" · ");
 }
 

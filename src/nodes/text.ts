@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import type { TextValues } from "./red";
 
 function packageVersion(): string {
   // dist/src/nodes/text.js and src/nodes/text.ts both sit three folders below the package root.
@@ -27,4 +28,13 @@ export function describeRate(bitsPerSecond: number): string {
 /** SDP names AAC by its RTP payload format; users know it as AAC. */
 export function codecLabel(codec: string): string {
   return codec === "MPEG4-GENERIC" || codec === "MP4A-LATM" ? "AAC" : codec;
+}
+
+/**
+ * A text of a node's message catalog, not yet in words: built where the runtime's language is not at
+ * hand (parsing a configuration), put in words by the node with RED._.
+ */
+export interface CatalogText {
+  readonly key: string;
+  readonly values?: TextValues;
 }

@@ -3,6 +3,7 @@ import { isFrameAncestorSource } from "../http/html";
 import { normalizeEndpointPath, slugPath } from "../http/router";
 import type { IceSettings } from "../webrtc/ice-config";
 import type { NodeDef } from "./red";
+import type { CatalogText } from "./text";
 
 /** The editor's fields (nodes/webrtc-out.html); every one may be missing in a flow from an older version. */
 export interface WebrtcOutDef extends NodeDef {
@@ -54,7 +55,7 @@ export interface WebrtcOutSettings {
   /** 0: no stats messages. */
   readonly statsIntervalMs: number;
   /** What was wrong in the configuration and left out; the node warns about each. */
-  readonly problems: readonly string[];
+  readonly problems: readonly CatalogText[];
 }
 
 export const DEFAULT_MAX_VIEWERS = 20;
@@ -83,7 +84,7 @@ export function parseWebrtcOutConfig(
   def: WebrtcOutDef,
   credentials: WebrtcOutCredentials | undefined,
 ): WebrtcOutSettings {
-  const problems: string[] = [];
+  const problems: CatalogText[] = [];
   const name = (def.name ?? "").trim();
 
   const configured = (def.path ?? "").trim();
@@ -91,7 +92,7 @@ export function parseWebrtcOutConfig(
   if (configured) {
     path = normalizeEndpointPath(configured);
     if (!path) {
-      problems.push(`path "${configured}" may hold only letters, digits, "-", ".", "_", "~" and "/"`);
+      problems.push({ key: "webrtc-out.warnings.path", values: { path: configured } });
     }
   } else {
     path = slugPath(name) ?? normalizeEndpointPath(def.id) ?? slugPath(def.id);
@@ -99,32 +100,26 @@ export function parseWebrtcOutConfig(
 
   let maxViewers = integer(def.maxViewers, DEFAULT_MAX_VIEWERS);
   if (!(maxViewers >= 1)) {
-    problems.push(`max viewers must be a whole number of at least 1; using ${DEFAULT_MAX_VIEWERS}`);
+    problems.push({ key: "webrtc-out.warnings.max-viewers", values: { value: DEFAULT_MAX_VIEWERS } });
     maxViewers = DEFAULT_MAX_VIEWERS;
   }
 
   let maxPendingPerAddress = integer(def.maxPending, DEFAULT_MAX_PENDING);
   if (!(maxPendingPerAddress >= 1)) {
-    problems.push(
-      `pending viewers per address must be a whole number of at least 1; using ${DEFAULT_MAX_PENDING}`,
-    );
+    problems.push({ key: "webrtc-out.warnings.max-pending", values: { value: DEFAULT_MAX_PENDING } });
     maxPendingPerAddress = DEFAULT_MAX_PENDING;
   }
 
   let maxViewersPerAddress = integer(def.maxPerAddress, DEFAULT_MAX_PER_ADDRESS);
   if (!(maxViewersPerAddress >= 1)) {
-    problems.push(
-      `viewers per client address must be a whole number of at least 1; using ${DEFAULT_MAX_PER_ADDRESS}`,
-    );
+    problems.push({ key: "webrtc-out.warnings.max-per-address", values: { value: DEFAULT_MAX_PER_ADDRESS } });
     maxViewersPerAddress = DEFAULT_MAX_PER_ADDRESS;
   }
 
   // Surrounding spaces are a copy-and-paste accident, never part of a token a header could carry.
   const viewerToken = credentials?.viewerToken?.trim() || undefined;
   if (viewerToken !== undefined && !/^[\x21-\x7e]+$/.test(viewerToken)) {
-    problems.push(
-      "the viewer token holds spaces or characters outside printable ASCII: no header can carry it",
-    );
+    problems.push({ key: "webrtc-out.warnings.viewer-token" });
   }
 
   const turnUser = credentials?.turnUser || undefined;
@@ -132,7 +127,7 @@ export function parseWebrtcOutConfig(
   const iceServers: IceSettings["iceServers"] = [];
   for (const url of words(def.iceServers)) {
     if (!ICE_URL.test(url)) {
-      problems.push(`ICE server "${url}" left out: write stun:host:port or turn:host:port`);
+      problems.push({ key: "webrtc-out.warnings.ice-server", values: { url } });
       continue;
     }
     const isTurn = /^turns?:/i.test(url);
@@ -146,7 +141,7 @@ export function parseWebrtcOutConfig(
   const additionalHostAddresses: string[] = [];
   for (const address of words(def.hostAddresses)) {
     if (isIPv4(address)) additionalHostAddresses.push(address);
-    else problems.push(`host address "${address}" left out: give IPv4 addresses`);
+    else problems.push({ key: "webrtc-out.warnings.host-address", values: { address } });
   }
 
   const ice: IceSettings = { iceServers, additionalHostAddresses };
@@ -155,21 +150,21 @@ export function parseWebrtcOutConfig(
   if (portMin !== 0 || portMax !== 0) {
     if (portMin >= 1 && portMax <= 65535 && portMin < portMax) ice.portRange = [portMin, portMax];
     else
-      problems.push(
-        `UDP port range ${def.portMin ?? ""}–${def.portMax ?? ""} ignored: give two ports, low < high`,
-      );
+      problems.push({
+        key: "webrtc-out.warnings.ports",
+        values: { min: String(def.portMin ?? ""), max: String(def.portMax ?? "") },
+      });
   }
   const interfaceAddress = (def.interfaceAddress ?? "").trim();
   if (interfaceAddress) {
     if (isIPv4(interfaceAddress)) ice.interfaceAddresses = { udp4: interfaceAddress };
-    else
-      problems.push(`interface address "${interfaceAddress}" ignored: give an IPv4 address of this machine`);
+    else problems.push({ key: "webrtc-out.warnings.interface", values: { address: interfaceAddress } });
   }
 
   const codec = def.fallbackCodec === "H265" ? "H265" : "H264";
   let payloadType = integer(def.fallbackPayloadType, 96);
   if (!(payloadType >= 96 && payloadType <= 127)) {
-    problems.push("payload type for single-packet input must be 96–127; using 96");
+    problems.push({ key: "webrtc-out.warnings.payload-type" });
     payloadType = 96;
   }
 
@@ -177,7 +172,10 @@ export function parseWebrtcOutConfig(
   let statsInterval =
     rawInterval === undefined || rawInterval === "" ? DEFAULT_STATS_INTERVAL_S : Number(rawInterval);
   if (!Number.isFinite(statsInterval) || statsInterval < 0) {
-    problems.push(`stats interval must be 0 or more seconds; using ${DEFAULT_STATS_INTERVAL_S}`);
+    problems.push({
+      key: "webrtc-out.warnings.stats-interval",
+      values: { seconds: DEFAULT_STATS_INTERVAL_S },
+    });
     statsInterval = DEFAULT_STATS_INTERVAL_S;
   }
 
@@ -208,7 +206,7 @@ export interface SiteSettings {
   /** Origins besides their own that may frame the player pages and the camera wall. */
   readonly frameAncestors: readonly string[];
   /** What was wrong in the setting and left out; each node warns about it. */
-  readonly problems: readonly string[];
+  readonly problems: readonly CatalogText[];
 }
 
 /**
@@ -216,14 +214,14 @@ export interface SiteSettings {
  * problems instead.
  */
 export function parseSiteSettings(setting: unknown): SiteSettings {
-  const problems: string[] = [];
+  const problems: CatalogText[] = [];
   if (setting === undefined || setting === null) return { wall: true, frameAncestors: [], problems };
   if (typeof setting !== "object" || Array.isArray(setting)) {
-    return { wall: true, frameAncestors: [], problems: ["the webrtcOut setting is not an object: ignored"] };
+    return { wall: true, frameAncestors: [], problems: [{ key: "webrtc-out.warnings.site-setting" }] };
   }
   const { wall, frameAncestors: given } = setting as { wall?: unknown; frameAncestors?: unknown };
   if (wall !== undefined && typeof wall !== "boolean") {
-    problems.push("webrtcOut.wall must be true or false: the camera wall stays off until it is");
+    problems.push({ key: "webrtc-out.warnings.site-wall" });
   }
   const sources = Array.isArray(given) ? given : given === undefined ? [] : [given];
   const frameAncestors: string[] = [];
@@ -231,9 +229,10 @@ export function parseSiteSettings(setting: unknown): SiteSettings {
     for (const word of typeof source === "string" ? words(source) : [undefined]) {
       if (word !== undefined && isFrameAncestorSource(word)) frameAncestors.push(word);
       else
-        problems.push(
-          `webrtcOut.frameAncestors: ${JSON.stringify(word ?? source)} left out: give an origin such as https://dash.example.net`,
-        );
+        problems.push({
+          key: "webrtc-out.warnings.site-frame-ancestor",
+          values: { value: String(JSON.stringify(word ?? source)) },
+        });
     }
   }
   // Anything but true or absent keeps the wall off: a typo must not publish it.

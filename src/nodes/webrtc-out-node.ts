@@ -4,11 +4,16 @@ import { middlewareFrom } from "../http/middleware";
 import { type HttpNodeApp, type Registration, registerEndpoint } from "../http/router";
 import { StreamEndpoint, type ViewerHost } from "../http/stream-endpoint";
 import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
-import { NoStreamError } from "../webrtc/errors";
+import {
+  MaxViewersError,
+  NoCommonCodecError,
+  NoStreamError,
+  TooManyFromAddressError,
+} from "../webrtc/errors";
 import type { IceSettings } from "../webrtc/ice-config";
-import { accessUnitFrom, describeNonMedia, reportLimiter } from "./media-message";
-import type { Node, NodeAPI, NodeDef, NodeStatus } from "./red";
-import { codecLabel, describeRate } from "./text";
+import { accessUnitFrom, reportLimiter, whyNotMedia } from "./media-message";
+import type { Node, NodeAPI, NodeDef, NodeStatus, TextValues } from "./red";
+import { type CatalogText, codecLabel, describeRate } from "./text";
 import {
   type FallbackCodec,
   parseSiteSettings,
@@ -65,25 +70,59 @@ const BAD_INPUT_REPORT_INTERVAL_MS = 10_000;
 /** A player page retries a refused offer with backoff: one "requested" event a second is plenty. */
 const REQUESTED_EVENT_INTERVAL_MS = 1000;
 
-/** "3 viewers · H264 · 2.1 Mbps", with what is wrong appended. */
-export function statusFor(viewers: ViewerSet, audio: boolean): NodeStatus {
+/** Puts a key of the node's message catalog in words (RED._). */
+export type Translate = (key: string, values?: TextValues) => string;
+
+function viewerCount(count: number, text: Translate): string {
+  return count === 1
+    ? text("webrtc-out.status.one-viewer")
+    : text("webrtc-out.status.viewers", { viewers: count });
+}
+
+/**
+ * "3 viewers · H264 · 2.1 Mbps", with what is wrong appended; yellow with the reason when a viewer was
+ * refused for something the user can fix (`refused`).
+ */
+export function statusFor(
+  viewers: ViewerSet,
+  audio: boolean,
+  text: Translate,
+  refused?: CatalogText,
+): NodeStatus {
   const stream = viewers.stream;
   if (!stream) {
-    const waiting = viewers.size > 0 ? ` · ${viewers.size} viewer${viewers.size === 1 ? "" : "s"}` : "";
-    return { fill: "yellow", shape: "ring", text: `waiting for the stream${waiting}` };
+    const parts = [text("webrtc-out.status.waiting")];
+    if (viewers.size > 0) parts.push(viewerCount(viewers.size, text));
+    return { fill: "yellow", shape: "ring", text: parts.join(" · ") };
   }
   const { stream: info } = viewers.stats();
   const video = stream.media.find((m) => m.kind === "video");
   const sound = stream.media.find((m) => m.kind === "audio");
-  const parts = [`${viewers.size} viewer${viewers.size === 1 ? "" : "s"}`];
+  const parts = [viewerCount(viewers.size, text)];
   const codec = info.codec ?? video?.codec ?? sound?.codec;
   if (codec) parts.push(codec);
   if (typeof info.kbps === "number" && info.kbps > 0) parts.push(describeRate(info.kbps * 1000));
   if (audio && sound && (!sound.relayable || info.audioRelayed === false)) {
-    parts.push(`${codecLabel(sound.codec)} audio not sent: browsers cannot play it`);
+    parts.push(text("webrtc-out.status.audio-not-sent", { codec: codecLabel(sound.codec) }));
   }
-  if (info.bFrames) parts.push("B-frames: browsers may stutter");
-  return { fill: "green", shape: "dot", text: parts.join(" · ") };
+  if (info.bFrames) parts.push(text("webrtc-out.status.b-frames"));
+  if (refused) parts.push(text(refused.key, refused.values));
+  return { fill: refused ? "yellow" : "green", shape: "dot", text: parts.join(" · ") };
+}
+
+/** Why a viewer was refused, when the user can do something about it (the camera's codec, the limits). */
+function fixableRefusal(err: unknown): CatalogText | undefined {
+  if (err instanceof NoCommonCodecError) {
+    const codecs = err.streamCodecs.length > 0 ? err.streamCodecs.join(", ") : "?";
+    return { key: "webrtc-out.status.refused-codec", values: { codecs } };
+  }
+  if (err instanceof MaxViewersError) {
+    return { key: "webrtc-out.status.refused-max-viewers", values: { max: err.maxViewers } };
+  }
+  if (err instanceof TooManyFromAddressError) {
+    return { key: "webrtc-out.status.refused-per-address", values: { max: err.maxPerAddress } };
+  }
+  return undefined;
 }
 
 interface Served {
@@ -97,17 +136,24 @@ function httpNodeOf(RED: NodeAPI): HttpNodeApp | undefined {
 }
 
 /**
- * The viewer set as the HTTP routes see it, calling `onNoStream` whenever an offer is refused because
- * no stream has arrived yet: a flow that pulls the camera only on demand starts it then, since no
- * viewer can join (and so no "joined" event comes) before it does.
+ * The viewer set as the HTTP routes see it, telling the node why offers are refused. `onNoStream`: no
+ * stream has arrived yet; a flow that pulls the camera only on demand starts it then, since no viewer
+ * can join (and so no "joined" event comes) before it does. `onRefused`: refused for a reason the
+ * user can fix, which the status then shows.
  */
-function reportingNoStream(viewers: ViewerHost, onNoStream: () => void): ViewerHost {
+function reportingRefusals(
+  viewers: ViewerHost,
+  onNoStream: () => void,
+  onRefused: (why: CatalogText) => void,
+): ViewerHost {
   return {
     addViewer: async (offerSdp, remoteAddress, vanilla) => {
       try {
         return await viewers.addViewer(offerSdp, remoteAddress, vanilla);
       } catch (err) {
         if (err instanceof NoStreamError) onNoStream();
+        const fixable = fixableRefusal(err);
+        if (fixable) onRefused(fixable);
         throw err;
       }
     },
@@ -124,9 +170,11 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
     RED.nodes.createNode(this as Node<never>, def);
     const settings = parseWebrtcOutConfig(def as WebrtcOutDef, this.credentials);
     const site = parseSiteSettings(RED.settings?.webrtcOut);
-    for (const problem of [...settings.problems, ...site.problems]) this.warn(problem);
+    const text: Translate = (key, values) => RED._(key, values);
+    for (const problem of [...settings.problems, ...site.problems])
+      this.warn(text(problem.key, problem.values));
 
-    const served = serve(this, settings, site);
+    const served = serve(this, settings, site, text);
     const shouldReport = reportLimiter(BAD_INPUT_REPORT_INTERVAL_MS);
 
     this.on("input", (msg, _send, done) => {
@@ -145,13 +193,17 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
         done();
         return;
       }
-      done(
-        shouldReport()
-          ? new Error(
-              `not media: ${describeNonMedia(msg)}. Wire an rtsp-in node's first output here, or send single RTP packets (a Buffer) from a udp in node`,
-            )
-          : undefined,
-      );
+      if (!shouldReport()) {
+        done();
+        return;
+      }
+      const why = whyNotMedia(msg);
+      const whyKey = {
+        array: "webrtc-out.errors.payload-array",
+        missing: "webrtc-out.errors.payload-missing",
+        type: "webrtc-out.errors.payload-type",
+      }[why.reason];
+      done(new Error(text("webrtc-out.errors.not-media", { why: text(whyKey, { type: why.type }) })));
     });
   }
 
@@ -160,18 +212,15 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
     node: Node<WebrtcOutCredentials>,
     settings: WebrtcOutSettings,
     site: SiteSettings,
+    text: Translate,
   ): Served | undefined {
     if (!settings.path) {
-      node.status({ fill: "red", shape: "dot", text: "invalid path: open the node and fix it" });
+      node.status({ fill: "red", shape: "dot", text: text("webrtc-out.status.invalid-path") });
       return undefined;
     }
     const httpNode = httpNodeOf(RED);
     if (!httpNode) {
-      node.status({
-        fill: "red",
-        shape: "dot",
-        text: "Node-RED serves no HTTP nodes (httpNodeRoot is false)",
-      });
+      node.status({ fill: "red", shape: "dot", text: text("webrtc-out.status.no-http") });
       return undefined;
     }
     // Claimed first, served once the viewer set exists: nothing is built for a path that is taken. No
@@ -193,9 +242,12 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
       wall: { enabled: site.wall, frameAncestors: site.frameAncestors },
     });
     if (!("unregister" in registration)) {
-      const text = `path ${settings.path} is taken by another webrtc-out`;
-      node.status({ fill: "red", shape: "ring", text });
-      node.warn(`${text}: this node serves nothing until one of them gets another path`);
+      node.status({
+        fill: "red",
+        shape: "ring",
+        text: text("webrtc-out.status.path-taken", { path: settings.path }),
+      });
+      node.warn(text("webrtc-out.warnings.path-taken", { path: settings.path }));
       return undefined;
     }
     let viewers: ViewerSet;
@@ -212,11 +264,13 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
     } catch (err) {
       registration.unregister();
       const reason = err instanceof Error ? err.message : String(err);
-      node.status({ fill: "red", shape: "dot", text: `cannot start: ${reason}` });
-      node.error(`cannot start the viewers: ${reason}`);
+      node.status({ fill: "red", shape: "dot", text: text("webrtc-out.status.cannot-start", { reason }) });
+      node.error(text("webrtc-out.errors.cannot-start", { reason }));
       return undefined;
     }
     let closing = false;
+    // The last refusal the user can fix; the status stays yellow with it until a viewer joins.
+    let refused: CatalogText | undefined;
     const mayRequest = reportLimiter(REQUESTED_EVENT_INTERVAL_MS);
     const requested = () => {
       if (closing || !mayRequest()) return;
@@ -225,7 +279,10 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
     endpoint = new StreamEndpoint({
       path: settings.path,
       title: settings.title,
-      viewers: reportingNoStream(viewers, requested),
+      viewers: reportingRefusals(viewers, requested, (why) => {
+        refused = why;
+        showStatus();
+      }),
       iceServers: settings.ice.iceServers,
       viewerToken: settings.viewerToken,
       frameAncestors: site.frameAncestors,
@@ -234,7 +291,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
 
     let shown = "";
     const showStatus = () => {
-      const status = statusFor(viewers, settings.audio);
+      const status = statusFor(viewers, settings.audio, text, refused);
       // Every status goes to every open editor: send changes only.
       const key = `${status.fill}|${status.text}`;
       if (key === shown) return;
@@ -251,6 +308,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
         : undefined;
     viewers.on("joined", (viewer) => {
       node.send({ topic: settings.topic, payload: { event: "joined", viewer, viewers: viewers.size } });
+      refused = undefined;
       showStatus();
     });
     viewers.on("left", (viewer) => {
@@ -267,7 +325,8 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
       viewers.close().then(
         () => done(),
         (err: unknown) => {
-          node.warn(`closing the viewers: ${err instanceof Error ? err.message : String(err)}`);
+          const reason = err instanceof Error ? err.message : String(err);
+          node.warn(text("webrtc-out.warnings.closing", { reason }));
           done();
         },
       );

@@ -8,6 +8,7 @@ import type { NodeAPI } from "../../src/nodes/red";
 import { decodeVideo } from "./decode";
 import { depacketizeH264 } from "./depacketize";
 import { closeLocalServers, type ExpressApp, listenLocal } from "./express-app";
+import { withCatalog } from "./node-catalog";
 import { waitFor } from "./wait";
 import { connectViewer, type WeriftViewer } from "./werift-viewer";
 
@@ -45,10 +46,10 @@ export function onlyNode(flow: readonly FlowNode[], type: string): FlowNode {
 let httpNode: ExpressApp | undefined;
 
 /** A node module as Node-RED loads it, keeping hold of RED.httpNode, which the test helper does not expose. */
-function capturingHttpNode(register: (RED: NodeAPI) => void): (RED: NodeAPI) => void {
+function capturingHttpNode(register: (RED: NodeAPI) => Promise<void>): (RED: NodeAPI) => Promise<void> {
   return (RED) => {
     httpNode = RED.httpNode as ExpressApp;
-    register(RED);
+    return register(RED);
   };
 }
 
@@ -56,9 +57,9 @@ function capturingHttpNode(register: (RED: NodeAPI) => void): (RED: NodeAPI) => 
 export function exampleNodes(): unknown[] {
   const core = (file: string) => require(`@node-red/nodes/core/${file}`);
   return [
-    capturingHttpNode(require("../../../nodes/rtsp-in.js")),
-    require("../../../nodes/rtp-fanout.js"),
-    require("../../../nodes/webrtc-out.js"),
+    capturingHttpNode(withCatalog("rtsp-in", require("../../../nodes/rtsp-in.js"))),
+    withCatalog("rtp-fanout", require("../../../nodes/rtp-fanout.js")),
+    withCatalog("webrtc-out", require("../../../nodes/webrtc-out.js")),
     core("common/20-inject.js"),
     core("common/21-debug.js"),
     core("common/90-comment.js"),

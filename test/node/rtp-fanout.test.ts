@@ -3,6 +3,7 @@ import helper from "node-red-node-test-helper";
 import { decodeVideo } from "../helpers/decode";
 import { depacketizeH264, h264NalType, h264NalUnits } from "../helpers/depacketize";
 import { GstRtspServer } from "../helpers/gst-server";
+import { withCatalog } from "../helpers/node-catalog";
 import { rtpPacket, videoMedia } from "../helpers/rtp-fixtures";
 import { TimerLedger } from "../helpers/timer-ledger";
 import { waitFor } from "../helpers/wait";
@@ -10,8 +11,8 @@ import { waitFor } from "../helpers/wait";
 // biome-ignore lint/suspicious/noExplicitAny: Node-RED's runtime objects are untyped in tests
 type AnyNode = any;
 
-const rtpFanoutNode = require("../../../nodes/rtp-fanout.js");
-const rtspInNode = require("../../../nodes/rtsp-in.js");
+const rtpFanoutNode = withCatalog("rtp-fanout", require("../../../nodes/rtp-fanout.js"));
+const rtspInNode = withCatalog("rtsp-in", require("../../../nodes/rtsp-in.js"));
 
 /** The package declares Node-RED >= 4.1: every node test runs on the oldest supported runtime and the newest. */
 const RUNTIMES = ["node-red", "node-red-4"];

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import helper from "node-red-node-test-helper";
 import type { NodeStatus } from "../../src/nodes/red";
 import { GstRtspServer } from "../helpers/gst-server";
+import { withCatalog } from "../helpers/node-catalog";
 import { basicAuth, playing, RtspPeer } from "../helpers/rtsp-peer";
 import { TcpProxy } from "../helpers/tcp-proxy";
 import { waitFor } from "../helpers/wait";
@@ -9,7 +10,7 @@ import { waitFor } from "../helpers/wait";
 // biome-ignore lint/suspicious/noExplicitAny: Node-RED's runtime objects are untyped in tests
 type AnyNode = any;
 
-const rtspInNode = require("../../../nodes/rtsp-in.js");
+const rtspInNode = withCatalog("rtsp-in", require("../../../nodes/rtsp-in.js"));
 
 const PASSWORD = "s3cret-Passw0rd";
 

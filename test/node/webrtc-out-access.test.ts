@@ -7,6 +7,7 @@ import { DemoCamera } from "../../src/demo/demo-camera";
 import type { NodeAPI } from "../../src/nodes/red";
 import { launchChromium } from "../helpers/chromium";
 import { closeLocalServers, type ExpressApp, listenLocal } from "../helpers/express-app";
+import { withCatalog } from "../helpers/node-catalog";
 import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
 import { readOffer } from "../helpers/offer-fixtures";
 import { postSdp } from "../helpers/post-sdp";
@@ -20,8 +21,8 @@ import { connectViewer, type WeriftViewer } from "../helpers/werift-viewer";
 // biome-ignore lint/suspicious/noExplicitAny: Node-RED's runtime objects are untyped in tests
 type AnyNode = any;
 
-const webrtcOutNode = require("../../../nodes/webrtc-out.js") as (RED: NodeAPI) => void;
-const rtspInNode = require("../../../nodes/rtsp-in.js") as (RED: NodeAPI) => void;
+const webrtcOutNode = withCatalog("webrtc-out", require("../../../nodes/webrtc-out.js"));
+const rtspInNode = withCatalog("rtsp-in", require("../../../nodes/rtsp-in.js"));
 
 const TURN_USER = "turn-user-5e1";
 const TURN_PASSWORD = "TURN-pa55-9c1e";
@@ -48,9 +49,9 @@ function warnings(node: AnyNode): string[] {
 }
 
 let httpNode: ExpressApp | undefined;
-function capturing(RED: NodeAPI): void {
+function capturing(RED: NodeAPI): Promise<void> {
   httpNode = RED.httpNode as ExpressApp;
-  webrtcOutNode(RED);
+  return webrtcOutNode(RED);
 }
 
 function webrtcOut(fields: Record<string, unknown> = {}): Record<string, unknown> {

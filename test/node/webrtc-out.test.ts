@@ -13,6 +13,7 @@ import { depacketizeH264 } from "../helpers/depacketize";
 import { closeLocalServers, type ExpressApp, listenLocal } from "../helpers/express-app";
 import { FAKE_OFFER, FakeViewerSet, fakeStream } from "../helpers/fake-viewer-set";
 import { GstRtspServer } from "../helpers/gst-server";
+import { withCatalog } from "../helpers/node-catalog";
 import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
 import { postSdp } from "../helpers/post-sdp";
 import { waitFor } from "../helpers/wait";
@@ -21,8 +22,8 @@ import { connectViewer, type WeriftViewer } from "../helpers/werift-viewer";
 // biome-ignore lint/suspicious/noExplicitAny: Node-RED's runtime objects are untyped in tests
 type AnyNode = any;
 
-const rtspInNode = require("../../../nodes/rtsp-in.js") as (RED: NodeAPI) => void;
-const webrtcOutNode = require("../../../nodes/webrtc-out.js") as (RED: NodeAPI) => void;
+const rtspInNode = withCatalog("rtsp-in", require("../../../nodes/rtsp-in.js"));
+const webrtcOutNode = withCatalog("webrtc-out", require("../../../nodes/webrtc-out.js"));
 
 /** The package declares Node-RED >= 4.1: every node test runs on the oldest supported runtime and the newest. */
 const RUNTIMES = ["node-red", "node-red-4"];
@@ -31,10 +32,10 @@ const RUNTIMES = ["node-red", "node-red-4"];
 let httpNode: ExpressApp | undefined;
 
 /** The node's module as Node-RED loads it, keeping hold of RED.httpNode, which the helper does not expose. */
-function capturing(register: (RED: NodeAPI) => void): (RED: NodeAPI) => void {
+function capturing(register: (RED: NodeAPI) => Promise<void>): (RED: NodeAPI) => Promise<void> {
   return (RED) => {
     httpNode = RED.httpNode as ExpressApp;
-    register(RED);
+    return register(RED);
   };
 }
 
@@ -116,12 +117,14 @@ for (const runtime of RUNTIMES) {
 
     describe("routes, status and events (viewer set without WebRTC)", () => {
       let fakes: FakeViewerSet[];
-      const fakeNode = capturing((RED) =>
-        registerWebrtcOut(RED, (options) => {
-          const fake = new FakeViewerSet(options);
-          fakes.push(fake);
-          return fake;
-        }),
+      const fakeNode = capturing(
+        withCatalog("webrtc-out", (RED) =>
+          registerWebrtcOut(RED, (options) => {
+            const fake = new FakeViewerSet(options);
+            fakes.push(fake);
+            return fake;
+          }),
+        ),
       );
 
       beforeEach(() => {
@@ -339,10 +342,12 @@ for (const runtime of RUNTIMES) {
       });
 
       it("a viewer set that cannot start leaves the path free and says why", async () => {
-        const failing = capturing((RED) =>
-          registerWebrtcOut(RED, () => {
-            throw new Error("no UDP ports");
-          }),
+        const failing = capturing(
+          withCatalog("webrtc-out", (RED) =>
+            registerWebrtcOut(RED, () => {
+              throw new Error("no UDP ports");
+            }),
+          ),
         );
         await helper.load(failing, [webrtcOut("n1"), OUT]);
         assert.deepEqual(statuses(helper.getNode("n1")).at(-1), {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import helper from "node-red-node-test-helper";
 import { DemoCamera } from "../../src/demo/demo-camera";
 import type { NodeStatus } from "../../src/nodes/red";
+import { withCatalog } from "../helpers/node-catalog";
 import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
 import { makeCaSigned, makeSelfSigned, type TestCertificate, TlsProxy } from "../helpers/tls-proxy";
 import { waitFor } from "../helpers/wait";
@@ -12,7 +13,7 @@ import { waitFor } from "../helpers/wait";
 // biome-ignore lint/suspicious/noExplicitAny: Node-RED's runtime objects are untyped in tests
 type AnyNode = any;
 
-const rtspInNode = require("../../../nodes/rtsp-in.js");
+const rtspInNode = withCatalog("rtsp-in", require("../../../nodes/rtsp-in.js"));
 
 function flow(url: string, extra: Record<string, unknown> = {}) {
   return [

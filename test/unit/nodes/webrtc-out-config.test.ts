@@ -1,15 +1,28 @@
 import assert from "node:assert/strict";
+import type { CatalogText } from "../../../src/nodes/text";
 import {
   parseSiteSettings,
   parseWebrtcOutConfig,
   type WebrtcOutDef,
 } from "../../../src/nodes/webrtc-out-config";
+import { type Translate, translator } from "../../helpers/node-catalog";
+
+let text: Translate;
+
+/** The problems as the node warns them, in English. */
+function said(problems: readonly CatalogText[]): string[] {
+  return problems.map((p) => text(p.key, p.values));
+}
 
 function def(fields: Partial<WebrtcOutDef> = {}): WebrtcOutDef {
   return { id: "a1b2c3d4e5f60718", type: "webrtc-out", ...fields };
 }
 
 describe("nodes/webrtc-out-config", () => {
+  before(async () => {
+    text = await translator("webrtc-out");
+  });
+
   it("defaults: path from the id, 20 viewers, 4 pending and 10 in all per address, no token, audio, fast start, no ICE servers, stats every 10 s", () => {
     const settings = parseWebrtcOutConfig(def(), undefined);
     assert.deepEqual(settings, {
@@ -35,7 +48,7 @@ describe("nodes/webrtc-out-config", () => {
     for (const bad of [0, -1, "1.5", "many"]) {
       const settings = parseWebrtcOutConfig(def({ maxPending: bad }), undefined);
       assert.equal(settings.maxPendingPerAddress, 4, String(bad));
-      assert.match(settings.problems[0] ?? "", /pending viewers per address/);
+      assert.match(said(settings.problems)[0] ?? "", /pending viewers per address/);
     }
   });
 
@@ -46,7 +59,7 @@ describe("nodes/webrtc-out-config", () => {
     for (const bad of [0, -1, "2.5", "lots"]) {
       const settings = parseWebrtcOutConfig(def({ maxPerAddress: bad }), undefined);
       assert.equal(settings.maxViewersPerAddress, 10, String(bad));
-      assert.match(settings.problems[0] ?? "", /viewers per client address/);
+      assert.match(said(settings.problems)[0] ?? "", /viewers per client address/);
     }
   });
 
@@ -57,8 +70,11 @@ describe("nodes/webrtc-out-config", () => {
     const spaced = parseWebrtcOutConfig(def(), { viewerToken: "two words" });
     // Kept (the stream stays closed to everyone) and reported: no Authorization header can carry it.
     assert.equal(spaced.viewerToken, "two words");
-    assert.match(spaced.problems[0] ?? "", /viewer token/);
-    assert.ok(!spaced.problems.some((p) => p.includes("two words")), "a problem never repeats the token");
+    assert.match(said(spaced.problems)[0] ?? "", /viewer token/);
+    assert.ok(
+      !said(spaced.problems).some((p) => p.includes("two words")),
+      "a problem never repeats the token",
+    );
   });
 
   it("the path defaults to the name slugified; a configured path is normalised", () => {
@@ -76,7 +92,7 @@ describe("nodes/webrtc-out-config", () => {
   it("an unusable path is reported and left undefined", () => {
     const settings = parseWebrtcOutConfig(def({ path: "my cam" }), undefined);
     assert.equal(settings.path, undefined);
-    assert.match(settings.problems[0] ?? "", /path "my cam" may hold only/);
+    assert.match(said(settings.problems)[0] ?? "", /path "my cam" may hold only/);
   });
 
   it("ICE servers one per line; TURN ones get the credentials; bad entries are reported", () => {
@@ -90,7 +106,7 @@ describe("nodes/webrtc-out-config", () => {
       { urls: "stun:stun.example.net:3478" },
       { urls: "turn:turn.example.net:3478?transport=udp", username: "me", credential: "secret" },
     ]);
-    assert.deepEqual(settings.problems, [
+    assert.deepEqual(said(settings.problems), [
       'ICE server "http://x" left out: write stun:host:port or turn:host:port',
     ]);
   });
@@ -111,7 +127,7 @@ describe("nodes/webrtc-out-config", () => {
       portRange: [40000, 40100],
       interfaceAddresses: { udp4: "10.0.0.2" },
     });
-    assert.deepEqual(settings.problems, ['host address "bogus" left out: give IPv4 addresses']);
+    assert.deepEqual(said(settings.problems), ['host address "bogus" left out: give IPv4 addresses']);
   });
 
   it("reports and replaces values out of range", () => {
@@ -166,7 +182,7 @@ describe("nodes/webrtc-out-config", () => {
       for (const bad of ["false", 0, null]) {
         const site = parseSiteSettings({ wall: bad });
         assert.equal(site.wall, false, String(bad));
-        assert.match(site.problems[0] ?? "", /webrtcOut\.wall must be true or false/);
+        assert.match(said(site.problems)[0] ?? "", /webrtcOut\.wall must be true or false/);
       }
     });
 
@@ -190,9 +206,9 @@ describe("nodes/webrtc-out-config", () => {
       ]) {
         const site = parseSiteSettings({ frameAncestors: [bad] });
         assert.deepEqual(site.frameAncestors, [], String(bad));
-        assert.match(site.problems[0] ?? "", /webrtcOut\.frameAncestors: .* left out/, String(bad));
+        assert.match(said(site.problems)[0] ?? "", /webrtcOut\.frameAncestors: .* left out/, String(bad));
       }
-      assert.match(parseSiteSettings("yes").problems[0] ?? "", /not an object/);
+      assert.match(said(parseSiteSettings("yes").problems)[0] ?? "", /not an object/);
     });
   });
 });
