@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from "node:crypto";
-import { H264Packetizer } from "../rtp/h264-packetizer";
 import type { DemoClip } from "./clip";
 import { FramePacer } from "./frame-pacer";
+import { H264Packetizer } from "./h264-packetizer";
 import type { MediaSink } from "./media-sink";
 import { parseRtcpCompound, type RtcpReportBlock } from "./rtcp-report-reader";
 import { buildSenderReport } from "./rtcp-sender-report";

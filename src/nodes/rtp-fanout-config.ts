@@ -1,4 +1,4 @@
-import type { GateOptions, MediaFilter, PreRoll } from "../rtp/fanout";
+import type { GateOptions, MediaFilter, PreRoll } from "../fanout/fanout";
 import type { PacketCodec } from "../rtp/packet-input";
 import type { NodeDef } from "./red";
 import type { CatalogText } from "./text";

@@ -1,4 +1,4 @@
-import { type GateCause, RtpFanout } from "../rtp/fanout";
+import { type GateCause, RtpFanout } from "../fanout/fanout";
 import { PacketInput } from "../rtp/packet-input";
 import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
 import { accessUnitFrom, mediaMessage, reportLimiter, whyNotMedia } from "./media-message";

@@ -1,5 +1,5 @@
 import { parseRtpHeader } from "../rtp/rtp-packet";
-import type { OutputFrame } from "../rtp/stream-normalizer";
+import type { OutputFrame } from "./stream-normalizer";
 
 /** One packet of a frame as every viewer sends it: parsed once per frame, shared by all viewers. */
 export interface FramePacket {

@@ -1,11 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { GopCache, type GopCacheLimits } from "../rtp/gop-cache";
 import { type PacketCodec, PacketInput } from "../rtp/packet-input";
 import { pictureSizeOf } from "../rtp/picture-size";
 import { RateMeter } from "../rtp/rate-meter";
 import type { AccessUnit, MediaInfo, StreamInfo } from "../rtp/stream-info";
-import { type OutputFrame, StreamNormalizer } from "../rtp/stream-normalizer";
 import { describeMedia } from "./codec-match";
 import {
   BadSdpError,
@@ -16,9 +14,11 @@ import {
   UnknownViewerError,
   ViewerRequestError,
 } from "./errors";
+import { GopCache, type GopCacheLimits } from "./gop-cache";
 import type { IceSettings } from "./ice-config";
 import { parseOffer } from "./offer";
 import { SendScheduler } from "./send-scheduler";
+import { type OutputFrame, StreamNormalizer } from "./stream-normalizer";
 import { Viewer, type ViewerStats, type ViewerTimeouts } from "./viewer";
 import type { PacingOptions } from "./viewer-track";
 

@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { RtpHeader, RtpPacket } from "werift";
-import type { OutputFrame } from "../rtp/stream-normalizer";
 import { type FramePacket, framePackets } from "./frame-packets";
+import type { OutputFrame } from "./stream-normalizer";
 
 /**
  * What a ViewerTrack writes to: werift's RTCRtpSender (it sets SSRC and payload type). It must not

@@ -10,7 +10,6 @@ import {
   RtcpPayloadSpecificFeedback,
 } from "werift";
 import type { MediaInfo } from "../rtp/stream-info";
-import type { OutputFrame } from "../rtp/stream-normalizer";
 import {
   describeMedia,
   describeOffered,
@@ -23,6 +22,7 @@ import { BadSdpError, IceRestartError, NoCommonCodecError, ViewerRequestError } 
 import { type IceSettings, peerIceConfig, withoutDefaultStun } from "./ice-config";
 import { parseOffer } from "./offer";
 import { parseSdpFragment } from "./sdp-fragment";
+import type { OutputFrame } from "./stream-normalizer";
 import { type PacingOptions, ViewerTrack } from "./viewer-track";
 
 export type ViewerState = "new" | "connecting" | "connected" | "disconnected" | "failed" | "closed";

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
+import { RtpFanout } from "../../src/fanout/fanout";
 import { AccessUnitAssembler } from "../../src/rtp/access-unit";
-import { RtpFanout } from "../../src/rtp/fanout";
 import { dropMalformedPackets } from "../../src/rtp/packet-check";
 import { PacketInput } from "../../src/rtp/packet-input";
 import { parseRtpHeader } from "../../src/rtp/rtp-packet";
 import type { AccessUnit, StreamInfo } from "../../src/rtp/stream-info";
-import { StreamNormalizer } from "../../src/rtp/stream-normalizer";
+import { StreamNormalizer } from "../../src/webrtc/stream-normalizer";
 import { rtpPacket, videoMedia } from "../helpers/rtp-fixtures";
 import { fuzzSeed, SeededRandom } from "../helpers/seeded-random";
 import {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RtpPacket } from "werift";
-import type { OutputFrame } from "../../../src/rtp/stream-normalizer";
 import { type FramePacket, framePackets } from "../../../src/webrtc/frame-packets";
+import type { OutputFrame } from "../../../src/webrtc/stream-normalizer";
 import { type PacketWriter, type RtpSink, ViewerTrack } from "../../../src/webrtc/viewer-track";
 
 /** A normalized packet: 12-byte header (PT 96, SSRC 0), then `size` payload bytes. */

@@ -1,5 +1,5 @@
-import { RateMeter } from "./rate-meter";
-import type { AccessUnit, StreamInfo } from "./stream-info";
+import { RateMeter } from "../rtp/rate-meter";
+import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
 
 export interface StreamMeterReading {
   /** Video frames per second. */

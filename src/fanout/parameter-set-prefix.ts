@@ -1,8 +1,8 @@
-import { h264PayloadNalTypes } from "./h264";
-import { h265PayloadNalTypes } from "./h265";
-import type { ParameterSetCodec, ParameterSetStore } from "./parameter-set-store";
-import { parseRtpHeader, rtpPayload } from "./rtp-packet";
-import { RTP_HEADER_SIZE } from "./rtp-writer";
+import { h264PayloadNalTypes } from "../rtp/h264";
+import { h265PayloadNalTypes } from "../rtp/h265";
+import type { ParameterSetCodec, ParameterSetStore } from "../rtp/parameter-set-store";
+import { parseRtpHeader, rtpPayload } from "../rtp/rtp-packet";
+import { RTP_HEADER_SIZE } from "../rtp/rtp-writer";
 
 /** Largest payload of an inserted packet: a 1200-byte RTP packet, as every relayed one (to fit the MTU). */
 const MAX_PAYLOAD = 1200 - RTP_HEADER_SIZE;

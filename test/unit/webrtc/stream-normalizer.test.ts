@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { loadDemoClip } from "../../../src/demo/clip";
+import { H264Packetizer } from "../../../src/demo/h264-packetizer";
 import { AccessUnitAssembler } from "../../../src/rtp/access-unit";
 import { splitAnnexB } from "../../../src/rtp/annexb";
-import { H264Packetizer } from "../../../src/rtp/h264-packetizer";
 import type { AccessUnit, MediaInfo } from "../../../src/rtp/stream-info";
-import { type OutputFrame, StreamNormalizer } from "../../../src/rtp/stream-normalizer";
+import { type OutputFrame, StreamNormalizer } from "../../../src/webrtc/stream-normalizer";
 import { decodeVideo, runTool } from "../../helpers/decode";
 import {
   depacketizeH264,

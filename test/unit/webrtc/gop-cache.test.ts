@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { GopCache } from "../../../src/rtp/gop-cache";
-import type { OutputFrame } from "../../../src/rtp/stream-normalizer";
+import { GopCache } from "../../../src/webrtc/gop-cache";
+import type { OutputFrame } from "../../../src/webrtc/stream-normalizer";
 
 /** A frame of `packets` packets of `size` bytes each, told apart by its timestamp. */
 function frame(

@@ -1,11 +1,11 @@
-import { H264 } from "./h264";
-import { H264_SLICE_B, h264SliceType } from "./h264-slice";
-import { H265 } from "./h265";
-import { dropMalformedPackets } from "./packet-check";
-import { nalUnitType, type ParameterSetCodec, ParameterSetStore } from "./parameter-set-store";
-import { parseRtpHeader } from "./rtp-packet";
-import { FU_END, FU_START, RTP_HEADER_SIZE, RtpWriter, setMarker } from "./rtp-writer";
-import type { AccessUnit, MediaInfo, MediaKind } from "./stream-info";
+import { H264 } from "../rtp/h264";
+import { H264_SLICE_B, h264SliceType } from "../rtp/h264-slice";
+import { H265 } from "../rtp/h265";
+import { dropMalformedPackets } from "../rtp/packet-check";
+import { nalUnitType, type ParameterSetCodec, ParameterSetStore } from "../rtp/parameter-set-store";
+import { parseRtpHeader } from "../rtp/rtp-packet";
+import { FU_END, FU_START, RTP_HEADER_SIZE, RtpWriter, setMarker } from "../rtp/rtp-writer";
+import type { AccessUnit, MediaInfo, MediaKind } from "../rtp/stream-info";
 
 /** One access unit, ready for every viewer of the stream. */
 export interface OutputFrame {

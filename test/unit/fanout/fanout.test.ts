@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { type GateOptions, RtpFanout } from "../../../src/rtp/fanout";
-import { FrameHistory } from "../../../src/rtp/frame-history";
-import { withParameterSets } from "../../../src/rtp/parameter-set-prefix";
+import { type GateOptions, RtpFanout } from "../../../src/fanout/fanout";
+import { FrameHistory } from "../../../src/fanout/frame-history";
+import { withParameterSets } from "../../../src/fanout/parameter-set-prefix";
 import { ParameterSetStore } from "../../../src/rtp/parameter-set-store";
 import type { AccessUnit, StreamInfo } from "../../../src/rtp/stream-info";
 import { rtpPacket, videoMedia } from "../../helpers/rtp-fixtures";

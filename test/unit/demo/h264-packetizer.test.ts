@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_PAYLOAD_SIZE, H264Packetizer, h264Payloads } from "../../../src/rtp/h264-packetizer";
+import { DEFAULT_MAX_PAYLOAD_SIZE, H264Packetizer, h264Payloads } from "../../../src/demo/h264-packetizer";
 import { hex, hexOf } from "../../helpers/rtp-fixtures";
 
 /** NAL unit with header byte `header` and body bytes 0x00, 0x01, ... (length - 1 of them). */

@@ -1,4 +1,4 @@
-import { RTP_HEADER_SIZE, RtpWriter, setMarker } from "./rtp-writer";
+import { RTP_HEADER_SIZE, RtpWriter, setMarker } from "../rtp/rtp-writer";
 
 /**
  * RFC 6184 packetization-mode 1, sender side: a single NAL unit packet when a NAL unit fits,

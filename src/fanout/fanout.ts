@@ -1,11 +1,11 @@
 import { EventEmitter } from "node:events";
+import { dropMalformedPackets } from "../rtp/packet-check";
+import { nalUnitType, type ParameterSetCodec, ParameterSetStore } from "../rtp/parameter-set-store";
+import { extractParameterSets } from "../rtp/parameter-sets";
+import { parseRtpHeader, rtpPayload } from "../rtp/rtp-packet";
+import type { AccessUnit, MediaKind, StreamInfo } from "../rtp/stream-info";
 import { FrameHistory } from "./frame-history";
-import { dropMalformedPackets } from "./packet-check";
 import { withParameterSets } from "./parameter-set-prefix";
-import { nalUnitType, type ParameterSetCodec, ParameterSetStore } from "./parameter-set-store";
-import { extractParameterSets } from "./parameter-sets";
-import { parseRtpHeader, rtpPayload } from "./rtp-packet";
-import type { AccessUnit, MediaKind, StreamInfo } from "./stream-info";
 import { StreamMeter, type StreamMeterReading } from "./stream-meter";
 
 export type MediaFilter = "all" | "video" | "audio";
