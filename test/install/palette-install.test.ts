@@ -125,7 +125,9 @@ describe("the packed tarball", () => {
       "dist/src/index.d.ts",
       "dist/src/demo/clip.js",
       "src/demo/clip/demo.h264",
-      ...["player", "wall"].flatMap((page) => ["html", "js", "css"].map((ext) => `src/http/pages/${page}.${ext}`)),
+      ...["player", "wall"].flatMap((page) =>
+        ["html", "js", "css"].map((ext) => `src/http/pages/${page}.${ext}`),
+      ),
       ...NODE_TYPES.flatMap((type) => [
         `nodes/${type}.js`,
         `nodes/${type}.html`,
