@@ -21,9 +21,9 @@ export function inlineHash(text: string): string {
 
 /** What one of the package's self-contained pages may do under its Content-Security-Policy. */
 export interface PagePolicy {
-  /** Its one inline script and one inline style, exactly as served between their tags. */
-  readonly script: string;
-  readonly style: string;
+  /** The CSP sources (inlineHash) of its one inline script and one inline style. */
+  readonly scriptHash: string;
+  readonly styleHash: string;
   /** It frames pages of its own origin (the camera wall's tiles). */
   readonly framesOwnOrigin: boolean;
   /** Origins besides its own that may frame it (valid sources, see isFrameAncestorSource). */
@@ -38,8 +38,8 @@ export interface PagePolicy {
 export function contentSecurityPolicy(page: PagePolicy): string {
   return [
     "default-src 'none'",
-    `script-src ${inlineHash(page.script)}`,
-    `style-src ${inlineHash(page.style)}`,
+    `script-src ${page.scriptHash}`,
+    `style-src ${page.styleHash}`,
     "connect-src 'self'",
     ...(page.framesOwnOrigin ? ["frame-src 'self'"] : []),
     "base-uri 'none'",

@@ -1,4 +1,5 @@
 import { contentSecurityPolicy, escapeHtml, scriptJson } from "./html";
+import { fillTemplate, pageFilesOnce } from "./page-files";
 
 /** An ICE server as the browser's RTCPeerConnection takes it. */
 export interface PageIceServer {
@@ -25,315 +26,21 @@ export interface PlayerPageOptions {
   readonly tokenBesideBasicAuth?: boolean;
 }
 
-const STYLE = `
-html, body { margin: 0; height: 100%; background: #000; color: #eee; overflow: hidden;
-  font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-#player { position: relative; width: 100%; height: 100%; }
-video { width: 100%; height: 100%; object-fit: contain; background: #000; display: block; }
-#message { position: absolute; left: 50%; top: 50%; transform: translate(-50%, -50%); max-width: 80%;
-  padding: 10px 16px; border-radius: 6px; background: rgba(0, 0, 0, 0.65); text-align: center; }
-#message[hidden], #stats[hidden] { display: none; }
-#stats { position: absolute; left: 8px; top: 8px; padding: 4px 8px; border-radius: 4px;
-  background: rgba(0, 0, 0, 0.55); font: 12px/1.4 ui-monospace, Menlo, Consolas, monospace; white-space: pre; }
-#controls { position: absolute; right: 8px; bottom: 8px; display: flex; gap: 6px; opacity: 0.8; }
-#controls button { background: rgba(0, 0, 0, 0.6); color: #fff; border: 1px solid rgba(255, 255, 255, 0.4);
-  border-radius: 4px; padding: 4px 10px; font: inherit; cursor: pointer; }
-#controls button:hover { opacity: 1; background: rgba(40, 40, 40, 0.8); }
-`;
-
-/*
- * Plain ES2017 for Chromium, Firefox and Safari; no template literals, so that it can live in this file.
- * Vanilla ICE: the offer goes out once the browser has gathered its candidates, and the answer carries
- * the server's; no trickle round trips.
- */
-const SCRIPT = `
-(function () {
-  "use strict";
-  var config = JSON.parse(document.getElementById("player-config").textContent);
-  var video = document.getElementById("video");
-  var message = document.getElementById("message");
-  var statsBox = document.getElementById("stats");
-  var soundButton = document.getElementById("sound");
-  var fullscreenButton = document.getElementById("fullscreen");
-  var BACKOFF_MS = [1000, 2000, 5000, 10000, 20000, 30000];
-  var GATHER_TIMEOUT_MS = 3000;
-  var NO_STREAM_RETRY_MS = 3000;
-  var DISCONNECTED_GRACE_MS = 5000;
-  var STALL_MS = 4000;
-
-  // session: the viewer's WHEP resource from the offer's answer; a DELETE there frees its seat.
-  var player = { pc: null, state: "starting", viewerId: null, session: null, attempts: 0, stats: {} };
-  window.__player = player;
-
-  var generation = 0;
-  var retryTimer = null;
-  var disconnectTimer = null;
-  var lastBytes = 0;
-  var lastStatsAt = 0;
-  var lastFrames = 0;
-  var lastFrameAt = 0;
-
-  function setState(state, text) {
-    player.state = state;
-    document.body.setAttribute("data-state", state);
-    message.textContent = text || "";
-    message.hidden = !text;
-  }
-
-  function nextDelay(capMs) {
-    var base = Math.min(BACKOFF_MS[Math.min(player.attempts, BACKOFF_MS.length - 1)], capMs || Infinity);
-    player.attempts += 1;
-    return Math.round(base * (0.8 + Math.random() * 0.4));
-  }
-
-  function withToken(headers) {
-    if (!config.bearerToken) return headers;
-    if (config.tokenBesideBasicAuth) headers["X-Viewer-Token"] = config.bearerToken;
-    else headers.Authorization = "Bearer " + config.bearerToken;
-    return headers;
-  }
-
-  function leave() {
-    generation += 1;
-    clearTimeout(disconnectTimer);
-    if (player.session) {
-      fetch(player.session, { method: "DELETE", keepalive: true, headers: withToken({}) })
-        .catch(function () {});
-    }
-    player.viewerId = null;
-    player.session = null;
-    if (player.pc) {
-      var pc = player.pc;
-      player.pc = null;
-      pc.ontrack = null;
-      pc.onconnectionstatechange = null;
-      pc.oniceconnectionstatechange = null;
-      pc.close();
-    }
-  }
-
-  function retry(state, text, capMs) {
-    leave();
-    clearTimeout(retryTimer);
-    var delay = nextDelay(capMs);
-    setState(state, text + " (retry in " + Math.max(1, Math.round(delay / 1000)) + " s)");
-    retryTimer = setTimeout(connect, delay);
-  }
-
-  function waitForGathering(pc) {
-    return new Promise(function (resolve) {
-      if (pc.iceGatheringState === "complete") {
-        resolve();
-        return;
-      }
-      var timer = setTimeout(done, GATHER_TIMEOUT_MS);
-      function done() {
-        clearTimeout(timer);
-        pc.removeEventListener("icegatheringstatechange", check);
-        pc.removeEventListener("icecandidate", last);
-        resolve();
-      }
-      function check() {
-        if (pc.iceGatheringState === "complete") done();
-      }
-      function last(event) {
-        if (!event.candidate) done();
-      }
-      pc.addEventListener("icegatheringstatechange", check);
-      pc.addEventListener("icecandidate", last);
-    });
-  }
-
-  function connectionState(pc) {
-    if (pc.connectionState) return pc.connectionState;
-    var ice = pc.iceConnectionState;
-    return ice === "completed" ? "connected" : ice === "checking" ? "connecting" : ice;
-  }
-
-  function onStateChange(pc, gen) {
-    if (gen !== generation) return;
-    var state = connectionState(pc);
-    if (state === "connected") {
-      clearTimeout(disconnectTimer);
-      disconnectTimer = null;
-      player.attempts = 0;
-      lastFrameAt = Date.now();
-      if (player.state !== "playing") setState("connected", "waiting for video…");
-    } else if (state === "disconnected") {
-      setState("reconnecting", "connection interrupted…");
-      clearTimeout(disconnectTimer);
-      disconnectTimer = setTimeout(function () {
-        if (gen === generation && connectionState(pc) !== "connected") retry("reconnecting", "connection lost");
-      }, DISCONNECTED_GRACE_MS);
-    } else if (state === "failed" || state === "closed") {
-      retry("reconnecting", "connection lost");
-    }
-  }
-
-  function describeError(status, body) {
-    var text = (body && body.error) || "HTTP " + status;
-    return body && body.detail ? text + ": " + body.detail : text;
-  }
-
-  function connect() {
-    leave();
-    clearTimeout(retryTimer);
-    var gen = generation;
-    lastFrames = 0;
-    lastBytes = 0;
-    lastStatsAt = 0;
-    setState("connecting", "connecting…");
-    var pc;
-    try {
-      pc = new RTCPeerConnection({ iceServers: config.iceServers });
-    } catch (err) {
-      setState("error", "this browser cannot play WebRTC: " + err.message);
-      return;
-    }
-    player.pc = pc;
-    var stream = new MediaStream();
-    pc.addTransceiver("video", { direction: "recvonly" });
-    pc.addTransceiver("audio", { direction: "recvonly" });
-    pc.ontrack = function (event) {
-      stream.addTrack(event.track);
-      if (video.srcObject !== stream) video.srcObject = stream;
-      if (event.track.kind === "audio" && soundButton) soundButton.hidden = false;
-      video.play().catch(function () {});
-    };
-    pc.onconnectionstatechange = function () { onStateChange(pc, gen); };
-    pc.oniceconnectionstatechange = function () { if (!pc.connectionState) onStateChange(pc, gen); };
-    pc.createOffer()
-      .then(function (offer) { return pc.setLocalDescription(offer); })
-      .then(function () { return waitForGathering(pc); })
-      .then(function () {
-        return fetch(config.offerUrl, {
-          method: "POST",
-          headers: withToken({ "Content-Type": "application/json" }),
-          body: JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }),
-          cache: "no-store",
-        });
-      })
-      .then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (body) {
-          return { status: response.status, body: body };
-        });
-      })
-      .then(function (reply) {
-        if (gen !== generation) return;
-        if (reply.status === 503) {
-          var busy = reply.body.code === "max-viewers";
-          // No stream yet is answered at once, before any peer connection: asking every few seconds costs
-          // nothing, and a camera started on demand or a gate an alarm opens shows within seconds.
-          retry("waiting", busy ? "too many viewers, waiting for a free place" : "waiting for the camera…", busy ? 0 : NO_STREAM_RETRY_MS);
-          return;
-        }
-        if (reply.status !== 200 || typeof reply.body.sdp !== "string") {
-          retry("error", describeError(reply.status, reply.body));
-          return;
-        }
-        player.viewerId = reply.body.id || null;
-        player.session = typeof reply.body.location === "string" ? reply.body.location : null;
-        return pc.setRemoteDescription({ type: "answer", sdp: reply.body.sdp });
-      })
-      .catch(function (err) {
-        if (gen !== generation) return;
-        retry("offline", "cannot reach the server" + (err && err.message ? " (" + err.message + ")" : ""));
-      });
-  }
-
-  function formatRate(bps) {
-    return bps >= 1e6 ? (bps / 1e6).toFixed(1) + " Mbps" : Math.round(bps / 1e3) + " kbps";
-  }
-
-  function readStats() {
-    var pc = player.pc;
-    if (!pc || player.state === "starting") return;
-    pc.getStats().then(function (report) {
-      if (pc !== player.pc) return;
-      var inbound = null;
-      var pairs = {};
-      var selectedPairId = null;
-      report.forEach(function (entry) {
-        if (entry.type === "inbound-rtp" && (entry.kind || entry.mediaType) === "video") inbound = entry;
-        if (entry.type === "candidate-pair") pairs[entry.id] = entry;
-        if (entry.type === "transport" && entry.selectedCandidatePairId) selectedPairId = entry.selectedCandidatePairId;
-      });
-      var pair = selectedPairId ? pairs[selectedPairId] : null;
-      if (!pair) {
-        Object.keys(pairs).forEach(function (id) {
-          var p = pairs[id];
-          if (p.nominated && p.state === "succeeded") pair = p;
-        });
-      }
-      var now = Date.now();
-      var stats = { width: 0, height: 0, fps: 0, bitrate: 0, rttMs: null, framesDecoded: 0 };
-      if (inbound) {
-        stats.width = inbound.frameWidth || 0;
-        stats.height = inbound.frameHeight || 0;
-        stats.fps = Math.round(inbound.framesPerSecond || 0);
-        stats.framesDecoded = inbound.framesDecoded || 0;
-        var bytes = inbound.bytesReceived || 0;
-        if (lastStatsAt && bytes >= lastBytes) stats.bitrate = ((bytes - lastBytes) * 8000) / (now - lastStatsAt);
-        lastBytes = bytes;
-      }
-      lastStatsAt = now;
-      if (pair && typeof pair.currentRoundTripTime === "number") stats.rttMs = Math.round(pair.currentRoundTripTime * 1000);
-      player.stats = stats;
-      if (stats.framesDecoded > lastFrames) {
-        lastFrames = stats.framesDecoded;
-        lastFrameAt = now;
-        if (player.state !== "playing") setState("playing", "");
-      } else if (player.state === "playing" && now - lastFrameAt > STALL_MS) {
-        setState("stalled", "no video from the camera, waiting…");
-      }
-      if (statsBox) {
-        statsBox.hidden = !inbound;
-        statsBox.textContent = [
-          stats.width && stats.height ? stats.width + "×" + stats.height : "—",
-          stats.fps + " fps",
-          formatRate(stats.bitrate),
-          stats.rttMs === null ? "RTT —" : "RTT " + stats.rttMs + " ms",
-        ].join(" · ");
-      }
-    }).catch(function () {});
-  }
-
-  if (soundButton) {
-    soundButton.addEventListener("click", function () {
-      video.muted = !video.muted;
-      soundButton.textContent = video.muted ? "sound on" : "sound off";
-      video.play().catch(function () {});
-    });
-  }
-  if (fullscreenButton) {
-    fullscreenButton.addEventListener("click", function () {
-      var box = document.getElementById("player");
-      if (document.fullscreenElement || document.webkitFullscreenElement) {
-        (document.exitFullscreen || document.webkitExitFullscreen).call(document);
-      } else if (box.requestFullscreen) {
-        box.requestFullscreen().catch(function () {});
-      } else if (box.webkitRequestFullscreen) {
-        box.webkitRequestFullscreen();
-      } else if (video.webkitEnterFullscreen) {
-        video.webkitEnterFullscreen();
-      }
-    });
-  }
-  window.addEventListener("pagehide", leave);
-  setInterval(readStats, 1000);
-  connect();
-})();
-`;
+const files = pageFilesOnce("player");
 
 /**
  * The player page's Content-Security-Policy: its own script and style, fetches to its own origin, framed
  * by its own origin (a dashboard there, the camera wall) and by `frameAncestors`.
  */
 export function playerPagePolicy(frameAncestors: readonly string[] = []): string {
-  return contentSecurityPolicy({ script: SCRIPT, style: STYLE, framesOwnOrigin: false, frameAncestors });
+  const { scriptHash, styleHash } = files();
+  return contentSecurityPolicy({ scriptHash, styleHash, framesOwnOrigin: false, frameAncestors });
 }
 
-/** The self-contained player page of a webrtc-out node: one HTML document, no external resource. */
+/**
+ * The self-contained player page of a webrtc-out node: one HTML document, no external resource
+ * (src/http/pages/player.html, with player.js and player.css inline and its config as JSON data).
+ */
 export function playerPage(opts: PlayerPageOptions): string {
   const config = {
     offerUrl: opts.offerUrl,
@@ -344,31 +51,10 @@ export function playerPage(opts: PlayerPageOptions): string {
     iceServers: (opts.iceServers ?? []).map((server) => ({ ...server })),
     embed: opts.embed,
   };
-  const title = escapeHtml(opts.title);
-  const chrome = opts.embed
-    ? ""
-    : `
-  <div id="stats" hidden></div>
-  <div id="controls">
-    <button type="button" id="sound" hidden>sound on</button>
-    <button type="button" id="fullscreen">fullscreen</button>
-  </div>`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
-<style>${STYLE}</style>
-</head>
-<body data-state="starting"${opts.embed ? ' data-embed="1"' : ""}>
-<div id="player">
-  <video id="video" autoplay muted playsinline></video>
-  <div id="message">connecting…</div>${chrome}
-</div>
-<script type="application/json" id="player-config">${scriptJson(config)}</script>
-<script>${SCRIPT}</script>
-</body>
-</html>
-`;
+  const page = files();
+  return fillTemplate(
+    page.html,
+    { title: escapeHtml(opts.title), style: page.style, config: scriptJson(config), script: page.script },
+    { embed: opts.embed, controls: !opts.embed },
+  );
 }

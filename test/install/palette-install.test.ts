@@ -97,7 +97,7 @@ module.exports = {
 `;
 
 describe("the packed tarball", () => {
-  it("holds the nodes, their editor files, icons, locales, examples, the demo clip and the library entry, and nothing else", async () => {
+  it("holds the nodes, their editor files, icons, locales, examples, the demo clip, the pages and the library entry, and nothing else", async () => {
     const { stdout } = await run("tar", ["tzf", tarball()]);
     const files = stdout
       .split("\n")
@@ -110,6 +110,7 @@ describe("the packed tarball", () => {
       /^nodes\/locales\/(en-US|zh-CN)\/[\w-]+\.(json|html)$/,
       /^examples\/[\w-]+\.json$/,
       /^src\/demo\/clip\/demo\.h264$/,
+      /^src\/http\/pages\/(player|wall)\.(html|js|css)$/,
       /^dist\/src\/[\w/-]+\.(js|d\.ts)$/,
     ];
     for (const file of files) {
@@ -124,6 +125,9 @@ describe("the packed tarball", () => {
       "dist/src/index.d.ts",
       "dist/src/demo/clip.js",
       "src/demo/clip/demo.h264",
+      ...["player", "wall"].flatMap((page) =>
+        ["html", "js", "css"].map((ext) => `src/http/pages/${page}.${ext}`),
+      ),
       ...NODE_TYPES.flatMap((type) => [
         `nodes/${type}.js`,
         `nodes/${type}.html`,

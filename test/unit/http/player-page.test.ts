@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { playerPage } from "../../../src/http/player-page";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { inlineHash } from "../../../src/http/html";
+import { playerPage, playerPagePolicy } from "../../../src/http/player-page";
+
+/** The page's browser code as shipped: src/http/pages, from dist/test/unit/http. */
+function shipped(file: string): string {
+  return readFileSync(path.resolve(__dirname, "../../../../src/http/pages", file), "utf8");
+}
 
 function config(html: string): Record<string, unknown> {
   const match = /<script type="application\/json" id="player-config">([^<]*)<\/script>/.exec(html);
@@ -61,6 +69,23 @@ describe("http/player-page", () => {
     assert.match(html, /player\.session = typeof reply\.body\.location === "string"/);
     assert.match(html, /fetch\(player\.session, \{ method: "DELETE", keepalive: true/);
     assert.doesNotMatch(html, /encodeURIComponent\(player\.viewerId\)/);
+  });
+
+  it("puts player.js and player.css inline as they are shipped, and its CSP allows exactly them", () => {
+    const html = playerPage(BASE);
+    const script = shipped("player.js");
+    const style = shipped("player.css");
+    assert.ok(html.includes(`<script>${script}</script>`), "player.js inline");
+    assert.ok(html.includes(`<style>${style}</style>`), "player.css inline");
+    const policy = playerPagePolicy();
+    assert.ok(policy.includes(`script-src ${inlineHash(script)};`), policy);
+    assert.ok(policy.includes(`style-src ${inlineHash(style)};`), policy);
+  });
+
+  it("keeps a title that looks like a template's slot as text", () => {
+    const html = playerPage({ ...BASE, title: "{{script}}{{config}}" });
+    assert.ok(html.includes("<title>{{script}}{{config}}</title>"));
+    assert.equal(html.match(/<\/script>/g)?.length, 2);
   });
 
   it("its script parses", () => {

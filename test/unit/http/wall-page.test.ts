@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { wallPage } from "../../../src/http/wall-page";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { inlineHash } from "../../../src/http/html";
+import { wallPage, wallPagePolicy } from "../../../src/http/wall-page";
+
+/** The page's browser code as shipped: src/http/pages, from dist/test/unit/http. */
+function shipped(file: string): string {
+  return readFileSync(path.resolve(__dirname, "../../../../src/http/pages", file), "utf8");
+}
 
 const BASE = { title: "Camera wall", listUrl: "/api/webrtc/streams", refreshMs: 2000 };
 
@@ -36,6 +44,17 @@ describe("http/wall-page", () => {
     assert.ok(html.includes("<title>&#60;/title&#62;&#60;script&#62;x()&#60;/script&#62;</title>"));
     assert.equal(html.match(/<\/script>/g)?.length, 2, "only the page's own two scripts end");
     assert.equal(config(html).listUrl, "/a</script><b>");
+  });
+
+  it("puts wall.js and wall.css inline as they are shipped, and its CSP allows exactly them", () => {
+    const html = wallPage(BASE);
+    const script = shipped("wall.js");
+    const style = shipped("wall.css");
+    assert.ok(html.includes(`<script>${script}</script>`), "wall.js inline");
+    assert.ok(html.includes(`<style>${style}</style>`), "wall.css inline");
+    const policy = wallPagePolicy();
+    assert.ok(policy.includes(`script-src ${inlineHash(script)};`), policy);
+    assert.ok(policy.includes(`style-src ${inlineHash(style)};`), policy);
   });
 
   it("its script parses", () => {
