@@ -64,8 +64,8 @@ export interface NodeRedProcess {
   stop(): Promise<number | null>;
 }
 
-/** "Server now running at http://127.0.0.1:PORT/", in the runtime's language (settings.js lang). */
-const RUNNING = /\[info\] [^\n]*http:\/\/127\.0\.0\.1:(\d+)\//;
+/** "Server now running at http://127.0.0.1:PORT/" (no "/" without an admin root), in the runtime's language (settings.js lang). */
+const RUNNING = /\[info\] [^\n]*http:\/\/127\.0\.0\.1:(\d+)(?!\d)/;
 
 /**
  * Node-RED as users run it: its own red.js in a child process, with a settings file and a user
