@@ -1,13 +1,15 @@
 import { randomInt } from "node:crypto";
 import { createServer, isIPv6, type Server, type Socket } from "node:net";
+import { DigestVerifier } from "../rtsp/auth";
+import type { RtspError } from "../rtsp/errors";
+import { formatRtpInfo, formatSessionHeader, parseSessionHeader, RtspHeaders } from "../rtsp/headers";
+import { encodeResponse, type RtspRequest, reasonPhrase } from "../rtsp/message";
+import { TcpDecoder, type TcpItem } from "../rtsp/tcp-decoder";
 import { DEMO_CLIP_FPS, type DemoClip, loadDemoClip } from "./clip";
 import { DemoSession, type DemoSessionEnd, type DemoSessionStats } from "./demo-session";
-import { DigestVerifier } from "./digest-auth";
 import { bindUdpPair, InterleavedSink, type MediaSink, UdpSink } from "./media-sink";
-import { type ClientInput, type RtspRequest, RtspRequestReader } from "./rtsp-request-reader";
-import { formatResponse, type HeaderList } from "./rtsp-response";
 import { buildDemoSdp, DEMO_TRACK_CONTROL } from "./sdp";
-import { chooseTransport, type TransportChoice } from "./transport-header";
+import { chooseTransport, type TransportChoice } from "./transport-choice";
 
 export interface DemoCameraOptions {
   /** Default 127.0.0.1. */
@@ -65,22 +67,55 @@ export interface DemoCameraAddress {
 }
 
 const BASE_METHODS = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN";
+const SERVER_NAME = "node-red-rtsp-webrtc demo camera";
+/** What a client's request may bring; more is answered 400 (header) or 413 (body) and the connection closed. */
+const REQUEST_LIMITS = { maxHeaderBytes: 16 * 1024, maxBodyBytes: 64 * 1024 };
 const MAX_SESSIONS = 64;
 /** Ended sessions whose stats are kept for sessionStats(). */
 const ENDED_SESSIONS_KEPT = 64;
 
 interface Connection {
   readonly socket: Socket;
-  readonly reader: RtspRequestReader;
+  readonly decoder: TcpDecoder;
+  /** Set once the stream could not be decoded: its refusal is on the way and nothing more is read. */
+  refused: boolean;
   readonly sessions: Set<DemoSession>;
   /** Requests are answered one at a time, in order, even when one of them waits (UDP port binding). */
   queue: Promise<void>;
 }
 
+type HeaderList = Array<[name: string, value: string]>;
+
 interface Reply {
   readonly status: number;
   readonly headers?: HeaderList;
   readonly body?: Buffer;
+}
+
+/** CSeq first, as clients expect, then Server, Date and the reply's headers. */
+function encodeReply(reply: Reply, cseq: string | undefined): Buffer {
+  return encodeResponse({
+    statusCode: reply.status,
+    statusText: reasonPhrase(reply.status),
+    cseq,
+    headers: new RtspHeaders([
+      ["Server", SERVER_NAME],
+      ["Date", new Date().toUTCString()],
+      ...(reply.headers ?? []),
+    ]),
+    body: reply.body ?? Buffer.alloc(0),
+  });
+}
+
+/** The session a request names; "" for a Session header without an id, which names no session. */
+function namedSession(request: RtspRequest): string | undefined {
+  const value = request.headers.get("Session");
+  if (value === undefined) return undefined;
+  try {
+    return parseSessionHeader(value).id;
+  } catch {
+    return "";
+  }
 }
 
 /** "/demo" for "demo", "/demo/" or "/demo"; "" for the root. */
@@ -150,7 +185,7 @@ export class DemoCamera {
     const { username, password } = opts;
     this.verifier =
       username !== undefined && password !== undefined
-        ? new DigestVerifier({ username, password })
+        ? new DigestVerifier({ username, password, realm: SERVER_NAME })
         : undefined;
   }
 
@@ -219,7 +254,8 @@ export class DemoCamera {
   private accept(socket: Socket): void {
     const connection: Connection = {
       socket,
-      reader: new RtspRequestReader(),
+      decoder: new TcpDecoder({ role: "server", ...REQUEST_LIMITS }),
+      refused: false,
       sessions: new Set(),
       queue: Promise.resolve(),
     };
@@ -235,7 +271,13 @@ export class DemoCamera {
     socket.on("error", () => {});
     socket.on("close", () => this.drop(connection));
     socket.on("data", (chunk: Buffer) => {
-      for (const input of connection.reader.push(chunk)) this.enqueue(connection, input);
+      if (connection.refused) return;
+      const { items, error } = connection.decoder.pushUntilError(chunk);
+      for (const item of items) this.enqueue(connection, item);
+      if (error) {
+        connection.refused = true;
+        this.enqueueRefusal(connection, error);
+      }
     });
   }
 
@@ -254,49 +296,59 @@ export class DemoCamera {
     for (const connection of this.connections) connection.sessions.delete(session);
   }
 
-  private enqueue(connection: Connection, input: ClientInput): void {
-    if (input.kind === "interleaved") {
+  private enqueue(connection: Connection, item: TcpItem): void {
+    if (item.type === "interleaved") {
       // RTCP from a TCP client, on the odd channel of the session it reports on.
       for (const session of connection.sessions) {
-        if (session.sink instanceof InterleavedSink && session.sink.deliver(input.channel, input.data))
-          return;
+        if (session.sink instanceof InterleavedSink && session.sink.deliver(item.channel, item.data)) return;
       }
       return;
     }
-    connection.queue = connection.queue
-      .then(() => this.answer(connection, input))
-      .catch((error: unknown) => {
-        this.log(`connection dropped: ${error instanceof Error ? error.message : String(error)}`);
-        connection.socket.destroy();
-      });
+    if (item.type === "response") return; // the server role refuses replies: never here
+    this.inTurn(connection, () => this.answer(connection, item.request, item.version));
   }
 
-  private async answer(
-    connection: Connection,
-    input: Exclude<ClientInput, { kind: "interleaved" }>,
-  ): Promise<void> {
+  /** The client's stream cannot be read on: answer the decoder's status (400 or 413) and close. */
+  private enqueueRefusal(connection: Connection, error: RtspError): void {
+    this.inTurn(connection, () => {
+      if (connection.socket.destroyed) return;
+      this.log(`bad request from ${connection.socket.remoteAddress}: ${error.message}`);
+      connection.socket.end(encodeReply({ status: error.statusCode ?? 400 }, undefined));
+    });
+  }
+
+  private inTurn(connection: Connection, task: () => void | Promise<void>): void {
+    connection.queue = connection.queue.then(task).catch((error: unknown) => {
+      this.log(`connection dropped: ${error instanceof Error ? error.message : String(error)}`);
+      connection.socket.destroy();
+    });
+  }
+
+  private async answer(connection: Connection, request: RtspRequest, version: string): Promise<void> {
     if (connection.socket.destroyed) return;
-    if (input.kind !== "request") {
-      this.log(`bad request from ${connection.socket.remoteAddress}: ${input.reason}`);
-      connection.socket.write(formatResponse(input.status, input.cseq, []));
-      if (input.kind === "error") connection.socket.end();
+    const cseq = request.headers.get("CSeq");
+    const refusal = !cseq || !/^\d{1,10}$/.test(cseq) ? "missing or bad CSeq" : undefined;
+    const unsupported = version !== "RTSP/1.0" ? `unsupported version ${version}` : undefined;
+    if (refusal !== undefined || unsupported !== undefined) {
+      this.log(`bad request from ${connection.socket.remoteAddress}: ${refusal ?? unsupported}`);
+      connection.socket.write(
+        refusal !== undefined ? encodeReply({ status: 400 }, undefined) : encodeReply({ status: 505 }, cseq),
+      );
       return;
     }
     let reply: Reply;
     try {
-      reply = await this.handle(connection, input.request);
+      reply = await this.handle(connection, request);
     } catch (error) {
-      this.log(`${input.request.method} failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.log(`${request.method} failed: ${error instanceof Error ? error.message : String(error)}`);
       reply = { status: 500 };
     }
     if (connection.socket.destroyed) return;
-    connection.socket.write(
-      formatResponse(reply.status, input.request.cseq, reply.headers ?? [], reply.body),
-    );
+    connection.socket.write(encodeReply(reply, cseq));
   }
 
   private async handle(connection: Connection, request: RtspRequest): Promise<Reply> {
-    const sessionHeader = request.headers.get("session")?.split(";")[0]?.trim();
+    const sessionHeader = namedSession(request);
     const session = sessionHeader === undefined ? undefined : this.sessionsById.get(sessionHeader);
     this.requestsByMethod.set(request.method, (this.requestsByMethod.get(request.method) ?? 0) + 1);
     session?.countRequest(request.method);
@@ -308,7 +360,7 @@ export class DemoCamera {
     if (refusal) return refusal;
     if (request.method === "OPTIONS") return { status: 200, headers: [["Public", this.publicMethods]] };
     if (this.verifier) {
-      const verdict = this.verifier.verify(request.method, request.uri, request.headers.get("authorization"));
+      const verdict = this.verifier.verify(request.method, request.url, request.headers.get("Authorization"));
       if (verdict !== "ok") {
         if (verdict === "invalid")
           this.log(`${request.method}: bad credentials from ${connection.socket.remoteAddress}`);
@@ -360,8 +412,8 @@ export class DemoCamera {
   }
 
   private describe(connection: Connection, request: RtspRequest): Reply {
-    if (requestPath(request.uri) !== this.path) return { status: 404 };
-    const base = new URL(request.uri, `rtsp://${urlHost(this.host)}`);
+    if (requestPath(request.url) !== this.path) return { status: 404 };
+    const base = new URL(request.url, `rtsp://${urlHost(this.host)}`);
     base.search = "";
     base.username = "";
     base.password = "";
@@ -387,11 +439,11 @@ export class DemoCamera {
     request: RtspRequest,
     existing: DemoSession | undefined,
   ): Promise<Reply> {
-    const path = requestPath(request.uri);
+    const path = requestPath(request.url);
     if (path !== this.path && path !== `${this.path}/${DEMO_TRACK_CONTROL}`) return { status: 404 };
     if (existing) return { status: 459 };
     if (this.sessionsById.size >= MAX_SESSIONS) return { status: 453 };
-    const transport = chooseTransport(request.headers.get("transport"));
+    const transport = chooseTransport(request.headers.get("Transport"));
     if (!transport) return { status: 461 };
     const sink = await this.openSink(connection, transport);
     if (!sink) return { status: 461 };
@@ -403,7 +455,7 @@ export class DemoCamera {
       clip: this.clip!,
       fps: this.fps,
       sink,
-      trackUrl: request.uri,
+      trackUrl: request.url,
       timeoutMs: this.timeoutMs,
       receiverReportTimeoutMs: sink.kind === "udp" ? this.opts.requireReceiverReportsMs : undefined,
       onExpire: (ended, why) => this.endSession(ended, why),
@@ -455,12 +507,12 @@ export class DemoCamera {
       headers: [
         ["Session", this.sessionHeader(session)],
         ["Range", "npt=0.000-"],
-        ["RTP-Info", `url=${session.trackUrl};seq=${info.sequence};rtptime=${info.rtpTime}`],
+        ["RTP-Info", formatRtpInfo([{ url: session.trackUrl, seq: info.sequence, rtptime: info.rtpTime }])],
       ],
     };
   }
 
   private sessionHeader(session: DemoSession): string {
-    return `${session.id};timeout=${Math.round(this.timeoutMs / 1000)}`;
+    return formatSessionHeader({ id: session.id, timeoutSec: Math.round(this.timeoutMs / 1000) });
   }
 }

@@ -1,5 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from "node:dgram";
 import { isIPv6, type Socket } from "node:net";
+import { formatTransportHeader } from "../rtsp/headers";
 
 /** What a client sends back on a session's channels. */
 export interface SinkInput {
@@ -28,7 +29,8 @@ export interface MediaSink {
 /** Frames are dropped while this much is queued on the socket: the client is not reading. */
 const MAX_QUEUED_BYTES = 256 * 1024;
 
-const ssrcHex = (ssrc: number): string => (ssrc >>> 0).toString(16).toUpperCase().padStart(8, "0");
+/** Quoted, as gst-rtsp-server writes it too (RFC 2326 allows either). */
+const PLAY_MODE = '"PLAY"';
 
 const noInput: SinkInput = { rtcp: () => {}, rtp: () => {} };
 
@@ -56,7 +58,14 @@ export class InterleavedSink implements MediaSink {
   }
 
   transportHeader(ssrc: number): string {
-    return `RTP/AVP/TCP;unicast;interleaved=${this.channels[0]}-${this.channels[1]};ssrc=${ssrcHex(ssrc)};mode="PLAY"`;
+    const interleaved: [number, number] = [this.channels[0], this.channels[1]];
+    return formatTransportHeader({
+      protocol: "RTP/AVP/TCP",
+      unicast: true,
+      interleaved,
+      ssrc,
+      mode: PLAY_MODE,
+    });
   }
 
   listen(input: SinkInput): void {
@@ -153,10 +162,14 @@ export class UdpSink implements MediaSink {
 
   transportHeader(ssrc: number): string {
     const serverPort = this.pair.rtp.address().port;
-    return (
-      `RTP/AVP;unicast;client_port=${this.clientPorts[0]}-${this.clientPorts[1]};` +
-      `server_port=${serverPort}-${serverPort + 1};ssrc=${ssrcHex(ssrc)};mode="PLAY"`
-    );
+    return formatTransportHeader({
+      protocol: "RTP/AVP",
+      unicast: true,
+      clientPort: [this.clientPorts[0], this.clientPorts[1]],
+      serverPort: [serverPort, serverPort + 1],
+      ssrc,
+      mode: PLAY_MODE,
+    });
   }
 
   listen(input: SinkInput): void {

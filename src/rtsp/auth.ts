@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { RtspError } from "./errors";
 
 export interface AuthChallenge {
@@ -105,6 +105,16 @@ function toChallenge(raw: RawChallenge): AuthChallenge | undefined {
   return challenge;
 }
 
+/**
+ * The credentials of an Authorization header, as a server reads them: the scheme (lower-cased) and the
+ * auth-params (names lower-cased, values unquoted). Undefined for an empty header.
+ */
+export function parseAuthorization(
+  value: string,
+): { scheme: string; params: Map<string, string> } | undefined {
+  return parseRawChallenges(value)[0];
+}
+
 /** Every Basic and Digest challenge in the WWW-Authenticate values, in order; other schemes are left out. */
 export function parseWwwAuthenticate(values: string[]): AuthChallenge[] {
   const challenges: AuthChallenge[] = [];
@@ -162,6 +172,66 @@ function quote(value: string): string {
   return `"${value.replace(/[\\"]/g, "\\$&")}"`;
 }
 
+/** A WWW-Authenticate value as a server sends it: realm, nonce, opaque, algorithm, qop, stale, in that order. */
+export function formatWwwAuthenticate(c: AuthChallenge): string {
+  if (c.scheme === "basic") return `Basic realm=${quote(c.realm)}`;
+  const fields = [`realm=${quote(c.realm)}`];
+  if (c.nonce !== undefined) fields.push(`nonce=${quote(c.nonce)}`);
+  if (c.opaque !== undefined) fields.push(`opaque=${quote(c.opaque)}`);
+  if (c.algorithm !== undefined) fields.push(`algorithm=${c.algorithm}`);
+  if (c.qop !== undefined) fields.push(`qop=${quote(c.qop.join(", "))}`);
+  if (c.stale !== undefined) fields.push(`stale=${c.stale ? "true" : "false"}`);
+  return `Digest ${fields.join(", ")}`;
+}
+
+/** What both sides hash: the client to answer a challenge, the server to check the answer. */
+export interface DigestInput {
+  /** Default MD5; one of the algorithms pickChallenge accepts. */
+  algorithm?: string;
+  username: string;
+  realm: string;
+  password: string;
+  method: string;
+  /** The request URL exactly as sent. */
+  uri: string;
+  nonce: string;
+  /** With qop=auth: the nonce count, 8 hex digits; without it, the RFC 2069 form is used. */
+  nc?: string;
+  /** With qop=auth or a -sess algorithm. */
+  cnonce?: string;
+}
+
+function digestHash(algorithm: string): (text: string) => string {
+  const hash = DIGEST_HASHES[algorithm];
+  if (hash === undefined)
+    throw new RtspError(`Digest algorithm ${algorithm} is not supported`, "unsupported");
+  return (text) => createHash(hash).update(text, "utf8").digest("hex");
+}
+
+/** H(A1) of RFC 7616 §3.4.2; the -sess algorithms fold in the nonce and cnonce. */
+function digestHa1(
+  input: Pick<DigestInput, "algorithm" | "username" | "realm" | "password" | "cnonce"> & { nonce?: string },
+): string {
+  const algorithm = input.algorithm ?? "MD5";
+  const h = digestHash(algorithm);
+  const ha1 = h(`${input.username}:${input.realm}:${input.password}`);
+  return algorithm.endsWith("-sess") ? h(`${ha1}:${input.nonce ?? ""}:${input.cnonce ?? ""}`) : ha1;
+}
+
+/** The response of RFC 7616 §3.4.1 from H(A1); without nc, RFC 2069's. */
+function responseFromHa1(ha1: string, input: Omit<DigestInput, "username" | "realm" | "password">): string {
+  const h = digestHash(input.algorithm ?? "MD5");
+  const ha2 = h(`${input.method}:${input.uri}`);
+  return input.nc !== undefined
+    ? h(`${ha1}:${input.nonce}:${input.nc}:${input.cnonce ?? ""}:auth:${ha2}`)
+    : h(`${ha1}:${input.nonce}:${ha2}`);
+}
+
+/** The Digest `response` value, lower-case hex. @throws RtspError("unsupported") for an unknown algorithm. */
+export function digestResponse(input: DigestInput): string {
+  return responseFromHa1(digestHa1(input), input);
+}
+
 function defaultCnonce(): string {
   return randomBytes(16).toString("hex");
 }
@@ -194,16 +264,22 @@ export class Authenticator {
   private digest(method: string, uri: string): string {
     const c = this.challenge;
     const algorithm = c.algorithm ?? "MD5";
-    const h = (text: string) => createHash(DIGEST_HASHES[algorithm]!).update(text, "utf8").digest("hex");
     const nonce = c.nonce ?? "";
     const useQop = c.qop !== undefined && c.qop.length > 0;
     const sess = algorithm.endsWith("-sess");
     const cnonce = useQop || sess ? this.cnonce() : "";
-    let ha1 = h(`${this.username}:${c.realm}:${this.password}`);
-    if (sess) ha1 = h(`${ha1}:${nonce}:${cnonce}`);
-    const ha2 = h(`${method}:${uri}`);
     const nc = useQop ? (++this.nonceCount).toString(16).padStart(8, "0") : "";
-    const response = useQop ? h(`${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`) : h(`${ha1}:${nonce}:${ha2}`);
+    const response = digestResponse({
+      algorithm,
+      username: this.username,
+      realm: c.realm,
+      password: this.password,
+      method,
+      uri,
+      nonce,
+      cnonce,
+      ...(useQop ? { nc } : {}),
+    });
 
     const fields = [
       `username=${quote(this.username)}`,
@@ -217,5 +293,94 @@ export class Authenticator {
     if (useQop) fields.push("qop=auth", `nc=${nc}`, `cnonce=${quote(cnonce)}`);
     else if (sess) fields.push(`cnonce=${quote(cnonce)}`);
     return `Digest ${fields.join(", ")}`;
+  }
+}
+
+export type DigestVerdict = "ok" | "missing" | "invalid";
+
+export interface DigestVerifierOptions {
+  username: string;
+  password: string;
+  realm: string;
+}
+
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a, "utf8");
+  const right = Buffer.from(b, "utf8");
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/**
+ * The server side of Digest (MD5): challenges offer qop=auth, and answers without qop (RFC 2069 style,
+ * as live555 and many cameras' clients send) are accepted too. Nonces are stateless: random bytes plus
+ * an HMAC under a per-instance key, valid for the verifier's life, so a client never meets a stale nonce
+ * in the middle of a session.
+ */
+export class DigestVerifier {
+  readonly realm: string;
+  private readonly username: string;
+  private readonly ha1: string;
+  private readonly key = randomBytes(32);
+
+  constructor(options: DigestVerifierOptions) {
+    this.realm = options.realm;
+    this.username = options.username;
+    this.ha1 = digestHa1(options);
+  }
+
+  /** A WWW-Authenticate value with a fresh nonce. */
+  challenge(): string {
+    return formatWwwAuthenticate({
+      scheme: "digest",
+      realm: this.realm,
+      nonce: this.issueNonce(),
+      algorithm: "MD5",
+      qop: ["auth"],
+    });
+  }
+
+  /** Checks an Authorization value for a request's method and request URL. Never throws. */
+  verify(method: string, requestUrl: string, authorization: string | undefined): DigestVerdict {
+    const credentials = authorization === undefined ? undefined : parseAuthorization(authorization);
+    if (credentials?.scheme !== "digest") return "missing";
+    const params = credentials.params;
+    const username = params.get("username");
+    const nonce = params.get("nonce");
+    const uri = params.get("uri");
+    const response = params.get("response")?.toLowerCase();
+    const qop = params.get("qop");
+    if (username === undefined || nonce === undefined || uri === undefined || response === undefined)
+      return "invalid";
+    if (username !== this.username || params.get("realm") !== this.realm) return "invalid";
+    if ((params.get("algorithm") ?? "MD5").toUpperCase() !== "MD5") return "invalid";
+    if (uri !== requestUrl || !this.validNonce(nonce)) return "invalid";
+    const nc = params.get("nc");
+    const cnonce = params.get("cnonce");
+    if (
+      qop !== undefined &&
+      (qop !== "auth" || nc === undefined || !/^[0-9a-fA-F]{8}$/.test(nc) || cnonce === undefined)
+    )
+      return "invalid";
+    const expected = responseFromHa1(this.ha1, {
+      method,
+      uri,
+      nonce,
+      ...(qop !== undefined ? { nc, cnonce } : {}),
+    });
+    return sameText(response, expected) ? "ok" : "invalid";
+  }
+
+  private issueNonce(): string {
+    const salt = randomBytes(12).toString("hex");
+    return `${salt}${this.sign(salt)}`;
+  }
+
+  private sign(salt: string): string {
+    return createHmac("sha256", this.key).update(salt).digest("hex").slice(0, 32);
+  }
+
+  private validNonce(nonce: string): boolean {
+    if (!/^[0-9a-f]{56}$/.test(nonce)) return false;
+    return sameText(nonce.slice(24), this.sign(nonce.slice(0, 24)));
   }
 }

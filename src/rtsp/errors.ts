@@ -13,7 +13,8 @@ export type RtspErrorCode =
 
 /**
  * The one error type of the RTSP layer. `message` is written for people (it ends up in a Node-RED
- * status), `code` is for code, `statusCode` carries the RTSP status when a reply caused the error.
+ * status), `code` is for code, `statusCode` carries the RTSP status when a reply caused the error, or,
+ * when a server's decoder refused what a client sent, the status to answer it with.
  */
 export class RtspError extends Error {
   constructor(

@@ -98,6 +98,11 @@ function parseDecimal(text: string | undefined, max: number): number | undefined
   return n <= max ? n : undefined;
 }
 
+/** "12345678;timeout=60", as a server confirms a session; the timeout is left out when not given. */
+export function formatSessionHeader(session: { id: string; timeoutSec?: number }): string {
+  return session.timeoutSec === undefined ? session.id : `${session.id};timeout=${session.timeoutSec}`;
+}
+
 /**
  * "12345678;timeout=60". The timeout is left out when absent or not a positive number.
  * @throws RtspError("protocol") when the header carries no session id.
@@ -148,8 +153,33 @@ function parseSsrc(value: string | undefined): number | undefined {
  * unicast is true unless "multicast" is present: servers often leave both out of unicast replies.
  */
 export function parseTransportHeader(v: string): TransportHeader {
-  const spec = splitParams(v, ",")[0] ?? "";
+  return parseTransportSpec(splitParams(v, ",")[0] ?? "").header;
+}
+
+/**
+ * Every transport spec of a request's Transport header, the client's preferred first, read as
+ * parseTransportHeader reads one, for a server to pick from. A spec whose interleaved, client_port or
+ * server_port cannot be read is left out: a server must not guess the channels or ports it sends to.
+ */
+export function parseTransportList(v: string): TransportHeader[] {
+  const headers: TransportHeader[] = [];
+  for (const spec of splitParams(v, ",")) {
+    const { header, unreadable } = parseTransportSpec(spec);
+    if (!unreadable) headers.push(header);
+  }
+  return headers;
+}
+
+/** One spec; unreadable when a channel or port range is there but not a range of numbers in bounds. */
+function parseTransportSpec(spec: string): { header: TransportHeader; unreadable: boolean } {
   const header: TransportHeader = { protocol: "", unicast: true };
+  let unreadable = false;
+  const range = (value: string | undefined, max: number) => {
+    const parsed = parseRange(value, max);
+    // The single-port form's implied second port may fall past the bound.
+    if (parsed === undefined || parsed[1] > max) unreadable = true;
+    return parsed;
+  };
   for (const param of splitParams(spec, ";")) {
     if (param === "") continue;
     const [key, value] = splitKeyValue(param);
@@ -165,13 +195,13 @@ export function parseTransportHeader(v: string): TransportHeader {
         header.unicast = false;
         break;
       case "interleaved":
-        setIfDefined(header, "interleaved", parseRange(value, 255));
+        setIfDefined(header, "interleaved", range(value, 255));
         break;
       case "client_port":
-        setIfDefined(header, "clientPort", parseRange(value, 65535));
+        setIfDefined(header, "clientPort", range(value, 65535));
         break;
       case "server_port":
-        setIfDefined(header, "serverPort", parseRange(value, 65535));
+        setIfDefined(header, "serverPort", range(value, 65535));
         break;
       case "ssrc":
         setIfDefined(header, "ssrc", parseSsrc(value));
@@ -184,7 +214,7 @@ export function parseTransportHeader(v: string): TransportHeader {
         break;
     }
   }
-  return header;
+  return { header, unreadable };
 }
 
 function setIfDefined<K extends keyof TransportHeader>(
@@ -261,6 +291,18 @@ function parseRtpInfoEntry(text: string): RtpInfoEntry | undefined {
   if (seq !== undefined) entry.seq = seq;
   if (rtptime !== undefined) entry.rtptime = rtptime;
   return entry;
+}
+
+/** "url=rtsp://h/s/trackID=0;seq=1;rtptime=2", as a server answers PLAY; entries joined by ", ". */
+export function formatRtpInfo(entries: RtpInfoEntry[]): string {
+  return entries
+    .map((entry) => {
+      let text = `url=${entry.url}`;
+      if (entry.seq !== undefined) text += `;seq=${entry.seq}`;
+      if (entry.rtptime !== undefined) text += `;rtptime=${entry.rtptime}`;
+      return text;
+    })
+    .join(", ");
 }
 
 /** "OPTIONS, DESCRIBE, SETUP" → upper-cased method names. */

@@ -15,6 +15,28 @@ export interface RtspResponse {
   body: Buffer;
 }
 
+const REASON_PHRASES: Readonly<Record<number, string>> = {
+  200: "OK",
+  400: "Bad Request",
+  401: "Unauthorized",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  413: "Request Entity Too Large",
+  453: "Not Enough Bandwidth",
+  454: "Session Not Found",
+  455: "Method Not Valid in This State",
+  459: "Aggregate Operation Not Allowed",
+  461: "Unsupported Transport",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  505: "RTSP Version not supported",
+};
+
+/** The RFC 2326 §7.1.1 reason phrase of the statuses a server here answers with; "Unknown" for others. */
+export function reasonPhrase(statusCode: number): string {
+  return REASON_PHRASES[statusCode] ?? "Unknown";
+}
+
 const CRLF = "\r\n";
 const LINE_BREAK = /[\r\n]/;
 

@@ -1,16 +1,30 @@
-import { RtspError } from "./errors";
+import { RtspError, type RtspErrorCode } from "./errors";
 import { RtspHeaders } from "./headers";
 import type { RtspRequest, RtspResponse } from "./message";
 
 export type TcpItem =
   | { type: "response"; response: RtspResponse }
-  | { type: "request"; request: RtspRequest }
+  /** `version` is "RTSP/1.0" but in the server role, where the server answers another one 505. */
+  | { type: "request"; request: RtspRequest; version: string }
   | { type: "interleaved"; channel: number; data: Buffer };
 
 export interface TcpDecoderLimits {
   /** Start line plus headers plus the blank line. */
   maxHeaderBytes: number;
   maxBodyBytes: number;
+}
+
+/**
+ * Which end of the connection decodes. A client (the default) reads what a server sends: replies, the
+ * server's own requests and frames, and skips bytes that start none of those (cameras send some). A
+ * server reads what a client sends: requests (with any request-URI and any RTSP version, for a 505) and
+ * frames; anything else, or a header line without a colon, fails the stream, and every error carries in
+ * statusCode what the server answers before it closes: 413 for a body over the limit, 400 otherwise.
+ */
+export type TcpDecoderRole = "client" | "server";
+
+export interface TcpDecoderOptions extends Partial<TcpDecoderLimits> {
+  role?: TcpDecoderRole;
 }
 
 export const DEFAULT_TCP_DECODER_LIMITS: Readonly<TcpDecoderLimits> = Object.freeze({
@@ -71,6 +85,13 @@ function isMethodChar(b: number): boolean {
   return isUpper(b) || (b >= 0x30 && b <= 0x39) || b === 0x5f || b === 0x2d;
 }
 
+const TOKEN_SYMBOLS = "!#$%&'*+-.^_`|~";
+
+/** RFC 7230 tchar: what a server takes in a method name, since it answers any method (501 when unknown). */
+function isTokenChar(b: number): boolean {
+  return isMethodChar(b) || (b >= 0x61 && b <= 0x7a) || TOKEN_SYMBOLS.includes(String.fromCharCode(b));
+}
+
 /** Visible ASCII or UTF-8 bytes. */
 function isUriChar(b: number): boolean {
   return (b > SP && b < 0x7f) || b >= 0x80;
@@ -78,17 +99,26 @@ function isUriChar(b: number): boolean {
 
 type LineState = "yes" | "no" | "maybe";
 
-/** Whether src[at..end) starts with "METHOD SP (rtsp-url | *) SP RTSP/1.0 [CR] LF", or may once more bytes come. */
-function requestLineState(src: Buffer, at: number, end: number): LineState {
+/**
+ * Whether src[at..end) starts with "METHOD SP (rtsp-url | *) SP RTSP/1.0 [CR] LF", or may once more bytes
+ * come. A server takes any token as the method, any request-URI (some clients send a bare path) and any
+ * "RTSP/digits.digits".
+ */
+function requestLineState(src: Buffer, at: number, end: number, server: boolean): LineState {
   let i = at;
-  while (i < end && isMethodChar(src[i]!)) {
-    if (++i - at > MAX_METHOD_LENGTH) return "no";
+  const isNameChar = server ? isTokenChar : isMethodChar;
+  while (i < end && isNameChar(src[i]!)) {
+    if (++i - at > MAX_METHOD_LENGTH && !server) return "no";
   }
   if (i === end) return "maybe";
   if (i === at || src[i] !== SP) return "no";
   i++;
   if (i === end) return "maybe";
-  if (src[i] === STAR) {
+  if (server) {
+    const uriStart = i;
+    while (i < end && isUriChar(src[i]!)) i++;
+    if (i === uriStart) return "no";
+  } else if (src[i] === STAR) {
     i++;
   } else {
     let next = matchLiteral(src, i, end, "rtsp://", true);
@@ -99,12 +129,34 @@ function requestLineState(src: Buffer, at: number, end: number): LineState {
   }
   if (i === end) return "maybe";
   if (src[i] !== SP) return "no";
-  const afterVersion = matchLiteral(src, i + 1, end, "RTSP/1.0");
+  const afterVersion = server ? matchAnyVersion(src, i + 1, end) : matchLiteral(src, i + 1, end, "RTSP/1.0");
   if (afterVersion < 0) return afterVersion === -2 ? "maybe" : "no";
   i = afterVersion;
   if (i < end && src[i] === CR) i++;
   if (i === end) return "maybe";
   return src[i] === LF ? "yes" : "no";
+}
+
+function isDigit(b: number): boolean {
+  return b >= 0x30 && b <= 0x39;
+}
+
+/** Past "RTSP/" digits "." digits: the index after them, -1 on a mismatch, -2 when the data ends first. */
+function matchAnyVersion(src: Buffer, at: number, end: number): number {
+  let i = matchLiteral(src, at, end, "RTSP/");
+  if (i < 0) return i;
+  i = skipDigits(src, i, end);
+  if (i < 0) return i;
+  if (src[i] !== 0x2e) return -1;
+  return skipDigits(src, i + 1, end);
+}
+
+/** Past one or more digits, as matchAnyVersion answers; the data must go on after them. */
+function skipDigits(src: Buffer, at: number, end: number): number {
+  let i = at;
+  while (i < end && isDigit(src[i]!)) i++;
+  if (i === end) return -2;
+  return i === at ? -1 : i;
 }
 
 /** Bytes where an RTSP item may start: "$" and the first letter of "RTSP/1.0", "HTTP/" or a method. */
@@ -163,11 +215,12 @@ interface Fill {
 type ItemKind = "response" | "request";
 
 /**
- * Splits the byte stream of an RTSP connection into replies, server requests and RFC 2326 §10.12
- * interleaved frames. Reads may be split or merged anywhere. Bytes that start none of those are skipped
- * (and counted in garbageBytes) until something that does. Errors are RtspError: "too-large" for a header
- * block or body over the limits, "protocol" for a bad status line, a bad Content-Length or a server that
- * is not RTSP; after one the decoder stays failed until reset(), since the stream can no longer be trusted.
+ * Splits the byte stream of an RTSP connection into replies, requests and RFC 2326 §10.12 interleaved
+ * frames. Reads may be split or merged anywhere. In the client role, bytes that start none of those are
+ * skipped (and counted in garbageBytes) until something that does; the server role is stricter (see
+ * TcpDecoderRole). Errors are RtspError: "too-large" for a header block or body over the limits,
+ * "protocol" for a bad status line, a bad Content-Length or a peer that does not speak RTSP; after one
+ * the decoder stays failed until reset(), since the stream can no longer be trusted.
  */
 export class TcpDecoder {
   private readonly limits: TcpDecoderLimits;
@@ -178,10 +231,15 @@ export class TcpDecoder {
   /** How many bytes of that item's header block were searched for its end already. */
   private scanned = 0;
   private garbage = 0;
-  private failure: unknown;
+  private failure: RtspError | undefined;
+  private readonly server: boolean;
 
-  constructor(limits?: Partial<TcpDecoderLimits>) {
-    this.limits = { ...DEFAULT_TCP_DECODER_LIMITS, ...limits };
+  constructor(options: TcpDecoderOptions = {}) {
+    this.limits = {
+      maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_TCP_DECODER_LIMITS.maxHeaderBytes,
+      maxBodyBytes: options.maxBodyBytes ?? DEFAULT_TCP_DECODER_LIMITS.maxBodyBytes,
+    };
+    this.server = options.role === "server";
   }
 
   /** Bytes skipped so far because they started no RTSP item (a sign of a confused server or a lost frame). */
@@ -212,19 +270,35 @@ export class TcpDecoder {
     this.failure = undefined;
   }
 
-  /** @throws RtspError, then again on every call until reset(). */
+  /** @throws RtspError, then again on every call until reset(); the items before it in the read are lost. */
   push(chunk: Buffer): TcpItem[] {
-    if (this.failure !== undefined) throw this.failure;
+    const { items, error } = this.pushUntilError(chunk);
+    if (error) throw error;
+    return items;
+  }
+
+  /**
+   * Like push, but the items the read completed before an error come back with it, for a server that
+   * answers the requests before it and then the error. After an error, every call returns it until reset().
+   */
+  pushUntilError(chunk: Buffer): { items: TcpItem[]; error?: RtspError } {
+    const items: TcpItem[] = [];
+    if (this.failure !== undefined) return { items, error: this.failure };
     try {
-      return this.decode(chunk);
+      this.decode(chunk, items);
+      return { items };
     } catch (err) {
-      this.failure = err;
-      throw err;
+      this.failure = err instanceof RtspError ? err : this.error(String(err), "protocol");
+      return { items, error: this.failure };
     }
   }
 
-  private decode(chunk: Buffer): TcpItem[] {
-    const items: TcpItem[] = [];
+  /** In the server role, with the status the server answers it with. */
+  private error(message: string, code: RtspErrorCode, serverStatus = 400): RtspError {
+    return new RtspError(message, code, this.server ? serverStatus : undefined);
+  }
+
+  private decode(chunk: Buffer, items: TcpItem[]): void {
     let offset = 0;
     while (offset < chunk.length) {
       if (this.fill) {
@@ -243,7 +317,6 @@ export class TcpDecoder {
         p.consume(this.parse(p.buf, p.start, p.end, items) - p.start);
       }
     }
-    return items;
   }
 
   private continueFill(chunk: Buffer, offset: number, items: TcpItem[]): number {
@@ -293,6 +366,7 @@ export class TcpDecoder {
       const kind = this.kind ?? this.classify(src, s, e);
       if (kind === "need-more") return s;
       if (kind === "garbage") {
+        if (this.server) this.throwNotRequest(src, s, e);
         let next = s + 1;
         while (next < e && !isItemStartCandidate(src[next]!)) next++;
         this.garbage += next - s;
@@ -311,20 +385,27 @@ export class TcpDecoder {
 
   private classify(src: Buffer, s: number, e: number): ItemKind | "need-more" | "garbage" {
     const b = src[s]!;
-    if (!isUpper(b)) return "garbage";
+    if (!(this.server ? isTokenChar(b) : isUpper(b))) return "garbage";
     const rtsp = b === 0x52 ? matchLiteral(src, s, e, "RTSP/1.0 ") : -1;
-    if (rtsp >= 0) return "response";
+    if (rtsp >= 0) return this.server ? "garbage" : "response";
     if (rtsp === -2) return "need-more";
-    const http = b === 0x48 ? matchLiteral(src, s, e, "HTTP/") : -1;
+    const http = b === 0x48 && !this.server ? matchLiteral(src, s, e, "HTTP/") : -1;
     if (http >= 0) this.throwForeignServer(src, s, e);
     if (http !== -1) return "need-more";
-    const line = requestLineState(src, s, e);
+    const line = requestLineState(src, s, e, this.server);
     if (line === "yes") return "request";
     if (line === "no") return "garbage";
     if (e - s > this.limits.maxHeaderBytes) {
-      throw new RtspError(`RTSP request line over ${formatSize(this.limits.maxHeaderBytes)}`, "too-large");
+      throw this.error(`RTSP request line over ${formatSize(this.limits.maxHeaderBytes)}`, "too-large");
     }
     return "need-more";
+  }
+
+  /** A client's bytes that start no request: what a server answers 400 and hangs up on. */
+  private throwNotRequest(src: Buffer, s: number, e: number): never {
+    const lineEnd = src.subarray(0, e).indexOf(LF, s);
+    const line = src.toString("latin1", s, lineEnd === -1 ? e : lineEnd).trim();
+    throw this.error(`not an RTSP request (got ${quoted(line)})`, "protocol");
   }
 
   /** Throws once the first line of the foreign reply is there (or long enough to quote). */
@@ -351,9 +432,11 @@ export class TcpDecoder {
     if (headerEnd === undefined || headerEnd - s > this.limits.maxHeaderBytes) {
       if (headerEnd === undefined && e - s <= this.limits.maxHeaderBytes) return undefined;
       const what = kind === "response" ? "reply" : "request";
-      throw new RtspError(`RTSP ${what} header over ${formatSize(this.limits.maxHeaderBytes)}`, "too-large");
+      throw this.error(`RTSP ${what} header over ${formatSize(this.limits.maxHeaderBytes)}`, "too-large");
     }
-    const { startLine, headers } = parseHead(src.toString("utf8", s, headerEnd));
+    const { startLine, headers, badLine } = parseHead(src.toString("utf8", s, headerEnd));
+    if (badLine !== undefined && this.server)
+      throw this.error(`bad header line "${quoted(badLine)}"`, "protocol");
     const bodyLength = this.contentLength(headers);
     const finish = messageFinisher(kind, startLine, headers);
     if (e - headerEnd < bodyLength) return this.startFill(bodyLength, src, headerEnd, e, finish);
@@ -385,12 +468,13 @@ export class TcpDecoder {
   private contentLength(headers: RtspHeaders): number {
     const value = headers.get("Content-Length")?.trim();
     if (value === undefined) return 0;
-    if (!/^\d{1,15}$/.test(value)) throw new RtspError(`bad Content-Length "${quoted(value)}"`, "protocol");
+    if (!/^\d{1,15}$/.test(value)) throw this.error(`bad Content-Length "${quoted(value)}"`, "protocol");
     const length = Number(value);
     if (length > this.limits.maxBodyBytes) {
-      throw new RtspError(
+      throw this.error(
         `RTSP body of ${length} bytes is over the ${formatSize(this.limits.maxBodyBytes)} limit`,
         "too-large",
+        413,
       );
     }
     return length;
@@ -403,15 +487,19 @@ function messageFinisher(kind: ItemKind, startLine: string, headers: RtspHeaders
     const { statusCode, statusText } = parseStatusLine(startLine);
     return (body) => ({ type: "response", response: { statusCode, statusText, headers, body } });
   }
-  const { method, url } = parseRequestLine(startLine);
-  return (body) => ({ type: "request", request: { method, url, headers, body } });
+  const { method, url, version } = parseRequestLine(startLine);
+  return (body) => ({ type: "request", request: { method, url, headers, body }, version });
 }
 
-/** Start line and header fields; folded continuation lines join the field above, lines without ":" are dropped. */
-function parseHead(text: string): { startLine: string; headers: RtspHeaders } {
+/**
+ * Start line and header fields; folded continuation lines join the field above, lines without ":" are
+ * dropped (the first of them is named in badLine).
+ */
+function parseHead(text: string): { startLine: string; headers: RtspHeaders; badLine?: string } {
   const lines = text.split(/\r?\n/);
   const startLine = lines[0]!.trim();
   const fields: Array<[string, string]> = [];
+  let badLine: string | undefined;
   for (const line of lines.slice(1)) {
     if (line.trim() === "") continue;
     const last = fields[fields.length - 1];
@@ -420,10 +508,15 @@ function parseHead(text: string): { startLine: string; headers: RtspHeaders } {
       continue;
     }
     const colon = line.indexOf(":");
-    if (colon <= 0) continue;
+    if (colon <= 0) {
+      badLine ??= line;
+      continue;
+    }
     fields.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
   }
-  return { startLine, headers: new RtspHeaders(fields) };
+  return badLine === undefined
+    ? { startLine, headers: new RtspHeaders(fields) }
+    : { startLine, headers: new RtspHeaders(fields), badLine };
 }
 
 function parseStatusLine(line: string): { statusCode: number; statusText: string } {
@@ -434,7 +527,7 @@ function parseStatusLine(line: string): { statusCode: number; statusText: string
 }
 
 /** The classifier already checked the shape; this only takes the parts out. */
-function parseRequestLine(line: string): { method: string; url: string } {
-  const [method = "", url = ""] = line.split(" ");
-  return { method, url };
+function parseRequestLine(line: string): { method: string; url: string; version: string } {
+  const [method = "", url = "", version = ""] = line.split(" ");
+  return { method, url, version };
 }

@@ -1,8 +1,9 @@
 import net from "node:net";
 import tls from "node:tls";
-import { DigestVerifier } from "../../src/demo/digest-auth";
-import { type RtspRequest, RtspRequestReader } from "../../src/demo/rtsp-request-reader";
-import { formatResponse, type HeaderList } from "../../src/demo/rtsp-response";
+import { DigestVerifier } from "../../src/rtsp/auth";
+import { RtspHeaders } from "../../src/rtsp/headers";
+import { encodeResponse, type RtspRequest, reasonPhrase } from "../../src/rtsp/message";
+import { TcpDecoder } from "../../src/rtsp/tcp-decoder";
 
 /** A request as the peer received it, with the number (from 1) of the connection it came on. */
 export interface PeerRequest extends RtspRequest {
@@ -13,7 +14,7 @@ export interface PeerRequest extends RtspRequest {
 
 export interface PeerReply {
   readonly status: number;
-  readonly headers?: HeaderList;
+  readonly headers?: ReadonlyArray<readonly [name: string, value: string]>;
   readonly body?: string | Buffer;
 }
 
@@ -31,8 +32,8 @@ export interface RtspPeerOptions {
 
 /**
  * The other side of an RTSP connection for behaviours no camera at hand has on cue (redirects to
- * another host, Basic auth, huge SDPs): it reads real requests off the wire with the demo camera's
- * parser, answers each as `answer` says, and keeps every request and its headers for the test to read.
+ * another host, Basic auth, huge SDPs): it reads real requests off the wire with the RTSP layer's
+ * decoder in the server role, answers each as `answer` says, and keeps every request and its headers for the test to read.
  */
 export class RtspPeer {
   readonly requests: PeerRequest[] = [];
@@ -100,19 +101,19 @@ export class RtspPeer {
     this.sockets.add(socket);
     socket.on("error", () => {});
     socket.on("close", () => this.sockets.delete(socket));
-    const reader = new RtspRequestReader();
+    // A stream it cannot decode gets no answer: the peer stops reading it, the client times out.
+    const decoder = new TcpDecoder({ role: "server" });
     let queue = Promise.resolve();
     socket.on("data", (chunk: Buffer) => {
-      for (const input of reader.push(chunk)) {
-        if (input.kind !== "request") continue;
-        const request: PeerRequest = { ...input.request, connection, rank: ++rank };
+      for (const item of decoder.pushUntilError(chunk).items) {
+        if (item.type !== "request") continue;
+        const request: PeerRequest = { ...item.request, connection, rank: ++rank };
         this.requests.push(request);
         queue = queue
           .then(async () => {
             const reply = await this.answer(request, this);
             const body = typeof reply.body === "string" ? Buffer.from(reply.body, "utf8") : reply.body;
-            if (!socket.destroyed)
-              socket.write(formatResponse(reply.status, request.cseq, reply.headers ?? [], body));
+            if (!socket.destroyed) socket.write(encodeReply(reply, request.headers.get("CSeq"), body));
           })
           // An answer that throws is a broken test peer: the client sees the connection drop.
           .catch(() => {
@@ -121,6 +122,16 @@ export class RtspPeer {
       }
     });
   }
+}
+
+function encodeReply(reply: PeerReply, cseq: string | undefined, body: Buffer | undefined): Buffer {
+  return encodeResponse({
+    statusCode: reply.status,
+    statusText: reasonPhrase(reply.status),
+    cseq,
+    headers: new RtspHeaders((reply.headers ?? []).map(([name, value]): [string, string] => [name, value])),
+    body: body ?? Buffer.alloc(0),
+  });
 }
 
 /** One H.264 video: an SDP every RTSP client can set up. */
@@ -145,7 +156,7 @@ export function playing(sdp = VIDEO_SDP): Answer {
           status: 200,
           headers: [
             ["Content-Type", "application/sdp"],
-            ["Content-Base", `${peer.url(new URL(request.uri).pathname)}/`],
+            ["Content-Base", `${peer.url(new URL(request.url).pathname)}/`],
           ],
           body: sdp,
         };
@@ -153,7 +164,7 @@ export function playing(sdp = VIDEO_SDP): Answer {
         return {
           status: 200,
           headers: [
-            ["Transport", request.headers.get("transport") ?? ""],
+            ["Transport", request.headers.get("Transport") ?? ""],
             ["Session", "12345678;timeout=60"],
           ],
         };
@@ -180,7 +191,7 @@ export function digestAuth(user: string, password: string, then: Answer): Answer
   return (request, peer) => {
     if (
       request.method === "OPTIONS" ||
-      verifier.verify(request.method, request.uri, request.headers.get("authorization")) === "ok"
+      verifier.verify(request.method, request.url, request.headers.get("Authorization")) === "ok"
     ) {
       return then(request, peer);
     }

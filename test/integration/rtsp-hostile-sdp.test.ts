@@ -69,7 +69,7 @@ describe("a camera describing thousands of media (RtspSession against an RTSP pe
   }
 
   const setups = (peer: RtspPeer) =>
-    peer.requests.filter((r) => r.method === "SETUP").map((r) => new URL(r.uri).pathname);
+    peer.requests.filter((r) => r.method === "SETUP").map((r) => new URL(r.url).pathname);
 
   it("3000 media sections: SETUP goes out for the first video and the first audio only", async () => {
     const peer = await camera(manyMedia(3000, (n) => (n % 2 === 0 ? VIDEO(n) : PCMU(n))));

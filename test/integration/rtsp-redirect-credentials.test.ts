@@ -85,7 +85,7 @@ describe("credentials and redirects (RtspSession against RTSP peers on loopback)
     );
   }
 
-  const describeTo = (path: string) => (r: PeerRequest) => r.method === "DESCRIBE" && r.uri.endsWith(path);
+  const describeTo = (path: string) => (r: PeerRequest) => r.method === "DESCRIBE" && r.url.endsWith(path);
 
   it("a Basic camera redirecting to another port: the new host gets no Authorization, and asking for one is a clear error", async () => {
     let elsewhere: RtspPeer | undefined;
@@ -184,7 +184,7 @@ describe("credentials and redirects (RtspSession against RTSP peers on loopback)
       ["OPTIONS without", "DESCRIBE without", "DESCRIBE with", "SETUP with", "PLAY with"],
       "the authenticator of the first connection is not carried over",
     );
-    assert.ok(second.some((r) => r.method === "DESCRIBE" && r.uri.endsWith("/new")));
+    assert.ok(second.some((r) => r.method === "DESCRIBE" && r.url.endsWith("/new")));
   });
 
   it("rtsps:// redirecting to rtsp:// is refused: nothing connects to the plain host", async () => {

@@ -68,8 +68,8 @@ describe("rtsp-in in a real Node-RED and its editor: secrets in the URL's query,
       (r) =>
         r.connection > after &&
         r.method === "DESCRIBE" &&
-        r.uri.includes(`token=${encodeURIComponent(TOKEN)}`) &&
-        r.uri.includes(KEY),
+        r.url.includes(`token=${encodeURIComponent(TOKEN)}`) &&
+        r.url.includes(KEY),
     ).length;
   const flowUrl = () =>
     (JSON.parse(readFileSync(flowFile, "utf8")) as { id: string; url?: string }[]).find((n) => n.id === CAM)

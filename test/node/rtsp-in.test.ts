@@ -317,7 +317,7 @@ for (const runtime of RUNTIMES) {
       beforeEach(async () => {
         const needed = [`token=${encodeURIComponent(TOKEN)}`, `Key=${KEY}`];
         camera = await RtspPeer.start((request, peer) =>
-          request.method !== "DESCRIBE" || needed.every((part) => request.uri.includes(part))
+          request.method !== "DESCRIBE" || needed.every((part) => request.url.includes(part))
             ? playing()(request, peer)
             : { status: 404 },
         );
@@ -342,7 +342,7 @@ for (const runtime of RUNTIMES) {
         await waitFor(() => events.some((e) => e.payload.state === "playing"), 10_000, "playing");
         const describe = camera.requests.find((r) => r.method === "DESCRIBE")!;
         assert.equal(
-          describe.uri,
+          describe.url,
           camera.url(`/stream?token=${encodeURIComponent(TOKEN)}&channel=1&Key=${KEY}`),
         );
         assert.equal(events[0].topic, url);

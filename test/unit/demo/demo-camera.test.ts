@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { once } from "node:events";
+import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadDemoClip } from "../../../src/demo/clip";
 import { DemoCamera, type DemoCameraOptions } from "../../../src/demo/demo-camera";
-import { digestResponse, parseAuthParams } from "../../../src/demo/digest-auth";
+import { digestResponse, parseWwwAuthenticate } from "../../../src/rtsp/auth";
+import { waitFor } from "../../helpers/wait";
 import { RtspTestClient, type TestResponse } from "./rtsp-test-client";
 
 interface Rtp {
@@ -136,6 +138,64 @@ describe("DemoCamera (raw RTSP)", function () {
     await bad.closed;
     const good = await client(port);
     assert.equal((await good.request("OPTIONS", url)).status, 200);
+  });
+
+  it("writes a reply byte for byte: status line, CSeq, Server, Date, then its headers", async () => {
+    const { url, port } = await startCamera();
+    const socket = connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    let text = "";
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+    });
+    socket.write(`OPTIONS ${url} RTSP/1.0\r\nCSeq: 7\r\n\r\n`);
+    try {
+      await waitFor(() => text.endsWith("\r\n\r\n"), 3000, "the OPTIONS reply");
+    } finally {
+      socket.destroy();
+    }
+    assert.match(
+      text,
+      /^RTSP\/1\.0 200 OK\r\nCSeq: 7\r\nServer: node-red-rtsp-webrtc demo camera\r\nDate: [A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT\r\nPublic: OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER\r\n\r\n$/,
+    );
+  });
+
+  it("answers another RTSP version 505 with its CSeq, and reads on", async () => {
+    const { url, port } = await startCamera();
+    const rtsp = await client(port);
+    rtsp.writeRaw(`OPTIONS * RTSP/2.0\r\nCSeq: 4\r\n\r\nOPTIONS ${url} RTSP/1.0\r\nCSeq: 5\r\n\r\n`);
+    const refused = await rtsp.nextResponse();
+    assert.equal(refused.status, 505);
+    assert.equal(refused.headers.get("cseq"), "4");
+    const answered = await rtsp.nextResponse();
+    assert.equal(answered.status, 200);
+    assert.equal(answered.headers.get("cseq"), "5");
+  });
+
+  it("answers a body over 64 KiB 413, a header over 16 KiB 400, and closes", async () => {
+    const { url, port } = await startCamera();
+    const cases: ReadonlyArray<readonly [string, number]> = [
+      [`OPTIONS ${url} RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 70000\r\n\r\n`, 413],
+      [`OPTIONS ${url} RTSP/1.0\r\nCSeq: 1\r\nX-Pad: ${"a".repeat(17 * 1024)}`, 400],
+      [`OPTIONS ${url} RTSP/1.0\r\nCSeq: 1\r\nno colon here\r\n\r\n`, 400],
+    ];
+    for (const [wire, status] of cases) {
+      const rtsp = await client(port);
+      rtsp.writeRaw(wire);
+      assert.equal((await rtsp.nextResponse()).status, status, wire.slice(0, 60));
+      await rtsp.closed;
+    }
+  });
+
+  it("answers the requests before garbage in the same read, then 400, and closes", async () => {
+    const { url, port } = await startCamera();
+    const rtsp = await client(port);
+    rtsp.writeRaw(`OPTIONS ${url} RTSP/1.0\r\nCSeq: 1\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const answered = await rtsp.nextResponse();
+    assert.equal(answered.status, 200);
+    assert.equal(answered.headers.get("cseq"), "1");
+    assert.equal((await rtsp.nextResponse()).status, 400);
+    await rtsp.closed;
   });
 
   it("plays over TCP interleaved at 25 fps: RTP-Info, own SSRC, continuous sequence, 3600-tick timestamps, SR", async () => {
@@ -350,12 +410,12 @@ describe("DemoCamera (raw RTSP)", function () {
     assert.equal(denied.status, 401);
     const challenge = denied.headers.get("www-authenticate")!;
     assert.match(challenge, /^Digest realm="[^"]+", nonce="[0-9a-f]+", algorithm=MD5, qop="auth"$/);
-    const params = parseAuthParams(challenge.slice("Digest ".length))!;
-    const realm = params.get("realm")!;
-    const nonce = params.get("nonce")!;
+    const [parsed] = parseWwwAuthenticate([challenge]);
+    assert.ok(parsed?.nonce !== undefined);
+    const { realm, nonce } = parsed;
     const authorization = (method: string, uri: string, password: string): string => {
       const qop = { nc: "00000001", cnonce: "0123abcd" };
-      const response = digestResponse({ username: "alice", realm, password, method, uri, nonce, qop });
+      const response = digestResponse({ username: "alice", realm, password, method, uri, nonce, ...qop });
       return `Digest username="alice", realm="${realm}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="0123abcd"`;
     };
     assert.equal(

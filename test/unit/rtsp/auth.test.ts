@@ -3,6 +3,10 @@ import { createHash } from "node:crypto";
 import {
   type AuthChallenge,
   Authenticator,
+  DigestVerifier,
+  digestResponse,
+  formatWwwAuthenticate,
+  parseAuthorization,
   parseWwwAuthenticate,
   pickChallenge,
 } from "../../../src/rtsp/auth";
@@ -288,6 +292,188 @@ describe("rtsp/auth", () => {
       assert.throws(
         () => new Authenticator("u", "p", { scheme: "digest", realm: "r" }),
         (err: unknown) => err instanceof RtspError && err.code === "unsupported",
+      );
+    });
+  });
+
+  describe("digestResponse", () => {
+    it("computes the RFC 2617 §3.5 example, and the RFC 2069 form without nc", () => {
+      const input = {
+        username: "Mufasa",
+        realm: "testrealm@host.com",
+        password: "Circle Of Life",
+        method: "GET",
+        uri: "/dir/index.html",
+        nonce: "dcd98b7102dd2f0e8b11d0f600bfb0c093",
+      };
+      assert.equal(
+        digestResponse({ ...input, nc: "00000001", cnonce: "0a4f113b" }),
+        "6629fae49393a05397450978507c4ef1",
+      );
+      const ha1 = md5("Mufasa:testrealm@host.com:Circle Of Life");
+      assert.equal(digestResponse(input), md5(`${ha1}:${input.nonce}:${md5("GET:/dir/index.html")}`));
+    });
+
+    it("computes the RFC 7616 §3.9.1 SHA-256 example", () => {
+      const response = digestResponse({
+        algorithm: "SHA-256",
+        username: "Mufasa",
+        realm: "http-auth@example.org",
+        password: "Circle of Life",
+        method: "GET",
+        uri: "/dir/index.html",
+        nonce: "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v",
+        nc: "00000001",
+        cnonce: "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ",
+      });
+      assert.equal(response, "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1");
+    });
+  });
+
+  describe("parseAuthorization", () => {
+    it("reads the scheme and quoted, escaped and token auth-params", () => {
+      const credentials = parseAuthorization('Digest username="a\\"b", qop=auth, nc=00000001 ,realm="x, y"');
+      assert.equal(credentials?.scheme, "digest");
+      assert.deepEqual(
+        [...(credentials?.params ?? [])],
+        [
+          ["username", 'a"b'],
+          ["qop", "auth"],
+          ["nc", "00000001"],
+          ["realm", "x, y"],
+        ],
+      );
+      assert.equal(parseAuthorization("Basic YWxpY2U6czNjcmV0")?.scheme, "basic");
+      assert.equal(parseAuthorization(""), undefined);
+    });
+  });
+
+  describe("formatWwwAuthenticate", () => {
+    it("writes a Digest challenge byte for byte, and reads back as it was", () => {
+      const challenge: AuthChallenge = {
+        scheme: "digest",
+        realm: 'cam "1"',
+        nonce: "abc",
+        opaque: "o",
+        algorithm: "MD5",
+        qop: ["auth"],
+        stale: true,
+      };
+      const text = formatWwwAuthenticate(challenge);
+      assert.equal(
+        text,
+        'Digest realm="cam \\"1\\"", nonce="abc", opaque="o", algorithm=MD5, qop="auth", stale=true',
+      );
+      assert.deepEqual(parseWwwAuthenticate([text]), [challenge]);
+      assert.equal(
+        formatWwwAuthenticate({ scheme: "digest", realm: "r", nonce: "n", algorithm: "MD5", qop: ["auth"] }),
+        'Digest realm="r", nonce="n", algorithm=MD5, qop="auth"',
+      );
+      assert.equal(formatWwwAuthenticate({ scheme: "basic", realm: "peer" }), 'Basic realm="peer"');
+    });
+  });
+
+  describe("DigestVerifier", () => {
+    const verifier = new DigestVerifier({ username: "alice", password: "s3cret", realm: "camera" });
+    const uri = "rtsp://127.0.0.1:8554/demo";
+    const [challenge] = parseWwwAuthenticate([verifier.challenge()]);
+    const nonce = challenge?.nonce ?? "";
+    const qop = { nc: "00000001", cnonce: "abcdef" };
+    const answer = { username: "alice", realm: "camera", password: "s3cret", method: "DESCRIBE", uri, nonce };
+    const good = {
+      username: "alice",
+      realm: "camera",
+      nonce,
+      uri,
+      response: digestResponse({ ...answer, ...qop }),
+      algorithm: "MD5",
+      qop: "auth",
+      ...qop,
+    };
+
+    function authorization(fields: Record<string, string>): string {
+      const quoted = ["username", "realm", "nonce", "uri", "response", "cnonce"];
+      const parts = Object.entries(fields).map(([name, value]) =>
+        quoted.includes(name) ? `${name}="${value}"` : `${name}=${value}`,
+      );
+      return `Digest ${parts.join(", ")}`;
+    }
+
+    it("offers MD5 with qop=auth and a fresh nonce each time", () => {
+      assert.match(
+        verifier.challenge(),
+        /^Digest realm="camera", nonce="[0-9a-f]{56}", algorithm=MD5, qop="auth"$/,
+      );
+      assert.deepEqual(challenge, {
+        scheme: "digest",
+        realm: "camera",
+        nonce,
+        algorithm: "MD5",
+        qop: ["auth"],
+      });
+      assert.notEqual(parseWwwAuthenticate([verifier.challenge()])[0]?.nonce, nonce);
+    });
+
+    it("accepts what the client's Authenticator answers, with qop=auth and without", () => {
+      for (const qopOffered of [["auth"], undefined]) {
+        const offered: AuthChallenge = {
+          scheme: "digest",
+          realm: "camera",
+          nonce,
+          ...(qopOffered ? { qop: qopOffered } : {}),
+        };
+        const client = new Authenticator("alice", "s3cret", offered);
+        assert.equal(verifier.verify("DESCRIBE", uri, client.authorization("DESCRIBE", uri)), "ok");
+      }
+      assert.equal(verifier.verify("DESCRIBE", uri, authorization(good)), "ok");
+    });
+
+    it("says missing without a Digest Authorization", () => {
+      assert.equal(verifier.verify("DESCRIBE", uri, undefined), "missing");
+      assert.equal(verifier.verify("DESCRIBE", uri, ""), "missing");
+      assert.equal(verifier.verify("DESCRIBE", uri, "Basic YWxpY2U6czNjcmV0"), "missing");
+    });
+
+    it("refuses a wrong password, user, method, uri, realm, algorithm, qop or a forged nonce", () => {
+      const forgedNonce = `${nonce.slice(0, 24)}${"0".repeat(32)}`;
+      const cases: ReadonlyArray<readonly [string, string, Record<string, string>]> = [
+        ["DESCRIBE", uri, { ...good, response: digestResponse({ ...answer, ...qop, password: "guess" }) }],
+        ["DESCRIBE", uri, { ...good, username: "bob" }],
+        ["SETUP", uri, good],
+        ["DESCRIBE", `${uri}/trackID=0`, good],
+        ["DESCRIBE", uri, { ...good, realm: "elsewhere" }],
+        ["DESCRIBE", uri, { ...good, algorithm: "SHA-256" }],
+        ["DESCRIBE", uri, { ...good, qop: "auth-int" }],
+        ["DESCRIBE", uri, { ...good, nc: "1" }],
+        [
+          "DESCRIBE",
+          uri,
+          {
+            ...good,
+            nonce: forgedNonce,
+            response: digestResponse({ ...answer, ...qop, nonce: forgedNonce }),
+          },
+        ],
+      ];
+      for (const [method, requestUri, fields] of cases) {
+        assert.equal(
+          verifier.verify(method, requestUri, authorization(fields)),
+          "invalid",
+          JSON.stringify(fields),
+        );
+      }
+      const { cnonce: _dropped, ...withoutCnonce } = good;
+      assert.equal(verifier.verify("DESCRIBE", uri, authorization(withoutCnonce)), "invalid");
+      assert.equal(verifier.verify("DESCRIBE", uri, "Digest garbage"), "invalid");
+    });
+
+    it("refuses a nonce another verifier issued", () => {
+      const other = new DigestVerifier({ username: "alice", password: "s3cret", realm: "camera" });
+      const otherNonce = parseWwwAuthenticate([other.challenge()])[0]?.nonce ?? "";
+      const response = digestResponse({ ...answer, ...qop, nonce: otherNonce });
+      assert.equal(
+        verifier.verify("DESCRIBE", uri, authorization({ ...good, nonce: otherNonce, response })),
+        "invalid",
       );
     });
   });

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { RtspError } from "../../../src/rtsp/errors";
 import {
+  formatRtpInfo,
+  formatSessionHeader,
   formatTransportHeader,
   parsePublic,
   parseRtpInfo,
   parseSessionHeader,
   parseTransportHeader,
+  parseTransportList,
   RtspHeaders,
   type TransportHeader,
 } from "../../../src/rtsp/headers";
@@ -201,6 +204,93 @@ describe("rtsp/headers", () => {
       assert.equal(formatTransportHeader(t), text);
       assert.deepEqual(parseTransportHeader(text), t);
       assert.equal(formatTransportHeader({ protocol: "RTP/AVP", unicast: false }), "RTP/AVP;multicast");
+    });
+
+    it("writes the demo camera's replies byte for byte, mode quoted as given", () => {
+      assert.equal(
+        formatTransportHeader({
+          protocol: "RTP/AVP/TCP",
+          unicast: true,
+          interleaved: [0, 1],
+          ssrc: 0xdeadbeef,
+          mode: '"PLAY"',
+        }),
+        'RTP/AVP/TCP;unicast;interleaved=0-1;ssrc=DEADBEEF;mode="PLAY"',
+      );
+      assert.equal(
+        formatTransportHeader({
+          protocol: "RTP/AVP",
+          unicast: true,
+          clientPort: [5000, 5001],
+          serverPort: [6970, 6971],
+          ssrc: 1,
+          mode: '"PLAY"',
+        }),
+        'RTP/AVP;unicast;client_port=5000-5001;server_port=6970-6971;ssrc=00000001;mode="PLAY"',
+      );
+    });
+  });
+
+  describe("parseTransportList", () => {
+    it("reads every spec of a client's list, in order", () => {
+      assert.deepEqual(
+        parseTransportList(
+          'RTP/AVP;multicast;port=5000-5001, RTP/AVP/UDP;unicast;client_port=7000;mode="PLAY",RTP/AVP/TCP;interleaved=2-3',
+        ),
+        [
+          { protocol: "RTP/AVP", unicast: false },
+          { protocol: "RTP/AVP", unicast: true, clientPort: [7000, 7001], mode: "PLAY" },
+          { protocol: "RTP/AVP/TCP", unicast: true, interleaved: [2, 3] },
+        ],
+      );
+    });
+
+    it("leaves out a spec whose channels or ports cannot be read, or whose implied pair falls out of bounds", () => {
+      for (const bad of [
+        "RTP/AVP/TCP;interleaved=300-301",
+        "RTP/AVP/TCP;interleaved=255",
+        "RTP/AVP/TCP;interleaved",
+        "RTP/AVP;unicast;client_port=a-b",
+        "RTP/AVP;unicast;client_port=70000-70001",
+        "RTP/AVP;unicast;client_port=65535",
+        "RTP/AVP;unicast;server_port=1-x",
+      ]) {
+        assert.deepEqual(
+          parseTransportList(`${bad}, RTP/AVP/TCP;interleaved=0-1`),
+          [{ protocol: "RTP/AVP/TCP", unicast: true, interleaved: [0, 1] }],
+          bad,
+        );
+      }
+      assert.deepEqual(parseTransportList(""), [{ protocol: "", unicast: true }]);
+    });
+  });
+
+  describe("formatSessionHeader", () => {
+    it("writes the id and the timeout byte for byte", () => {
+      assert.equal(
+        formatSessionHeader({ id: "0123456789ABCDEF", timeoutSec: 60 }),
+        "0123456789ABCDEF;timeout=60",
+      );
+      assert.equal(formatSessionHeader({ id: "12345678" }), "12345678");
+      assert.deepEqual(parseSessionHeader(formatSessionHeader({ id: "AB", timeoutSec: 5 })), {
+        id: "AB",
+        timeoutSec: 5,
+      });
+    });
+  });
+
+  describe("formatRtpInfo", () => {
+    it("writes entries byte for byte and reads back as they were", () => {
+      const entries = [
+        { url: "rtsp://127.0.0.1:8554/demo/trackID=0", seq: 4711, rtptime: 3735928559 },
+        { url: "rtsp://h/s/trackID=1" },
+      ];
+      const text = formatRtpInfo(entries);
+      assert.equal(
+        text,
+        "url=rtsp://127.0.0.1:8554/demo/trackID=0;seq=4711;rtptime=3735928559, url=rtsp://h/s/trackID=1",
+      );
+      assert.deepEqual(parseRtpInfo(text), entries);
     });
   });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { RtspError } from "../../../src/rtsp/errors";
 import { RtspHeaders } from "../../../src/rtsp/headers";
-import { encodeRequest, encodeResponse } from "../../../src/rtsp/message";
+import { encodeRequest, encodeResponse, reasonPhrase } from "../../../src/rtsp/message";
 
 function isProtocolError(err: unknown): boolean {
   return err instanceof RtspError && err.code === "protocol";
@@ -98,6 +98,19 @@ describe("rtsp/message", () => {
         cseq: "7",
       });
       assert.equal(bytes.toString(), "RTSP/1.0 454 Session Not Found\r\nCSeq: 7\r\n\r\n");
+    });
+
+    it("writes the reason phrase a server answers with", () => {
+      const bytes = encodeResponse({
+        statusCode: 461,
+        statusText: reasonPhrase(461),
+        headers: new RtspHeaders([["Server", "cam"]]),
+        body: Buffer.alloc(0),
+        cseq: "3",
+      });
+      assert.equal(bytes.toString(), "RTSP/1.0 461 Unsupported Transport\r\nCSeq: 3\r\nServer: cam\r\n\r\n");
+      assert.equal(reasonPhrase(505), "RTSP Version not supported");
+      assert.equal(reasonPhrase(599), "Unknown");
     });
   });
 });

@@ -423,6 +423,151 @@ describe("rtsp/tcp-decoder", () => {
     });
   });
 
+  describe("server role", () => {
+    const server = () =>
+      new TcpDecoder({ role: "server", maxHeaderBytes: 16 * 1024, maxBodyBytes: 64 * 1024 });
+    const versions = (chunks: Buffer[], decoder = server()) =>
+      chunks
+        .flatMap((c) => decoder.push(c))
+        .map((item) => (item.type === "request" ? item.version : item.type));
+
+    it("decodes a client's requests with their version, headers as sent and body", () => {
+      const wire = Buffer.from(
+        "OPTIONS rtsp://127.0.0.1:8554/demo RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: Lavf59.27.100\r\n\r\n" +
+          "GET_PARAMETER rtsp://h/demo RTSP/1.0\r\nCSeq: 7\r\nContent-Length: 5\r\n\r\nhello",
+      );
+      const expected = [
+        {
+          type: "request",
+          method: "OPTIONS",
+          url: "rtsp://127.0.0.1:8554/demo",
+          headers: [
+            ["CSeq", "1"],
+            ["User-Agent", "Lavf59.27.100"],
+          ],
+          body: "",
+        },
+        {
+          type: "request",
+          method: "GET_PARAMETER",
+          url: "rtsp://h/demo",
+          headers: [
+            ["CSeq", "7"],
+            ["Content-Length", "5"],
+          ],
+          body: "hello",
+        },
+      ];
+      assert.deepEqual(decodeChunks([wire], server()), expected);
+      assert.deepEqual(decodeChunks(byteByByte(wire), server()), expected);
+      assert.deepEqual(versions([wire]), ["RTSP/1.0", "RTSP/1.0"]);
+    });
+
+    it("takes a bare path, folded and repeated headers, frames between requests", () => {
+      const rtcp = frame(1, Buffer.alloc(8, 0x81));
+      const wire = Buffer.concat([
+        rtcp,
+        Buffer.from(
+          "SETUP /demo/trackID=0 RTSP/1.0\nCSeq: 2\nX-A: 1\nX-A: 2\nTransport: RTP/AVP;\n unicast\n\n",
+        ),
+        rtcp,
+      ]);
+      const items = [...server().push(wire.subarray(0, 6)), ...server().push(Buffer.alloc(0))];
+      assert.equal(items.length, 0);
+      const decoder = server();
+      const all = [...decoder.push(wire.subarray(0, 6)), ...decoder.push(wire.subarray(6))];
+      assert.deepEqual(all.map(plain), [
+        { type: "interleaved", channel: 1, data: "81".repeat(8) },
+        {
+          type: "request",
+          method: "SETUP",
+          url: "/demo/trackID=0",
+          headers: [
+            ["CSeq", "2"],
+            ["X-A", "1"],
+            ["X-A", "2"],
+            ["Transport", "RTP/AVP; unicast"],
+          ],
+          body: "",
+        },
+        { type: "interleaved", channel: 1, data: "81".repeat(8) },
+      ]);
+      const request = all[1]!.type === "request" ? all[1]!.request : undefined;
+      assert.deepEqual(request?.headers.getAll("x-a"), ["1", "2"]);
+    });
+
+    it("reads any token as a method, for the server to answer 501", () => {
+      const wire = Buffer.from("__proto__ * RTSP/1.0\r\nCSeq: 3\r\n\r\nx-Long.Method~ * RTSP/1.0\r\n\r\n");
+      const methods = server()
+        .push(wire)
+        .map((item) => (item.type === "request" ? item.request.method : item.type));
+      assert.deepEqual(methods, ["__proto__", "x-Long.Method~"]);
+    });
+
+    it("reads another RTSP version as a request, for the server to answer 505", () => {
+      const wire = Buffer.from("OPTIONS * RTSP/2.0\r\nCSeq: 4\r\n\r\nOPTIONS * RTSP/1.0\r\nCSeq: 5\r\n\r\n");
+      assert.deepEqual(versions([wire]), ["RTSP/2.0", "RTSP/1.0"]);
+      assert.deepEqual(versions(byteByByte(wire)), ["RTSP/2.0", "RTSP/1.0"]);
+    });
+
+    it("refuses what is not a request with the status to answer: 413 for a body over the limit, 400 else", () => {
+      const cases: ReadonlyArray<readonly [string, string, number]> = [
+        ["\x16\x03\x01 hello\r\n\r\n", "not an RTSP request (got ??? hello)", 400],
+        ["GET / HTTP/1.1\r\nHost: x\r\n\r\n", "not an RTSP request (got GET / HTTP/1.1)", 400],
+        ["RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n", "not an RTSP request (got RTSP/1.0 200 OK)", 400],
+        ["OPTIONS * HTTP/1.1\r\nCSeq: 1\r\n\r\n", "not an RTSP request (got OPTIONS * HTTP/1.1)", 400],
+        [
+          "OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nbroken header line\r\n\r\n",
+          'bad header line "broken header line"',
+          400,
+        ],
+        ["OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nContent-Length: -3\r\n\r\n", 'bad Content-Length "-3"', 400],
+        [
+          "OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 70000\r\n\r\n",
+          "RTSP body of 70000 bytes is over the 64 KiB limit",
+          413,
+        ],
+        [
+          `OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nX: ${"a".repeat(16 * 1024)}`,
+          "RTSP request header over 16 KiB",
+          400,
+        ],
+      ];
+      for (const [wire, message, status] of cases) {
+        const decoder = server();
+        const { items, error } = decoder.pushUntilError(Buffer.from(wire, "latin1"));
+        assert.deepEqual(items, [], wire.slice(0, 30));
+        assert.equal(error?.message, message);
+        assert.equal(error?.statusCode, status, wire.slice(0, 30));
+        const again = decoder.pushUntilError(Buffer.from("OPTIONS * RTSP/1.0\r\nCSeq: 2\r\n\r\n"));
+        assert.deepEqual(again, { items: [], error }, "stays failed");
+      }
+    });
+
+    it("hands back the requests a read held before the error, with it", () => {
+      const decoder = server();
+      const { items, error } = decoder.pushUntilError(
+        Buffer.from("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\nGET / HTTP/1.1\r\n\r\n"),
+      );
+      assert.deepEqual(items.map(plain), [
+        { type: "request", method: "OPTIONS", url: "*", headers: [["CSeq", "1"]], body: "" },
+      ]);
+      assert.equal(error?.statusCode, 400);
+      assert.throws(() => decoder.push(Buffer.alloc(0)), isError("protocol"));
+    });
+
+    it("leaves the client role as it was: garbage skipped, no status on errors, rtsp URLs only", () => {
+      const client = new TcpDecoder();
+      assert.deepEqual(client.push(Buffer.from("SETUP /demo RTSP/1.0\r\nCSeq: 2\r\n\r\n")), []);
+      assert.ok(client.garbageBytes > 0);
+      const { error } = new TcpDecoder().pushUntilError(
+        Buffer.from("RTSP/1.0 200 OK\r\nContent-Length: x\r\n\r\n"),
+      );
+      assert.equal(error?.code, "protocol");
+      assert.equal(error?.statusCode, undefined);
+    });
+  });
+
   describe("throughput", () => {
     /** Decodes about 10 MB of frames of the given sizes, read 1400 bytes at a time; prints MB/s, asserts only correctness. */
     function profile(label: string, sizes: number[]): void {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chooseTransport } from "../../../src/demo/transport-header";
+import { chooseTransport } from "../../../src/demo/transport-choice";
 
 describe("chooseTransport", () => {
   it("reads TCP interleaved channels, with or without a pair", () => {
