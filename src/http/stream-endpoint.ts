@@ -4,10 +4,11 @@ import { BODY_LIMIT_BYTES, BODY_TIMEOUT_MS, readTextBody, requireMediaType } fro
 import type { CorsOptions } from "./cors";
 import { HttpError, sendError, sendHtml, sendJson } from "./http-error";
 import { type IceServerEntry, iceServerLinks } from "./ice-links";
+import type { RequestHandler } from "./middleware";
 import { playerPage, playerPagePolicy } from "./player-page";
 import { publicStats } from "./public-stats";
 import { baseUrl } from "./request-base";
-import type { Endpoint, RequestHandler } from "./router";
+import type { Endpoint } from "./router";
 import { type StreamSummary, summarizeStream, type ViewerSetStats } from "./stream-summary";
 import { WrongTokenThrottle } from "./token-throttle";
 import { ViewerTokenGate } from "./viewer-token";
