@@ -49,6 +49,7 @@ export {
   TooManyPendingError,
   UnknownViewerError,
   ViewerRequestError,
+  type ViewerRequestErrorCode,
 } from "./webrtc/errors";
 export { DEFAULT_ICE, type IceSettings } from "./webrtc/ice-config";
 export {

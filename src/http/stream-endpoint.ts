@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ViewerRequestError } from "../webrtc/errors";
 import { type HttpAccess, withAccess } from "./access";
 import { BODY_LIMIT_BYTES, BODY_TIMEOUT_MS, readTextBody, requireMediaType } from "./body";
 import type { CorsOptions } from "./cors";
@@ -92,11 +93,13 @@ function ifMatchFails(req: IncomingMessage, id: string): boolean {
 }
 
 /**
- * StreamViewers documents a plain Error("ice restart not supported") for new ICE credentials in a PATCH;
- * WHEP answers a PATCH kind it does not support with 422, as RFC 9725 does for WHIP.
+ * A viewer set that refuses new ICE credentials in a PATCH with a plain Error("ice restart not
+ * supported") rather than IceRestartError: WHEP answers a PATCH kind it does not support with 422, as
+ * RFC 9725 does for WHIP.
  */
 function asIceRestartRefusal(err: unknown): unknown {
-  if (!(err instanceof Error) || "httpStatus" in err || !/ice restart/i.test(err.message)) return err;
+  if (!(err instanceof Error) || err instanceof HttpError || err instanceof ViewerRequestError) return err;
+  if (!/ice restart/i.test(err.message)) return err;
   return new HttpError(
     422,
     "ice restart not supported",
