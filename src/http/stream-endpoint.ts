@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ViewerRequestError } from "../webrtc/errors";
+import type { ViewerSet } from "../webrtc/viewer-set";
 import { type HttpAccess, withAccess } from "./access";
 import { BODY_LIMIT_BYTES, BODY_TIMEOUT_MS, readTextBody, requireMediaType } from "./body";
 import type { CorsOptions } from "./cors";
@@ -14,19 +15,13 @@ import { type StreamSummary, summarizeStream, type ViewerSetStats } from "./stre
 import { WrongTokenThrottle } from "./token-throttle";
 import { ViewerTokenGate } from "./viewer-token";
 
-/** What the endpoint needs of a stream's viewer set (src/webrtc/stream-viewers.ts StreamViewers). */
-export interface ViewerHost {
-  /** `resource`: the secret that names the new viewer's WHEP resource to viewerOf. */
-  addViewer(
-    offerSdp: string,
-    remoteAddress: string,
-    vanilla: boolean,
-  ): Promise<{ id: string; resource: string; answerSdp: string }>;
-  /** The id of the live viewer whose WHEP resource is `resource`; undefined for any other text. */
-  viewerOf(resource: string): string | undefined;
-  addIceCandidates(id: string, sdpfrag: string): Promise<void>;
-  removeViewer(id: string): Promise<void>;
-  /** Served, without viewer ids and addresses, as JSON at P/stats; the camera wall reads its state and size. */
+/**
+ * What the endpoint needs of a stream's viewer set (src/webrtc/viewer-set.ts): the signaling calls, and
+ * the stats served, without viewer ids and addresses, as JSON at P/stats, whose state and size the
+ * camera wall reads.
+ */
+export interface ViewerHost
+  extends Pick<ViewerSet, "addViewer" | "viewerOf" | "addIceCandidates" | "removeViewer"> {
   stats(): ViewerSetStats;
 }
 
