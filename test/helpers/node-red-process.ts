@@ -65,7 +65,7 @@ export interface NodeRedProcess {
 }
 
 /** "Server now running at http://127.0.0.1:PORT/", in the runtime's language (settings.js lang). */
-const RUNNING = /\[info\] [^\n]*http:\/\/127\.0\.0\.1:(\d+)\//;
+const RUNNING = /\[info\] [^\n]*http:\/\/127\.0\.0\.1:(\d+)(?:\/|\s)/;
 
 /**
  * Node-RED as users run it: its own red.js in a child process, with a settings file and a user
