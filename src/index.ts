@@ -49,15 +49,10 @@ export {
   TooManyPendingError,
   UnknownViewerError,
   ViewerRequestError,
+  type ViewerRequestErrorCode,
 } from "./webrtc/errors";
 export { DEFAULT_ICE, type IceSettings } from "./webrtc/ice-config";
-export {
-  type SourceState as StreamSourceState,
-  type StreamStats,
-  StreamViewers,
-  type StreamViewersOptions,
-  type ViewerInfo,
-} from "./webrtc/stream-viewers";
+export { StreamViewers, type StreamViewersOptions } from "./webrtc/stream-viewers";
 export {
   Viewer,
   type ViewerOptions,
@@ -65,4 +60,12 @@ export {
   type ViewerStats,
   type ViewerTimeouts,
 } from "./webrtc/viewer";
+export type {
+  LeftViewerInfo,
+  NewViewer,
+  StreamSourceState,
+  StreamStats,
+  ViewerInfo,
+  ViewerSet,
+} from "./webrtc/viewer-set";
 export type { PacingOptions } from "./webrtc/viewer-track";

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { applyCors, type CorsOptions, isCorsPreflight } from "./cors";
 import { sendError } from "./http-error";
+import type { RequestHandler } from "./middleware";
 import { runMiddleware } from "./middleware";
-import type { RequestHandler } from "./router";
 
 /**
  * Node-RED's httpNodeCors and httpNodeMiddleware as this package applies them to its routes (Node-RED

@@ -1,4 +1,6 @@
 import type { ServerResponse } from "node:http";
+import { ViewerRequestError } from "../webrtc/errors";
+import { viewerErrorAnswer } from "./viewer-errors";
 
 /** The JSON body of every error response (docs/ARCHITECTURE.md, "The HTTP interface"). */
 export interface ErrorBody {
@@ -33,19 +35,8 @@ export class HttpError extends Error {
   }
 }
 
-/** Errors of other layers (src/webrtc/errors.ts) carry `httpStatus` and `detail` by the same names. */
-interface StatusCarrier {
-  readonly httpStatus: number;
-  readonly message: string;
-  readonly detail?: unknown;
-  readonly code?: unknown;
-  readonly headers?: unknown;
-}
-
-function carriesStatus(err: unknown): err is StatusCarrier {
-  if (!(err instanceof Error)) return false;
-  const status = (err as { httpStatus?: unknown }).httpStatus;
-  return typeof status === "number" && Number.isInteger(status) && status >= 400 && status <= 599;
+function isErrorStatus(status: number): boolean {
+  return Number.isInteger(status) && status >= 400 && status <= 599;
 }
 
 /** What an error thrown by a handler becomes on the wire: its own status, else 500. */
@@ -54,15 +45,17 @@ export function errorResponse(err: unknown): {
   body: ErrorBody;
   headers: Record<string, string>;
 } {
-  if (carriesStatus(err)) {
-    const headers =
-      err.headers && typeof err.headers === "object" ? { ...(err.headers as Record<string, string>) } : {};
+  if (err instanceof HttpError && isErrorStatus(err.httpStatus)) {
     const body: ErrorBody = {
       error: err.message,
-      detail: typeof err.detail === "string" ? err.detail : "",
-      ...(typeof err.code === "string" ? { code: err.code } : {}),
+      detail: err.detail,
+      ...(err.code !== undefined ? { code: err.code } : {}),
     };
-    return { status: err.httpStatus, body, headers };
+    return { status: err.httpStatus, body, headers: { ...err.headers } };
+  }
+  if (err instanceof ViewerRequestError) {
+    const { status, headers } = viewerErrorAnswer(err);
+    return { status, body: { error: err.message, detail: err.detail, code: err.code }, headers };
   }
   const message = err instanceof Error ? err.message : String(err);
   return { status: 500, body: { error: "internal error", detail: message }, headers: {} };

@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { RequestHandler } from "./router";
+
+export type NextFunction = (err?: unknown) => void;
+/** Express-style middleware, as Node-RED's httpNodeMiddleware setting holds it. */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
 
 /**
  * Node-RED's `httpNodeMiddleware` setting (a function or an array of them) as a list. Node-RED runs it

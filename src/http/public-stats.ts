@@ -1,3 +1,4 @@
+import type { ViewerStats } from "../webrtc/viewer";
 import type { ViewerSetStats } from "./stream-summary";
 
 /**
@@ -16,7 +17,7 @@ const ANONYMOUS_VIEWER_FIELDS = [
   "framesDropped",
   "videoCodec",
   "audioCodec",
-] as const;
+] as const satisfies readonly (keyof ViewerStats)[];
 
 function anonymous(viewer: unknown): Record<string, unknown> {
   const fields: Record<string, unknown> = {};

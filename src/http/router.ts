@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HttpAccess } from "./access";
 import { sendError } from "./http-error";
+import type { RequestHandler } from "./middleware";
 import type { StreamSummary } from "./stream-summary";
 import { serveWall, type WallSettings, wallSubpath } from "./wall";
 
-export type NextFunction = (err?: unknown) => void;
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
+export type { NextFunction, RequestHandler } from "./middleware";
 
 /** The part of Node-RED's RED.httpNode (an Express app) the router needs. */
 export interface HttpNodeApp {

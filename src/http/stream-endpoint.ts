@@ -1,30 +1,27 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ViewerRequestError } from "../webrtc/errors";
+import type { ViewerSet } from "../webrtc/viewer-set";
 import { type HttpAccess, withAccess } from "./access";
 import { BODY_LIMIT_BYTES, BODY_TIMEOUT_MS, readTextBody, requireMediaType } from "./body";
 import type { CorsOptions } from "./cors";
 import { HttpError, sendError, sendHtml, sendJson } from "./http-error";
 import { type IceServerEntry, iceServerLinks } from "./ice-links";
+import type { RequestHandler } from "./middleware";
 import { playerPage, playerPagePolicy } from "./player-page";
 import { publicStats } from "./public-stats";
 import { baseUrl } from "./request-base";
-import type { Endpoint, RequestHandler } from "./router";
+import type { Endpoint } from "./router";
 import { type StreamSummary, summarizeStream, type ViewerSetStats } from "./stream-summary";
 import { WrongTokenThrottle } from "./token-throttle";
 import { ViewerTokenGate } from "./viewer-token";
 
-/** What the endpoint needs of a stream's viewer set (src/webrtc/stream-viewers.ts StreamViewers). */
-export interface ViewerHost {
-  /** `resource`: the secret that names the new viewer's WHEP resource to viewerOf. */
-  addViewer(
-    offerSdp: string,
-    remoteAddress: string,
-    vanilla: boolean,
-  ): Promise<{ id: string; resource: string; answerSdp: string }>;
-  /** The id of the live viewer whose WHEP resource is `resource`; undefined for any other text. */
-  viewerOf(resource: string): string | undefined;
-  addIceCandidates(id: string, sdpfrag: string): Promise<void>;
-  removeViewer(id: string): Promise<void>;
-  /** Served, without viewer ids and addresses, as JSON at P/stats; the camera wall reads its state and size. */
+/**
+ * What the endpoint needs of a stream's viewer set (src/webrtc/viewer-set.ts): the signaling calls, and
+ * the stats served, without viewer ids and addresses, as JSON at P/stats, whose state and size the
+ * camera wall reads.
+ */
+export interface ViewerHost
+  extends Pick<ViewerSet, "addViewer" | "viewerOf" | "addIceCandidates" | "removeViewer"> {
   stats(): ViewerSetStats;
 }
 
@@ -91,11 +88,13 @@ function ifMatchFails(req: IncomingMessage, id: string): boolean {
 }
 
 /**
- * StreamViewers documents a plain Error("ice restart not supported") for new ICE credentials in a PATCH;
- * WHEP answers a PATCH kind it does not support with 422, as RFC 9725 does for WHIP.
+ * A viewer set that refuses new ICE credentials in a PATCH with a plain Error("ice restart not
+ * supported") rather than IceRestartError: WHEP answers a PATCH kind it does not support with 422, as
+ * RFC 9725 does for WHIP.
  */
 function asIceRestartRefusal(err: unknown): unknown {
-  if (!(err instanceof Error) || "httpStatus" in err || !/ice restart/i.test(err.message)) return err;
+  if (!(err instanceof Error) || err instanceof HttpError || err instanceof ViewerRequestError) return err;
+  if (!/ice restart/i.test(err.message)) return err;
   return new HttpError(
     422,
     "ice restart not supported",

@@ -1,3 +1,6 @@
+import type { ViewerStats } from "../webrtc/viewer";
+import type { StreamSourceState, StreamStats } from "../webrtc/viewer-set";
+
 /** How a stream looks from the camera wall: "live" while video arrives from the source. */
 export type LiveState = "waiting" | "live" | "stalled";
 
@@ -15,22 +18,15 @@ export interface StreamSummary {
 }
 
 /**
- * The part of a viewer set's stats() the wall reads (src/webrtc/stream-viewers.ts StreamStats and
- * ViewerStats); every field optional, so any viewer set's stats fit.
+ * The part of a viewer set's stats (src/webrtc/viewer-set.ts) the wall and P/stats read; every field
+ * optional, so a viewer set that knows less fits.
  */
 export interface ViewerSetStats {
-  readonly stream?: {
-    readonly codec?: string | undefined;
-    readonly width?: number | undefined;
-    readonly height?: number | undefined;
-    readonly kbps?: number | undefined;
-    /** "waiting" before the first video, "receiving" while it arrives, "stalled" after a gap. */
-    readonly sourceState?: string | undefined;
-  };
-  readonly viewers?: readonly unknown[];
+  readonly stream?: Partial<Pick<StreamStats, "codec" | "width" | "height" | "kbps" | "sourceState">>;
+  readonly viewers?: readonly Partial<ViewerStats>[];
 }
 
-function liveState(sourceState: string | undefined): LiveState {
+function liveState(sourceState: StreamSourceState | undefined): LiveState {
   if (sourceState === "receiving") return "live";
   if (sourceState === "stalled") return "stalled";
   return "waiting";

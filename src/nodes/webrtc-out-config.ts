@@ -1,6 +1,7 @@
 import { isIPv4 } from "node:net";
 import { isFrameAncestorSource } from "../http/html";
 import { normalizeEndpointPath, slugPath } from "../http/router";
+import type { PacketCodec } from "../rtp/packet-input";
 import type { IceSettings } from "../webrtc/ice-config";
 import type { NodeDef } from "./red";
 import type { CatalogText } from "./text";
@@ -30,12 +31,6 @@ export interface WebrtcOutCredentials {
   viewerToken?: string;
 }
 
-export interface FallbackCodec {
-  readonly codec: "H264" | "H265";
-  readonly payloadType: number;
-  readonly clockRate: number;
-}
-
 export interface WebrtcOutSettings {
   /** Normalised path, or undefined when the configured one is unusable (see `problems`). */
   readonly path: string | undefined;
@@ -51,7 +46,8 @@ export interface WebrtcOutSettings {
   readonly audio: boolean;
   readonly fastStart: boolean;
   readonly ice: IceSettings;
-  readonly fallbackCodec: FallbackCodec;
+  /** What single RTP packets on the input (a udp in node's output) carry. */
+  readonly fallbackCodec: PacketCodec;
   /** 0: no stats messages. */
   readonly statsIntervalMs: number;
   /** What was wrong in the configuration and left out; the node warns about each. */

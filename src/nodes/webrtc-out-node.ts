@@ -3,19 +3,19 @@ import { HttpError, sendError } from "../http/http-error";
 import { middlewareFrom } from "../http/middleware";
 import { type HttpNodeApp, type Registration, registerEndpoint } from "../http/router";
 import { StreamEndpoint, type ViewerHost } from "../http/stream-endpoint";
-import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
 import {
   MaxViewersError,
   NoCommonCodecError,
   NoStreamError,
   TooManyFromAddressError,
 } from "../webrtc/errors";
-import type { IceSettings } from "../webrtc/ice-config";
+import type { StreamViewersOptions } from "../webrtc/stream-viewers";
+import type { ViewerStats } from "../webrtc/viewer";
+import type { StreamStats, ViewerSet } from "../webrtc/viewer-set";
 import { accessUnitFrom, reportLimiter, whyNotMedia } from "./media-message";
 import type { Node, NodeAPI, NodeDef, NodeStatus, TextValues } from "./red";
 import { type CatalogText, codecLabel, describeRate } from "./text";
 import {
-  type FallbackCodec,
   parseSiteSettings,
   parseWebrtcOutConfig,
   type SiteSettings,
@@ -24,46 +24,29 @@ import {
   type WebrtcOutSettings,
 } from "./webrtc-out-config";
 
-/** The options StreamViewers (src/webrtc/stream-viewers.ts) is built with. */
-export interface ViewerSetOptions {
-  maxViewers: number;
-  ice: IceSettings;
-  audio: boolean;
-  fastStart: boolean;
-  fallbackCodec?: FallbackCodec;
-  /** Viewers one client address may have waiting to connect; the viewer set's default when absent. */
-  maxPendingPerAddress?: number;
-  /** Viewers one client address may have at once, connected or not; no limit when absent. */
-  maxViewersPerAddress?: number;
-}
-
-/** What a viewer event carries: at least its id; the viewer set adds address and state. */
-export interface ViewerEventInfo {
-  readonly id: string;
-}
+/** The options the node builds its viewer set with (src/webrtc/stream-viewers.ts StreamViewers). */
+export type ViewerSetOptions = Pick<
+  StreamViewersOptions,
+  | "maxViewers"
+  | "ice"
+  | "audio"
+  | "fastStart"
+  | "fallbackCodec"
+  | "maxPendingPerAddress"
+  | "maxViewersPerAddress"
+>;
 
 /** The stream half of a viewer set's stats, as far as the status line reads it. */
-export interface StreamStatsView {
-  readonly codec?: string;
-  readonly kbps?: number;
-  readonly bFrames?: boolean;
-  /** False when the stream's audio is not relayed (a codec browsers cannot play, or audio off). */
-  readonly audioRelayed?: boolean;
+export type StreamStatsView = Partial<Pick<StreamStats, "codec" | "kbps" | "bFrames" | "audioRelayed">>;
+
+/** The part of a viewer set (src/webrtc/viewer-set.ts) the node uses; the node test also drives it with fakes. */
+export interface ViewerSetView
+  extends ViewerHost,
+    Pick<ViewerSet, "push" | "pushPacket" | "stream" | "size" | "close" | "on"> {
+  stats(): { readonly stream: StreamStatsView; readonly viewers: readonly Partial<ViewerStats>[] };
 }
 
-/** The part of StreamViewers the node uses; the node test also drives it with fakes. */
-export interface ViewerSet extends ViewerHost {
-  push(unit: AccessUnit, stream: StreamInfo): void;
-  pushPacket(packet: Buffer): void;
-  readonly stream: StreamInfo | undefined;
-  readonly size: number;
-  stats(): { readonly stream: StreamStatsView; readonly viewers: readonly unknown[] };
-  close(): Promise<void>;
-  on(event: "joined", listener: (info: ViewerEventInfo) => void): unknown;
-  on(event: "left", listener: (info: ViewerEventInfo & { reason: string }) => void): unknown;
-}
-
-export type ViewerSetFactory = (options: ViewerSetOptions) => ViewerSet;
+export type ViewerSetFactory = (options: ViewerSetOptions) => ViewerSetView;
 
 const STATUS_INTERVAL_MS = 2000;
 const BAD_INPUT_REPORT_INTERVAL_MS = 10_000;
@@ -84,7 +67,7 @@ function viewerCount(count: number, text: Translate): string {
  * refused for something the user can fix (`refused`).
  */
 export function statusFor(
-  viewers: ViewerSet,
+  viewers: ViewerSetView,
   audio: boolean,
   text: Translate,
   refused?: CatalogText,
@@ -126,7 +109,7 @@ function fixableRefusal(err: unknown): CatalogText | undefined {
 }
 
 interface Served {
-  readonly viewers: ViewerSet;
+  readonly viewers: ViewerSetView;
 }
 
 function httpNodeOf(RED: NodeAPI): HttpNodeApp | undefined {
@@ -250,7 +233,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
       node.warn(text("webrtc-out.warnings.path-taken", { path: settings.path }));
       return undefined;
     }
-    let viewers: ViewerSet;
+    let viewers: ViewerSetView;
     try {
       viewers = createViewers({
         maxViewers: settings.maxViewers,

@@ -1,10 +1,11 @@
 import { AccessUnitAssembler } from "./access-unit";
+import type { ParameterSetCodec } from "./parameter-set-store";
 import { parseRtpHeader } from "./rtp-packet";
 import type { AccessUnit, StreamInfo } from "./stream-info";
 
 /** The codec of single RTP packets that arrive without a StreamInfo (Node-RED's udp in node). */
 export interface PacketCodec {
-  readonly codec: "H264" | "H265";
+  readonly codec: ParameterSetCodec;
   readonly payloadType: number;
   readonly clockRate: number;
 }

@@ -1,6 +1,7 @@
 import { H264 } from "./h264";
 import { H265 } from "./h265";
 
+/** The video codecs the relay handles: NAL-unit codecs whose parameter sets a decoder needs first. */
 export type ParameterSetCodec = "H264" | "H265";
 
 /** The parameter-set NAL types a decoder needs before a keyframe, in the order they are sent. */

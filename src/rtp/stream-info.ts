@@ -1,7 +1,8 @@
+import type { ParameterSetCodec } from "./parameter-set-store";
+
 /** Codec names as they appear in an SDP rtpmap, upper-cased (OPUS, not opus). */
 export type CodecName =
-  | "H264"
-  | "H265"
+  | ParameterSetCodec
   | "PCMU"
   | "PCMA"
   | "OPUS"

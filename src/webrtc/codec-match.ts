@@ -164,7 +164,7 @@ function chooseH265(offered: readonly OfferedCodec[], video: MediaInfo): Offered
   return candidates.find((c) => profileOf(c) === camera) ?? candidates[0];
 }
 
-// --- descriptions for the 406 ------------------------------------------------------------------
+// --- descriptions for NoCommonCodecError -------------------------------------------------------
 
 const AUXILIARY = new Set(["RTX", "RED", "ULPFEC", "FLEXFEC-03", "CN", "TELEPHONE-EVENT"]);
 

@@ -1,11 +1,23 @@
+/** Stable, machine-readable names of the ways a viewer request can fail. */
+export type ViewerRequestErrorCode =
+  | "bad-sdp"
+  | "no-common-codec"
+  | "max-viewers"
+  | "no-stream"
+  | "unknown-viewer"
+  | "ice-restart"
+  | "too-many-pending"
+  | "max-viewers-per-address";
+
 /**
- * Errors a viewer request can end in. Each carries the HTTP status the signaling routes answer
- * with, a one-line `message` and a `detail` that tells a person what to do about it.
+ * Errors a viewer request can end in: a stable `code`, a one-line `message`, a `detail` that tells a
+ * person what to do about it, and the facts behind it. How a protocol answers them is the protocol's
+ * business (src/http/viewer-errors.ts for the signaling routes).
  */
 export abstract class ViewerRequestError extends Error {
-  abstract readonly httpStatus: number;
-  /** Stable, machine-readable name of the failure (for logs and the JSON body). */
-  abstract readonly code: string;
+  abstract readonly code: ViewerRequestErrorCode;
+  /** Seconds after which the same request may succeed; undefined when waiting alone will not help. */
+  readonly retryAfterS: number | undefined = undefined;
 
   protected constructor(
     message: string,
@@ -18,7 +30,6 @@ export abstract class ViewerRequestError extends Error {
 
 /** The offer is not an SDP a peer connection can answer. */
 export class BadSdpError extends ViewerRequestError {
-  readonly httpStatus = 400;
   readonly code = "bad-sdp";
 
   constructor(reason: string) {
@@ -28,7 +39,6 @@ export class BadSdpError extends ViewerRequestError {
 
 /** Browser and stream share no codec (or the browser offered no media the stream has). */
 export class NoCommonCodecError extends ViewerRequestError {
-  readonly httpStatus = 406;
   readonly code = "no-common-codec";
 
   constructor(
@@ -47,7 +57,6 @@ export class NoCommonCodecError extends ViewerRequestError {
 
 /** The stream already serves as many viewers as it is allowed to. */
 export class MaxViewersError extends ViewerRequestError {
-  readonly httpStatus = 503;
   readonly code = "max-viewers";
 
   constructor(readonly maxViewers: number) {
@@ -60,7 +69,6 @@ export class MaxViewersError extends ViewerRequestError {
 
 /** Nothing has arrived on the input yet, so there is nothing to describe in an answer. */
 export class NoStreamError extends ViewerRequestError {
-  readonly httpStatus = 503;
   readonly code = "no-stream";
 
   constructor() {
@@ -70,7 +78,6 @@ export class NoStreamError extends ViewerRequestError {
 
 /** A WHEP resource id that does not name a live viewer. */
 export class UnknownViewerError extends ViewerRequestError {
-  readonly httpStatus = 404;
   readonly code = "unknown-viewer";
 
   constructor(readonly id: string) {
@@ -80,8 +87,6 @@ export class UnknownViewerError extends ViewerRequestError {
 
 /** A trickle PATCH with new ICE credentials: werift cannot restart ICE on a live connection. */
 export class IceRestartError extends ViewerRequestError {
-  /** WHIP/WHEP: a resource that cannot restart ICE answers the request 422 Unprocessable Content. */
-  readonly httpStatus = 422;
   readonly code = "ice-restart";
 
   constructor() {
@@ -94,22 +99,18 @@ export class IceRestartError extends ViewerRequestError {
  * host would otherwise hold a peer connection (and its UDP socket) per request until the connect timeout.
  */
 export class TooManyPendingError extends ViewerRequestError {
-  readonly httpStatus = 429;
   readonly code = "too-many-pending";
-  /** Answered as response headers (sendError copies them). */
-  readonly headers: Readonly<Record<string, string>>;
 
   constructor(
     readonly remoteAddress: string,
     readonly maxPending: number,
-    retryAfterS: number,
+    override readonly retryAfterS: number,
   ) {
     super(
       "too many pending viewers",
       `${remoteAddress} already has ${maxPending} viewer${maxPending === 1 ? "" : "s"} that have not connected yet; ` +
         "connect or end those first, or try again later",
     );
-    this.headers = { "Retry-After": String(retryAfterS) };
   }
 }
 
@@ -118,21 +119,17 @@ export class TooManyPendingError extends ViewerRequestError {
  * cannot take every place of a stream (maxViewers) for itself.
  */
 export class TooManyFromAddressError extends ViewerRequestError {
-  readonly httpStatus = 429;
   readonly code = "max-viewers-per-address";
-  /** Answered as response headers (sendError copies them). */
-  readonly headers: Readonly<Record<string, string>>;
 
   constructor(
     readonly remoteAddress: string,
     readonly maxPerAddress: number,
-    retryAfterS: number,
+    override readonly retryAfterS: number,
   ) {
     super(
       "too many viewers from this address",
       `${remoteAddress} already has ${maxPerAddress} viewer${maxPerAddress === 1 ? "" : "s"} of this stream, ` +
         "the most one client address may have; end one of them, or try again later",
     );
-    this.headers = { "Retry-After": String(retryAfterS) };
   }
 }

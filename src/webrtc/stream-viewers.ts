@@ -20,15 +20,8 @@ import { parseOffer } from "./offer";
 import { SendScheduler } from "./send-scheduler";
 import { type OutputFrame, StreamNormalizer } from "./stream-normalizer";
 import { Viewer, type ViewerStats, type ViewerTimeouts } from "./viewer";
+import type { LeftViewerInfo, NewViewer, StreamStats, ViewerInfo, ViewerSet } from "./viewer-set";
 import type { PacingOptions } from "./viewer-track";
-
-export interface ViewerInfo {
-  readonly id: string;
-  readonly remoteAddress: string;
-  /** "H264 42e01f", "H265"... as negotiated with this browser. */
-  readonly videoCodec?: string;
-  readonly audioCodec?: string;
-}
 
 export interface StreamViewersOptions {
   readonly maxViewers: number;
@@ -64,36 +57,9 @@ const PENDING_RETRY_AFTER_S = 5;
 /** What a client with all its places taken is told to wait: its viewers end when it closes them. */
 const PER_ADDRESS_RETRY_AFTER_S = 10;
 
-export type SourceState = "waiting" | "receiving" | "stalled";
-
-export interface StreamStats {
-  readonly codec?: string;
-  /** H.264 profile-level-id of the current SPS. */
-  readonly profile?: string;
-  readonly width?: number;
-  readonly height?: number;
-  readonly fps: number;
-  readonly kbps: number;
-  readonly packetsPerSecond: number;
-  /** Between the last two keyframes. */
-  readonly keyframeIntervalS?: number;
-  /** B-frames seen (they stutter in browsers). */
-  readonly bFrames: boolean;
-  readonly audioCodec?: string;
-  /** False when the stream has audio that no browser can take (AAC), or audio is switched off. */
-  readonly audioRelayed: boolean;
-  /** "receiving" while video arrives, "stalled" after 3 s without, "waiting" before the first. */
-  readonly sourceState: SourceState;
-  /** Source sessions seen (a camera restart adds one). */
-  readonly sourceSessions: number;
-  readonly keyframeRequests: number;
-  /** RTP packets dropped as malformed since the start (too short, not RTP, broken aggregates or fragments). */
-  readonly malformedPackets: number;
-}
-
 interface Events {
   joined: [ViewerInfo];
-  left: [ViewerInfo & { reason: string }];
+  left: [LeftViewerInfo];
 }
 
 interface MediaPipe {
@@ -148,7 +114,7 @@ function viewerInfo(viewer: Viewer): ViewerInfo {
  * The viewers of one stream: normalizes each access unit once (StreamNormalizer per media), keeps
  * the GOP for late joiners, and writes every frame to every connected viewer.
  */
-export class StreamViewers extends EventEmitter<Events> {
+export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
   private readonly viewers = new Map<string, Viewer>();
   /** Viewer ids by the digest of their WHEP resource (see newResource). */
   private readonly resources = new Map<string, string>();
@@ -314,11 +280,7 @@ export class StreamViewers extends EventEmitter<Events> {
    * @throws MaxViewersError, TooManyFromAddressError, TooManyPendingError, NoStreamError,
    *   NoCommonCodecError, BadSdpError (all ViewerRequestError)
    */
-  async addViewer(
-    offerSdp: string,
-    remoteAddress: string,
-    vanilla: boolean,
-  ): Promise<{ id: string; resource: string; answerSdp: string }> {
+  async addViewer(offerSdp: string, remoteAddress: string, vanilla: boolean): Promise<NewViewer> {
     if (this.closed) throw new NoStreamError();
     if (this.viewers.size + this.pending >= this.opts.maxViewers)
       throw new MaxViewersError(this.opts.maxViewers);

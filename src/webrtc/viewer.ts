@@ -404,7 +404,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
   /**
    * Applies a WHEP trickle PATCH (application/trickle-ice-sdpfrag).
    * @throws BadSdpError for a fragment that does not parse
-   * @throws IceRestartError ("ice restart not supported", 422) for new ICE credentials
+   * @throws IceRestartError ("ice restart not supported") for new ICE credentials
    */
   async addIceCandidates(sdpfrag: string): Promise<void> {
     const fragment = parseSdpFragment(sdpfrag);

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpSender } from "werift";
+import { viewerErrorAnswer } from "../../src/http/viewer-errors";
 import type { AccessUnit, MediaInfo, StreamInfo } from "../../src/rtp/stream-info";
 import { RtspSource, type SourceTransport } from "../../src/rtsp/source";
 import { type MatchedCodec, matchVideoCodec } from "../../src/webrtc/codec-match";
@@ -170,7 +171,8 @@ class BaselineRelay {
       codec = matchVideoCodec(offer.sdp, video);
     } catch (error) {
       // 400 for an offer that is not SDP, 406 when it has no codec in common with the camera.
-      if (error instanceof ViewerRequestError) throw new HttpError(error.httpStatus, error.message);
+      if (error instanceof ViewerRequestError)
+        throw new HttpError(viewerErrorAnswer(error).status, error.message);
       throw error;
     }
     const params = codecParameters(codec);

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import type { ViewerEventInfo, ViewerSet, ViewerSetOptions } from "../../src/nodes/webrtc-out-node";
+import type { ViewerSetOptions, ViewerSetView } from "../../src/nodes/webrtc-out-node";
 import type { AccessUnit, StreamInfo } from "../../src/rtp/stream-info";
 import {
   BadSdpError,
@@ -9,10 +9,10 @@ import {
   NoStreamError,
   UnknownViewerError,
 } from "../../src/webrtc/errors";
+import type { ViewerInfo } from "../../src/webrtc/viewer-set";
 
-interface FakeViewer extends ViewerEventInfo {
+interface FakeViewer extends Pick<ViewerInfo, "id" | "remoteAddress"> {
   readonly resource: string;
-  readonly remoteAddress: string;
   readonly vanilla: boolean;
   readonly fragments: string[];
 }
@@ -21,7 +21,7 @@ interface FakeViewer extends ViewerEventInfo {
  * A viewer set without WebRTC, for the HTTP and node tests that are about routing, status codes and
  * node behaviour: it answers like StreamViewers does (same error classes), but makes no peer connection.
  */
-export class FakeViewerSet extends EventEmitter implements ViewerSet {
+export class FakeViewerSet extends EventEmitter implements ViewerSetView {
   readonly options: ViewerSetOptions;
   readonly viewers = new Map<string, FakeViewer>();
   readonly units: AccessUnit[] = [];

@@ -7,6 +7,7 @@ import { type Endpoint, type RequestHandler, registerEndpoint } from "../../../s
 import { StreamEndpoint, type ViewerHost } from "../../../src/http/stream-endpoint";
 import { summarizeStream, type ViewerSetStats } from "../../../src/http/stream-summary";
 import { wallSubpath } from "../../../src/http/wall";
+import type { StreamSourceState } from "../../../src/webrtc/viewer-set";
 import { closeLocalServers, type ExpressApp, expressApp, listenLocal } from "../../helpers/express-app";
 import { FAKE_OFFER, FakeViewerSet, fakeStream } from "../../helpers/fake-viewer-set";
 
@@ -92,7 +93,7 @@ describe("http/wall", () => {
     });
 
     it("waiting before the first video, stalled after a gap", () => {
-      const state = (sourceState?: string) =>
+      const state = (sourceState?: StreamSourceState) =>
         summarizeStream("/c", "c", { stream: { sourceState }, viewers: [] }).state;
       assert.equal(state("waiting"), "waiting");
       assert.equal(state(undefined), "waiting");

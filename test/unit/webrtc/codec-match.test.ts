@@ -123,7 +123,7 @@ describe("matchVideoCodec, Chromium 156 (offers 42001f, 42e01f, 4d001f, f4001f, 
 
   it("refuses an H.265 stream with a 406 naming both sides", () => {
     const error = noCommonCodec(() => matchVideoCodec(chromium, h265));
-    assert.equal(error.httpStatus, 406);
+    assert.equal(error.code, "no-common-codec");
     assert.deepEqual(error.streamCodecs, ["H265"]);
     assert.deepEqual(error.offeredCodecs, ["VP8", "VP9", "H264 (42001f, 42e01f, 4d001f, f4001f)", "AV1"]);
     assert.equal(
