@@ -1,13 +1,13 @@
 // The README's pictures: the basic flow in Node-RED's editor, and its player page, taken with headless
 // Chromium against the demo camera. Run with `npm run screenshots` (inside a loopback-only network
-// namespace, like the tests); it writes test/demo/screenshots/{player,editor}.png.
+// namespace, like the tests); it writes docs/images/{player,editor}.png, the README's pictures.
 import path from "node:path";
 import { DemoCamera } from "../../src/demo/demo-camera";
 import { launchChromium } from "../helpers/chromium";
 import { DEMO_CAMERA_URL, loadExample, onLoopback } from "../helpers/example-flow";
 import { startNodeRed } from "../helpers/node-red-process";
 
-const OUT = path.join(__dirname, "../../../test/demo/screenshots");
+const OUT = path.join(__dirname, "../../../docs/images");
 
 const SETTINGS = `
 module.exports = {

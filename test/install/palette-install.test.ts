@@ -97,7 +97,7 @@ module.exports = {
 `;
 
 describe("the packed tarball", () => {
-  it("holds the nodes, their editor files, icons, locales, examples, the demo clip, the pages and the library entry, and nothing else", async () => {
+  it("holds the nodes, their editor files, icons, locales, examples, the demo clip, the pages, the README's pictures and the library entry, and nothing else", async () => {
     const { stdout } = await run("tar", ["tzf", tarball()]);
     const files = stdout
       .split("\n")
@@ -111,6 +111,7 @@ describe("the packed tarball", () => {
       /^examples\/[\w-]+\.json$/,
       /^src\/demo\/clip\/demo\.h264$/,
       /^src\/http\/pages\/(player|wall)\.(html|js|css)$/,
+      /^docs\/images\/(editor|player)\.png$/,
       /^dist\/src\/[\w/-]+\.(js|d\.ts)$/,
     ];
     for (const file of files) {
@@ -125,6 +126,9 @@ describe("the packed tarball", () => {
       "dist/src/index.d.ts",
       "dist/src/demo/clip.js",
       "src/demo/clip/demo.h264",
+      // The README's pictures, which npm and the flow library show from the package.
+      "docs/images/editor.png",
+      "docs/images/player.png",
       ...["player", "wall"].flatMap((page) =>
         ["html", "js", "css"].map((ext) => `src/http/pages/${page}.${ext}`),
       ),
