@@ -67,6 +67,27 @@ describe("credentials and redirects (RtspSession against RTSP peers on loopback)
     return created;
   }
 
+  /**
+   * A camera behind `auth` whose DESCRIBE redirects to /moved on a second peer, started after it (so
+   * that peer may take the camera's port on another address).
+   */
+  async function redirectingCamera(
+    auth: (user: string, password: string, then: Answer) => Answer,
+    elsewhereAnswer: Answer,
+    elsewhereOptions: (camera: RtspPeer) => RtspPeerOptions = () => ({}),
+  ): Promise<{ camera: RtspPeer; elsewhere: RtspPeer }> {
+    let elsewhere: RtspPeer | undefined;
+    const camera = await peer(
+      auth(
+        USER,
+        PASSWORD,
+        redirecting(() => elsewhere!.url("/moved")),
+      ),
+    );
+    elsewhere = await peer(elsewhereAnswer, elsewhereOptions(camera));
+    return { camera, elsewhere };
+  }
+
   /** What play() ended with: the number of tracks, or the error. */
   async function outcome(s: RtspSession): Promise<number | RtspError> {
     try {
@@ -88,17 +109,9 @@ describe("credentials and redirects (RtspSession against RTSP peers on loopback)
   const describeTo = (path: string) => (r: PeerRequest) => r.method === "DESCRIBE" && r.url.endsWith(path);
 
   it("a Basic camera redirecting to another port: the new host gets no Authorization, and asking for one is a clear error", async () => {
-    let elsewhere: RtspPeer | undefined;
-    const camera = await peer(
-      basicAuth(
-        USER,
-        PASSWORD,
-        redirecting(() => elsewhere!.url("/moved")),
-      ),
-    );
-    elsewhere = await peer(basicAuth(USER, PASSWORD, playing()));
+    const { camera, elsewhere } = await redirectingCamera(basicAuth, basicAuth(USER, PASSWORD, playing()));
     const result = await outcome(session(camera.url()));
-    assertNoCredentials(elsewhere!);
+    assertNoCredentials(elsewhere);
     assert.ok(result instanceof RtspError);
     assert.equal(
       result.message,
@@ -115,17 +128,13 @@ describe("credentials and redirects (RtspSession against RTSP peers on loopback)
   });
 
   it("a Digest camera redirecting to another host on the same port (127.0.0.2): no Authorization there, ever", async () => {
-    let elsewhere: RtspPeer | undefined;
-    const camera = await peer(
-      digestAuth(
-        USER,
-        PASSWORD,
-        redirecting(() => elsewhere!.url("/moved")),
-      ),
+    const { camera, elsewhere } = await redirectingCamera(
+      digestAuth,
+      digestAuth(USER, PASSWORD, playing()),
+      (c) => ({ host: "127.0.0.2", port: c.port }),
     );
-    elsewhere = await peer(digestAuth(USER, PASSWORD, playing()), { host: "127.0.0.2", port: camera.port });
     const result = await outcome(session(camera.url()));
-    assertNoCredentials(elsewhere!);
+    assertNoCredentials(elsewhere);
     assert.ok(result instanceof RtspError);
     assert.match(result.message, /^401 Unauthorized: the camera redirected to 127\.0\.0\.2:\d+ which asks/);
     assert.ok(camera.authorized().length > 0);
@@ -133,17 +142,9 @@ describe("credentials and redirects (RtspSession against RTSP peers on loopback)
   });
 
   it("a Digest camera redirecting to a host that asks for Basic: the password does not go there", async () => {
-    let elsewhere: RtspPeer | undefined;
-    const camera = await peer(
-      digestAuth(
-        USER,
-        PASSWORD,
-        redirecting(() => elsewhere!.url("/moved")),
-      ),
-    );
-    elsewhere = await peer(basicAuth(USER, PASSWORD, playing()));
+    const { camera, elsewhere } = await redirectingCamera(digestAuth, basicAuth(USER, PASSWORD, playing()));
     const result = await outcome(session(camera.url()));
-    assertNoCredentials(elsewhere!);
+    assertNoCredentials(elsewhere);
     assert.ok(result instanceof RtspError);
     assert.equal(result.code, "auth");
     const seen = elsewhere.requests.map((r) => JSON.stringify([...r.headers])).join("\n");
@@ -151,15 +152,9 @@ describe("credentials and redirects (RtspSession against RTSP peers on loopback)
   });
 
   it("a redirect to another host that asks for nothing is followed without credentials, and plays", async () => {
-    let elsewhere: RtspPeer | undefined;
-    const camera = await peer(
-      digestAuth(
-        USER,
-        PASSWORD,
-        redirecting(() => elsewhere!.url("/moved")),
-      ),
-    );
-    elsewhere = await peer(playing(), { host: "127.0.0.2" });
+    const { camera, elsewhere } = await redirectingCamera(digestAuth, playing(), () => ({
+      host: "127.0.0.2",
+    }));
     assert.equal(await outcome(session(camera.url())), 1);
     assert.deepEqual(
       elsewhere.requests.map((r) => r.method),

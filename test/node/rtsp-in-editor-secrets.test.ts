@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { createDecipheriv, createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { type LaunchedChromium, launchChromium } from "../helpers/chromium";
-import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
+import { editNode } from "../helpers/node-red-editor";
+import { decryptCredentials, type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
 import { playing, RtspPeer } from "../helpers/rtsp-peer";
 import { waitFor } from "../helpers/wait";
 
@@ -22,23 +22,6 @@ function assertNoSecret(what: string, text: string): void {
     const at = text.indexOf(spelling);
     assert.equal(at, -1, `${what} holds "${spelling}": …${text.slice(Math.max(0, at - 80), at + 40)}…`);
   }
-}
-
-/** Node-RED's own credentials decryption (aes-256-ctr, key sha256(secret), IV in the first 32 hex characters). */
-function decryptCredentials(file: string): Record<string, Record<string, string>> {
-  const text = (JSON.parse(readFileSync(file, "utf8")) as { $: string }).$;
-  const key = createHash("sha256").update(CREDENTIAL_SECRET).digest();
-  const decipher = createDecipheriv("aes-256-ctr", key, Buffer.from(text.slice(0, 32), "hex"));
-  return JSON.parse(decipher.update(text.slice(32), "base64", "utf8") + decipher.final("utf8"));
-}
-
-async function editNode(page: Page, fill: (page: Page) => Promise<void>): Promise<void> {
-  await page.evaluate(`RED.editor.edit(RED.nodes.node(${JSON.stringify(CAM)}))`);
-  await page.locator("#node-dialog-ok").waitFor({ state: "visible" });
-  await page.waitForTimeout(300); // the tray slides in; oneditprepare has run once its fields are shown
-  await fill(page);
-  await page.click("#node-dialog-ok");
-  await page.locator("#node-dialog-ok").waitFor({ state: "detached" });
 }
 
 async function deploy(page: Page): Promise<void> {
@@ -119,7 +102,7 @@ module.exports = {
     await page.evaluate(
       `RED.view.importNodes(${JSON.stringify([node])}, { generateIds: false, touchImport: true, notify: false, applyNodeDefaults: true })`,
     );
-    await editNode(page, (p) =>
+    await editNode(page, CAM, (p) =>
       p.fill(
         "#node-input-url",
         camera.url(`/stream?channel=1&token=${encodeURIComponent(TOKEN)}&Key=${KEY}`),
@@ -143,7 +126,7 @@ module.exports = {
     assert.equal(flowUrl(), camera.url("/stream?channel=1&token=***&Key=***"));
     const credFile = join(dir, "flows_cred.json");
     assertNoSecret("flows_cred.json as stored", readFileSync(credFile, "utf8"));
-    assert.deepEqual(decryptCredentials(credFile)[CAM], {
+    assert.deepEqual(decryptCredentials(credFile, CREDENTIAL_SECRET)[CAM], {
       urlSecrets: `token=${encodeURIComponent(TOKEN)}&Key=${KEY}`,
     });
   });
@@ -162,11 +145,11 @@ module.exports = {
 
   it("opening the node and clicking Done again keeps them, and the camera still gets them", async () => {
     const before = camera.connections;
-    await editNode(page, (p) => p.fill("#node-input-name", "renamed"));
+    await editNode(page, CAM, (p) => p.fill("#node-input-name", "renamed"));
     await deploy(page);
     await waitFor(() => describesWithSecrets(before) >= 1, 20_000, "a DESCRIBE with both secrets again");
     assert.equal(flowUrl(), camera.url("/stream?channel=1&token=***&Key=***"));
-    assert.deepEqual(decryptCredentials(join(dir, "flows_cred.json"))[CAM], {
+    assert.deepEqual(decryptCredentials(join(dir, "flows_cred.json"), CREDENTIAL_SECRET)[CAM], {
       urlSecrets: `token=${encodeURIComponent(TOKEN)}&Key=${KEY}`,
     });
   });
@@ -217,9 +200,12 @@ module.exports = {
   }
 
   it("a URL without secret parameters any more drops the stored ones", async () => {
-    await editNode(page, (p) => p.fill("#node-input-url", camera.url("/stream?channel=2")));
+    await editNode(page, CAM, (p) => p.fill("#node-input-url", camera.url("/stream?channel=2")));
     await deploy(page);
     assert.equal(flowUrl(), camera.url("/stream?channel=2"));
-    assert.equal(decryptCredentials(join(dir, "flows_cred.json"))[CAM]?.urlSecrets, undefined);
+    assert.equal(
+      decryptCredentials(join(dir, "flows_cred.json"), CREDENTIAL_SECRET)[CAM]?.urlSecrets,
+      undefined,
+    );
   });
 });

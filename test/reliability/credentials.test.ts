@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Page } from "playwright-core";
 import { DemoCamera } from "../../src/demo/demo-camera";
 import { type LaunchedChromium, launchChromium } from "../helpers/chromium";
+import { editNode } from "../helpers/node-red-editor";
 import { decryptCredentials, type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
 import { readOffer } from "../helpers/offer-fixtures";
 import { freePort } from "../helpers/tools";
@@ -128,16 +128,6 @@ interface Captured {
   readonly kind: string;
   // biome-ignore lint/suspicious/noExplicitAny: what the flow captured, checked by shape in the test
   readonly value: any;
-}
-
-/** Opens `id`'s edit dialog in the editor, lets `fill` type into it, and clicks Done. */
-async function editNode(page: Page, id: string, fill: (page: Page) => Promise<void>): Promise<void> {
-  await page.evaluate(`RED.editor.edit(RED.nodes.node(${JSON.stringify(id)}))`);
-  await page.locator("#node-dialog-ok").waitFor({ state: "visible" });
-  await page.waitForTimeout(300); // the tray slides in; oneditprepare has run once its fields are shown
-  await fill(page);
-  await page.click("#node-dialog-ok");
-  await page.locator("#node-dialog-ok").waitFor({ state: "detached" });
 }
 
 /**
