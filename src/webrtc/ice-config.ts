@@ -1,4 +1,5 @@
 import type { PeerConfig, RTCPeerConnection } from "werift";
+import type { SharedIcePort } from "./shared-port";
 
 /** ICE settings of a webrtc-out node, as its configuration gives them. */
 export interface IceSettings {
@@ -10,6 +11,11 @@ export interface IceSettings {
   portRange?: [number, number];
   /** Bind to this interface address only. */
   interfaceAddresses?: { udp4?: string };
+  /**
+   * One UDP (and ICE-TCP) port for every viewer instead of a socket per viewer: the viewer's peer is
+   * attached to it (portRange no longer applies to host candidates; TURN still gathers as configured).
+   */
+  sharedPort?: SharedIcePort;
 }
 
 export const DEFAULT_ICE: Readonly<IceSettings> = Object.freeze({

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
+import { isIPv4 } from "node:net";
+import { networkInterfaces } from "node:os";
 import {
   MediaStreamTrack,
   RTCPeerConnection,
@@ -70,6 +72,11 @@ export interface ViewerOptions {
   readonly timeouts?: ViewerTimeouts;
   /** Each track's queue bound and pacing. */
   readonly pacing?: PacingOptions;
+  /**
+   * The address(es) the viewer's HTTP request reached us at (the socket's local address, an IPv4
+   * literal in the Host header): advertised too when a shared ICE port is used.
+   */
+  readonly localAddresses?: readonly string[];
 }
 
 interface ViewerEvents {
@@ -113,6 +120,16 @@ function codecLabel(codec: MatchedCodec): string {
   return `${name}/${codec.clockRate}`;
 }
 
+/** Runs a negotiation step; werift's errors become BadSdpError (the offer could not be answered). */
+async function asBadSdp(step: () => Promise<unknown>): Promise<void> {
+  try {
+    await step();
+  } catch (error) {
+    if (error instanceof ViewerRequestError) throw error;
+    throw new BadSdpError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** Until ICE gathering completes, or `ms` passed. */
 export function waitForGathering(pc: RTCPeerConnection, ms: number): Promise<void> {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
@@ -127,6 +144,23 @@ export function waitForGathering(pc: RTCPeerConnection, ms: number): Promise<voi
       resolve();
     }
   });
+}
+
+/**
+ * The IPv4 addresses a viewer on the shared ICE port gets host candidates for: the interfaces'
+ * (as werift would gather them: not loopback, only interfaceAddresses.udp4 when that is one of
+ * them), the configured additional ones, and the ones the request came in on.
+ * TODO(lead): a minimal stand-in for src/webrtc/candidate-addresses.ts (another helper's work).
+ */
+function sharedPortAddresses(ice: IceSettings, localAddresses: readonly string[]): string[] {
+  let interfaces = Object.values(networkInterfaces()).flatMap((entries) =>
+    (entries ?? []).filter((e) => e.family === "IPv4" && !e.internal).map((e) => e.address),
+  );
+  const only = ice.interfaceAddresses?.udp4;
+  if (only !== undefined && interfaces.includes(only)) interfaces = [only];
+  return [...new Set([...interfaces, ...ice.additionalHostAddresses, ...localAddresses])].filter((a) =>
+    isIPv4(a),
+  );
 }
 
 /** RFC 5104 §4.3.1: payload-specific feedback with FMT 4 is a Full Intra Request. */
@@ -239,15 +273,14 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     // Watched before negotiating: ICE can fail while the answer is still being made.
     viewer.watch();
     try {
-      try {
-        await pc.setRemoteDescription({ type: "offer", sdp: opts.offerSdp });
+      await asBadSdp(() => pc.setRemoteDescription({ type: "offer", sdp: opts.offerSdp }));
+      // Between the offer and the answer: the answer carries the shared port's ufrag and candidates.
+      opts.ice.sharedPort?.attach(pc, sharedPortAddresses(opts.ice, opts.localAddresses ?? []));
+      await asBadSdp(async () => {
         withoutDefaultStun(pc, opts.ice);
         await pc.setLocalDescription(await pc.createAnswer());
         viewer.watchDtls();
-      } catch (error) {
-        if (error instanceof ViewerRequestError) throw error;
-        throw new BadSdpError(error instanceof Error ? error.message : String(error));
-      }
+      });
       viewer.throwIfEnded();
       if (video !== undefined && !accepted(videoTransceiver)) {
         throw new BadSdpError("the offer's video m-line could not be matched with the stream's video");
