@@ -1,6 +1,7 @@
 import "./loopback-namespace";
+import assert from "node:assert/strict";
 import type { Socket } from "node:dgram";
-import type { RTCPeerConnection } from "werift";
+import { classes, Message, methods, type RTCPeerConnection } from "werift";
 import { DemoCamera } from "../../src/demo/demo-camera";
 import { SharedIcePort, type SharedIcePortOptions } from "../../src/webrtc/shared-port";
 import { StreamViewers } from "../../src/webrtc/stream-viewers";
@@ -136,4 +137,32 @@ function inSequenceOrder(packets: readonly Buffer[]): Buffer[] {
 
 export function decodeReceived(viewer: WeriftViewer): Promise<DecodeResult> {
   return decodeVideo(depacketizeH264(inSequenceOrder(viewer.packets)), "h264");
+}
+
+export interface Credentials {
+  readonly ufrag: string;
+  readonly password: string;
+}
+
+export function credentials(answerSdp: string): Credentials {
+  const ufrag = /^a=ice-ufrag:(\S+)/m.exec(answerSdp)?.[1];
+  const password = /^a=ice-pwd:(\S+)/m.exec(answerSdp)?.[1];
+  assert.ok(ufrag !== undefined && password !== undefined, answerSdp);
+  return { ufrag, password };
+}
+
+/** A connectivity check as a browser sends it, signed with `password`. */
+export function check(ufrag: string, password: string, remoteUfrag = "hiCb"): Message {
+  return new Message(methods.BINDING, classes.REQUEST)
+    .setAttribute("USERNAME", `${ufrag}:${remoteUfrag}`)
+    .setAttribute("PRIORITY", 1853824767)
+    .setAttribute("ICE-CONTROLLING", 12345n)
+    .addMessageIntegrity(Buffer.from(password, "utf8"))
+    .addFingerprint();
+}
+
+export function frame(data: Buffer): Buffer {
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(data.length);
+  return Buffer.concat([length, data]);
 }

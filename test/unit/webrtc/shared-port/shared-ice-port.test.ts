@@ -9,39 +9,12 @@ import { readStun } from "../../../../src/webrtc/shared-port/stun-check";
 import { Viewer } from "../../../../src/webrtc/viewer";
 import { readOffer } from "../../../helpers/offer-fixtures";
 import { videoMedia } from "../../../helpers/rtp-fixtures";
+import { type Credentials, check, credentials, frame } from "../../../helpers/shared-port-rig";
 import { waitFor } from "../../../helpers/wait";
 
 // The shared port's gate at the byte level: real STUN checks (signed by werift's own Message) from
 // raw UDP and TCP sockets on loopback, against a real Viewer attached to the port. The offer
 // (Chromium's, captured) carries no candidate: the viewer itself checks nobody.
-
-export interface Credentials {
-  readonly ufrag: string;
-  readonly password: string;
-}
-
-export function credentials(answerSdp: string): Credentials {
-  const ufrag = /^a=ice-ufrag:(\S+)/m.exec(answerSdp)?.[1];
-  const password = /^a=ice-pwd:(\S+)/m.exec(answerSdp)?.[1];
-  assert.ok(ufrag !== undefined && password !== undefined, answerSdp);
-  return { ufrag, password };
-}
-
-/** A connectivity check as a browser sends it, signed with `password`. */
-export function check(ufrag: string, password: string, remoteUfrag = "hiCb"): Message {
-  return new Message(methods.BINDING, classes.REQUEST)
-    .setAttribute("USERNAME", `${ufrag}:${remoteUfrag}`)
-    .setAttribute("PRIORITY", 1853824767)
-    .setAttribute("ICE-CONTROLLING", 12345n)
-    .addMessageIntegrity(Buffer.from(password, "utf8"))
-    .addFingerprint();
-}
-
-function frame(data: Buffer): Buffer {
-  const length = Buffer.alloc(2);
-  length.writeUInt16BE(data.length);
-  return Buffer.concat([length, data]);
-}
 
 /** A STUN success or error response (werift also sends its own checks back to a valid sender). */
 function isResponse(data: Buffer): boolean {
