@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { Socket } from "node:dgram";
 import { classes, Message, methods, type RTCPeerConnection } from "werift";
 import { DemoCamera } from "../../src/demo/demo-camera";
+import type { IceSettings } from "../../src/webrtc/ice-config";
 import { SharedIcePort, type SharedIcePortOptions } from "../../src/webrtc/shared-port";
 import { StreamViewers } from "../../src/webrtc/stream-viewers";
 import type { Viewer } from "../../src/webrtc/viewer";
@@ -41,13 +42,16 @@ export class SharedPortRig {
     private readonly camera: DemoCamera,
   ) {}
 
-  static async start(opts: Partial<SharedIcePortOptions> = {}): Promise<SharedPortRig> {
+  static async start(
+    opts: Partial<SharedIcePortOptions> = {},
+    iceServers: IceSettings["iceServers"] = [],
+  ): Promise<SharedPortRig> {
     const port = await SharedIcePort.open({ port: 0, ...opts });
     const camera = new DemoCamera({ port: 0 });
     const set = new StreamViewers({
       maxViewers: 25,
       maxPendingPerAddress: 25,
-      ice: { iceServers: [], additionalHostAddresses: ["127.0.0.1"], sharedPort: port },
+      ice: { iceServers, additionalHostAddresses: ["127.0.0.1"], sharedPort: port },
       audio: false,
       fastStart: true,
     });

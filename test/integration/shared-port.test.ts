@@ -1,11 +1,54 @@
 import "../helpers/loopback-namespace";
 import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { createServer } from "node:net";
+import { once } from "node:events";
+import { connect, createServer } from "node:net";
 import { parse } from "sdp-transform";
 import { PortTakenError, SharedIcePort } from "../../src/webrtc/shared-port";
 import { decodeReceived, nominated, receivedFrames, SharedPortRig } from "../helpers/shared-port-rig";
+import { freePort, requireTool } from "../helpers/tools";
 import { waitFor } from "../helpers/wait";
+
+/** coturn on 127.0.0.1 (relaying on 127.0.0.1 too), long-term credentials user:secret. */
+async function startTurn(): Promise<{ port: number; process: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(
+    requireTool("turnserver"),
+    [
+      "-n",
+      "--listening-ip=127.0.0.1",
+      `--listening-port=${port}`,
+      "--relay-ip=127.0.0.1",
+      "--min-port=49160",
+      "--max-port=49200",
+      "--user=user:secret",
+      "--realm=test",
+      "--lt-cred-mech",
+      "--no-cli",
+      "--no-tls",
+      "--no-dtls",
+      "--allow-loopback-peers",
+      "--log-file=stdout",
+    ],
+    { stdio: "ignore" },
+  );
+  // It listens on TCP too: up once a connection is accepted.
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, "127.0.0.1");
+        socket.once("connect", () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once("error", () => resolve(false));
+      }),
+    10_000,
+    "turnserver listening",
+  );
+  return { port, process: child };
+}
 
 // Several werift viewers at once on one SharedIcePort (the demo camera as the source, StreamViewers
 // making the server-side peers), UDP and ICE-TCP; what each received is decoded by FFmpeg. Every
@@ -102,6 +145,28 @@ describe("SharedIcePort with werift viewers (loopback)", function () {
       "no viewer and no TCP connection left",
     );
     console.log(`      stats after the ICE-TCP viewer: ${JSON.stringify(shared.stats())}`);
+  });
+
+  it("still gathers a TURN relay candidate for a viewer on the shared port", async () => {
+    const turn = await startTurn();
+    try {
+      rig = await SharedPortRig.start({ bindAddress: "127.0.0.1" }, [
+        { urls: `turn:127.0.0.1:${turn.port}`, username: "user", credential: "secret" },
+      ]);
+      const viewer = await rig.viewer();
+      await viewer.connected;
+      const candidates = parse(viewer.pc.remoteDescription?.sdp ?? "").media[0]?.candidates ?? [];
+      const relay = candidates.filter((c) => c.type === "relay");
+      const host = candidates.filter((c) => c.type === "host");
+      assert.ok(relay.length === 1 && relay[0]?.ip === "127.0.0.1", JSON.stringify(candidates));
+      assert.ok(host.length > 0 && host.every((c) => c.port === rig?.port.port), JSON.stringify(candidates));
+      await receivedFrames(viewer, 25);
+    } finally {
+      await rig?.close();
+      rig = undefined;
+      turn.process.kill();
+      if (turn.process.exitCode === null) await once(turn.process, "exit");
+    }
   });
 
   it("close() releases the UDP and TCP port: the same port opens again", async () => {
