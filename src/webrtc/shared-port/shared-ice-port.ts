@@ -38,7 +38,7 @@ export interface SharedIcePortOptions {
 export class PortTakenError extends Error {
   constructor(
     readonly port: number,
-    transport: "udp" | "tcp",
+    readonly transport: "udp" | "tcp",
   ) {
     super(`${transport.toUpperCase()} port ${port} is already in use`);
     this.name = "PortTakenError";
@@ -139,6 +139,18 @@ export class SharedIcePort {
    * @throws PortTakenError when either is in use; nothing stays open then
    */
   static async open(opts: SharedIcePortOptions): Promise<SharedIcePort> {
+    // Port 0 (any): the TCP port must match the UDP one the system picked, which may be taken.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await SharedIcePort.bindBoth(opts);
+      } catch (error) {
+        const retry = opts.port === 0 && error instanceof PortTakenError && error.transport === "tcp";
+        if (!retry || attempt >= 10) throw error;
+      }
+    }
+  }
+
+  private static async bindBoth(opts: SharedIcePortOptions): Promise<SharedIcePort> {
     const socket = createSocket({ type: "udp4" });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -154,7 +166,7 @@ export class SharedIcePort {
     }
     const port = socket.address().port;
     if (opts.tcp !== true) return new SharedIcePort(socket, port, undefined, undefined);
-    const server = createServer({ pauseOnConnect: false });
+    const server = createServer();
     try {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
