@@ -105,6 +105,8 @@ export class SharedUdpTransport {
     private readonly host: string,
     private readonly port: number,
     private readonly onClose: () => void,
+    /** Told of every STUN request sent (first byte 0 or 1, class bits request), with its target. */
+    private readonly onRequestSent: (addr: Address) => void = () => {},
   ) {}
 
   get address(): { address: string; family: string; port: number } {
@@ -113,6 +115,10 @@ export class SharedUdpTransport {
 
   send = async (data: Buffer, addr?: Address): Promise<void> => {
     if (this.closed || addr === undefined) return;
+    // STUN request: message type 0x0000-0x3fff with both class bits (0x0110) clear.
+    if (data.length >= 20 && (data[0] as number) < 0x40 && (data.readUInt16BE(0) & 0x0110) === 0) {
+      this.onRequestSent(addr);
+    }
     if (isIP(addr[0]) === 0) {
       // A host name (werift resolves mDNS itself; anything else needs the lookup dgram does).
       await new Promise<void>((resolve, reject) => {
