@@ -19,8 +19,9 @@ import {
 //  - a STUN binding request goes to the viewer whose (long, random) ufrag starts its USERNAME,
 //    only once its FINGERPRINT and its MESSAGE-INTEGRITY (that viewer's password) hold; it then
 //    binds its source address to that viewer (it moves to another viewer only on another valid check);
-//  - a STUN response goes to the viewer with a pending transaction of that id (werift then checks
-//    the sender and the integrity itself);
+//  - a STUN response goes to the viewer bound to its sender, or the one that sent a check there,
+//    when that viewer has a pending transaction of that id (werift then checks the sender and the
+//    integrity itself);
 //  - DTLS, SRTP/SRTCP and STUN indications go by the bound source address;
 //  - anything else is dropped and counted, never answered: werift answers authenticated checks only.
 

@@ -27,8 +27,10 @@ import {
  *   - `localCandidatesStart`: false until gathering began (attach must come before it).
  *  StunProtocol (exported): `transport` (Transport shape: send(data, addr), close(), closed,
  *   address, addressFamily; plus `socket`, read by direct-rtp-sink/udp-send-now through
- *   CandidatePairInternals), `localIp`, `localCandidate`, `transactions` (private: transaction id
- *   hex → pending request), `datagramReceived(data, addr)` (private: the socket's message handler).
+ *   CandidatePairInternals; every STUN request, checks and consent, goes out through send(), which
+ *   is how the port learns where responses will come from), `localIp`, `localCandidate`,
+ *   `transactions` (private: transaction id hex → pending request), `datagramReceived(data, addr)`
+ *   (private: the socket's message handler), close() closing its transport.
  *  TcpPassiveProtocol (exported): `registerSocket(socket, remoteAddr)` (protected: adopts an
  *   accepted connection and returns its entry {socket, buffer, remoteAddr}), `handleFrame(frame,
  *   addr)` (private: one RFC 4571 frame), `sockets`, `transactions`, `pruneForSelection()`,
