@@ -201,6 +201,47 @@ describe("SharedIcePort gate (raw UDP and TCP, loopback)", function () {
     assert.equal(replies.length, 1);
   });
 
+  it("binds at most 32 addresses to one viewer (the oldest goes), and passes indications from bound ones", async () => {
+    const clients = await Promise.all(Array.from({ length: 33 }, () => udpClient()));
+    udpSockets.push(...clients.map((c) => c.socket));
+    for (const client of clients) {
+      client.socket.send(check(creds.ufrag, creds.password).bytes, port.port, "127.0.0.1");
+      await waitFor(() => client.replies.length === 1, 5000, "the binding response");
+    }
+    assert.equal(port.stats().routes, 32);
+    const indication = new Message(methods.BINDING, classes.INDICATION).bytes;
+    const delivered = port.stats().dataDelivered;
+    clients[32]?.socket.send(indication, port.port, "127.0.0.1");
+    await waitFor(() => port.stats().dataDelivered === delivered + 1, 5000, "the indication delivered");
+    const unknown = port.stats().dropped["unknown-address"] ?? 0;
+    clients[0]?.socket.send(indication, port.port, "127.0.0.1");
+    await waitFor(
+      () => port.stats().dropped["unknown-address"] === unknown + 1,
+      5000,
+      "the evicted address dropped",
+    );
+  });
+
+  it("holds at most maxPending unauthenticated ICE-TCP connections at once", async () => {
+    const small = await SharedIcePort.open({
+      port: 0,
+      bindAddress: "127.0.0.1",
+      tcp: true,
+      tcpLimits: { maxPending: 2, maxPerAddress: 100 },
+    });
+    try {
+      const first = await tcpClient(small.port);
+      const second = await tcpClient(small.port);
+      tcpSockets.push(first.socket, second.socket);
+      await waitFor(() => small.stats().tcpPending === 2, 5000, "two pending connections");
+      const third = await tcpClient(small.port);
+      await third.closed;
+      assert.equal(small.stats().dropped["tcp-pending-cap"], 1);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("refuses to attach once the port is closed", async () => {
     await port.close();
     await assert.rejects(

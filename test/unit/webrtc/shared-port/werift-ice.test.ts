@@ -17,6 +17,7 @@ import {
   type Address,
   type IceConnectionInternals,
   iceConnections,
+  SharedTcpPassiveProtocol,
   SharedUdpTransport,
   type StunProtocolInternals,
   sharedStunProtocol,
@@ -95,6 +96,8 @@ describe("werift 0.25.2 internals the shared port relies on", function () {
       );
       assert.equal(connection.protocols.length, 2, "no socket of werift's own");
       assert.match(answer, /^a=ice-ufrag:[0-9a-f]{24}\r?$/m);
+      assert.equal(connection.localCandidatesStart, true);
+      assert.throws(() => port.attach(pc, ["127.0.0.1"]), /before the peer gathers/);
     } finally {
       await pc.close();
       await port.close();
@@ -140,6 +143,20 @@ describe("werift 0.25.2 internals the shared port relies on", function () {
       return typeof read !== "string" && read.stunClass === "success";
     });
     assert.equal(responses.length, 1, "werift answered the forged check itself");
+  });
+
+  it("the shared passive protocol listens nowhere: its port is the shared one", async () => {
+    const pc = await offeredPeer();
+    peers.push(pc);
+    const connection = iceConnections(pc)[0] as IceConnectionInternals;
+    let closed = 0;
+    const protocol = new SharedTcpPassiveProtocol(connection, "127.0.0.1", 4242, () => closed++);
+    await protocol.connectionMade();
+    assert.equal(protocol.listeningPort, 4242);
+    assert.equal(protocol.localCandidate?.tcptype, "passive");
+    assert.equal(protocol.localCandidate?.port, 4242);
+    await protocol.close();
+    assert.equal(closed, 1);
   });
 
   it("TcpPassiveProtocol: registerSocket, handleFrame, pruneForSelection, sockets, transactions", () => {
