@@ -23,6 +23,7 @@ import {
   sharedStunProtocol,
 } from "../../../../src/webrtc/shared-port/werift-ice";
 import { readOffer } from "../../../helpers/offer-fixtures";
+import { waitFor } from "../../../helpers/wait";
 
 // Pins every private werift 0.25.2 member the shared port relies on (listed at the top of
 // src/webrtc/shared-port/werift-ice.ts): a werift upgrade that renames or changes one fails here,
@@ -143,6 +144,46 @@ describe("werift 0.25.2 internals the shared port relies on", function () {
       return typeof read !== "string" && read.stunClass === "success";
     });
     assert.equal(responses.length, 1, "werift answered the forged check itself");
+  });
+
+  it("the shared UDP transport sends on the shared socket, to IP literals and host names, and reports STUN requests", async () => {
+    const shared = createSocket("udp4");
+    const receiver = createSocket("udp4");
+    const received: Buffer[] = [];
+    receiver.on("message", (data) => received.push(data));
+    await new Promise<void>((resolve) => shared.bind(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => receiver.bind(0, "127.0.0.1", resolve));
+    const requests: Address[] = [];
+    let closed = 0;
+    const transport = new SharedUdpTransport(
+      shared,
+      "127.0.0.1",
+      shared.address().port,
+      () => closed++,
+      (addr) => requests.push(addr),
+    );
+    try {
+      const to: Address = ["127.0.0.1", receiver.address().port];
+      const request = new Message(methods.BINDING, classes.REQUEST).bytes;
+      await transport.send(request, to);
+      await transport.send(new Message(methods.BINDING, classes.RESPONSE).bytes, to);
+      await transport.send(Buffer.from([0x80, 96, 0, 1]), ["localhost", receiver.address().port]);
+      await waitFor(() => received.length === 3, 5000, "three datagrams");
+      assert.deepEqual(requests, [to], "only the request was reported");
+      assert.deepEqual(transport.address, {
+        address: "127.0.0.1",
+        family: "IPv4",
+        port: shared.address().port,
+      });
+      await transport.close();
+      await transport.close();
+      assert.equal(closed, 1);
+      await transport.send(request, to);
+      assert.equal(requests.length, 1, "a closed transport sends nothing");
+    } finally {
+      shared.close();
+      receiver.close();
+    }
   });
 
   it("the shared passive protocol listens nowhere: its port is the shared one", async () => {
