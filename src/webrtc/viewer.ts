@@ -158,9 +158,9 @@ function sharedPortAddresses(ice: IceSettings, localAddresses: readonly string[]
   );
   const only = ice.interfaceAddresses?.udp4;
   if (only !== undefined && interfaces.includes(only)) interfaces = [only];
-  return [...new Set([...interfaces, ...ice.additionalHostAddresses, ...localAddresses])].filter((a) =>
-    isIPv4(a),
-  );
+  // An HTTP server listening on "::" sees IPv4 clients at IPv4-mapped addresses (::ffff:a.b.c.d).
+  const requested = localAddresses.map((a) => a.replace(/^::ffff:/i, ""));
+  return [...new Set([...interfaces, ...ice.additionalHostAddresses, ...requested])].filter((a) => isIPv4(a));
 }
 
 /** RFC 5104 §4.3.1: payload-specific feedback with FMT 4 is a Full Intra Request. */

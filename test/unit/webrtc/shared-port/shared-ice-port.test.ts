@@ -242,6 +242,25 @@ describe("SharedIcePort gate (raw UDP and TCP, loopback)", function () {
     }
   });
 
+  it("advertises the configured addresses and the ones the request came in on, all with the shared port", async () => {
+    const created = await Viewer.create({
+      offerSdp: readOffer("chromium-156.sdp"),
+      video: videoMedia("H264"),
+      ice: { iceServers: [], additionalHostAddresses: ["127.0.0.1"], sharedPort: port },
+      remoteAddress: "127.0.0.1",
+      localAddresses: ["::ffff:127.0.0.5", "127.0.0.1", "::1"],
+      vanilla: true,
+    });
+    try {
+      const candidates = [
+        ...created.answerSdp.matchAll(/^a=candidate:\S+ 1 udp \d+ (\S+) (\d+) typ host/gm),
+      ].map((m) => `${m[1]}:${m[2]}`);
+      assert.deepEqual(candidates.sort(), [`127.0.0.1:${port.port}`, `127.0.0.5:${port.port}`]);
+    } finally {
+      await created.viewer.close();
+    }
+  });
+
   it("refuses to attach once the port is closed", async () => {
     await port.close();
     await assert.rejects(
