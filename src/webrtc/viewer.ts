@@ -17,6 +17,7 @@ import {
   matchAudioCodec,
   matchVideoCodec,
 } from "./codec-match";
+import { withRtcpMuxOnRejectedSections } from "./answer-sdp";
 import { DirectRtpSink } from "./direct-rtp-sink";
 import { BadSdpError, IceRestartError, NoCommonCodecError, ViewerRequestError } from "./errors";
 import { type IceSettings, peerIceConfig, withoutDefaultStun } from "./ice-config";
@@ -253,8 +254,9 @@ export class Viewer extends EventEmitter<ViewerEvents> {
         throw new BadSdpError("the offer's video m-line could not be matched with the stream's video");
       }
       await waitForGathering(pc, opts.vanilla ? timeouts.gatherMs : timeouts.trickleGatherMs);
-      const answerSdp = pc.localDescription?.sdp;
-      if (answerSdp === undefined) throw new BadSdpError("no answer could be made");
+      const localSdp = pc.localDescription?.sdp;
+      if (localSdp === undefined) throw new BadSdpError("no answer could be made");
+      const answerSdp = withRtcpMuxOnRejectedSections(localSdp);
       viewer.throwIfEnded();
       return { viewer, answerSdp };
     } catch (error) {
