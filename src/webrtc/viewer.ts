@@ -10,6 +10,7 @@ import {
   RtcpPayloadSpecificFeedback,
 } from "werift";
 import type { MediaInfo } from "../rtp/stream-info";
+import { withRtcpMuxOnRejectedSections } from "./answer-sdp";
 import {
   describeMedia,
   describeOffered,
@@ -17,7 +18,6 @@ import {
   matchAudioCodec,
   matchVideoCodec,
 } from "./codec-match";
-import { withRtcpMuxOnRejectedSections } from "./answer-sdp";
 import { DirectRtpSink } from "./direct-rtp-sink";
 import { BadSdpError, IceRestartError, NoCommonCodecError, ViewerRequestError } from "./errors";
 import { type IceSettings, peerIceConfig, withoutDefaultStun } from "./ice-config";
