@@ -14,6 +14,8 @@ packages=(
   gstreamer1.0-x fonts-dejavu-core
   # decode checks (ffmpeg, ffprobe), the browser, network namespaces, certificates for rtsps:// tests
   ffmpeg chromium iproute2 openssl
+  # independent WebRTC clients: aiortc (test/peers/aiortc-viewer.py, decoding with PyAV) and Firefox
+  python3-aiortc python3-av firefox-esr
 )
 
 missing=()
