@@ -23,9 +23,10 @@ export interface ClientRig {
 const WIDTH = 640;
 const HEIGHT = 360;
 
-const SETTINGS = `
+function settings(staticDir: string | undefined): string {
+  return `
 module.exports = {
-  uiHost: "127.0.0.1",
+  uiHost: "127.0.0.1",${staticDir === undefined ? "" : `\n  httpStatic: ${JSON.stringify(staticDir)},`}
   httpAdminRoot: false,
   flowFile: "flows.json",
   credentialSecret: false,
@@ -33,6 +34,14 @@ module.exports = {
   logging: { console: { level: "info", metrics: false, audit: false } },
 };
 `;
+}
+
+export interface ClientRigOptions {
+  /** Default "node-red" (5). */
+  readonly runtime?: string;
+  /** A folder Node-RED serves at / (httpStatic): a test's own pages, same origin as the streams. */
+  readonly staticDir?: string;
+}
 
 function camera(id: string, url: string, path: string, y: number): object[] {
   return [
@@ -67,7 +76,7 @@ function camera(id: string, url: string, path: string, y: number): object[] {
 }
 
 /** Starts both cameras and Node-RED; resolves once both streams reach their webrtc-out node. */
-export async function startClientRig(runtime = "node-red"): Promise<ClientRig> {
+export async function startClientRig(opts: ClientRigOptions = {}): Promise<ClientRig> {
   const started: GstRtspServer[] = [];
   let nodeRed: NodeRedProcess | undefined;
   const close = async (): Promise<void> => {
@@ -82,8 +91,8 @@ export async function startClientRig(runtime = "node-red"): Promise<ClientRig> {
     started.push(talking);
     const paths = { videoOnly: "cam-video", withAudio: "cam-audio" };
     nodeRed = await startNodeRed({
-      runtime,
-      settings: SETTINGS,
+      runtime: opts.runtime ?? "node-red",
+      settings: settings(opts.staticDir),
       flows: [
         { id: "t1", type: "tab", label: "cameras" },
         ...camera("video", plain.url, paths.videoOnly, 100),
@@ -96,6 +105,8 @@ export async function startClientRig(runtime = "node-red"): Promise<ClientRig> {
       await waitFor(
         async () => {
           const res = await fetch(`${base}/${path}/stats`);
+          // Node-RED answers 404 (HTML) until the flows have started.
+          if (res.status !== 200) return false;
           const body = (await res.json()) as { stream?: { sourceState?: string; audioRelayed?: boolean } };
           return (
             body.stream?.sourceState === "receiving" &&
