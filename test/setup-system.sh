@@ -16,6 +16,8 @@ packages=(
   ffmpeg chromium iproute2 openssl
   # a TURN server for the shared ICE port's relay test
   coturn
+  # independent WebRTC clients: aiortc (test/peers/aiortc-viewer.py, decoding with PyAV) and Firefox
+  python3-aiortc python3-av firefox-esr
 )
 
 missing=()
@@ -38,3 +40,6 @@ $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-rec
 # Debian's python3 must see GStreamer's RTSP server, whatever python3 comes first on PATH.
 /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer" ||
   { echo "setup-system: /usr/bin/python3 cannot import GstRtspServer" >&2; exit 1; }
+# test/peers/aiortc-viewer.py runs on the same interpreter.
+/usr/bin/python3 -c "import aiortc, av" ||
+  { echo "setup-system: /usr/bin/python3 cannot import aiortc and av" >&2; exit 1; }

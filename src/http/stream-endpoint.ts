@@ -21,7 +21,7 @@ import { ViewerTokenGate } from "./viewer-token";
  * camera wall reads.
  */
 export interface ViewerHost
-  extends Pick<ViewerSet, "addViewer" | "viewerOf" | "addIceCandidates" | "removeViewer"> {
+  extends Pick<ViewerSet, "addViewer" | "viewerOf" | "takeEnded" | "addIceCandidates" | "removeViewer"> {
   stats(): ViewerSetStats;
 }
 
@@ -319,7 +319,12 @@ export class StreamEndpoint implements Endpoint {
   }
 
   private async end(res: ServerResponse, resource: string): Promise<void> {
-    await this.opts.viewers.removeViewer(this.viewerOf(resource));
+    const viewers = this.opts.viewers;
+    // A session its client closed just before this DELETE (whip-whep's stop() does it in that order)
+    // has ended already: nothing is left to do, and that is what the client asked for.
+    const endedAlready =
+      RESOURCE.test(resource) && viewers.viewerOf(resource) === undefined && viewers.takeEnded(resource);
+    if (!endedAlready) await viewers.removeViewer(this.viewerOf(resource));
     res.statusCode = 200;
     res.setHeader("Content-Length", "0");
     res.end();

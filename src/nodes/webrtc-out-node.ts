@@ -141,6 +141,7 @@ function reportingRefusals(
       }
     },
     viewerOf: (resource) => viewers.viewerOf(resource),
+    takeEnded: (resource) => viewers.takeEnded(resource),
     addIceCandidates: (id, sdpfrag) => viewers.addIceCandidates(id, sdpfrag),
     removeViewer: (id) => viewers.removeViewer(id),
     stats: () => viewers.stats(),

@@ -5,6 +5,7 @@ import { pictureSizeOf } from "../rtp/picture-size";
 import { RateMeter } from "../rtp/rate-meter";
 import type { AccessUnit, MediaInfo, StreamInfo } from "../rtp/stream-info";
 import { describeMedia } from "./codec-match";
+import { EndedResources } from "./ended-resources";
 import {
   BadSdpError,
   MaxViewersError,
@@ -70,6 +71,8 @@ interface MediaPipe {
 const BROWSER_AUDIO = new Set(["PCMU", "PCMA", "OPUS", "G722"]);
 const RELAYED_VIDEO = new Set(["H264", "H265"]);
 const STALLED_AFTER_MS = 3000;
+/** The close reason of a viewer ended by its client's DELETE. */
+const REMOVED = "removed";
 
 function isRelayableAudio(media: MediaInfo): boolean {
   return media.relayable && BROWSER_AUDIO.has(media.codec.toUpperCase());
@@ -118,6 +121,8 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
   private readonly viewers = new Map<string, Viewer>();
   /** Viewer ids by the digest of their WHEP resource (see newResource). */
   private readonly resources = new Map<string, string>();
+  /** Digests of the resources of viewers that ended without a DELETE, for a late DELETE's 200. */
+  private readonly ended = new EndedResources();
   private readonly fastStart: boolean;
   private readonly gop: GopCache;
   private readonly meter = new RateMeter();
@@ -340,6 +345,7 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
       releasePending();
       releaseSeat();
       this.resources.delete(key);
+      if (viewer.closeReason !== REMOVED) this.ended.add(key);
       this.viewers.delete(viewer.id);
       this.emit("left", { ...viewerInfo(viewer), reason: viewer.closeReason });
     });
@@ -350,6 +356,14 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
   /** The id of the live viewer whose WHEP resource is `resource`; undefined for any other text. */
   viewerOf(resource: string): string | undefined {
     return this.resources.get(resourceKey(resource));
+  }
+
+  /**
+   * True, once, when `resource` named a viewer that ended lately without a DELETE (its client closed
+   * the connection, or it timed out): a DELETE on it has nothing left to do but is not an error.
+   */
+  takeEnded(resource: string): boolean {
+    return this.ended.take(resourceKey(resource));
   }
 
   /**
@@ -366,7 +380,7 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
   async removeViewer(id: string): Promise<void> {
     const viewer = this.viewers.get(id);
     if (viewer === undefined) throw new UnknownViewerError(id);
-    await viewer.close("removed");
+    await viewer.close(REMOVED);
   }
 
   stats(): { stream: StreamStats; viewers: ViewerStats[] } {
@@ -407,6 +421,7 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
     this.sends.clear();
     await Promise.all([...this.viewers.values()].map((viewer) => viewer.close("the stream was closed")));
     this.gop.clear();
+    this.ended.clear();
   }
 }
 

@@ -66,6 +66,11 @@ export interface ViewerSet {
   addViewer(offerSdp: string, remoteAddress: string, vanilla: boolean): Promise<NewViewer>;
   /** The id of the live viewer whose WHEP resource is `resource`; undefined for any other text. */
   viewerOf(resource: string): string | undefined;
+  /**
+   * True, once, when `resource` named a viewer that ended lately without a DELETE (bounded memory): a
+   * client that closes its peer connection before its DELETE (medooze's whip-whep) still gets a 200.
+   */
+  takeEnded(resource: string): boolean;
   /** WHEP trickle for one viewer. */
   addIceCandidates(id: string, sdpfrag: string): Promise<void>;
   /** Ends one viewer (WHEP DELETE). */

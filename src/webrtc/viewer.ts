@@ -12,6 +12,7 @@ import {
   RtcpPayloadSpecificFeedback,
 } from "werift";
 import type { MediaInfo } from "../rtp/stream-info";
+import { withRtcpMuxOnRejectedSections } from "./answer-sdp";
 import {
   describeMedia,
   describeOffered,
@@ -286,8 +287,9 @@ export class Viewer extends EventEmitter<ViewerEvents> {
         throw new BadSdpError("the offer's video m-line could not be matched with the stream's video");
       }
       await waitForGathering(pc, opts.vanilla ? timeouts.gatherMs : timeouts.trickleGatherMs);
-      const answerSdp = pc.localDescription?.sdp;
-      if (answerSdp === undefined) throw new BadSdpError("no answer could be made");
+      const localSdp = pc.localDescription?.sdp;
+      if (localSdp === undefined) throw new BadSdpError("no answer could be made");
+      const answerSdp = withRtcpMuxOnRejectedSections(localSdp);
       viewer.throwIfEnded();
       return { viewer, answerSdp };
     } catch (error) {

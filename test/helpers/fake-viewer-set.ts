@@ -80,6 +80,22 @@ export class FakeViewerSet extends EventEmitter implements ViewerSetView {
     return undefined;
   }
 
+  /** Resources of viewers ended with endOnItsOwn, as StreamViewers remembers them for a late DELETE. */
+  readonly ended = new Set<string>();
+
+  /** The viewer ends without a DELETE, as when its client closes its peer connection. */
+  endOnItsOwn(id: string): void {
+    const viewer = this.viewers.get(id);
+    if (!viewer) throw new UnknownViewerError(id);
+    this.viewers.delete(id);
+    this.ended.add(viewer.resource);
+    this.emit("left", { id, remoteAddress: viewer.remoteAddress, reason: "closed by the browser" });
+  }
+
+  takeEnded(resource: string): boolean {
+    return this.ended.delete(resource);
+  }
+
   async addIceCandidates(id: string, sdpfrag: string): Promise<void> {
     const viewer = this.viewers.get(id);
     if (!viewer) throw new UnknownViewerError(id);

@@ -529,6 +529,26 @@ describe("StreamViewers with werift viewers (loopback)", function () {
     assert.equal(rig.set.viewerOf(resourceB), idB);
   });
 
+  it("remembers the resource of a viewer that ended on its own, for one late DELETE, and not one removed", async () => {
+    rig = await Rig.demo({ viewerTimeouts: { connectMs: 300 } });
+    const left: string[] = [];
+    rig.set.on("left", (info) => left.push(info.reason));
+    // Chromium's offer names no reachable candidate: the viewer ends on its own, as when its client
+    // closes the connection before its DELETE.
+    const lost = await rig.set.addViewer(readOffer("chromium-156.sdp"), "127.0.0.1", false);
+    await waitFor(() => left.length === 1, 10_000, "the unconnected viewer to end");
+    assert.match(left[0] ?? "", /not connected within/);
+    assert.equal(rig.set.viewerOf(lost.resource), undefined);
+    assert.equal(rig.set.takeEnded(lost.resource), true);
+    assert.equal(rig.set.takeEnded(lost.resource), false, "once");
+    const viewer = await rig.viewer();
+    await viewer.connected;
+    const resource = rig.resources.get(viewer) ?? "";
+    await rig.leave(viewer);
+    assert.equal(rig.set.takeEnded(resource), false, "a DELETE's viewer is forgotten at once");
+    for (const other of ["", "x", lost.id]) assert.equal(rig.set.takeEnded(other), false, other);
+  });
+
   it("close() closes every peer connection: their UDP sockets are gone and each viewer left", async () => {
     rig = await Rig.demo();
     const udpSockets = () => process.getActiveResourcesInfo().filter((r) => r === "UDPWrap").length;

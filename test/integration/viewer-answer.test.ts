@@ -111,6 +111,8 @@ describe("Viewer answers", function () {
       [[100, "H265"]],
     );
     assert.equal(media(sdp, "audio").port, 0);
+    // aiortc refuses an answer with a rejected section that does not say it (DESIGN.md §6).
+    assert.equal(media(sdp, "audio").rtcpMux, "rtcp-mux");
     assert.equal(open[0]?.audioCodec, undefined);
   });
 

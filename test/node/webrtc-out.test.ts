@@ -371,6 +371,19 @@ for (const runtime of RUNTIMES) {
         assert.equal(refused.body.error, "max viewers reached");
         assert.equal(fakes[0]!.options.maxViewers, 2);
       });
+
+      it("a DELETE after its viewer ended on its own answers 200 once, then 404", async () => {
+        await helper.load(fakeNode, [webrtcOut("n1"), OUT]);
+        helper.getNode("n1").receive(mediaMessage());
+        const server = await http();
+        const answer = await request(server)
+          .post("/cam1/offer")
+          .send({ type: "offer", sdp: FAKE_OFFER })
+          .expect(200);
+        fakes[0]!.endOnItsOwn(answer.body.id);
+        await request(server).delete(answer.body.location).expect(200);
+        await request(server).delete(answer.body.location).expect(404);
+      });
     });
 
     describe("with the camera and werift viewers (loopback)", () => {

@@ -451,6 +451,26 @@ describe("http/stream-endpoint", () => {
       assertErrorBody(odd.body, /unknown viewer/);
     });
 
+    it("DELETE just after the client closed its connection (whip-whep's stop()) is a 200, once; PATCH is a 404", async () => {
+      const { app, viewers } = setup();
+      const server = await listenLocal(app);
+      const post = await whepPost(server);
+      const location = post.headers.location ?? "";
+      const [id] = [...viewers.viewers.keys()];
+      viewers.endOnItsOwn(id ?? "");
+      const patched = await request(server)
+        .patch(location)
+        .set("Content-Type", "application/trickle-ice-sdpfrag")
+        .send("a=end-of-candidates\r\n");
+      assert.equal(patched.status, 404);
+      const deleted = await request(server).delete(location);
+      assert.equal(deleted.status, 200);
+      assert.equal(deleted.text, "");
+      const again = await request(server).delete(location);
+      assert.equal(again.status, 404);
+      assertErrorBody(again.body, /unknown viewer/);
+    });
+
     it("OPTIONS P/whep tells what it accepts and the ICE servers", async () => {
       const { app } = setup();
       const res = await request(await listenLocal(app))

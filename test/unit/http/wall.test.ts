@@ -16,6 +16,7 @@ function statsOnly(stats: ViewerSetStats): ViewerHost {
   return {
     addViewer: () => Promise.reject(new Error("not in this test")),
     viewerOf: () => undefined,
+    takeEnded: () => false,
     addIceCandidates: () => Promise.reject(new Error("not in this test")),
     removeViewer: () => Promise.reject(new Error("not in this test")),
     stats: () => stats,
