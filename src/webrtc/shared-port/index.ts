@@ -1,0 +1,1 @@
+export { PortTakenError, SharedIcePort, type SharedIcePortOptions } from "./shared-ice-port";
