@@ -1,4 +1,5 @@
 import type { PeerConfig, RTCPeerConnection } from "werift";
+import type { SharedIcePort } from "./shared-port";
 
 /** ICE settings of a webrtc-out node, as its configuration gives them. */
 export interface IceSettings {
@@ -10,6 +11,11 @@ export interface IceSettings {
   portRange?: [number, number];
   /** Bind to this interface address only. */
   interfaceAddresses?: { udp4?: string };
+  /**
+   * The process's one ICE port (UDP, and ICE-TCP when it has it) that every viewer shares; without it
+   * each viewer takes a UDP port of its own (from `portRange` when set).
+   */
+  sharedPort?: SharedIcePort;
 }
 
 export const DEFAULT_ICE: Readonly<IceSettings> = Object.freeze({

@@ -10,6 +10,7 @@ import {
   RtcpPayloadSpecificFeedback,
 } from "werift";
 import type { MediaInfo } from "../rtp/stream-info";
+import { candidateAddresses, uncoveredAddresses } from "./candidate-addresses";
 import {
   describeMedia,
   describeOffered,
@@ -18,7 +19,13 @@ import {
   matchVideoCodec,
 } from "./codec-match";
 import { DirectRtpSink } from "./direct-rtp-sink";
-import { BadSdpError, IceRestartError, NoCommonCodecError, ViewerRequestError } from "./errors";
+import {
+  BadSdpError,
+  IceRestartError,
+  NoCommonCodecError,
+  NoIceCandidateError,
+  ViewerRequestError,
+} from "./errors";
 import { type IceSettings, peerIceConfig, withoutDefaultStun } from "./ice-config";
 import { parseOffer } from "./offer";
 import { parseSdpFragment } from "./sdp-fragment";
@@ -65,6 +72,11 @@ export interface ViewerOptions {
   readonly audio?: MediaInfo;
   readonly ice: IceSettings;
   readonly remoteAddress: string;
+  /**
+   * The address(es) the viewer's HTTP request reached us at (the socket's local IPv4 address and an IPv4
+   * literal in the Host header): offered as candidates too when the configured ones do not cover them.
+   */
+  readonly localAddresses?: readonly string[];
   /** True: the answer carries every candidate (gathering awaited). False: trickle (WHEP PATCH). */
   readonly vanilla: boolean;
   readonly timeouts?: ViewerTimeouts;
@@ -194,6 +206,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
   /**
    * Answers a browser's offer.
    * @throws BadSdpError for an offer that cannot be answered
+   * @throws NoIceCandidateError when the answer would offer the viewer no candidate to connect to
    * @throws NoCommonCodecError when the browser cannot receive the stream's video (or, for an
    *   audio-only stream, its audio)
    */
@@ -206,10 +219,25 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       throw new NoCommonCodecError(stream, describeOffered(parseOffer(opts.offerSdp).audio));
     }
     const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    const localAddresses = opts.localAddresses ?? [];
+    const shared = opts.ice.sharedPort;
+    // Host candidates only, and none: nothing could ever be gathered, so the viewer could never connect.
+    const addresses = candidateAddresses(opts.ice, localAddresses);
+    if (addresses.length === 0 && opts.ice.iceServers.length === 0) throw new NoIceCandidateError();
+    const ice =
+      shared === undefined
+        ? {
+            ...opts.ice,
+            additionalHostAddresses: [
+              ...opts.ice.additionalHostAddresses,
+              ...uncoveredAddresses(opts.ice, localAddresses),
+            ],
+          }
+        : opts.ice;
     const videoParams = video === undefined ? undefined : codecParameters(video);
     const audioParams = audio === undefined ? undefined : codecParameters(audio);
     const pc = new RTCPeerConnection({
-      ...peerIceConfig(opts.ice),
+      ...peerIceConfig(ice),
       // Created per connection: werift's codec objects carry negotiation state.
       codecs: {
         video: videoParams === undefined ? [] : [videoParams],
@@ -242,6 +270,8 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       try {
         await pc.setRemoteDescription({ type: "offer", sdp: opts.offerSdp });
         withoutDefaultStun(pc, opts.ice);
+        // Before createAnswer: the shared port's candidates replace werift's own host gathering.
+        if (shared !== undefined) shared.attach(pc, addresses);
         await pc.setLocalDescription(await pc.createAnswer());
         viewer.watchDtls();
       } catch (error) {
@@ -255,6 +285,9 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       await waitForGathering(pc, opts.vanilla ? timeouts.gatherMs : timeouts.trickleGatherMs);
       const answerSdp = pc.localDescription?.sdp;
       if (answerSdp === undefined) throw new BadSdpError("no answer could be made");
+      // With every candidate gathered (vanilla) and none in the answer (e.g. an unreachable TURN server
+      // was all there was), the answer would be a dead one.
+      if (opts.vanilla && !/^a=candidate:/m.test(answerSdp)) throw new NoIceCandidateError();
       viewer.throwIfEnded();
       return { viewer, answerSdp };
     } catch (error) {
