@@ -1,1 +1,0 @@
-export { PortTakenError, SharedIcePort, type SharedIcePortOptions } from "./shared-ice-port";
