@@ -13,7 +13,8 @@ export interface IceSettings {
   interfaceAddresses?: { udp4?: string };
   /**
    * The process's one ICE port (UDP, and ICE-TCP when it has it) that every viewer shares; without it
-   * each viewer takes a UDP port of its own (from `portRange` when set).
+   * each viewer takes a UDP port of its own (from `portRange` when set). With it, portRange no longer
+   * applies to host candidates; TURN still gathers as configured.
    */
   sharedPort?: SharedIcePort;
 }

@@ -125,6 +125,16 @@ function codecLabel(codec: MatchedCodec): string {
   return `${name}/${codec.clockRate}`;
 }
 
+/** Runs a negotiation step; werift's errors become BadSdpError (the offer could not be answered). */
+async function asBadSdp(step: () => Promise<unknown>): Promise<void> {
+  try {
+    await step();
+  } catch (error) {
+    if (error instanceof ViewerRequestError) throw error;
+    throw new BadSdpError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** Until ICE gathering completes, or `ms` passed. */
 export function waitForGathering(pc: RTCPeerConnection, ms: number): Promise<void> {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
@@ -267,17 +277,15 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     // Watched before negotiating: ICE can fail while the answer is still being made.
     viewer.watch();
     try {
-      try {
-        await pc.setRemoteDescription({ type: "offer", sdp: opts.offerSdp });
+      await asBadSdp(() => pc.setRemoteDescription({ type: "offer", sdp: opts.offerSdp }));
+      // Between the offer and the answer: the answer carries the shared port's ufrag and candidates,
+      // which replace werift's own host gathering.
+      shared?.attach(pc, addresses);
+      await asBadSdp(async () => {
         withoutDefaultStun(pc, opts.ice);
-        // Before createAnswer: the shared port's candidates replace werift's own host gathering.
-        if (shared !== undefined) shared.attach(pc, addresses);
         await pc.setLocalDescription(await pc.createAnswer());
         viewer.watchDtls();
-      } catch (error) {
-        if (error instanceof ViewerRequestError) throw error;
-        throw new BadSdpError(error instanceof Error ? error.message : String(error));
-      }
+      });
       viewer.throwIfEnded();
       if (video !== undefined && !accepted(videoTransceiver)) {
         throw new BadSdpError("the offer's video m-line could not be matched with the stream's video");

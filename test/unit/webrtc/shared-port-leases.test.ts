@@ -66,7 +66,7 @@ describe("SharedPortLeases", () => {
 
   it("a port in use: every user learns it is taken; the next deploy tries again", async () => {
     let taken = true;
-    const rec = recorder((opts) => (taken ? new PortTakenError(opts.port) : undefined));
+    const rec = recorder((opts) => (taken ? new PortTakenError(opts.port, "udp") : undefined));
     const leases = new SharedPortLeases(rec.opener);
     const a = leases.acquire({ port: 5000 });
     const b = leases.acquire({ port: 5000 });
