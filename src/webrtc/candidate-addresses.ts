@@ -36,18 +36,21 @@ function configuredAddresses(ice: IceSettings, hostAddresses: readonly string[])
  * port forward (`docker run -p`) or a 1:1 NAT put in front of us. A viewer that reached us there can
  * most likely reach our ICE port there too. The Host header is the client's to choose, but a candidate
  * only tells that client where to send its own checks, so a made-up one hurts no one else.
- * None when the sockets are pinned to one interface: a candidate elsewhere could not be reached.
+ * When the sockets are bound to one address (Interface, or the shared port's bind address), only that
+ * one: a candidate elsewhere could not be reached.
  */
 export function uncoveredAddresses(
   ice: IceSettings,
   localAddresses: readonly string[],
   hostAddresses: readonly string[] = weriftHostAddresses(),
 ): string[] {
-  if (ice.interfaceAddresses?.udp4 !== undefined && ice.interfaceAddresses.udp4 !== "0.0.0.0") return [];
+  const pinned = ice.interfaceAddresses?.udp4;
+  const bound = pinned !== undefined && pinned !== "0.0.0.0" ? pinned : undefined;
   const covered = new Set(configuredAddresses(ice, hostAddresses));
   const uncovered: string[] = [];
   for (const address of localAddresses) {
     if (!isIPv4(address) || address === "0.0.0.0" || covered.has(address)) continue;
+    if (bound !== undefined && address !== bound) continue;
     covered.add(address);
     uncovered.push(address);
   }

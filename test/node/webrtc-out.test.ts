@@ -413,6 +413,25 @@ for (const runtime of RUNTIMES) {
         }
       });
 
+      it("settings.js iceBindAddress: the shared port listens there, and the nodes' candidates keep to it", async () => {
+        const icePort = await heldUdpPort();
+        await icePort.release();
+        helper.settings({ webrtcOut: { icePort: icePort.port, iceBindAddress: "127.0.0.1", iceTcp: false } });
+        try {
+          await helper.load(fakeNode, [webrtcOut("n1"), OUT]);
+          helper.getNode("n1").receive(mediaMessage());
+          const server = await http();
+          await request(server).post("/cam1/offer").send({ type: "offer", sdp: FAKE_OFFER }).expect(200);
+          const ice = fakes[0]!.options.ice;
+          assert.equal(ice.sharedPort?.port, icePort.port);
+          assert.equal(ice.sharedPort?.tcp, false);
+          assert.deepEqual(ice.interfaceAddresses, { udp4: "127.0.0.1" });
+          assert.equal(await udpPortFree(icePort.port), false);
+        } finally {
+          helper.settings({});
+        }
+      });
+
       it("the shared port in use: the status and the log say so, and viewers take ports of their own", async () => {
         const held = await heldUdpPort();
         helper.settings({ webrtcOut: { icePort: held.port } });

@@ -47,10 +47,14 @@ describe("candidateAddresses", () => {
     assert.deepEqual(candidateAddresses(ice(), ["::1", "fe80::1", "0.0.0.0", "not an address"], []), []);
   });
 
-  it("an interface pinned (Interface): that address only, and no request address, which it could not reach", () => {
+  it("an interface pinned (Interface): that address only, and no other request address, which it could not reach", () => {
     const pinned = ice({ interfaceAddresses: { udp4: "192.168.1.5" } });
     assert.deepEqual(candidateAddresses(pinned, ["127.0.0.1"], ["10.0.0.2", "192.168.1.5"]), ["192.168.1.5"]);
     assert.deepEqual(uncoveredAddresses(pinned, ["127.0.0.1"], ["192.168.1.5"]), []);
+    // Bound to loopback (which werift never gathers on): a request that came in there is offered it.
+    const loopback = ice({ interfaceAddresses: { udp4: "127.0.0.1" } });
+    assert.deepEqual(candidateAddresses(loopback, ["127.0.0.1", "192.0.2.50"], []), ["127.0.0.1"]);
+    assert.deepEqual(candidateAddresses(loopback, ["192.0.2.50"], []), []);
     // werift falls back to every interface when the pinned one is not there.
     assert.deepEqual(candidateAddresses(pinned, [], ["10.0.0.2"]), ["10.0.0.2"]);
   });
