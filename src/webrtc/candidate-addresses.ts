@@ -48,7 +48,9 @@ export function uncoveredAddresses(
   const bound = pinned !== undefined && pinned !== "0.0.0.0" ? pinned : undefined;
   const covered = new Set(configuredAddresses(ice, hostAddresses));
   const uncovered: string[] = [];
-  for (const address of localAddresses) {
+  for (const given of localAddresses) {
+    // An HTTP server listening on "::" sees IPv4 clients at IPv4-mapped addresses (::ffff:a.b.c.d).
+    const address = given.replace(/^::ffff:/i, "");
     if (!isIPv4(address) || address === "0.0.0.0" || covered.has(address)) continue;
     if (bound !== undefined && address !== bound) continue;
     covered.add(address);

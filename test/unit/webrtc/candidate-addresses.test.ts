@@ -43,6 +43,13 @@ describe("candidateAddresses", () => {
     ]);
   });
 
+  it("IPv4-mapped request addresses count as the IPv4 address they are", () => {
+    assert.deepEqual(candidateAddresses(ice(), ["::ffff:127.0.0.5", "::FFFF:127.0.0.1"], []), [
+      "127.0.0.5",
+      "127.0.0.1",
+    ]);
+  });
+
   it("IPv6 and unspecified request addresses are left out (IPv4 candidates only)", () => {
     assert.deepEqual(candidateAddresses(ice(), ["::1", "fe80::1", "0.0.0.0", "not an address"], []), []);
   });
