@@ -2,6 +2,7 @@ import "./loopback-namespace";
 import type { Socket } from "node:dgram";
 import {
   type MediaStreamTrack,
+  type PeerConfig,
   RTCPeerConnection,
   RTCRtpCodecParameters,
   type RtpPacket,
@@ -34,6 +35,8 @@ export interface ViewerOptions {
   h265?: boolean;
   /** Resolves `connected`, or rejects it, within this time. Default 10 s. */
   connectTimeoutMs?: number;
+  /** Overrides of the peer connection's configuration (e.g. ICE-TCP only). */
+  peerConfig?: Partial<PeerConfig>;
 }
 
 export interface WeriftViewer {
@@ -145,6 +148,7 @@ export async function connectViewer(opts: ViewerOptions): Promise<WeriftViewer> 
         ? [useOPUS({ payloadType: 111 }), useG722({ payloadType: 9 }), usePCMU(), usePCMA()]
         : [],
     },
+    ...opts.peerConfig,
   });
   const packets: Buffer[] = [];
   const arrivals: number[] = [];

@@ -23,6 +23,7 @@ export type DropReason =
   | "tcp-not-stun-check"
   | "tcp-oversize"
   | "tcp-idle"
+  | "tcp-closed-early"
   | "tcp-ip-cap"
   | "tcp-pending-cap"
   | "tcp-no-passive"

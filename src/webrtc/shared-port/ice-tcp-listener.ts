@@ -90,7 +90,8 @@ export class IceTcpListener {
     socket.on("error", () => {});
     socket.once("close", () => {
       clearTimeout(timer);
-      this.pending.delete(socket);
+      // Gone before its first frame was complete: nobody's, counted like the others.
+      if (this.pending.delete(socket)) this.drop("tcp-closed-early");
       this.sockets.delete(socket);
       const left = (this.perAddress.get(ip) ?? 1) - 1;
       if (left > 0) this.perAddress.set(ip, left);

@@ -19,8 +19,9 @@ import {
 //  - a STUN binding request goes to the viewer whose (long, random) ufrag starts its USERNAME,
 //    only once its FINGERPRINT and its MESSAGE-INTEGRITY (that viewer's password) hold; it then
 //    binds its source address to that viewer (it moves to another viewer only on another valid check);
-//  - a STUN response goes to the viewer with a pending transaction of that id (werift then checks
-//    the sender and the integrity itself);
+//  - a STUN response goes to the viewer bound to its sender, or the one that sent a check there,
+//    when that viewer has a pending transaction of that id (werift then checks the sender and the
+//    integrity itself);
 //  - DTLS, SRTP/SRTCP and STUN indications go by the bound source address;
 //  - anything else is dropped and counted, never answered: werift answers authenticated checks only.
 
@@ -38,7 +39,7 @@ export interface SharedIcePortOptions {
 export class PortTakenError extends Error {
   constructor(
     readonly port: number,
-    transport: "udp" | "tcp",
+    readonly transport: "udp" | "tcp",
   ) {
     super(`${transport.toUpperCase()} port ${port} is already in use`);
     this.name = "PortTakenError";
@@ -65,6 +66,8 @@ export interface SharedIcePortStats {
 
 /** At most this many remote addresses per viewer stay bound (a browser uses a handful). */
 const MAX_ROUTES_PER_VIEWER = 32;
+/** At most this many addresses per viewer are remembered as sent a check (its remote candidates). */
+const MAX_CHECK_TARGETS_PER_VIEWER = 64;
 
 /** One attached ICE connection (one viewer). */
 class Attachment implements CheckTarget<Attachment> {
@@ -74,6 +77,8 @@ class Attachment implements CheckTarget<Attachment> {
   readonly tcp: SharedTcpPassiveProtocol[] = [];
   /** Remote "ip:port" keys bound to this viewer, oldest first. */
   readonly routes = new Set<string>();
+  /** Remote "ip:port" keys this viewer sent checks to: where its responses come from. */
+  readonly checkTargets = new Set<string>();
   detached = false;
 
   constructor(
@@ -102,6 +107,8 @@ function longUfrag(): string {
 export class SharedIcePort {
   private readonly byUfrag = new Map<string, Attachment>();
   private readonly routes = new Map<string, Route>();
+  /** Remote "ip:port" → the viewer that last sent a check there (where a response may come from). */
+  private readonly checkTargets = new Map<string, Attachment>();
   private readonly dropped: Partial<Record<DropReason, number>> = {};
   private datagramsReceived = 0;
   private checksDelivered = 0;
@@ -139,6 +146,18 @@ export class SharedIcePort {
    * @throws PortTakenError when either is in use; nothing stays open then
    */
   static async open(opts: SharedIcePortOptions): Promise<SharedIcePort> {
+    // Port 0 (any): the TCP port must match the UDP one the system picked, which may be taken.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await SharedIcePort.bindBoth(opts);
+      } catch (error) {
+        const retry = opts.port === 0 && error instanceof PortTakenError && error.transport === "tcp";
+        if (!retry || attempt >= 10) throw error;
+      }
+    }
+  }
+
+  private static async bindBoth(opts: SharedIcePortOptions): Promise<SharedIcePort> {
     const socket = createSocket({ type: "udp4" });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -154,7 +173,7 @@ export class SharedIcePort {
     }
     const port = socket.address().port;
     if (opts.tcp !== true) return new SharedIcePort(socket, port, undefined, undefined);
-    const server = createServer({ pauseOnConnect: false });
+    const server = createServer();
     try {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
@@ -205,7 +224,9 @@ export class SharedIcePort {
     const attachment = new Attachment(ufrag, connection.localPassword);
     const detach = (): void => this.detach(attachment);
     for (const host of hosts) {
-      const transport = new SharedUdpTransport(this.socket, host, this.port, detach);
+      const transport = new SharedUdpTransport(this.socket, host, this.port, detach, (addr) =>
+        this.sentCheck(attachment, addr),
+      );
       const protocol = sharedStunProtocol(connection, transport, host, this.port);
       connection.ensureProtocol(protocol);
       connection.protocols.push(protocol);
@@ -231,6 +252,10 @@ export class SharedIcePort {
       if (this.routes.get(key)?.attachment === attachment) this.routes.delete(key);
     }
     attachment.routes.clear();
+    for (const key of attachment.checkTargets) {
+      if (this.checkTargets.get(key) === attachment) this.checkTargets.delete(key);
+    }
+    attachment.checkTargets.clear();
     for (const protocol of attachment.udp) (protocol.transport as SharedUdpTransport).closed = true;
     // Each closes its adopted TCP connections (werift's pruneForSelection); idempotent.
     for (const protocol of attachment.tcp) void protocol.close();
@@ -292,15 +317,32 @@ export class SharedIcePort {
     return undefined;
   }
 
-  /** The protocol waiting for a response with this transaction id: the bound viewer's first. */
+  /**
+   * The protocol waiting for a response with this transaction id: among the protocols of the
+   * viewer bound to the sender, or of the viewer that last sent a check to it. Two map lookups,
+   * never a scan of all viewers (a flood of made-up responses costs what any drop costs).
+   */
   private transactionOwner(id: string, key: string): StunProtocolInternals | undefined {
-    const bound = this.routes.get(key)?.attachment.hasTransaction(id);
-    if (bound !== undefined) return bound;
-    for (const attachment of this.byUfrag.values()) {
-      const protocol = attachment.hasTransaction(id);
-      if (protocol !== undefined) return protocol;
+    const bound = this.routes.get(key)?.attachment;
+    const found = bound?.hasTransaction(id);
+    if (found !== undefined) return found;
+    const checked = this.checkTargets.get(key);
+    return checked === bound ? undefined : checked?.hasTransaction(id);
+  }
+
+  /** A viewer's werift sent a STUN request (a check, or consent) to `addr`: its answer comes from there. */
+  private sentCheck(attachment: Attachment, addr: Address): void {
+    if (attachment.detached) return;
+    const key = `${addr[0]}:${addr[1]}`;
+    if (attachment.checkTargets.has(key) && this.checkTargets.get(key) === attachment) return;
+    attachment.checkTargets.delete(key);
+    attachment.checkTargets.add(key);
+    this.checkTargets.set(key, attachment);
+    if (attachment.checkTargets.size > MAX_CHECK_TARGETS_PER_VIEWER) {
+      const oldest = attachment.checkTargets.values().next().value as string;
+      attachment.checkTargets.delete(oldest);
+      if (this.checkTargets.get(oldest) === attachment) this.checkTargets.delete(oldest);
     }
-    return undefined;
   }
 
   /** Binds a remote address to the viewer a valid check from it reached. */

@@ -27,8 +27,10 @@ import {
  *   - `localCandidatesStart`: false until gathering began (attach must come before it).
  *  StunProtocol (exported): `transport` (Transport shape: send(data, addr), close(), closed,
  *   address, addressFamily; plus `socket`, read by direct-rtp-sink/udp-send-now through
- *   CandidatePairInternals), `localIp`, `localCandidate`, `transactions` (private: transaction id
- *   hex → pending request), `datagramReceived(data, addr)` (private: the socket's message handler).
+ *   CandidatePairInternals; every STUN request, checks and consent, goes out through send(), which
+ *   is how the port learns where responses will come from), `localIp`, `localCandidate`,
+ *   `transactions` (private: transaction id hex → pending request), `datagramReceived(data, addr)`
+ *   (private: the socket's message handler), close() closing its transport.
  *  TcpPassiveProtocol (exported): `registerSocket(socket, remoteAddr)` (protected: adopts an
  *   accepted connection and returns its entry {socket, buffer, remoteAddr}), `handleFrame(frame,
  *   addr)` (private: one RFC 4571 frame), `sockets`, `transactions`, `pruneForSelection()`,
@@ -105,6 +107,8 @@ export class SharedUdpTransport {
     private readonly host: string,
     private readonly port: number,
     private readonly onClose: () => void,
+    /** Told of every STUN request sent (first byte 0 or 1, class bits request), with its target. */
+    private readonly onRequestSent: (addr: Address) => void = () => {},
   ) {}
 
   get address(): { address: string; family: string; port: number } {
@@ -113,6 +117,10 @@ export class SharedUdpTransport {
 
   send = async (data: Buffer, addr?: Address): Promise<void> => {
     if (this.closed || addr === undefined) return;
+    // STUN request: message type 0x0000-0x3fff with both class bits (0x0110) clear.
+    if (data.length >= 20 && (data[0] as number) < 0x40 && (data.readUInt16BE(0) & 0x0110) === 0) {
+      this.onRequestSent(addr);
+    }
     if (isIP(addr[0]) === 0) {
       // A host name (werift resolves mDNS itself; anything else needs the lookup dgram does).
       await new Promise<void>((resolve, reject) => {
