@@ -9,6 +9,7 @@ import { type IceServerEntry, iceServerLinks } from "./ice-links";
 import type { RequestHandler } from "./middleware";
 import { playerPage, playerPagePolicy } from "./player-page";
 import { publicStats } from "./public-stats";
+import { requestLocalAddresses, unmapped } from "./request-address";
 import { baseUrl } from "./request-base";
 import type { Endpoint } from "./router";
 import { type StreamSummary, summarizeStream, type ViewerSetStats } from "./stream-summary";
@@ -65,8 +66,7 @@ interface Route {
 }
 
 function remoteAddress(req: IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? "";
-  return address.startsWith("::ffff:") ? address.slice(7) : address;
+  return unmapped(req.socket.remoteAddress ?? "");
 }
 
 function methodNotAllowed(method: string, allowed: readonly string[]): HttpError {
@@ -264,7 +264,12 @@ export class StreamEndpoint implements Endpoint {
 
   private async offer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const sdp = await readJsonOffer(req, this.bodyTimeoutMs);
-    const { id, resource, answerSdp } = await this.opts.viewers.addViewer(sdp, remoteAddress(req), true);
+    const { id, resource, answerSdp } = await this.opts.viewers.addViewer(
+      sdp,
+      remoteAddress(req),
+      true,
+      requestLocalAddresses(req),
+    );
     // `location` is the session's WHEP resource, as a WHEP POST's Location: only this client learns it.
     sendJson(res, 200, {
       type: "answer",
@@ -276,7 +281,12 @@ export class StreamEndpoint implements Endpoint {
 
   private async whep(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const sdp = await readSdpOffer(req, this.bodyTimeoutMs);
-    const { id, resource, answerSdp } = await this.opts.viewers.addViewer(sdp, remoteAddress(req), false);
+    const { id, resource, answerSdp } = await this.opts.viewers.addViewer(
+      sdp,
+      remoteAddress(req),
+      false,
+      requestLocalAddresses(req),
+    );
     res.statusCode = 201;
     res.setHeader("Location", `${this.urls(req).whep}/${resource}`);
     res.setHeader("ETag", etagFor(id));

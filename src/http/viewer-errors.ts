@@ -11,6 +11,10 @@ const STATUS: Readonly<Record<ViewerRequestErrorCode, number>> = {
   "max-viewers-per-address": 429,
   "max-viewers": 503,
   "no-stream": 503,
+  // The server's configuration is at fault and retrying will not help: an error now, with the detail of
+  // what to set, rather than an answer without candidates that leaves the player "connecting…" for 30 s
+  // while it holds a viewer's place.
+  "no-ice-candidate": 500,
 };
 
 /** How a refusal of the viewer set is answered over HTTP: its status, and Retry-After when waiting helps. */

@@ -201,21 +201,78 @@ export interface SiteSettings {
   readonly wall: boolean;
   /** Origins besides their own that may frame the player pages and the camera wall. */
   readonly frameAncestors: readonly string[];
+  /**
+   * The one UDP port (and ICE-TCP port) every viewer of every webrtc-out of the process shares; 0: none,
+   * each viewer takes a UDP port of its own. Default DEFAULT_ICE_PORT.
+   */
+  readonly icePort: number;
+  /** Passive ICE-TCP candidates on icePort too, for networks that drop UDP. Default true. */
+  readonly iceTcp: boolean;
+  /** The address the shared port binds to; undefined: every address. */
+  readonly iceBindAddress: string | undefined;
   /** What was wrong in the setting and left out; each node warns about it. */
   readonly problems: readonly CatalogText[];
 }
 
+/** The shared ICE port when settings.js names none: the one go2rtc and mediamtx use, so firewalls know it. */
+export const DEFAULT_ICE_PORT = 8189;
+
+const SITE_DEFAULTS = {
+  wall: true,
+  frameAncestors: [],
+  icePort: DEFAULT_ICE_PORT,
+  iceTcp: true,
+  iceBindAddress: undefined,
+} as const;
+
+/** `icePort`: a port number, or false / 0 for none; anything else keeps the default and is reported. */
+function parseIcePort(value: unknown, problems: CatalogText[]): number {
+  if (value === undefined) return DEFAULT_ICE_PORT;
+  if (value === false || value === 0) return 0;
+  if (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 65535) return value;
+  problems.push({
+    key: "webrtc-out.warnings.site-ice-port",
+    values: { value: String(JSON.stringify(value)), port: DEFAULT_ICE_PORT },
+  });
+  return DEFAULT_ICE_PORT;
+}
+
 /**
- * `webrtcOut: { wall: false, frameAncestors: ["https://dash.example.net"] }`; never throws, reports
- * problems instead.
+ * `webrtcOut: { wall: false, frameAncestors: ["https://dash.example.net"], icePort: 8189, iceTcp: true,
+ * iceBindAddress: "192.0.2.7" }`; never throws, reports problems instead.
  */
 export function parseSiteSettings(setting: unknown): SiteSettings {
   const problems: CatalogText[] = [];
-  if (setting === undefined || setting === null) return { wall: true, frameAncestors: [], problems };
+  if (setting === undefined || setting === null) return { ...SITE_DEFAULTS, problems };
   if (typeof setting !== "object" || Array.isArray(setting)) {
-    return { wall: true, frameAncestors: [], problems: [{ key: "webrtc-out.warnings.site-setting" }] };
+    return { ...SITE_DEFAULTS, problems: [{ key: "webrtc-out.warnings.site-setting" }] };
   }
-  const { wall, frameAncestors: given } = setting as { wall?: unknown; frameAncestors?: unknown };
+  const {
+    wall,
+    frameAncestors: given,
+    icePort: port,
+    iceTcp: tcp,
+    iceBindAddress: bind,
+  } = setting as {
+    wall?: unknown;
+    frameAncestors?: unknown;
+    icePort?: unknown;
+    iceTcp?: unknown;
+    iceBindAddress?: unknown;
+  };
+  const icePort = parseIcePort(port, problems);
+  if (tcp !== undefined && typeof tcp !== "boolean") {
+    problems.push({ key: "webrtc-out.warnings.site-ice-tcp" });
+  }
+  let iceBindAddress: string | undefined;
+  if (bind !== undefined && bind !== "") {
+    if (typeof bind === "string" && isIPv4(bind.trim())) iceBindAddress = bind.trim();
+    else
+      problems.push({
+        key: "webrtc-out.warnings.site-ice-bind",
+        values: { value: String(JSON.stringify(bind)) },
+      });
+  }
   if (wall !== undefined && typeof wall !== "boolean") {
     problems.push({ key: "webrtc-out.warnings.site-wall" });
   }
@@ -231,6 +288,14 @@ export function parseSiteSettings(setting: unknown): SiteSettings {
         });
     }
   }
-  // Anything but true or absent keeps the wall off: a typo must not publish it.
-  return { wall: wall === undefined || wall === true, frameAncestors, problems };
+  return {
+    // Anything but true or absent keeps the wall off: a typo must not publish it.
+    wall: wall === undefined || wall === true,
+    frameAncestors,
+    icePort,
+    // Anything but false keeps ICE-TCP on: it only adds a way in, on the port already open.
+    iceTcp: tcp !== false,
+    iceBindAddress,
+    problems,
+  };
 }

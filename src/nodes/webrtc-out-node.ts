@@ -6,9 +6,12 @@ import { StreamEndpoint, type ViewerHost } from "../http/stream-endpoint";
 import {
   MaxViewersError,
   NoCommonCodecError,
+  NoIceCandidateError,
   NoStreamError,
   TooManyFromAddressError,
 } from "../webrtc/errors";
+import type { IceSettings } from "../webrtc/ice-config";
+import { type SharedPortLease, SharedPortLeases } from "../webrtc/shared-port-leases";
 import type { StreamViewersOptions } from "../webrtc/stream-viewers";
 import type { ViewerStats } from "../webrtc/viewer";
 import type { StreamStats, ViewerSet } from "../webrtc/viewer-set";
@@ -64,19 +67,22 @@ function viewerCount(count: number, text: Translate): string {
 
 /**
  * "3 viewers · H264 · 2.1 Mbps", with what is wrong appended; yellow with the reason when a viewer was
- * refused for something the user can fix (`refused`).
+ * refused for something the user can fix (`refused`), or with `notice` (the shared ICE port could not
+ * be had), which stays for as long as the node runs.
  */
 export function statusFor(
   viewers: ViewerSetView,
   audio: boolean,
   text: Translate,
   refused?: CatalogText,
+  notice?: CatalogText,
 ): NodeStatus {
   const stream = viewers.stream;
+  const noticed = notice === undefined ? [] : [text(notice.key, notice.values)];
   if (!stream) {
     const parts = [text("webrtc-out.status.waiting")];
     if (viewers.size > 0) parts.push(viewerCount(viewers.size, text));
-    return { fill: "yellow", shape: "ring", text: parts.join(" · ") };
+    return { fill: "yellow", shape: "ring", text: [...parts, ...noticed].join(" · ") };
   }
   const { stream: info } = viewers.stats();
   const video = stream.media.find((m) => m.kind === "video");
@@ -90,7 +96,8 @@ export function statusFor(
   }
   if (info.bFrames) parts.push(text("webrtc-out.status.b-frames"));
   if (refused) parts.push(text(refused.key, refused.values));
-  return { fill: refused ? "yellow" : "green", shape: "dot", text: parts.join(" · ") };
+  parts.push(...noticed);
+  return { fill: refused || notice ? "yellow" : "green", shape: "dot", text: parts.join(" · ") };
 }
 
 /** Why a viewer was refused, when the user can do something about it (the camera's codec, the limits). */
@@ -105,6 +112,7 @@ function fixableRefusal(err: unknown): CatalogText | undefined {
   if (err instanceof TooManyFromAddressError) {
     return { key: "webrtc-out.status.refused-per-address", values: { max: err.maxPerAddress } };
   }
+  if (err instanceof NoIceCandidateError) return { key: "webrtc-out.status.no-candidate" };
   return undefined;
 }
 
@@ -128,11 +136,14 @@ function reportingRefusals(
   viewers: ViewerHost,
   onNoStream: () => void,
   onRefused: (why: CatalogText) => void,
+  ready: Promise<unknown>,
 ): ViewerHost {
   return {
-    addViewer: async (offerSdp, remoteAddress, vanilla) => {
+    addViewer: async (offerSdp, remoteAddress, vanilla, localAddresses) => {
+      // The shared port is being opened (the node's first moments): a viewer takes it, not a port of its own.
+      await ready;
       try {
-        return await viewers.addViewer(offerSdp, remoteAddress, vanilla);
+        return await viewers.addViewer(offerSdp, remoteAddress, vanilla, localAddresses);
       } catch (err) {
         if (err instanceof NoStreamError) onNoStream();
         const fixable = fixableRefusal(err);
@@ -148,8 +159,18 @@ function reportingRefusals(
   };
 }
 
-/** Registers the webrtc-out type, building each node's viewer set with `createViewers`. */
-export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory): void {
+/** The process's one set of shared ICE ports, for every webrtc-out node of every flow. */
+const processPorts = new SharedPortLeases();
+
+/**
+ * Registers the webrtc-out type, building each node's viewer set with `createViewers`; the nodes take
+ * the shared ICE port from `ports` (by default the process's own).
+ */
+export function registerWebrtcOut(
+  RED: NodeAPI,
+  createViewers: ViewerSetFactory,
+  ports: SharedPortLeases = processPorts,
+): void {
   function WebrtcOutNode(this: Node<WebrtcOutCredentials>, def: NodeDef): void {
     RED.nodes.createNode(this as Node<never>, def);
     const settings = parseWebrtcOutConfig(def as WebrtcOutDef, this.credentials);
@@ -234,11 +255,13 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
       node.warn(text("webrtc-out.warnings.path-taken", { path: settings.path }));
       return undefined;
     }
+    // This node's own copy: the shared port is put into it once open.
+    const ice: IceSettings = { ...settings.ice };
     let viewers: ViewerSetView;
     try {
       viewers = createViewers({
         maxViewers: settings.maxViewers,
-        ice: settings.ice,
+        ice,
         audio: settings.audio,
         fastStart: settings.fastStart,
         fallbackCodec: settings.fallbackCodec,
@@ -255,6 +278,30 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
     let closing = false;
     // The last refusal the user can fix; the status stays yellow with it until a viewer joins.
     let refused: CatalogText | undefined;
+    // Why there is no shared port although settings.js asks for one.
+    let notice: CatalogText | undefined;
+    const lease = leaseSharedPort(settings, site, ports);
+    const ready = (lease?.ready ?? Promise.resolve(undefined)).then((outcome) => {
+      if (outcome === undefined || closing) return;
+      if (outcome.port !== undefined) {
+        ice.sharedPort = outcome.port;
+        // Candidates only where the shared port listens.
+        if (site.iceBindAddress !== undefined && ice.interfaceAddresses?.udp4 === undefined)
+          ice.interfaceAddresses = { udp4: site.iceBindAddress };
+        return;
+      }
+      const port = site.icePort;
+      notice = outcome.taken
+        ? { key: "webrtc-out.status.port-taken", values: { port } }
+        : { key: "webrtc-out.status.port-failed", values: { port } };
+      node.warn(
+        outcome.taken
+          ? text("webrtc-out.warnings.port-taken", { port })
+          : text("webrtc-out.warnings.port-failed", { port, reason: outcome.error.message }),
+      );
+      showStatus();
+    });
+    const mayWarnNoCandidate = reportLimiter(BAD_INPUT_REPORT_INTERVAL_MS);
     const mayRequest = reportLimiter(REQUESTED_EVENT_INTERVAL_MS);
     const requested = () => {
       if (closing || !mayRequest()) return;
@@ -263,10 +310,17 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
     endpoint = new StreamEndpoint({
       path: settings.path,
       title: settings.title,
-      viewers: reportingRefusals(viewers, requested, (why) => {
-        refused = why;
-        showStatus();
-      }),
+      viewers: reportingRefusals(
+        viewers,
+        requested,
+        (why) => {
+          refused = why;
+          if (why.key === "webrtc-out.status.no-candidate" && mayWarnNoCandidate())
+            node.warn(text("webrtc-out.warnings.no-candidate"));
+          showStatus();
+        },
+        ready,
+      ),
       iceServers: settings.ice.iceServers,
       viewerToken: settings.viewerToken,
       frameAncestors: site.frameAncestors,
@@ -275,7 +329,7 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
 
     let shown = "";
     const showStatus = () => {
-      const status = statusFor(viewers, settings.audio, text, refused);
+      const status = statusFor(viewers, settings.audio, text, refused, notice);
       // Every status goes to every open editor: send changes only.
       const key = `${status.fill}|${status.text}`;
       if (key === shown) return;
@@ -306,16 +360,37 @@ export function registerWebrtcOut(RED: NodeAPI, createViewers: ViewerSetFactory)
       clearInterval(statusTimer);
       clearInterval(statsTimer);
       registration.unregister();
-      viewers.close().then(
-        () => done(),
-        (err: unknown) => {
+      viewers
+        .close()
+        .catch((err: unknown) => {
           const reason = err instanceof Error ? err.message : String(err);
           node.warn(text("webrtc-out.warnings.closing", { reason }));
-          done();
-        },
-      );
+        })
+        // After the viewers: the last node to close closes the shared port, with nothing left on it.
+        .then(() => lease?.release())
+        .then(
+          () => done(),
+          () => done(),
+        );
     });
     return { viewers };
+  }
+
+  /**
+   * The shared ICE port for a node that uses one: settings.js names a port and the node has no UDP port
+   * range of its own (a range keeps its per-viewer ports, for firewalls opened for that range).
+   */
+  function leaseSharedPort(
+    settings: WebrtcOutSettings,
+    site: SiteSettings,
+    leases: SharedPortLeases,
+  ): SharedPortLease | undefined {
+    if (site.icePort === 0 || settings.ice.portRange !== undefined) return undefined;
+    return leases.acquire({
+      port: site.icePort,
+      tcp: site.iceTcp,
+      ...(site.iceBindAddress !== undefined ? { bindAddress: site.iceBindAddress } : {}),
+    });
   }
 
   RED.nodes.registerType("webrtc-out", WebrtcOutNode as (this: Node<never>, def: NodeDef) => void, {

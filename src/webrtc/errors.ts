@@ -7,7 +7,8 @@ export type ViewerRequestErrorCode =
   | "unknown-viewer"
   | "ice-restart"
   | "too-many-pending"
-  | "max-viewers-per-address";
+  | "max-viewers-per-address"
+  | "no-ice-candidate";
 
 /**
  * Errors a viewer request can end in: a stable `code`, a one-line `message`, a `detail` that tells a
@@ -130,6 +131,23 @@ export class TooManyFromAddressError extends ViewerRequestError {
       "too many viewers from this address",
       `${remoteAddress} already has ${maxPerAddress} viewer${maxPerAddress === 1 ? "" : "s"} of this stream, ` +
         "the most one client address may have; end one of them, or try again later",
+    );
+  }
+}
+
+/**
+ * The answer would offer no ICE candidate at all (no usable interface address, none configured, nothing
+ * the viewer's request came in on, and no STUN or TURN server): the viewer could never connect. The
+ * server's configuration must change, so the detail says what to set.
+ */
+export class NoIceCandidateError extends ViewerRequestError {
+  readonly code = "no-ice-candidate";
+
+  constructor() {
+    super(
+      "no ICE candidate",
+      "this server has no address to offer the viewer: set extra host addresses in the webrtc-out node " +
+        "(the address viewers reach this host at), or a TURN server",
     );
   }
 }

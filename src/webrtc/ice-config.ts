@@ -12,8 +12,9 @@ export interface IceSettings {
   /** Bind to this interface address only. */
   interfaceAddresses?: { udp4?: string };
   /**
-   * One UDP (and ICE-TCP) port for every viewer instead of a socket per viewer: the viewer's peer is
-   * attached to it (portRange no longer applies to host candidates; TURN still gathers as configured).
+   * The process's one ICE port (UDP, and ICE-TCP when it has it) that every viewer shares; without it
+   * each viewer takes a UDP port of its own (from `portRange` when set). With it, portRange no longer
+   * applies to host candidates; TURN still gathers as configured.
    */
   sharedPort?: SharedIcePort;
 }

@@ -283,9 +283,14 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
    * Answers a browser's offer with a new viewer: its id (for events and logs) and its WHEP resource, the
    * secret that names it to viewerOf (for the client that offered, and no one else).
    * @throws MaxViewersError, TooManyFromAddressError, TooManyPendingError, NoStreamError,
-   *   NoCommonCodecError, BadSdpError (all ViewerRequestError)
+   *   NoCommonCodecError, BadSdpError, NoIceCandidateError (all ViewerRequestError)
    */
-  async addViewer(offerSdp: string, remoteAddress: string, vanilla: boolean): Promise<NewViewer> {
+  async addViewer(
+    offerSdp: string,
+    remoteAddress: string,
+    vanilla: boolean,
+    localAddresses: readonly string[] = [],
+  ): Promise<NewViewer> {
     if (this.closed) throw new NoStreamError();
     if (this.viewers.size + this.pending >= this.opts.maxViewers)
       throw new MaxViewersError(this.opts.maxViewers);
@@ -309,6 +314,7 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
         ...(audio !== undefined ? { audio } : {}),
         ice: this.opts.ice,
         remoteAddress,
+        localAddresses,
         vanilla,
         ...(this.opts.viewerTimeouts !== undefined ? { timeouts: this.opts.viewerTimeouts } : {}),
         ...(this.opts.pacing !== undefined ? { pacing: this.opts.pacing } : {}),

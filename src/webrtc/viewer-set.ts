@@ -62,8 +62,16 @@ export interface ViewerSet {
   readonly stream: StreamInfo | undefined;
   /** Viewers answered and not ended. */
   readonly size: number;
-  /** Answers a browser's offer with a new viewer. */
-  addViewer(offerSdp: string, remoteAddress: string, vanilla: boolean): Promise<NewViewer>;
+  /**
+   * Answers a browser's offer with a new viewer. `localAddresses`: where the viewer's request reached
+   * us (ViewerOptions.localAddresses).
+   */
+  addViewer(
+    offerSdp: string,
+    remoteAddress: string,
+    vanilla: boolean,
+    localAddresses?: readonly string[],
+  ): Promise<NewViewer>;
   /** The id of the live viewer whose WHEP resource is `resource`; undefined for any other text. */
   viewerOf(resource: string): string | undefined;
   /**

@@ -1,7 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { isIPv4 } from "node:net";
-import { networkInterfaces } from "node:os";
 import {
   MediaStreamTrack,
   RTCPeerConnection,
@@ -13,6 +11,7 @@ import {
 } from "werift";
 import type { MediaInfo } from "../rtp/stream-info";
 import { withRtcpMuxOnRejectedSections } from "./answer-sdp";
+import { candidateAddresses, uncoveredAddresses } from "./candidate-addresses";
 import {
   describeMedia,
   describeOffered,
@@ -21,7 +20,13 @@ import {
   matchVideoCodec,
 } from "./codec-match";
 import { DirectRtpSink } from "./direct-rtp-sink";
-import { BadSdpError, IceRestartError, NoCommonCodecError, ViewerRequestError } from "./errors";
+import {
+  BadSdpError,
+  IceRestartError,
+  NoCommonCodecError,
+  NoIceCandidateError,
+  ViewerRequestError,
+} from "./errors";
 import { type IceSettings, peerIceConfig, withoutDefaultStun } from "./ice-config";
 import { parseOffer } from "./offer";
 import { parseSdpFragment } from "./sdp-fragment";
@@ -68,16 +73,16 @@ export interface ViewerOptions {
   readonly audio?: MediaInfo;
   readonly ice: IceSettings;
   readonly remoteAddress: string;
+  /**
+   * The address(es) the viewer's HTTP request reached us at (the socket's local IPv4 address and an IPv4
+   * literal in the Host header): offered as candidates too when the configured ones do not cover them.
+   */
+  readonly localAddresses?: readonly string[];
   /** True: the answer carries every candidate (gathering awaited). False: trickle (WHEP PATCH). */
   readonly vanilla: boolean;
   readonly timeouts?: ViewerTimeouts;
   /** Each track's queue bound and pacing. */
   readonly pacing?: PacingOptions;
-  /**
-   * The address(es) the viewer's HTTP request reached us at (the socket's local address, an IPv4
-   * literal in the Host header): advertised too when a shared ICE port is used.
-   */
-  readonly localAddresses?: readonly string[];
 }
 
 interface ViewerEvents {
@@ -147,23 +152,6 @@ export function waitForGathering(pc: RTCPeerConnection, ms: number): Promise<voi
   });
 }
 
-/**
- * The IPv4 addresses a viewer on the shared ICE port gets host candidates for: the interfaces'
- * (as werift would gather them: not loopback, only interfaceAddresses.udp4 when that is one of
- * them), the configured additional ones, and the ones the request came in on.
- * TODO(lead): a minimal stand-in for src/webrtc/candidate-addresses.ts (another helper's work).
- */
-function sharedPortAddresses(ice: IceSettings, localAddresses: readonly string[]): string[] {
-  let interfaces = Object.values(networkInterfaces()).flatMap((entries) =>
-    (entries ?? []).filter((e) => e.family === "IPv4" && !e.internal).map((e) => e.address),
-  );
-  const only = ice.interfaceAddresses?.udp4;
-  if (only !== undefined && interfaces.includes(only)) interfaces = [only];
-  // An HTTP server listening on "::" sees IPv4 clients at IPv4-mapped addresses (::ffff:a.b.c.d).
-  const requested = localAddresses.map((a) => a.replace(/^::ffff:/i, ""));
-  return [...new Set([...interfaces, ...ice.additionalHostAddresses, ...requested])].filter((a) => isIPv4(a));
-}
-
 /** RFC 5104 §4.3.1: payload-specific feedback with FMT 4 is a Full Intra Request. */
 const FIR_FMT = 4;
 
@@ -229,6 +217,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
   /**
    * Answers a browser's offer.
    * @throws BadSdpError for an offer that cannot be answered
+   * @throws NoIceCandidateError when the answer would offer the viewer no candidate to connect to
    * @throws NoCommonCodecError when the browser cannot receive the stream's video (or, for an
    *   audio-only stream, its audio)
    */
@@ -241,10 +230,25 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       throw new NoCommonCodecError(stream, describeOffered(parseOffer(opts.offerSdp).audio));
     }
     const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    const localAddresses = opts.localAddresses ?? [];
+    const shared = opts.ice.sharedPort;
+    // Host candidates only, and none: nothing could ever be gathered, so the viewer could never connect.
+    const addresses = candidateAddresses(opts.ice, localAddresses);
+    if (addresses.length === 0 && opts.ice.iceServers.length === 0) throw new NoIceCandidateError();
+    const ice =
+      shared === undefined
+        ? {
+            ...opts.ice,
+            additionalHostAddresses: [
+              ...opts.ice.additionalHostAddresses,
+              ...uncoveredAddresses(opts.ice, localAddresses),
+            ],
+          }
+        : opts.ice;
     const videoParams = video === undefined ? undefined : codecParameters(video);
     const audioParams = audio === undefined ? undefined : codecParameters(audio);
     const pc = new RTCPeerConnection({
-      ...peerIceConfig(opts.ice),
+      ...peerIceConfig(ice),
       // Created per connection: werift's codec objects carry negotiation state.
       codecs: {
         video: videoParams === undefined ? [] : [videoParams],
@@ -275,8 +279,9 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     viewer.watch();
     try {
       await asBadSdp(() => pc.setRemoteDescription({ type: "offer", sdp: opts.offerSdp }));
-      // Between the offer and the answer: the answer carries the shared port's ufrag and candidates.
-      opts.ice.sharedPort?.attach(pc, sharedPortAddresses(opts.ice, opts.localAddresses ?? []));
+      // Between the offer and the answer: the answer carries the shared port's ufrag and candidates,
+      // which replace werift's own host gathering.
+      shared?.attach(pc, addresses);
       await asBadSdp(async () => {
         withoutDefaultStun(pc, opts.ice);
         await pc.setLocalDescription(await pc.createAnswer());
@@ -290,6 +295,9 @@ export class Viewer extends EventEmitter<ViewerEvents> {
       const localSdp = pc.localDescription?.sdp;
       if (localSdp === undefined) throw new BadSdpError("no answer could be made");
       const answerSdp = withRtcpMuxOnRejectedSections(localSdp);
+      // With every candidate gathered (vanilla) and none in the answer (e.g. an unreachable TURN server
+      // was all there was), the answer would be a dead one.
+      if (opts.vanilla && !/^a=candidate:/m.test(answerSdp)) throw new NoIceCandidateError();
       viewer.throwIfEnded();
       return { viewer, answerSdp };
     } catch (error) {

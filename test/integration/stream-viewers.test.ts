@@ -7,6 +7,7 @@ import {
   IceRestartError,
   MaxViewersError,
   NoCommonCodecError,
+  NoIceCandidateError,
   NoStreamError,
   UnknownViewerError,
   ViewerRequestError,
@@ -567,6 +568,51 @@ describe("StreamViewers with werift viewers (loopback)", function () {
     await Promise.all(clients.map((v) => v.close()));
     await waitFor(() => udpSockets() === baseline, 2000, "the clients' sockets to close");
     await assert.rejects(rig.set.addViewer("v=0", "127.0.0.1", true), NoStreamError);
+  });
+
+  it("no extra host address: offers the address the request came in on, and refuses an answer with no candidate", async () => {
+    rig = await Rig.demo({ ice: { iceServers: [], additionalHostAddresses: [] } });
+    const set = rig.set;
+    const udpSockets = () => process.getActiveResourcesInfo().filter((r) => r === "UDPWrap").length;
+    const offer = readOffer("chromium-156.sdp");
+    // This namespace has loopback only, which werift does not gather on: nothing to offer.
+    const before = udpSockets();
+    await assert.rejects(set.addViewer(offer, "127.0.0.1", true), (err: unknown) => {
+      assert.ok(err instanceof NoIceCandidateError);
+      assert.match(err.detail, /set extra host addresses .* or a TURN server/);
+      return true;
+    });
+    assert.equal(set.size, 0);
+    assert.equal(udpSockets(), before, "no socket was opened for it");
+    // A TURN server that never answers: gathering ends with nothing, and the vanilla answer is refused.
+    const turnless = new StreamViewers({
+      ...options({
+        ice: {
+          iceServers: [{ urls: "turn:127.0.0.1:9", username: "u", credential: "p" }],
+          additionalHostAddresses: [],
+        },
+      }),
+      viewerTimeouts: { gatherMs: 3000 },
+    });
+    try {
+      for (const [unit, stream] of [demoUnit()]) turnless.push(unit, stream);
+      await assert.rejects(turnless.addViewer(offer, "127.0.0.1", true), NoIceCandidateError);
+      assert.equal(turnless.size, 0);
+    } finally {
+      await turnless.close();
+    }
+    // The request came in on 127.0.0.1: offered, and the viewer plays.
+    let answerSdp = "";
+    const viewer = await connectViewer({
+      offer: async (sdp) => {
+        answerSdp = (await set.addViewer(sdp, "127.0.0.1", true, ["127.0.0.1"])).answerSdp;
+        return answerSdp;
+      },
+    });
+    rig.viewers.push(viewer);
+    assert.match(answerSdp, /^a=candidate:\S+ \d+ udp \d+ 127\.0\.0\.1 \d+ typ host/m);
+    await viewer.connected;
+    await receivedFrames(viewer, 10);
   });
 
   it("takes trickled candidates (WHEP PATCH) and refuses an ICE restart", async () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createSocket } from "node:dgram";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import helper from "node-red-node-test-helper";
@@ -94,6 +95,28 @@ function mediaMessage(session = 1, audioCodec?: string) {
 /** The number of UDP sockets open in this process (werift's peer connections hold them). */
 function udpSockets(): number {
   return process.getActiveResourcesInfo().filter((name) => name === "UDPWrap").length;
+}
+
+/** A UDP port held by this process on every address, until released. */
+async function heldUdpPort(): Promise<{ port: number; release(): Promise<void> }> {
+  const socket = createSocket("udp4");
+  await new Promise<void>((done) => socket.bind(0, "0.0.0.0", () => done()));
+  return {
+    port: socket.address().port,
+    release: () => new Promise<void>((done) => socket.close(() => done())),
+  };
+}
+
+/** True when UDP `port` can be bound on every address. */
+function udpPortFree(port: number): Promise<boolean> {
+  const socket = createSocket("udp4");
+  return new Promise<boolean>((done) => {
+    socket.once("error", () => {
+      socket.close();
+      done(false);
+    });
+    socket.bind(port, "0.0.0.0", () => socket.close(() => done(true)));
+  });
 }
 
 for (const runtime of RUNTIMES) {
@@ -356,6 +379,82 @@ for (const runtime of RUNTIMES) {
           text: "cannot start: no UDP ports",
         });
         assert.deepEqual(registeredPaths(app()), []);
+      });
+
+      it("settings.js icePort: one shared port for the nodes, none for a node with a UDP range; released after", async () => {
+        const icePort = await heldUdpPort();
+        await icePort.release();
+        helper.settings({ webrtcOut: { icePort: icePort.port } });
+        try {
+          await helper.load(fakeNode, [
+            webrtcOut("n1"),
+            webrtcOut("n2", { path: "cam2" }),
+            webrtcOut("n3", { path: "cam3", portMin: 40000, portMax: 40100 }),
+            OUT,
+          ]);
+          const server = await http();
+          for (const [id, path] of [
+            ["n1", "cam1"],
+            ["n2", "cam2"],
+            ["n3", "cam3"],
+          ] as const) {
+            helper.getNode(id).receive(mediaMessage());
+            await request(server).post(`/${path}/offer`).send({ type: "offer", sdp: FAKE_OFFER }).expect(200);
+          }
+          const [one, two, ranged] = fakes.map((fake) => fake.options.ice.sharedPort);
+          assert.equal(one?.port, icePort.port);
+          assert.equal(one, two, "one port for both nodes");
+          assert.equal(ranged, undefined, "a node with its own range keeps a port per viewer");
+          assert.equal(await udpPortFree(icePort.port), false);
+          await helper.unload();
+          assert.equal(await udpPortFree(icePort.port), true, "closed with the last node");
+        } finally {
+          helper.settings({});
+        }
+      });
+
+      it("settings.js iceBindAddress: the shared port listens there, and the nodes' candidates keep to it", async () => {
+        const icePort = await heldUdpPort();
+        await icePort.release();
+        helper.settings({ webrtcOut: { icePort: icePort.port, iceBindAddress: "127.0.0.1", iceTcp: false } });
+        try {
+          await helper.load(fakeNode, [webrtcOut("n1"), OUT]);
+          helper.getNode("n1").receive(mediaMessage());
+          const server = await http();
+          await request(server).post("/cam1/offer").send({ type: "offer", sdp: FAKE_OFFER }).expect(200);
+          const ice = fakes[0]!.options.ice;
+          assert.equal(ice.sharedPort?.port, icePort.port);
+          assert.equal(ice.sharedPort?.tcp, false);
+          assert.deepEqual(ice.interfaceAddresses, { udp4: "127.0.0.1" });
+          assert.equal(await udpPortFree(icePort.port), false);
+        } finally {
+          helper.settings({});
+        }
+      });
+
+      it("the shared port in use: the status and the log say so, and viewers take ports of their own", async () => {
+        const held = await heldUdpPort();
+        helper.settings({ webrtcOut: { icePort: held.port } });
+        try {
+          await helper.load(fakeNode, [webrtcOut("n1"), OUT]);
+          const node = helper.getNode("n1");
+          node.receive(mediaMessage());
+          const server = await http();
+          await request(server).post("/cam1/offer").send({ type: "offer", sdp: FAKE_OFFER }).expect(200);
+          assert.equal(fakes[0]!.options.ice.sharedPort, undefined);
+          await waitFor(
+            () => lastStatus(node).endsWith(`UDP ${held.port} in use: a port per viewer`),
+            5000,
+            "the status",
+          );
+          assert.equal(statuses(node).at(-1)?.fill, "yellow");
+          assert.ok(
+            warnings(node).some((w) => w.includes(`the shared ICE port ${held.port}`) && /in use/.test(w)),
+          );
+        } finally {
+          helper.settings({});
+          await held.release();
+        }
       });
 
       it("max viewers is passed on and enforced: one more is a 503 with a JSON body", async () => {

@@ -19,8 +19,9 @@ import {
 // editor's Deploy button sends) of a flow with two cameras and two webrtc-out nodes, with viewers
 // connected every time. One node moves to a new path at every deploy: each path left behind must
 // answer 404 (its route is gone from the router's map). After every deploy the server holds exactly
-// the viewers of that deploy (UDP sockets: one per peer connection); at the end, with the viewers
-// gone, sockets, outbound TCP connections, timers, heap and RSS are back to the first deploy's.
+// the viewers of that deploy, every one on the shared ICE port (Node-RED's default webrtcOut.icePort,
+// closed and opened again by each full deploy): no UDP socket of their own; at the end, with the
+// viewers gone, sockets, outbound TCP connections, timers, heap and RSS are back to the first deploy's.
 // test/node/webrtc-out.test.ts redeploys one node in-process with node-red-node-test-helper; this
 // runs Node-RED itself, as users do.
 
@@ -103,7 +104,8 @@ export async function redeployScenario(opts: RedeployOptions): Promise<ScenarioR
       const held = await Promise.all(
         outputs(i).map(async (o) => (await relay.viewers(o.path))?.length ?? -1),
       );
-      const expectedUdp = base.udpSockets + 2 * perOutput;
+      // The shared port is in the baseline already; viewers add no socket.
+      const expectedUdp = base.udpSockets;
       if (held.some((n) => n !== perOutput) || metrics.udpSockets !== expectedUdp) {
         failures.push(
           `deploy ${i}: viewers ${held.join("+")} (want ${perOutput} each), UDP sockets ${metrics.udpSockets} (want ${expectedUdp})`,

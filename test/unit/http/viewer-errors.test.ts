@@ -5,6 +5,7 @@ import {
   IceRestartError,
   MaxViewersError,
   NoCommonCodecError,
+  NoIceCandidateError,
   NoStreamError,
   TooManyFromAddressError,
   TooManyPendingError,
@@ -73,6 +74,14 @@ const ANSWERS: readonly {
     detail:
       "192.0.2.7 already has 1 viewer of this stream, the most one client address may have; end one of them, or try again later",
     headers: { "Retry-After": "10" },
+  },
+  {
+    error: new NoIceCandidateError(),
+    status: 500,
+    message: "no ICE candidate",
+    detail:
+      "this server has no address to offer the viewer: set extra host addresses in the webrtc-out node " +
+      "(the address viewers reach this host at), or a TURN server",
   },
 ];
 

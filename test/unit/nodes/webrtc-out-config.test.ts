@@ -172,12 +172,27 @@ describe("nodes/webrtc-out-config", () => {
 
   describe("the webrtcOut setting of settings.js", () => {
     it("none: the camera wall is served, and no other origin may frame the pages", () => {
-      assert.deepEqual(parseSiteSettings(undefined), { wall: true, frameAncestors: [], problems: [] });
-      assert.deepEqual(parseSiteSettings({}), { wall: true, frameAncestors: [], problems: [] });
+      const defaults = {
+        wall: true,
+        frameAncestors: [],
+        icePort: 8189,
+        iceTcp: true,
+        iceBindAddress: undefined,
+        problems: [],
+      };
+      assert.deepEqual(parseSiteSettings(undefined), defaults);
+      assert.deepEqual(parseSiteSettings({}), defaults);
     });
 
     it("wall: false switches the camera wall off; anything but a boolean keeps it off and says so", () => {
-      assert.deepEqual(parseSiteSettings({ wall: false }), { wall: false, frameAncestors: [], problems: [] });
+      assert.deepEqual(parseSiteSettings({ wall: false }), {
+        wall: false,
+        frameAncestors: [],
+        icePort: 8189,
+        iceTcp: true,
+        iceBindAddress: undefined,
+        problems: [],
+      });
       assert.equal(parseSiteSettings({ wall: true }).wall, true);
       for (const bad of ["false", 0, null]) {
         const site = parseSiteSettings({ wall: bad });
@@ -209,6 +224,37 @@ describe("nodes/webrtc-out-config", () => {
         assert.match(said(site.problems)[0] ?? "", /webrtcOut\.frameAncestors: .* left out/, String(bad));
       }
       assert.match(said(parseSiteSettings("yes").problems)[0] ?? "", /not an object/);
+    });
+
+    it("icePort: the shared ICE port, 8189 by default; false or 0 for none; anything else is said", () => {
+      assert.equal(parseSiteSettings({ icePort: 9000 }).icePort, 9000);
+      assert.equal(parseSiteSettings({ icePort: false }).icePort, 0);
+      assert.equal(parseSiteSettings({ icePort: 0 }).icePort, 0);
+      assert.deepEqual(parseSiteSettings({ icePort: 9000 }).problems, []);
+      for (const bad of ["8189", 70000, -1, 1.5, true, null]) {
+        const site = parseSiteSettings({ icePort: bad });
+        assert.equal(site.icePort, 8189, String(bad));
+        assert.match(
+          said(site.problems)[0] ?? "",
+          /webrtcOut\.icePort must be a port number .*, so 8189 is used/,
+          String(bad),
+        );
+      }
+    });
+
+    it("iceTcp: on unless false; iceBindAddress: an IPv4 address, anything else is said", () => {
+      assert.equal(parseSiteSettings({ iceTcp: false }).iceTcp, false);
+      assert.equal(parseSiteSettings({ iceTcp: true }).iceTcp, true);
+      const wrong = parseSiteSettings({ iceTcp: "no" });
+      assert.equal(wrong.iceTcp, true);
+      assert.match(said(wrong.problems)[0] ?? "", /webrtcOut\.iceTcp must be true or false/);
+      assert.equal(parseSiteSettings({ iceBindAddress: " 192.0.2.7 " }).iceBindAddress, "192.0.2.7");
+      assert.equal(parseSiteSettings({ iceBindAddress: "" }).iceBindAddress, undefined);
+      for (const bad of ["::1", "host.example", 7]) {
+        const site = parseSiteSettings({ iceBindAddress: bad });
+        assert.equal(site.iceBindAddress, undefined, String(bad));
+        assert.match(said(site.problems)[0] ?? "", /webrtcOut\.iceBindAddress must be an IPv4 address/);
+      }
     });
   });
 });
