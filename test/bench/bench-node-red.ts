@@ -357,6 +357,8 @@ export interface BenchNodeRedOptions {
   readonly startTimeoutMs?: number;
   /** Variables added to Node-RED's environment (e.g. MALLOC_ARENA_MAX). */
   readonly env?: Readonly<Record<string, string>>;
+  /** settings.js `webrtcOut` (the shared ICE port's settings, for one); Node-RED's defaults without. */
+  readonly webrtcOut?: Readonly<Record<string, unknown>>;
 }
 
 export interface BenchNodeRed extends MetricsClient {
@@ -372,7 +374,7 @@ export interface BenchNodeRed extends MetricsClient {
 }
 
 /** Settings as users have them (editor on, httpNode at the root), plus the probe. */
-function benchSettings(logLevel: string): string {
+function benchSettings(logLevel: string, webrtcOut: Readonly<Record<string, unknown>> | undefined): string {
   return `${probeStarter()}
 module.exports = {
   uiHost: "127.0.0.1",
@@ -380,7 +382,9 @@ module.exports = {
   credentialSecret: false,
   telemetry: { enabled: false },
   editorTheme: { tours: false, projects: { enabled: false } },
-  logging: { console: { level: ${JSON.stringify(logLevel)}, metrics: false, audit: false } },
+  logging: { console: { level: ${JSON.stringify(logLevel)}, metrics: false, audit: false } },${
+    webrtcOut === undefined ? "" : `\n  webrtcOut: ${JSON.stringify(webrtcOut)},`
+  }
 };
 `;
 }
@@ -403,7 +407,7 @@ export async function startBenchNodeRed(opts: BenchNodeRedOptions): Promise<Benc
   const nodeRed = await startNodeRed(
     {
       runtime: opts.runtime ?? "node-red",
-      settings: benchSettings(opts.logLevel ?? "info"),
+      settings: benchSettings(opts.logLevel ?? "info", opts.webrtcOut),
       flows: opts.flows,
       nodeArgs: [...(opts.exposeGc === false ? [] : ["--expose-gc"]), ...(opts.nodeFlags ?? [])],
       ...(opts.env === undefined ? {} : { env: opts.env }),

@@ -48,6 +48,8 @@ const { values: args } = parseArgs({
   },
 });
 const QUICK = args.quick === true;
+/** The one UDP (and ICE-TCP) port of every viewer in the product's rows: settings.js's default. */
+const SHARED_ICE_PORT = 8189;
 const STEPS = String(args.steps)
   .split(",")
   .map(Number)
@@ -104,6 +106,9 @@ interface LoadRow {
   receiveDelayMs?: ViewerDelays;
   /** Frames webrtc-out dropped in the window for viewers whose queue was full (its P/stats); product only. */
   relayFramesDropped?: number;
+  /** UDP and TCP sockets the server held in the window (every viewer's own port, or the shared one). */
+  udpSockets: number;
+  tcpSockets: number;
 }
 
 /** The camera's send times and count, for delivery and relay delay. */
@@ -211,6 +216,8 @@ async function measureLoad(
     gcFull: metrics.gc.full,
     gcYoung: metrics.gc.young,
     viewerHostCores: round((stats.cpuUserUs + stats.cpuSystemUs) / stats.elapsedUs, 3),
+    udpSockets: metrics.udpSockets,
+    tcpSockets: metrics.tcpSockets,
     ...(relayDelayMs ? { relayDelayMs } : {}),
     ...(receiveDelayMs ? { receiveDelayMs } : {}),
     ...(droppedBefore !== undefined && droppedAfter !== undefined
@@ -421,7 +428,10 @@ interface Results {
   machine: string;
   nodeFlags: string[];
   source: string;
+  /** Every viewer on the one shared ICE port (the default). */
   product: { rows: LoadRow[]; idle: ServerMetrics; afterLeave: ServerMetrics } | undefined;
+  /** The same flow with a UDP port per viewer (settings.js webrtcOut.icePort: false). */
+  perPort: { rows: LoadRow[]; idle: ServerMetrics; afterLeave: ServerMetrics } | undefined;
   baseline: { rows: LoadRow[] } | undefined;
   /** webrtc-out's SRTP and send alone, at the stream's rate (send-floor.ts). */
   floor: { rows: FloorRow[]; packetsPerSecond: number; payloadBytes: number } | undefined;
@@ -445,6 +455,7 @@ async function main(): Promise<void> {
     nodeFlags: NODE_FLAGS,
     source: "",
     product: undefined,
+    perPort: undefined,
     baseline: undefined,
     floor: undefined,
     ttff: undefined,
@@ -463,25 +474,22 @@ async function main(): Promise<void> {
   });
   const { url: cameraUrl } = await camera.start();
   try {
-    if (!SKIP.has("product")) {
+    const productRows = async (label: string, webrtcOut: Record<string, unknown>) => {
       const nodeRed = await startBenchNodeRed({
         flows: productFlow([cameraUrl], false),
         nodeFlags: NODE_FLAGS,
+        webrtcOut,
       });
       try {
         const base = `http://127.0.0.1:${nodeRed.port}`;
         await streamsReceiving(base, ["/cam1"]);
-        results.product = await loadSteps(
-          nodeRed,
-          `${base}/cam1/offer`,
-          ledger,
-          "product",
-          `${base}/cam1/stats`,
-        );
+        return await loadSteps(nodeRed, `${base}/cam1/offer`, ledger, label, `${base}/cam1/stats`);
       } finally {
         await nodeRed.stop();
       }
-    }
+    };
+    if (!SKIP.has("product")) results.product = await productRows("product", { icePort: SHARED_ICE_PORT });
+    if (!SKIP.has("per-port")) results.perPort = await productRows("per-port", { icePort: false });
     if (!SKIP.has("baseline")) {
       const baseline = await forkBaseline({ cameraUrl });
       try {
@@ -676,6 +684,7 @@ function report(r: Results): string {
 
   const targets: string[][] = [];
   const at = (n: number) => r.product?.rows.find((row) => row.viewers === n);
+  if (r.product && r.perPort) onePortSection(r.product, r.perPort, parts, targets);
   for (const n of [50, 100]) {
     const row = at(n);
     targets.push([
@@ -795,6 +804,87 @@ function report(r: Results): string {
   parts.push("", "Targets");
   parts.push(renderTable(["target", "measured", ""], targets));
   return parts.join("\n");
+}
+
+type ProductRows = NonNullable<Results["product"]>;
+
+/**
+ * The shared ICE port against a port per viewer, the same flow and viewers in one run: CPU, delivery,
+ * event loop, and what each viewer holds (sockets, RSS).
+ */
+function onePortSection(
+  shared: ProductRows,
+  perPort: ProductRows,
+  parts: string[],
+  targets: string[][],
+): void {
+  const perViewer = (
+    rows: ProductRows,
+    row: LoadRow,
+    count: (m: { udpSockets: number; tcpSockets: number }) => number,
+  ) => ((count(row) - count(rows.idle)) / row.viewers).toFixed(2);
+  const rssSlope = (rows: ProductRows) =>
+    slope([
+      { x: 0, y: mb(rows.idle.rssBytes) },
+      ...rows.rows.filter((row) => row.viewers <= 100).map((row) => ({ x: row.viewers, y: row.rssMB })),
+    ]);
+  const lines: string[][] = [];
+  for (const row of shared.rows) {
+    const other = perPort.rows.find((o) => o.viewers === row.viewers);
+    for (const [mode, rows, r] of [
+      ["one port", shared, row],
+      ["port per viewer", perPort, other],
+    ] as const) {
+      if (r === undefined) continue;
+      lines.push([
+        String(r.viewers),
+        mode,
+        cpuCell(r),
+        percentCell(r.delivery),
+        `${(r.lossPerViewer * 100).toFixed(3)} %`,
+        r.eventLoopP99Ms.toFixed(1),
+        perViewer(rows, r, (m) => m.udpSockets),
+        perViewer(rows, r, (m) => m.tcpSockets),
+        r.rssMB.toFixed(0),
+      ]);
+    }
+  }
+  parts.push(
+    "",
+    "8. One UDP port for every viewer (the default), side by side with a UDP port per viewer, same run",
+  );
+  parts.push(
+    renderTable(
+      [
+        "viewers",
+        "ICE ports",
+        "µs CPU/packet (kernel)",
+        "delivered",
+        "loss/viewer",
+        "loop p99 ms",
+        "UDP sockets/viewer",
+        "TCP sockets/viewer",
+        "RSS MB",
+      ],
+      lines,
+    ),
+  );
+  parts.push(
+    `RSS per added viewer (slope 0 → 100): one port ${rssSlope(shared).toFixed(2)} MB, port per viewer ${rssSlope(perPort).toFixed(2)} MB`,
+  );
+  for (const n of [50, 100, 200]) {
+    const one = shared.rows.find((row) => row.viewers === n);
+    const own = perPort.rows.find((row) => row.viewers === n);
+    targets.push([
+      `One port at ${n} viewers: CPU/packet within 5 % of a port per viewer, no loss`,
+      one && own
+        ? `${one.cpuUsPerPacket} vs ${own.cpuUsPerPacket} µs (${((one.cpuUsPerPacket / own.cpuUsPerPacket - 1) * 100).toFixed(1)} %), loss ${(one.lossPerViewer * 100).toFixed(3)} %`
+        : "no row",
+      one && own
+        ? yes(one.cpuUsPerPacket <= own.cpuUsPerPacket * 1.05 && one.lossPerViewer === 0)
+        : "NOT met",
+    ]);
+  }
 }
 
 main().catch((err: unknown) => {
