@@ -14,6 +14,8 @@ packages=(
   gstreamer1.0-x fonts-dejavu-core
   # decode checks (ffmpeg, ffprobe), the browser, network namespaces, certificates for rtsps:// tests
   ffmpeg chromium iproute2 openssl
+  # the network tests (test/network): firewalls, NAT and port forwarding between namespaces; a TURN server
+  nftables coturn
 )
 
 missing=()
