@@ -1,10 +1,12 @@
 import "../helpers/loopback-namespace";
 import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
 import { type LaunchedChromium, launchChromium } from "../helpers/chromium";
 import { GstRtspServer } from "../helpers/gst-server";
 import { NetnsLab } from "../helpers/netns";
 import {
   cameraNode,
+  playerState,
   relaySettings,
   type SelectedPair,
   selectedPair,
@@ -14,6 +16,7 @@ import {
   webrtcOutNode,
 } from "../helpers/network-peers";
 import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
+import { waitFor } from "../helpers/wait";
 
 // Issue 19, the one shared ICE port (settings.js `webrtcOut: { icePort: 8189, iceTcp: true }`) seen
 // through firewalls and a port-forwarding router. Hosts are namespaces this file makes
@@ -124,7 +127,11 @@ describe("network: every viewer on the one shared ICE port, through firewalls an
     return new Error(`${err.message}\n--- Node-RED:\n${nodeRed?.output().slice(-4000)}`);
   }
 
-  async function openPlayers(ns: string, url: string, count: number): Promise<SelectedPair[]> {
+  async function openPlayers(
+    ns: string,
+    url: string,
+    count: number,
+  ): Promise<{ pages: Page[]; pairs: SelectedPair[] }> {
     const chromium = await launchChromium({ namespace: ns });
     browsers.push(chromium);
     // Plain pages: camera permission cannot be granted to an http origin other than loopback, and
@@ -145,18 +152,19 @@ describe("network: every viewer on the one shared ICE port, through firewalls an
         ),
       ),
     );
-    return Promise.all(
+    const pairs = await Promise.all(
       pages.map(async (page) => {
         const pair = await selectedPair(page);
         assert.ok(pair, "getStats has a selected candidate pair");
         return pair;
       }),
     );
+    return { pages, pairs };
   }
 
   it("only TCP and UDP 8189 open: three Chromium and three werift viewers play at once, all on port 8189", async () => {
     const werift = startWeriftViewers(lab as NetnsLab, viewerPort, `${base}/cam/offer`, 3);
-    const pairs = await openPlayers(viewerPort, `${base}/cam`, 3);
+    const { pages, pairs } = await openPlayers(viewerPort, `${base}/cam`, 3);
     for (const pair of pairs) {
       assert.equal(pair.remote.address, RELAY, JSON.stringify(pair));
       assert.equal(pair.remote.port, ICE_PORT, JSON.stringify(pair));
@@ -170,6 +178,7 @@ describe("network: every viewer on the one shared ICE port, through firewalls an
     for (const v of werift.latest()) {
       assert.equal(v.pair?.remote.address, RELAY, JSON.stringify(v));
       assert.equal(v.pair?.remote.port, ICE_PORT, JSON.stringify(v));
+      assert.equal(v.pair?.local.address, "10.78.3.2", JSON.stringify(v));
     }
     const counts = werift.latest().map((v) => v.packets);
     await werift.until(
@@ -177,10 +186,26 @@ describe("network: every viewer on the one shared ICE port, through firewalls an
       30_000,
       "the werift viewers to keep receiving",
     );
+    // All six at once, as the relay counts them, and the pages still playing.
+    const stats = (await pages[0]?.evaluate(
+      async (url) => (await fetch(url)).json(),
+      `${base}/cam/stats`,
+    )) as {
+      viewers: { state: string }[];
+    };
+    assert.equal(stats.viewers.filter((v) => v.state === "connected").length, 6, JSON.stringify(stats));
+    for (const [i, page] of pages.entries()) {
+      const before = (await playerState(page)).stats.framesDecoded;
+      await waitFor(
+        async () => (await playerState(page)).stats.framesDecoded > before + 10,
+        30_000,
+        `Chromium page ${i + 1} to keep playing`,
+      );
+    }
   });
 
   it("all UDP dropped: Chromium plays over ICE-TCP", async () => {
-    const [pair] = await openPlayers(viewerTcp, `${base}/cam`, 1);
+    const [pair] = (await openPlayers(viewerTcp, `${base}/cam`, 1)).pairs;
     assert.ok(pair);
     assert.equal(pair.local.protocol, "tcp", JSON.stringify(pair));
     assert.equal(pair.remote.protocol, "tcp", JSON.stringify(pair));
@@ -191,7 +216,7 @@ describe("network: every viewer on the one shared ICE port, through firewalls an
   it("the relay behind a router publishing only 1880/tcp and 8189/udp+tcp: a viewer using the router's address plays", async () => {
     // The page's address is the router's: the relay finds it in the Host header and offers it with the
     // shared port, which the router forwards.
-    const [pair] = await openPlayers(viewerOut, `http://${PUBLISHED}:1880/cam`, 1);
+    const [pair] = (await openPlayers(viewerOut, `http://${PUBLISHED}:1880/cam`, 1)).pairs;
     assert.ok(pair);
     assert.equal(pair.remote.address, PUBLISHED, JSON.stringify(pair));
     assert.equal(pair.remote.port, ICE_PORT, JSON.stringify(pair));
