@@ -9,6 +9,7 @@ import {
   type SelectedPair,
   selectedPair,
   startTurnServer,
+  startWeriftViewers,
   TAB,
   type TurnServer,
   waitForPlaying,
@@ -146,6 +147,18 @@ describe("network: a viewer behind NAT, and viewers that only TURN reaches (name
     assert.equal(pair.remote.address, RELAY, JSON.stringify(pair));
     assert.equal(pair.remote.candidateType, "host");
     assert.equal(pair.local.protocol, "udp");
+  });
+
+  it("a werift viewer behind the same router plays too", async () => {
+    const werift = startWeriftViewers(lab as NetnsLab, viewerNat, `${base}/nat/offer`, 1);
+    await werift.until(
+      ([v]) => v?.state === "connected" && v.packets > 100 && v.pair !== undefined,
+      40_000,
+      "the werift viewer to receive video",
+    );
+    const [v] = werift.latest();
+    assert.equal(v?.pair?.remote.address, RELAY, JSON.stringify(v));
+    assert.equal(v?.pair?.local.address, "10.77.1.2", JSON.stringify(v));
   });
 
   it("UDP and TCP between viewer and relay blocked: plays through TURN over UDP", async () => {
