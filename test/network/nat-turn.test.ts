@@ -179,4 +179,9 @@ describe("network: a viewer behind NAT, and viewers that only TURN reaches (name
     assert.equal(pair.local.relayProtocol, "tcp", JSON.stringify(pair));
     assert.equal(pair.local.address, ROUTER, "the relayed address is the TURN server's");
   });
+
+  it("the TURN password never reached Node-RED's log", () => {
+    assert.ok(nodeRed);
+    assert.ok(!nodeRed.output().includes(turn.password), nodeRed.output());
+  });
 });
