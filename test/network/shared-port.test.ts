@@ -168,6 +168,7 @@ describe("network: every viewer on the one shared ICE port, through firewalls an
     for (const pair of pairs) {
       assert.equal(pair.remote.address, RELAY, JSON.stringify(pair));
       assert.equal(pair.remote.port, ICE_PORT, JSON.stringify(pair));
+      assert.equal(pair.remote.candidateType, "host", JSON.stringify(pair));
       assert.equal(pair.local.address, "10.78.3.2", JSON.stringify(pair));
     }
     await werift.until(
@@ -220,5 +221,7 @@ describe("network: every viewer on the one shared ICE port, through firewalls an
     assert.ok(pair);
     assert.equal(pair.remote.address, PUBLISHED, JSON.stringify(pair));
     assert.equal(pair.remote.port, ICE_PORT, JSON.stringify(pair));
+    // A candidate of the answer (not one learnt from a check): the relay offered the Host header's address.
+    assert.equal(pair.remote.candidateType, "host", JSON.stringify(pair));
   });
 });
