@@ -132,6 +132,8 @@ export interface CandidateSummary {
 
 export interface WeriftViewerReport {
   state: string;
+  /** State changes (peer connection, ICE, DTLS) with ms since the viewer's start. */
+  history: string[];
   packets: number;
   pair?: { local: CandidateSummary; remote: CandidateSummary };
   error?: string;

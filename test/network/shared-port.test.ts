@@ -171,11 +171,15 @@ describe("network: every viewer on the one shared ICE port, through firewalls an
       assert.equal(pair.remote.candidateType, "host", JSON.stringify(pair));
       assert.equal(pair.local.address, "10.78.3.2", JSON.stringify(pair));
     }
-    await werift.until(
-      (viewers) => viewers.every((v) => v.state === "connected" && v.packets > 100 && v.pair !== undefined),
-      60_000,
-      "three werift viewers to receive video",
-    );
+    await werift
+      .until(
+        (viewers) => viewers.every((v) => v.state === "connected" && v.packets > 100 && v.pair !== undefined),
+        60_000,
+        "three werift viewers to receive video",
+      )
+      .catch((err: Error) => {
+        throw failure(err);
+      });
     for (const v of werift.latest()) {
       assert.equal(v.pair?.remote.address, RELAY, JSON.stringify(v));
       assert.equal(v.pair?.remote.port, ICE_PORT, JSON.stringify(v));

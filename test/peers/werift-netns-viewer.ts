@@ -27,6 +27,8 @@ interface CandidateSummary {
 
 interface ViewerReport {
   state: string;
+  /** Each state change of the peer connection, its ICE and its DTLS, with ms since the start: a failure's story. */
+  history: string[];
   packets: number;
   pair?: { local: CandidateSummary; remote: CandidateSummary };
   error?: string;
@@ -73,7 +75,8 @@ function gathered(pc: RTCPeerConnection): Promise<void> {
 }
 
 class Viewer {
-  readonly report: ViewerReport = { state: "new", packets: 0 };
+  readonly report: ViewerReport = { state: "new", history: [], packets: 0 };
+  private readonly started = performance.now();
   readonly pc: RTCPeerConnection;
 
   constructor(private readonly config: Config) {
@@ -87,7 +90,9 @@ class Viewer {
     });
     this.pc.connectionStateChange.subscribe((state) => {
       this.report.state = state;
+      this.note(`pc ${state}`);
     });
+    this.pc.iceConnectionStateChange.subscribe((state) => this.note(`ice ${state}`));
     this.pc.addTransceiver("video", { direction: "recvonly" }).onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((_rtp: RtpPacket) => {
         this.report.packets += 1;
@@ -112,7 +117,14 @@ class Viewer {
     if (res.status !== 200 || typeof body.sdp !== "string") {
       throw new Error(`offer: HTTP ${res.status} ${body.error ?? ""} ${body.detail ?? ""}`);
     }
+    this.note("answered");
+    for (const dtls of this.pc.dtlsTransports)
+      dtls.onStateChange.subscribe((state) => this.note(`dtls ${state}`));
     await this.pc.setRemoteDescription({ type: "answer", sdp: body.sdp });
+  }
+
+  note(event: string): void {
+    this.report.history.push(`${Math.round(performance.now() - this.started)} ${event}`);
   }
 
   refresh(): void {
