@@ -162,19 +162,15 @@ describe("network: every viewer on the one shared ICE port, through firewalls an
     return { pages, pairs };
   }
 
-  it("only TCP and UDP 8189 open: three Chromium and three werift viewers play at once, all on port 8189", async () => {
+  it("only TCP and UDP 8189 open: three Chromium and three werift viewers play at once, all on port 8189", async function () {
+    this.timeout(180_000);
+    // The werift viewers first (they connect one after another: see test/peers/werift-netns-viewer.ts),
+    // then the pages; all six play together at the end.
     const werift = startWeriftViewers(lab as NetnsLab, viewerPort, `${base}/cam/offer`, 3);
-    const { pages, pairs } = await openPlayers(viewerPort, `${base}/cam`, 3);
-    for (const pair of pairs) {
-      assert.equal(pair.remote.address, RELAY, JSON.stringify(pair));
-      assert.equal(pair.remote.port, ICE_PORT, JSON.stringify(pair));
-      assert.equal(pair.remote.candidateType, "host", JSON.stringify(pair));
-      assert.equal(pair.local.address, "10.78.3.2", JSON.stringify(pair));
-    }
     await werift
       .until(
         (viewers) => viewers.every((v) => v.state === "connected" && v.packets > 100 && v.pair !== undefined),
-        60_000,
+        90_000,
         "three werift viewers to receive video",
       )
       .catch((err: Error) => {
@@ -184,6 +180,13 @@ describe("network: every viewer on the one shared ICE port, through firewalls an
       assert.equal(v.pair?.remote.address, RELAY, JSON.stringify(v));
       assert.equal(v.pair?.remote.port, ICE_PORT, JSON.stringify(v));
       assert.equal(v.pair?.local.address, "10.78.3.2", JSON.stringify(v));
+    }
+    const { pages, pairs } = await openPlayers(viewerPort, `${base}/cam`, 3);
+    for (const pair of pairs) {
+      assert.equal(pair.remote.address, RELAY, JSON.stringify(pair));
+      assert.equal(pair.remote.port, ICE_PORT, JSON.stringify(pair));
+      assert.equal(pair.remote.candidateType, "host", JSON.stringify(pair));
+      assert.equal(pair.local.address, "10.78.3.2", JSON.stringify(pair));
     }
     const counts = werift.latest().map((v) => v.packets);
     await werift.until(
