@@ -12,6 +12,9 @@ packages=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
   # timeoverlay (pango) and a font for it
   gstreamer1.0-x fonts-dejavu-core
+  # the network tests (test/network): firewalls, NAT and port forwarding between namespaces (their TURN
+  # server, coturn, is listed with the shared ICE port's)
+  nftables
   # decode checks (ffmpeg, ffprobe), the browser, network namespaces, certificates for rtsps:// tests
   ffmpeg chromium iproute2 openssl
   # a TURN server for the shared ICE port's relay test

@@ -1,4 +1,7 @@
 import "./loopback-namespace";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { requireTool } from "./tools";
 
@@ -47,16 +50,49 @@ function isCspViolation(text: string): boolean {
   return /Content Security Policy/i.test(text);
 }
 
+export interface ChromiumOptions {
+  /**
+   * A named network namespace (test/helpers/netns.ts) to run the browser in: a host of a network test.
+   * Playwright talks to it over a pipe, which `ip netns exec` passes on. Default this process's namespace.
+   */
+  readonly namespace?: string;
+}
+
+/**
+ * Playwright starts the executable it is given with its arguments: a two-line script that execs
+ * Chromium inside the namespace. Its folder, to remove once the browser is closed.
+ */
+function namespacedChromium(namespace: string): { executable: string; folder: string } {
+  const folder = mkdtempSync(join(tmpdir(), "chromium-netns-"));
+  const executable = join(folder, "chromium");
+  const quote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
+  writeFileSync(
+    executable,
+    `#!/bin/sh\nexec ${quote(requireTool("ip"))} netns exec ${quote(namespace)} ${quote(requireTool("chromium"))} "$@"\n`,
+  );
+  chmodSync(executable, 0o755);
+  return { executable, folder };
+}
+
 /**
  * Playwright gives each launch a new empty profile of its own and removes it on close. A page that
  * violates its Content-Security-Policy fails the test at close(), unless the test took the violation.
  */
-export async function launchChromium(): Promise<LaunchedChromium> {
-  const browser = await chromium.launch({
-    executablePath: requireTool("chromium"),
-    args: CHROMIUM_ARGS,
-    headless: true,
-  });
+export async function launchChromium(options: ChromiumOptions = {}): Promise<LaunchedChromium> {
+  const wrapper = options.namespace === undefined ? undefined : namespacedChromium(options.namespace);
+  const removeWrapper = () => {
+    if (wrapper !== undefined) rmSync(wrapper.folder, { recursive: true, force: true });
+  };
+  const browser = await chromium
+    .launch({
+      executablePath: wrapper?.executable ?? requireTool("chromium"),
+      args: CHROMIUM_ARGS,
+      headless: true,
+    })
+    .catch((err: unknown) => {
+      removeWrapper();
+      throw err;
+    });
   const violations: string[] = [];
   const newContext = browser.newContext.bind(browser);
   browser.newContext = async (options) => {
@@ -88,6 +124,7 @@ export async function launchChromium(): Promise<LaunchedChromium> {
     },
     async close() {
       await browser.close();
+      removeWrapper();
       if (violations.length > 0) {
         throw new Error(`Content-Security-Policy violations in Chromium:\n${violations.join("\n")}`);
       }

@@ -55,6 +55,15 @@ export interface GstServerOptions {
   path?: string;
 }
 
+/** Where the server runs (not a flag of the script). */
+export interface GstServerPlace {
+  /**
+   * A named network namespace (test/helpers/netns.ts) to run the server in, on that namespace's
+   * 127.0.0.1, through `ip netns exec`. Default this process's namespace.
+   */
+  readonly namespace?: string;
+}
+
 const READY_TIMEOUT_MS = 10_000;
 const KILL_AFTER_MS = 3_000;
 const LOG_LINES = 500;
@@ -128,10 +137,13 @@ export class GstRtspServer {
   private child: ChildProcess | undefined;
   private boundPort = 0;
 
-  private constructor(readonly options: Readonly<GstServerOptions>) {}
+  private constructor(
+    readonly options: Readonly<GstServerOptions>,
+    private readonly place: GstServerPlace,
+  ) {}
 
-  static async start(opts: GstServerOptions = {}): Promise<GstRtspServer> {
-    const server = new GstRtspServer({ ...opts });
+  static async start(opts: GstServerOptions = {}, place: GstServerPlace = {}): Promise<GstRtspServer> {
+    const server = new GstRtspServer({ ...opts }, { ...place });
     await server.launch(opts.port ?? 0);
     return server;
   }
@@ -186,7 +198,13 @@ export class GstRtspServer {
   private launch(port: number): Promise<void> {
     const python = requireTool("python3");
     const args = [peerScript(), ...peerArguments(this.options, port)];
-    const child = spawn(python, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const namespace = this.place.namespace;
+    const child =
+      namespace === undefined
+        ? spawn(python, args, { stdio: ["pipe", "pipe", "pipe"] })
+        : spawn(requireTool("ip"), ["netns", "exec", namespace, python, ...args], {
+            stdio: ["pipe", "pipe", "pipe"],
+          });
     this.child = child;
     running.add(child);
     killAllOnExit();

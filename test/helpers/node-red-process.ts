@@ -4,6 +4,7 @@ import { createDecipheriv, createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { requireTool } from "./tools";
 
 /** This package's name on npm: Node-RED's module name, examples menu and i18n namespaces follow it. */
 export const PACKAGE_NAME = "@rtsp-webrtc/node-red-rtsp-webrtc";
@@ -49,12 +50,17 @@ export interface NodeRedProcessOptions {
   readonly nodeArgs?: readonly string[];
   /** Variables added to (or replacing) this process's environment for the child. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * A named network namespace (test/helpers/netns.ts) to run Node-RED in, through `ip netns exec`, which
+   * execs node: the pid is Node-RED's. Default this process's namespace.
+   */
+  readonly namespace?: string;
 }
 
 export interface NodeRedProcess {
   /** The child's process id (undefined only when it could not be spawned, which start reports). */
   readonly pid: number | undefined;
-  /** The port Node-RED's HTTP server listens on, on 127.0.0.1. */
+  /** The port Node-RED's HTTP server listens on, on 127.0.0.1 (in its namespace: uiHost may widen it). */
   readonly port: number;
   /** Its user directory (flows.json and flows_cred.json unless the settings say otherwise); removed by stop(). */
   readonly userDir: string;
@@ -97,7 +103,12 @@ export async function startNodeRed(opts: NodeRedProcessOptions, timeoutMs = 30_0
     : dirname(require.resolve(`${opts.runtime}/package.json`));
   const redJs = resolve(runtimeDir, "red.js");
   const args = [...(opts.nodeArgs ?? []), redJs, "-u", userDir, "-s", settingsFile, "-p", "0"];
-  const child: ChildProcess = spawn(opts.node ?? process.execPath, args, {
+  const node = opts.node ?? process.execPath;
+  const [command, commandArgs] =
+    opts.namespace === undefined
+      ? [node, args]
+      : [requireTool("ip"), ["netns", "exec", opts.namespace, node, ...args]];
+  const child: ChildProcess = spawn(command, commandArgs, {
     stdio: ["ignore", "pipe", "pipe"],
     ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
   });

@@ -32,8 +32,8 @@ function isExecutable(file: string): boolean {
 function searchPath(name: string): string | undefined {
   if (isAbsolute(name)) return isExecutable(name) ? name : undefined;
   const dirs = (process.env.PATH ?? "").split(delimiter).filter((d) => d !== "");
-  // Debian's tools live in /usr/bin even when a test runner trims PATH.
-  for (const dir of [...dirs, "/usr/bin", "/bin"]) {
+  // Debian's tools live in /usr/bin (ip and nft in /usr/sbin) even when a test runner trims PATH.
+  for (const dir of [...dirs, "/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
     const file = join(dir, name);
     if (isExecutable(file)) return file;
   }

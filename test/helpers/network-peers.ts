@@ -1,0 +1,309 @@
+import "./loopback-namespace";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { Page } from "playwright-core";
+import type { NetnsLab } from "./netns";
+import { requireTool } from "./tools";
+import { waitFor } from "./wait";
+
+// The peers of the network tests (test/node/network-*.test.ts), each on a host of its own: a namespace
+// of a NetnsLab. Chromium runs there through launchChromium({ namespace }), Node-RED through
+// startNodeRed({ namespace }), the camera through GstRtspServer.start({ namespace }).
+
+/** Node-RED's settings for a relay host: it listens on every address of its namespace. */
+export function relaySettings(extra = ""): string {
+  return `module.exports = {
+  uiHost: "0.0.0.0",
+  httpAdminRoot: false,
+  flowFile: "flows.json",
+  credentialSecret: false,
+  telemetry: { enabled: false },
+  logging: { console: { level: "info", metrics: false, audit: false } },
+  ${extra}
+};
+`;
+}
+
+/** An rtsp-in node feeding `outputs` from `url` (on the relay's own 127.0.0.1). */
+export function cameraNode(url: string, outputs: readonly string[]): Record<string, unknown> {
+  return {
+    id: "cam",
+    z: "tab",
+    type: "rtsp-in",
+    name: "camera",
+    url,
+    transport: "tcp",
+    media: "video",
+    startMode: "deploy",
+    wires: [[...outputs], []],
+  };
+}
+
+/** A webrtc-out node; `fields` as the editor saves them. */
+export function webrtcOutNode(
+  id: string,
+  path: string,
+  fields: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { id, z: "tab", type: "webrtc-out", name: path, path, statsInterval: 0, wires: [[]], ...fields };
+}
+
+export const TAB = { id: "tab", type: "tab", label: "relay" };
+
+// ---- coturn ----------------------------------------------------------------------------------------
+
+export interface TurnServer {
+  /** e.g. "turn:10.77.0.1:3478" (UDP); add "?transport=tcp" for TCP. */
+  readonly url: string;
+  readonly user: string;
+  readonly password: string;
+  output(): string;
+}
+
+/**
+ * Debian's coturn as an ordinary process in `ns` (ended by the lab's destroy()): no configuration file
+ * (-n), long-term credentials, no TLS/DTLS listeners, its database and pid file in a folder of its own.
+ * Resolves once it listens on `address`:3478.
+ */
+export async function startTurnServer(lab: NetnsLab, ns: string, address: string): Promise<TurnServer> {
+  const folder = mkdtempSync(join(tmpdir(), "coturn-"));
+  const user = "viewer";
+  const password = "turn-secret";
+  const child = lab.spawn(
+    ns,
+    requireTool("turnserver"),
+    [
+      "-n",
+      `--listening-ip=${address}`,
+      `--relay-ip=${address}`,
+      "--listening-port=3478",
+      "--min-port=49200",
+      "--max-port=49300",
+      `--user=${user}:${password}`,
+      "--realm=netns.test",
+      "--lt-cred-mech",
+      "--no-tls",
+      "--no-dtls",
+      "--no-cli",
+      "--no-stun-backward-compatibility",
+      `--pidfile=${join(folder, "turnserver.pid")}`,
+      `--userdb=${join(folder, "turndb")}`,
+      "--log-file=stdout",
+      "--simple-log",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  child.once("exit", () => rmSync(folder, { recursive: true, force: true }));
+  const output = collect(child);
+  const listening = () => {
+    try {
+      return /:3478\b/.test(lab.run(ns, requireTool("ss"), ["-Hltn", "sport = :3478"]));
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(listening, 10_000, "coturn to listen").catch((err: Error) => {
+    throw new Error(`${err.message}\n${output()}`);
+  });
+  return { url: `turn:${address}:3478`, user, password, output };
+}
+
+function collect(child: ChildProcess): () => string {
+  let text = "";
+  const take = (chunk: Buffer) => {
+    text += chunk.toString("utf8");
+    if (text.length > 200_000) text = text.slice(-100_000);
+  };
+  child.stdout?.on("data", take);
+  child.stderr?.on("data", take);
+  return () => text;
+}
+
+// ---- werift viewers in a child process ----------------------------------------------------------------
+
+export interface CandidateSummary {
+  address: string;
+  port: number;
+  protocol: string;
+  type: string;
+}
+
+export interface WeriftViewerReport {
+  state: string;
+  /** State changes (peer connection, ICE, DTLS) with ms since the viewer's start. */
+  history: string[];
+  packets: number;
+  pair?: { local: CandidateSummary; remote: CandidateSummary };
+  error?: string;
+}
+
+export interface WeriftViewersInNamespace {
+  /** The last report line (one entry per viewer). */
+  latest(): WeriftViewerReport[];
+  output(): string;
+  /** Waits until `check` holds for the latest report. */
+  until(check: (viewers: WeriftViewerReport[]) => boolean, ms: number, what: string): Promise<void>;
+}
+
+/** test/peers/werift-netns-viewer.js, compiled next to this helper's folder. */
+function viewerScript(): string {
+  return join(dirname(__dirname), "peers", "werift-netns-viewer.js");
+}
+
+/**
+ * `count` werift viewers in a child node process inside `ns` (the mocha process may not join another
+ * namespace), posting their offers to `offerUrl`; the lab ends it.
+ */
+export function startWeriftViewers(
+  lab: NetnsLab,
+  ns: string,
+  offerUrl: string,
+  count: number,
+): WeriftViewersInNamespace {
+  const child = lab.spawn(
+    ns,
+    process.execPath,
+    [viewerScript(), JSON.stringify({ offerUrl, viewers: count })],
+    {
+      stdio: ["pipe", "pipe", "pipe"],
+    },
+  );
+  child.stdin?.on("error", () => {});
+  let latest: WeriftViewerReport[] = [];
+  let rest = "";
+  let log = "";
+  child.stdout?.setEncoding("utf8");
+  child.stdout?.on("data", (chunk: string) => {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) {
+      try {
+        latest = (JSON.parse(line) as { viewers: WeriftViewerReport[] }).viewers;
+      } catch {
+        log += `${line}\n`;
+      }
+    }
+  });
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (chunk: string) => {
+    log += chunk;
+  });
+  return {
+    latest: () => latest,
+    output: () => `${log}\nlast report: ${JSON.stringify(latest)}`,
+    async until(check, ms, what) {
+      await waitFor(
+        () => {
+          if (child.exitCode !== null)
+            throw new Error(`werift viewers exited with ${child.exitCode}: ${log}`);
+          return latest.length === count && check(latest);
+        },
+        ms,
+        what,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}\n${log}\nlast report: ${JSON.stringify(latest)}`);
+      });
+    },
+  };
+}
+
+// ---- the player page in Chromium ----------------------------------------------------------------------
+
+export interface PlayerState {
+  state: string;
+  stats: { framesDecoded: number; width: number; height: number };
+}
+
+export function playerState(page: Page): Promise<PlayerState> {
+  return page.evaluate(() => {
+    const player = (globalThis as unknown as { __player: PlayerState }).__player;
+    return { state: player.state, stats: { ...player.stats } };
+  });
+}
+
+/** One side of Chromium's selected candidate pair, as getStats() reports it. */
+export interface StatsCandidate {
+  candidateType: string;
+  protocol: string;
+  address: string;
+  port: number;
+  relayProtocol?: string;
+}
+
+export interface SelectedPair {
+  local: StatsCandidate;
+  remote: StatsCandidate;
+}
+
+/** The player's selected candidate pair (the transport's selectedCandidatePairId), from getStats(). */
+export function selectedPair(page: Page): Promise<SelectedPair | undefined> {
+  return page.evaluate(async () => {
+    type Entry = Record<string, unknown> & { id: string; type: string };
+    const pc = (
+      globalThis as unknown as { __player: { pc: { getStats(): Promise<Map<string, Entry>> } | null } }
+    ).__player.pc;
+    if (pc === null) return undefined;
+    const report = await pc.getStats();
+    let pairId: string | undefined;
+    for (const entry of report.values()) {
+      if (entry.type === "transport" && typeof entry.selectedCandidatePairId === "string") {
+        pairId = entry.selectedCandidatePairId;
+      }
+    }
+    const pair = pairId === undefined ? undefined : report.get(pairId);
+    if (pair === undefined) return undefined;
+    const side = (id: unknown) => {
+      const c = report.get(String(id));
+      if (c === undefined) return undefined;
+      return {
+        candidateType: String(c.candidateType),
+        protocol: String(c.protocol),
+        address: String(c.address ?? c.ip),
+        port: Number(c.port),
+        ...(c.relayProtocol === undefined ? {} : { relayProtocol: String(c.relayProtocol) }),
+      };
+    };
+    const local = side(pair.localCandidateId);
+    const remote = side(pair.remoteCandidateId);
+    return local === undefined || remote === undefined ? undefined : { local, remote };
+  });
+}
+
+/**
+ * Waits until the page plays: state "playing", more than 10 frames decoded, at the camera's size, and
+ * frames still advancing a moment later. The last state seen, for the failure message.
+ */
+export async function waitForPlaying(
+  page: Page,
+  size: { width: number; height: number },
+  ms: number,
+  what: string,
+): Promise<PlayerState> {
+  let last: PlayerState | undefined;
+  const describe = () => `${what} (last seen: ${JSON.stringify(last)})`;
+  await waitFor(
+    async () => {
+      last = await playerState(page);
+      return last.state === "playing" && last.stats.framesDecoded > 10 && last.stats.width === size.width;
+    },
+    ms,
+    describe(),
+  ).catch(() => {
+    throw new Error(`timed out waiting for ${describe()}`);
+  });
+  const before = last?.stats.framesDecoded ?? 0;
+  await waitFor(
+    async () => {
+      last = await playerState(page);
+      return last.stats.framesDecoded > before + 10;
+    },
+    ms,
+    `${what}: frames advancing`,
+  );
+  if (last === undefined) throw new Error(describe());
+  if (last.stats.height !== size.height)
+    throw new Error(`${what}: height ${last.stats.height}, not ${size.height}`);
+  return last;
+}
