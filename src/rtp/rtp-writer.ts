@@ -42,6 +42,15 @@ function fuPrefixOf(codec: ParameterSetCodec, nal: Buffer): { prefix: FuPrefix; 
   return { prefix: { bytes, length: 2, fuType: (first >> 1) & 0x3f }, headerLength: 2 };
 }
 
+/**
+ * Bytes fragments() can cut: a Buffer, or a NAL unit's body spread over the source packets it came
+ * in (FuRun), copied out piece by piece with Buffer.copy's contract.
+ */
+export interface FragmentBody {
+  readonly length: number;
+  copy(target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number): number;
+}
+
 export interface RtpWriterOptions {
   /** 0..2^32-1, written on every packet. Default 0. */
   readonly ssrc?: number;
@@ -123,7 +132,7 @@ export class RtpWriter {
     prefix: FuPrefix,
     start: boolean,
     end: boolean,
-    body: Buffer,
+    body: FragmentBody,
     timestamp: number,
     maxPayload: number,
   ): number {
