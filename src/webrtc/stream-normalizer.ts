@@ -69,7 +69,8 @@ function packetizationOf(media: MediaInfo): ParameterSetCodec | undefined {
   return media.codec === "H264" || media.codec === "H265" ? media.codec : undefined;
 }
 
-function checkedPacketSize(value: number | undefined): number {
+/** The maxPacketSize the normalizer will use (default when undefined). @throws RangeError when out of range. */
+export function checkedPacketSize(value: number | undefined): number {
   const size = value ?? DEFAULT_MAX_PACKET_SIZE;
   if (!Number.isInteger(size) || size < MIN_PACKET_SIZE || size > MAX_PACKET_SIZE) {
     throw new RangeError(
