@@ -121,11 +121,11 @@ export class RtpWriter {
   }
 
   /**
-   * Appends FU fragments of `body` (the fragmented NAL unit's bytes after its header, or the part of
-   * it one source fragment carried) to `out`, each at most `maxPayload` bytes of payload. The first
-   * fragment carries the S bit when `start` is set, the last the E bit when `end` is set, so that a
-   * source FU fragment re-fragmented keeps its place in the NAL unit. Greedy cuts: every fragment
-   * but the last is full. Returns the number of packets appended.
+   * Appends FU fragments of `body` (the fragmented NAL unit's bytes after its header, as one Buffer
+   * or gathered from the source fragments it came in: FuRun) to `out`, each at most `maxPayload`
+   * bytes of payload. The first fragment carries the S bit when `start` is set, the last the E bit
+   * when `end` is set (a run that reached the access unit's end without its end fragment has none).
+   * Greedy cuts: every fragment but the last is full. Returns the number of packets appended.
    */
   fragments(
     out: Buffer[],

@@ -89,9 +89,9 @@ function sameBuffers(a: readonly Buffer[], b: readonly Buffer[]): boolean {
  * (docs/ARCHITECTURE.md, "Facts that shaped the design"): camera header extensions, CSRCs and
  * padding stripped; oversized NAL units fragmented (H.264 FU-A, H.265 FU) once at the maximum
  * payload, whether they came whole or in fragments some of which do not fit, and oversized
- * aggregates split; packets that fit passed through as they came; the latest parameter sets put before each keyframe that lacks them; one continuous sequence
- * space and timeline across source sessions. One instance per media of a stream, shared by all its
- * viewers.
+ * aggregates split; packets that fit passed through as they came; the latest parameter sets put
+ * before each keyframe that lacks them; one continuous sequence space and timeline across source
+ * sessions. One instance per media of a stream, shared by all its viewers.
  *
  * B-frame detection (H.264 only): the slice_type of the first slice of each frame sent as a single
  * NAL unit or the start of an FU-A; one B slice (slice_type 1 or 6) sets `bFrames` for good. It
