@@ -22,6 +22,7 @@ export interface WebrtcOutDef extends NodeDef {
   fallbackCodec?: string;
   fallbackPayloadType?: number | string;
   statsInterval?: number | string;
+  maxPacketSize?: number | string;
 }
 
 export interface WebrtcOutCredentials {
@@ -50,6 +51,8 @@ export interface WebrtcOutSettings {
   readonly fallbackCodec: PacketCodec;
   /** 0: no stats messages. */
   readonly statsIntervalMs: number;
+  /** Largest RTP packet sent to viewers, header included (MIN_MAX_PACKET_SIZE..MAX_MAX_PACKET_SIZE). */
+  readonly maxPacketSize: number;
   /** What was wrong in the configuration and left out; the node warns about each. */
   readonly problems: readonly CatalogText[];
 }
@@ -63,6 +66,15 @@ export const DEFAULT_MAX_PENDING = 4;
  * Behind a reverse proxy every viewer comes from the proxy's address: raise it to Max viewers there.
  */
 export const DEFAULT_MAX_PER_ADDRESS = 10;
+/**
+ * Largest RTP packet to viewers, header included. 1200 (src/webrtc/stream-normalizer.ts's default, and
+ * browsers' own) leaves room on any path for SRTP's tag, TURN's and tunnels' headers. 1400 fits a
+ * 1500-byte LAN with SRTP, UDP and an IPv4 or IPv6 header (1400 + 16 + 8 + 40 = 1464) and is what most
+ * cameras send, so their packets pass through whole; above it a packet could outgrow the MTU.
+ */
+export const DEFAULT_MAX_PACKET_SIZE = 1200;
+export const MIN_MAX_PACKET_SIZE = 1200;
+export const MAX_MAX_PACKET_SIZE = 1400;
 const ICE_URL = /^(stun|stuns|turn|turns):[^\s]+$/i;
 
 function integer(value: unknown, fallback: number): number {
@@ -175,6 +187,20 @@ export function parseWebrtcOutConfig(
     statsInterval = DEFAULT_STATS_INTERVAL_S;
   }
 
+  let maxPacketSize = integer(def.maxPacketSize, DEFAULT_MAX_PACKET_SIZE);
+  if (!(maxPacketSize >= MIN_MAX_PACKET_SIZE && maxPacketSize <= MAX_MAX_PACKET_SIZE)) {
+    problems.push({
+      key: "webrtc-out.warnings.max-packet-size",
+      values: {
+        value: String(def.maxPacketSize),
+        min: MIN_MAX_PACKET_SIZE,
+        max: MAX_MAX_PACKET_SIZE,
+        fallback: DEFAULT_MAX_PACKET_SIZE,
+      },
+    });
+    maxPacketSize = DEFAULT_MAX_PACKET_SIZE;
+  }
+
   return {
     path,
     title: name || (path ? `webrtc-out ${path}` : "webrtc-out"),
@@ -188,6 +214,7 @@ export function parseWebrtcOutConfig(
     ice,
     fallbackCodec: { codec, payloadType, clockRate: 90000 },
     statsIntervalMs: Math.round(statsInterval * 1000),
+    maxPacketSize,
     problems,
   };
 }

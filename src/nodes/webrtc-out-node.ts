@@ -37,6 +37,7 @@ export type ViewerSetOptions = Pick<
   | "fallbackCodec"
   | "maxPendingPerAddress"
   | "maxViewersPerAddress"
+  | "maxPacketSize"
 >;
 
 /** The stream half of a viewer set's stats, as far as the status line reads it. */
@@ -267,6 +268,7 @@ export function registerWebrtcOut(
         fallbackCodec: settings.fallbackCodec,
         maxPendingPerAddress: settings.maxPendingPerAddress,
         maxViewersPerAddress: settings.maxViewersPerAddress,
+        maxPacketSize: settings.maxPacketSize,
       });
     } catch (err) {
       registration.unregister();

@@ -42,6 +42,15 @@ function fuPrefixOf(codec: ParameterSetCodec, nal: Buffer): { prefix: FuPrefix; 
   return { prefix: { bytes, length: 2, fuType: (first >> 1) & 0x3f }, headerLength: 2 };
 }
 
+/**
+ * Bytes fragments() can cut: a Buffer, or a NAL unit's body spread over the source packets it came
+ * in (FuRun), copied out piece by piece with Buffer.copy's contract.
+ */
+export interface FragmentBody {
+  readonly length: number;
+  copy(target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number): number;
+}
+
 export interface RtpWriterOptions {
   /** 0..2^32-1, written on every packet. Default 0. */
   readonly ssrc?: number;
@@ -112,18 +121,18 @@ export class RtpWriter {
   }
 
   /**
-   * Appends FU fragments of `body` (the fragmented NAL unit's bytes after its header, or the part of
-   * it one source fragment carried) to `out`, each at most `maxPayload` bytes of payload. The first
-   * fragment carries the S bit when `start` is set, the last the E bit when `end` is set, so that a
-   * source FU fragment re-fragmented keeps its place in the NAL unit. Greedy cuts: every fragment
-   * but the last is full. Returns the number of packets appended.
+   * Appends FU fragments of `body` (the fragmented NAL unit's bytes after its header, as one Buffer
+   * or gathered from the source fragments it came in: FuRun) to `out`, each at most `maxPayload`
+   * bytes of payload. The first fragment carries the S bit when `start` is set, the last the E bit
+   * when `end` is set (a run that reached the access unit's end without its end fragment has none).
+   * Greedy cuts: every fragment but the last is full. Returns the number of packets appended.
    */
   fragments(
     out: Buffer[],
     prefix: FuPrefix,
     start: boolean,
     end: boolean,
-    body: Buffer,
+    body: FragmentBody,
     timestamp: number,
     maxPayload: number,
   ): number {

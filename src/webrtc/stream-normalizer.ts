@@ -1,3 +1,4 @@
+import { FuRun } from "../rtp/fu-run";
 import { H264 } from "../rtp/h264";
 import { H264_SLICE_B, h264SliceType } from "../rtp/h264-slice";
 import { H265 } from "../rtp/h265";
@@ -36,7 +37,10 @@ export interface NormalizerCounters {
   readonly frames: number;
   readonly packetsIn: number;
   readonly packetsOut: number;
-  /** Source packets too large to pass through, split or re-fragmented. */
+  /**
+   * Source packets not passed through as they came: packets too large (single NAL units, aggregates)
+   * and every fragment of a NAL unit rebuilt and re-fragmented because one of its fragments was.
+   */
   readonly refragmented: number;
   /** Keyframes the parameter sets were inserted before. */
   readonly parameterSetsInserted: number;
@@ -65,7 +69,8 @@ function packetizationOf(media: MediaInfo): ParameterSetCodec | undefined {
   return media.codec === "H264" || media.codec === "H265" ? media.codec : undefined;
 }
 
-function checkedPacketSize(value: number | undefined): number {
+/** The maxPacketSize the normalizer will use (default when undefined). @throws RangeError when out of range. */
+export function checkedPacketSize(value: number | undefined): number {
   const size = value ?? DEFAULT_MAX_PACKET_SIZE;
   if (!Number.isInteger(size) || size < MIN_PACKET_SIZE || size > MAX_PACKET_SIZE) {
     throw new RangeError(
@@ -82,10 +87,11 @@ function sameBuffers(a: readonly Buffer[], b: readonly Buffer[]): boolean {
 /**
  * Turns one media's access units, as a camera sent them, into packets every WebRTC viewer can take
  * (docs/ARCHITECTURE.md, "Facts that shaped the design"): camera header extensions, CSRCs and
- * padding stripped; oversized packets re-fragmented (H.264 FU-A, H.265 FU) and oversized aggregates
- * split; the latest parameter sets put before each keyframe that lacks them; one continuous sequence
- * space and timeline across source sessions. One instance per media of a stream, shared by all its
- * viewers.
+ * padding stripped; oversized NAL units fragmented (H.264 FU-A, H.265 FU) once at the maximum
+ * payload, whether they came whole or in fragments some of which do not fit, and oversized
+ * aggregates split; packets that fit passed through as they came; the latest parameter sets put
+ * before each keyframe that lacks them; one continuous sequence space and timeline across source
+ * sessions. One instance per media of a stream, shared by all its viewers.
  *
  * B-frame detection (H.264 only): the slice_type of the first slice of each frame sent as a single
  * NAL unit or the start of an FU-A; one B slice (slice_type 1 or 6) sets `bFrames` for good. It
@@ -93,6 +99,13 @@ function sameBuffers(a: readonly Buffer[], b: readonly Buffer[]): boolean {
  *
  * Parameter sets are learnt from single-NAL and aggregation packets; one fragmented over FU
  * packets counts as present in its frame but is not stored.
+ *
+ * Fragmented NAL units: the fragments of one unit are gathered (FuRun, no copy) until its end
+ * fragment, the access unit's end or anything else; when all of them fit they go out as they came,
+ * otherwise the unit is cut again from its first byte, every fragment but the last full. An incomplete
+ * run never gets here: dropMalformedPackets drops every fragment of a unit whose start or a middle
+ * fragment was lost (rebuilt, it would be a unit with a hole that a decoder takes for whole), and
+ * keeps a run still open at the access unit's end, which goes out without the E bit as it came.
  */
 export class StreamNormalizer {
   private media: MediaInfo;
@@ -100,6 +113,8 @@ export class StreamNormalizer {
   private readonly maxPayload: number;
   private readonly writer: RtpWriter;
   private readonly store: ParameterSetStore | undefined;
+  /** The fragmented NAL unit being gathered (H.264 / H.265). */
+  private readonly run = new FuRun();
   private sdpSets: readonly Buffer[];
   private readonly stats: Mutable<NormalizerCounters> = {
     frames: 0,
@@ -233,6 +248,7 @@ export class StreamNormalizer {
         this.stats.malformed++;
       }
     }
+    if (this.run.size > 0) this.flushRun(out);
 
     if (written === 0) {
       this.writer.rewind(firstSequence);
@@ -356,6 +372,7 @@ export class StreamNormalizer {
   /** RFC 6184 packetization-mode 1: single NAL unit, STAP-A, FU-A. */
   private writeH264(out: Buffer[], payload: Buffer, timestamp: number): boolean {
     const type = payload[0]! & 0x1f;
+    if (type !== H264.FU_A && this.run.size > 0) this.flushRun(out);
     if (type >= 1 && type <= 23) {
       if (this.offerSets && (type === H264.SPS || type === H264.PPS))
         this.scanParameterSets(payload, this.store!);
@@ -377,16 +394,7 @@ export class StreamNormalizer {
       ) {
         this.checkSlice(payload.subarray(2));
       }
-      if (payload.length <= this.maxPayload) {
-        this.writer.packet(out, payload, timestamp, false);
-      } else {
-        this.stats.refragmented++;
-        const prefix = { bytes: payload[0]!, length: 1, fuType: nalType } as const;
-        const body = payload.subarray(2);
-        const start = (fuHeader & FU_START) !== 0;
-        const end = (fuHeader & FU_END) !== 0;
-        this.writer.fragments(out, prefix, start, end, body, timestamp, this.maxPayload);
-      }
+      this.gatherFragment(out, payload, 1, nalType, timestamp);
       return true;
     }
     return false; // STAP-B, MTAP, FU-B (interleaved mode) and reserved types: browsers take none of them
@@ -396,6 +404,7 @@ export class StreamNormalizer {
   private writeH265(out: Buffer[], payload: Buffer, timestamp: number): boolean {
     if (payload.length < 2) return false;
     const type = (payload[0]! >> 1) & 0x3f;
+    if (type !== H265.FU && this.run.size > 0) this.flushRun(out);
     if (type < H265.AP) {
       if (this.offerSets && type >= H265.VPS && type <= H265.PPS)
         this.scanParameterSets(payload, this.store!);
@@ -406,20 +415,7 @@ export class StreamNormalizer {
     if (type === H265.AP) return this.writeAggregate(out, payload, timestamp);
     if (type === H265.FU) {
       if (payload.length < 4) return false;
-      if (payload.length <= this.maxPayload) {
-        this.writer.packet(out, payload, timestamp, false);
-      } else {
-        this.stats.refragmented++;
-        const fuHeader = payload[2]!;
-        const prefix = {
-          bytes: (payload[0]! << 8) | payload[1]!,
-          length: 2,
-          fuType: fuHeader & 0x3f,
-        } as const;
-        const start = (fuHeader & FU_START) !== 0;
-        const end = (fuHeader & FU_END) !== 0;
-        this.writer.fragments(out, prefix, start, end, payload.subarray(3), timestamp, this.maxPayload);
-      }
+      this.gatherFragment(out, payload, 2, payload[2]! & 0x3f, timestamp);
       return true;
     }
     return false; // PACI and unspecified types
@@ -458,6 +454,41 @@ export class StreamNormalizer {
       offset = end;
     }
     return true;
+  }
+
+  /**
+   * Adds one FU-A / FU packet's payload (at least a byte of body) to the run of its NAL unit, and
+   * writes the run at its end fragment. A start, or a fragment of another NAL type, ends the run
+   * before (dropMalformedPackets leaves neither mid-run; a lone continuation goes out like a run).
+   */
+  private gatherFragment(
+    out: Buffer[],
+    payload: Buffer,
+    prefixLength: 1 | 2,
+    fuType: number,
+    timestamp: number,
+  ): void {
+    const run = this.run;
+    const fuHeader = payload[prefixLength]!;
+    if (run.size > 0 && ((fuHeader & FU_START) !== 0 || fuType !== run.prefix.fuType)) this.flushRun(out);
+    if (run.size === 0) run.begin(payload, prefixLength, fuType, timestamp, this.maxPayload);
+    else run.add(payload, this.maxPayload);
+    if ((fuHeader & FU_END) !== 0) this.flushRun(out);
+  }
+
+  /**
+   * Writes the gathered run: its packets as they came when every one fits, else the NAL unit cut
+   * again at the maximum payload (S and E bits where the run had them).
+   */
+  private flushRun(out: Buffer[]): void {
+    const run = this.run;
+    if (run.oversized) {
+      this.stats.refragmented += run.size;
+      this.writer.fragments(out, run.prefix, run.started, run.ended, run, run.timestamp, this.maxPayload);
+    } else {
+      for (let i = 0; i < run.size; i++) this.writer.packet(out, run.payload(i), run.timestamp, false);
+    }
+    run.clear();
   }
 
   /** A whole NAL unit: one packet when it fits, else FU-A (H.264) / FU (H.265) fragments. */

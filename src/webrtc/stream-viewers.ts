@@ -19,7 +19,7 @@ import { GopCache, type GopCacheLimits } from "./gop-cache";
 import type { IceSettings } from "./ice-config";
 import { parseOffer } from "./offer";
 import { SendScheduler } from "./send-scheduler";
-import { type OutputFrame, StreamNormalizer } from "./stream-normalizer";
+import { checkedPacketSize, type OutputFrame, StreamNormalizer } from "./stream-normalizer";
 import { Viewer, type ViewerStats, type ViewerTimeouts } from "./viewer";
 import type { LeftViewerInfo, NewViewer, StreamStats, ViewerInfo, ViewerSet } from "./viewer-set";
 import type { PacingOptions } from "./viewer-track";
@@ -49,6 +49,11 @@ export interface StreamViewersOptions {
    * webrtc-out node sets one).
    */
   readonly maxViewersPerAddress?: number;
+  /**
+   * Largest RTP packet sent to viewers, header included (StreamNormalizer's maxPacketSize). Default
+   * 1200, which every path takes; 1400 on a LAN lets 1400-byte cameras' packets pass through whole.
+   */
+  readonly maxPacketSize?: number;
 }
 
 /** A browser tab holds one pending viewer at a time; a few tabs of one household behind one NAT fit. */
@@ -150,6 +155,7 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
   private keyframeRequests = 0;
   private readonly packetInput: PacketInput | undefined;
 
+  /** @throws RangeError when opts.maxPacketSize is out of range (StreamNormalizer's). */
   constructor(private readonly opts: StreamViewersOptions) {
     super();
     this.fastStart = opts.fastStart ?? true;
@@ -157,6 +163,8 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
     this.packetInput = opts.fallbackCodec ? new PacketInput(opts.fallbackCodec) : undefined;
     this.maxPendingPerAddress = opts.maxPendingPerAddress ?? DEFAULT_MAX_PENDING_PER_ADDRESS;
     this.maxViewersPerAddress = opts.maxViewersPerAddress ?? Number.POSITIVE_INFINITY;
+    // Here, not when the stream arrives: a bad size is the caller's to hear about at once.
+    checkedPacketSize(opts.maxPacketSize);
   }
 
   /** Viewers not connected yet (being answered, or waiting for ICE): of one client address, or of all. */
@@ -245,7 +253,8 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
 
   private follow(pipe: MediaPipe | undefined, media: MediaInfo | undefined): MediaPipe | undefined {
     if (media === undefined) return undefined;
-    if (pipe === undefined) return { media, normalizer: new StreamNormalizer(media) };
+    if (pipe === undefined)
+      return { media, normalizer: new StreamNormalizer(media, { maxPacketSize: this.opts.maxPacketSize }) };
     pipe.normalizer.updateMedia(media);
     pipe.media = media;
     return pipe;

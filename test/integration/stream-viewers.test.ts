@@ -278,6 +278,69 @@ describe("StreamViewers with werift viewers (loopback)", function () {
     assertCleanDecode(await decodeH264(viewer), 50, { width: 1280, height: 720 });
   });
 
+  describe("a camera sending 1400-byte packets (GStreamer's rtph264pay mtu=1400)", () => {
+    /** The camera's video packets so far, and its FU-A fragments (RFC 6184 type 28). */
+    function cameraPackets(): Buffer[] {
+      return rig!.units.filter((u) => u.unit.kind === "video").flatMap((u) => u.unit.packets);
+    }
+    const isFuA = (packet: Buffer) => (parseRtp(packet).payload[0]! & 0x1f) === 28;
+    const isEnd = (packet: Buffer) => (parseRtp(packet).payload[1]! & 0x40) !== 0;
+    const videoOf = (viewer: WeriftViewer) => inSequenceOrder(viewer.packets);
+
+    async function watch(maxPacketSize?: number): Promise<{ viewer: Buffer[]; camera: Buffer[] }> {
+      rig = await Rig.gst(
+        { bitrate: 2000, width: 1280, height: 720, keyint: 25 },
+        maxPacketSize === undefined ? {} : { maxPacketSize },
+      );
+      const viewer = await rig.viewer();
+      await viewer.connected;
+      await receivedFrames(viewer, 50);
+      // The viewer's first: every packet it holds then came from a unit the camera had sent.
+      const received = videoOf(viewer);
+      const camera = cameraPackets();
+      assert.equal(Math.max(...camera.map((p) => p.length)), 1400, "the camera's largest packet");
+      assert.ok(camera.filter(isFuA).length > 100, "the camera fragments its NAL units in FU-A");
+      assertCleanDecode(await decodeH264(viewer), 50, { width: 1280, height: 720 });
+      return { viewer: received, camera };
+    }
+
+    function perFrame(packets: readonly Buffer[]): number {
+      return packets.length / packets.filter((p) => parseRtp(p).marker).length;
+    }
+
+    it("at the default 1200 bytes: each NAL unit cut once into full packets, far fewer than two per camera packet", async () => {
+      const { viewer, camera } = await watch();
+      assert.ok(Math.max(...viewer.map((p) => p.length)) <= MAX_PACKET);
+      // Every fragment but a NAL unit's last is a full 1200-byte packet: cut once, not packet by packet.
+      const fragments = viewer.filter(isFuA);
+      assert.ok(fragments.length > 100);
+      for (const packet of fragments.filter((p) => !isEnd(p))) assert.equal(packet.length, MAX_PACKET);
+      // Before issue 20 each packet over 1200 bytes became two.
+      const splitEach =
+        perFrame(camera) + camera.filter((p) => p.length > MAX_PACKET).length / framesByMarker(camera).length;
+      const relayed = perFrame(viewer);
+      console.log(
+        `      packets per frame: camera ${perFrame(camera).toFixed(2)}, relayed ${relayed.toFixed(2)}, split one by one ${splitEach.toFixed(2)}`,
+      );
+      assert.ok(relayed < 0.8 * splitEach, `${relayed} packets per frame, ${splitEach} split one by one`);
+    });
+
+    it("at 1400 bytes: the camera's packets pass through whole", async () => {
+      const { viewer, camera } = await watch(1400);
+      const sent = new Set(camera.map((p) => parseRtp(p).payload.toString("hex")));
+      const passed = viewer.filter((p) => sent.has(parseRtp(p).payload.toString("hex")));
+      // Only parameter sets put before a keyframe may be the relay's own.
+      const own = viewer.filter((p) => !sent.has(parseRtp(p).payload.toString("hex")));
+      for (const packet of own)
+        assert.equal(parseRtp(packet).payload[0]! & 0x1f, 24, "a STAP-A of SPS and PPS");
+      assert.ok(passed.length > 0.95 * viewer.length);
+      for (const packet of viewer.filter((p) => isFuA(p) && !isEnd(p))) assert.equal(packet.length, 1400);
+      console.log(
+        `      packets per frame: camera ${perFrame(camera).toFixed(2)}, relayed ${perFrame(viewer).toFixed(2)}`,
+      );
+    });
+  });
+
   it("keeps a viewer through a camera restart: same connection, continuous sequence numbers, clean decode", async () => {
     const gstRig = await Rig.gst({ keyint: 25, fps: 25, width: 640, height: 360 });
     rig = gstRig;

@@ -364,6 +364,22 @@ for (const runtime of RUNTIMES) {
         assert.equal(fakes.length, 0);
       });
 
+      it("Max packet size reaches the viewer set: 1200 by default, 1400 when set, 1200 and a warning when bad", async () => {
+        await helper.load(fakeNode, [
+          webrtcOut("n1", { path: "a" }),
+          webrtcOut("n2", { path: "b", maxPacketSize: "1400" }),
+          webrtcOut("n3", { path: "c", maxPacketSize: "1500" }),
+          OUT,
+        ]);
+        assert.deepEqual(
+          fakes.map((fake) => fake.options.maxPacketSize),
+          [1200, 1400, 1200],
+        );
+        assert.deepEqual(warnings(helper.getNode("n3")), [
+          'max packet size "1500" must be a whole number of bytes from 1200 to 1400; using 1200',
+        ]);
+      });
+
       it("a viewer set that cannot start leaves the path free and says why", async () => {
         const failing = capturing(
           withCatalog("webrtc-out", (RED) =>

@@ -23,7 +23,7 @@ describe("nodes/webrtc-out-config", () => {
     text = await translator("webrtc-out");
   });
 
-  it("defaults: path from the id, 20 viewers, 4 pending and 10 in all per address, no token, audio, fast start, no ICE servers, stats every 10 s", () => {
+  it("defaults: path from the id, 20 viewers, 4 pending and 10 in all per address, no token, audio, fast start, no ICE servers, stats every 10 s, 1200-byte packets", () => {
     const settings = parseWebrtcOutConfig(def(), undefined);
     assert.deepEqual(settings, {
       path: "/a1b2c3d4e5f60718",
@@ -38,8 +38,23 @@ describe("nodes/webrtc-out-config", () => {
       ice: { iceServers: [], additionalHostAddresses: [] },
       fallbackCodec: { codec: "H264", payloadType: 96, clockRate: 90000 },
       statsIntervalMs: 10_000,
+      maxPacketSize: 1200,
       problems: [],
     });
+  });
+
+  it("max packet size: a whole number of bytes from 1200 to 1400, else 1200 with a problem", () => {
+    assert.equal(parseWebrtcOutConfig(def({ maxPacketSize: "1400" }), undefined).maxPacketSize, 1400);
+    assert.equal(parseWebrtcOutConfig(def({ maxPacketSize: 1300 }), undefined).maxPacketSize, 1300);
+    assert.equal(parseWebrtcOutConfig(def({ maxPacketSize: " 1200 " }), undefined).maxPacketSize, 1200);
+    assert.equal(parseWebrtcOutConfig(def({ maxPacketSize: "" }), undefined).maxPacketSize, 1200);
+    for (const bad of [1199, 1401, 1500, 0, -1200, "1300.5", "big"]) {
+      const settings = parseWebrtcOutConfig(def({ maxPacketSize: bad }), undefined);
+      assert.equal(settings.maxPacketSize, 1200, String(bad));
+      assert.deepEqual(said(settings.problems), [
+        `max packet size "${bad}" must be a whole number of bytes from 1200 to 1400; using 1200`,
+      ]);
+    }
   });
 
   it("pending viewers per address: a whole number of at least 1, else the default with a problem", () => {
@@ -139,6 +154,7 @@ describe("nodes/webrtc-out-config", () => {
         interfaceAddress: "eth0",
         fallbackPayloadType: 35,
         statsInterval: "-1",
+        maxPacketSize: "9000",
       }),
       undefined,
     );
@@ -147,7 +163,8 @@ describe("nodes/webrtc-out-config", () => {
     assert.equal(settings.ice.interfaceAddresses, undefined);
     assert.equal(settings.fallbackCodec.payloadType, 96);
     assert.equal(settings.statsIntervalMs, 10_000);
-    assert.equal(settings.problems.length, 5);
+    assert.equal(settings.maxPacketSize, 1200);
+    assert.equal(settings.problems.length, 6);
   });
 
   it("options as the editor saves them", () => {
@@ -159,10 +176,12 @@ describe("nodes/webrtc-out-config", () => {
         fallbackCodec: "H265",
         fallbackPayloadType: "98",
         statsInterval: "0",
+        maxPacketSize: "1400",
       }),
       undefined,
     );
     assert.equal(settings.maxViewers, 3);
+    assert.equal(settings.maxPacketSize, 1400);
     assert.equal(settings.audio, false);
     assert.equal(settings.fastStart, false);
     assert.deepEqual(settings.fallbackCodec, { codec: "H265", payloadType: 98, clockRate: 90000 });

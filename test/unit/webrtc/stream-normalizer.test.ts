@@ -161,7 +161,7 @@ describe("StreamNormalizer, H.264", () => {
     assert.equal(normalizer.counters.packetsOut, 17);
   });
 
-  it("re-fragments FU-A fragments over the limit, with S on the first and E on the last piece only", () => {
+  it("rebuilds a NAL unit whose FU-A fragments do not all fit and cuts it once: full pieces, S first, E last", () => {
     const normalizer = new StreamNormalizer(videoMedia("H264"), { initialSequence: 1000, maxPacketSize: 16 });
     const frame = pushed(
       normalizer,
@@ -171,29 +171,29 @@ describe("StreamNormalizer, H.264", () => {
         rtpPacket({ seq: 3, ts: 0, payload: "7c45 060708", marker: true }),
       ]),
     );
+    // Cut across the source fragments' bounds: 05|aa and aa|06 share packets.
     assert.deepEqual(hexOf(frame.packets), [
       expected(1000, 0, "7c85 0102"),
       expected(1001, 0, "7c05 0304"),
-      expected(1002, 0, "7c05 05"),
-      expected(1003, 0, "7c05 aa"),
-      expected(1004, 0, "7c05 0607"),
-      expected(1005, 0, "7c45 08", true),
+      expected(1002, 0, "7c05 05aa"),
+      expected(1003, 0, "7c05 0607"),
+      expected(1004, 0, "7c45 08", true),
     ]);
     assert.deepEqual(hexOf(h264NalUnits(frame.packets)), ["650102030405aa060708"]);
-    assert.equal(normalizer.counters.refragmented, 2);
+    assert.equal(normalizer.counters.refragmented, 3, "all three fragments of the rebuilt unit");
   });
 
-  it("re-fragments large FU-A fragments of a real packetizer into packets that reassemble", () => {
+  it("rebuilds the large FU-A fragments of a real packetizer and cuts the unit once into packets that reassemble", () => {
     const big = nal("65b8", 5000);
     const source = new H264Packetizer({ payloadType: 96, ssrc: 5, maxPayloadSize: 2600 }).packetize([big], 0);
     assert.equal(source.length, 2);
     const normalizer = new StreamNormalizer(videoMedia("H264"), { initialSequence: 1000 });
     const frame = pushed(normalizer, unit(source));
     for (const packet of frame.packets) assert.ok(packet.length <= 1200);
-    assert.equal(frame.packets.length, 6); // each 2.5 KB fragment in three pieces
+    assert.equal(frame.packets.length, 5); // 4999 bytes of body in pieces of 1186: not 3 per 2.5 KB fragment
     assert.deepEqual(h264NalUnits(frame.packets), [big]);
     const fuHeaders = frame.packets.map((packet) => parseRtp(packet).payload[1]);
-    assert.deepEqual(fuHeaders, [0x85, 0x05, 0x05, 0x05, 0x05, 0x45]);
+    assert.deepEqual(fuHeaders, [0x85, 0x05, 0x05, 0x05, 0x45]);
   });
 
   it("splits an oversized STAP-A into single NAL units, fragmenting those that do not fit", () => {
@@ -538,7 +538,7 @@ describe("StreamNormalizer, H.265", () => {
     assert.deepEqual(h265NalUnits(frame.packets), [big]);
   });
 
-  it("re-fragments FU packets over the limit and passes those that fit", () => {
+  it("rebuilds a NAL unit whose FU packets do not all fit, the fitting ones too, and cuts it once", () => {
     const normalizer = new StreamNormalizer(videoMedia("H265"), { initialSequence: 1000, maxPacketSize: 20 });
     const frame = pushed(
       normalizer,
@@ -549,9 +549,9 @@ describe("StreamNormalizer, H.265", () => {
     );
     assert.deepEqual(hexOf(frame.packets), [
       expected(1000, 0, "6201 93 0001020304"),
-      expected(1001, 0, "6201 13 050607"),
-      expected(1002, 0, "6201 53 aabb", true),
+      expected(1001, 0, "6201 53 050607aabb", true),
     ]);
+    assert.equal(normalizer.counters.refragmented, 2);
   });
 
   it("inserts VPS, SPS and PPS as an aggregation packet before a keyframe lacking them; splits big APs", () => {

@@ -55,4 +55,18 @@ describe("StreamViewers: source sessions", () => {
     assert.equal(viewers.stats().stream.sourceSessions, 2, "a new session number is a new session");
     await viewers.close();
   });
+
+  it("refuses a maxPacketSize the normaliser cannot take when built, not when the stream arrives", async () => {
+    const base = {
+      maxViewers: 1,
+      ice: { iceServers: [], additionalHostAddresses: [] },
+      audio: false,
+    };
+    for (const bad of [15, 1200.5, 70_000])
+      assert.throws(() => new StreamViewers({ ...base, maxPacketSize: bad }), RangeError, String(bad));
+    const viewers = new StreamViewers({ ...base, maxPacketSize: 1400 });
+    viewers.push(keyframe(1, 3000), stream(1));
+    assert.equal(viewers.stats().stream.sourceSessions, 1);
+    await viewers.close();
+  });
 });
