@@ -48,6 +48,11 @@ export interface DemoCameraOptions {
    * - "rtcp-only": keepalives are answered 200 but do not count; only RTCP receiver reports keep a session.
    */
   readonly keepalive?: KeepaliveBehaviour;
+  /**
+   * The largest RTP packet sent, header included. Default 1200 (what fits a WebRTC path); 1400 is what
+   * GStreamer's payloaders and many cameras send.
+   */
+  readonly maxPacketSize?: number;
   /** One line per notable event (sessions, bad requests). */
   readonly log?: (line: string) => void;
   /**
@@ -461,6 +466,7 @@ export class DemoCamera {
       onExpire: (ended, why) => this.endSession(ended, why),
       startFrame: this.opts.startAt === "start" ? 0 : undefined,
       onPacketSent: this.opts.onPacketSent,
+      ...(this.opts.maxPacketSize === undefined ? {} : { maxPacketSize: this.opts.maxPacketSize }),
       receiverReportsKeepAlive: this.opts.keepalive === "errors" || this.opts.keepalive === "rtcp-only",
     });
     this.sessionsById.set(session.id, session);

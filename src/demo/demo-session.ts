@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from "node:crypto";
+import { RTP_HEADER_SIZE } from "../rtp/rtp-writer";
 import type { DemoClip } from "./clip";
 import { FramePacer } from "./frame-pacer";
 import { H264Packetizer } from "./h264-packetizer";
@@ -34,6 +35,8 @@ export interface DemoSessionOptions {
   readonly onPacketSent?: (packet: Buffer, atNs: bigint) => void;
   /** A receiver report about the session restarts its timeout, as a request does. Default false. */
   readonly receiverReportsKeepAlive?: boolean;
+  /** The largest RTP packet, header included; default the packetizer's (1200). */
+  readonly maxPacketSize?: number;
 }
 
 /** A receiver report block about the session's SSRC, as it arrived from the client. */
@@ -118,6 +121,7 @@ export class DemoSession {
       payloadType: DEMO_PAYLOAD_TYPE,
       ssrc: this.ssrc,
       initialSequence: randomInt(65536),
+      ...(opts.maxPacketSize === undefined ? {} : { maxPayloadSize: opts.maxPacketSize - RTP_HEADER_SIZE }),
     });
     this.pacer = new FramePacer(opts.fps, (tick) => this.sendFrame(tick));
     const hook = opts.onPacketSent;

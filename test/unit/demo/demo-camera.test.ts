@@ -249,6 +249,21 @@ describe("DemoCamera (raw RTSP)", function () {
     assert.equal(rtsp.packets.length, count, "no RTP after TEARDOWN");
   });
 
+  it("sends packets up to maxPacketSize (1400, as GStreamer's payloaders do), fragments filled to it", async () => {
+    const { url, port } = await startCamera({ maxPacketSize: 1400 });
+    const rtsp = await client(port);
+    const setup = await rtsp.request("SETUP", `${url}/trackID=0`, {
+      Transport: "RTP/AVP/TCP;unicast;interleaved=0-1",
+    });
+    assert.equal((await rtsp.request("PLAY", url, { Session: sessionId(setup) })).status, 200);
+    await sleep(1500);
+    const sizes = rtsp.packets.filter((packet) => packet.channel === 0).map((packet) => packet.data.length);
+    assert.ok(sizes.length > 0);
+    assert.ok(Math.max(...sizes) <= 1400, `largest ${Math.max(...sizes)}`);
+    // FU-A fragments but a NAL unit's last are filled to the limit: 1400 bytes exactly.
+    assert.ok(sizes.filter((size) => size === 1400).length > 0, `no 1400-byte packet among ${sizes.length}`);
+  });
+
   it("gives every session its own SSRC, sequence and timestamp bases", async () => {
     const { url, port } = await startCamera();
     const rtsp = await client(port);
