@@ -17,6 +17,11 @@ export type HostCommand =
       readonly offerUrl: string;
       /** POST the offer as WHEP (`offerUrl` is then P/whep) and keep the resource URL for a DELETE. */
       readonly whep?: boolean;
+      /**
+       * Watch this mountpoint of Janus's streaming plugin (`offerUrl` is then Janus's HTTP API,
+       * http://host:port/janus): Janus offers, the viewer answers (light viewers only).
+       */
+      readonly janusMountpoint?: number;
     }
   /**
    * Removes `count` viewers (oldest first), or all. Default: a DTLS close_notify, as a browser's
@@ -58,6 +63,11 @@ export interface ViewerCounts {
 
 export interface HostStats {
   readonly viewers: number;
+  /**
+   * Datagrams the kernel dropped at the viewers' own UDP sockets since the last reset (their receive
+   * buffers were full: the viewers did not keep up), from /proc/net/udp; undefined when unreadable.
+   */
+  readonly receiverDrops?: number;
   readonly connected: number;
   readonly failed: number;
   readonly total: ViewerCounts;

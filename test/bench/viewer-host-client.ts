@@ -10,6 +10,8 @@ export interface JoinOptions {
   readonly kind?: ViewerKind;
   /** POST to P/whep (give that URL) and keep the resource for a DELETE on leave. */
   readonly whep?: boolean;
+  /** Watch this mountpoint of Janus's streaming plugin; the URL is then Janus's HTTP API. */
+  readonly janusMountpoint?: number;
 }
 
 export interface LeaveOptions {
@@ -74,6 +76,7 @@ export class ViewerHostClient {
       kind: opts.kind ?? "light",
       offerUrl,
       ...(opts.whep === true ? { whep: true } : {}),
+      ...(opts.janusMountpoint !== undefined ? { janusMountpoint: opts.janusMountpoint } : {}),
     });
     const joined = reply.joined ?? 0;
     this.viewers += joined;
