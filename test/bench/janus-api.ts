@@ -64,7 +64,7 @@ async function pluginMessage(
   session: number,
   handle: number,
   body: object,
-  jsep?: { type: string; sdp: string },
+  jsep?: { type: string; sdp: string; trickle?: boolean },
 ): Promise<void> {
   const reply = await post(`${base}/${session}/${handle}`, {
     janus: "message",
@@ -132,7 +132,8 @@ export class JanusWatch {
       this.session,
       this.handle,
       { request: "start" },
-      { type: "answer", sdp: answerSdp },
+      // Janus takes a JSEP without `trickle: false` as trickling and waits for candidates to come.
+      { type: "answer", sdp: answerSdp, trickle: false },
     );
   }
 

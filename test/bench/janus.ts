@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import type { MetricsClient, ServerMetrics } from "./bench-node-red";
@@ -115,19 +115,43 @@ function freePort(): Promise<number> {
 /**
  * The veth pair with 127.0.0.2/8 on Janus's end. Only in a namespace of the bench's own: one that
  * holds nothing but loopback (the npm script's `unshare --net`), never the machine's.
+ *
+ * libnice pins each host candidate's socket to its interface (IP_UNICAST_IF), so Janus's packets to
+ * the viewers (127.0.0.1) leave through jbench0 rather than lo, and arrive on jbench1: this namespace
+ * lets 127.0.0.0/8 cross the pair (route_localnet), takes Janus's own address as a source on jbench1
+ * (accept_local), and knows jbench1's MAC for 127.0.0.1 (no ARP). The viewers' packets to Janus go
+ * through lo. Both ends stay in this namespace: nothing leaves it, every address is in 127.0.0.0/8.
  * @throws Error in a namespace with other interfaces, or when `ip` fails
  */
 export function addJanusInterface(): void {
-  const others = readdirSync("/sys/class/net").filter((name) => name !== "lo");
+  // /proc/net/dev is this process's namespace's (/sys/class/net is the one sysfs was mounted in).
+  const others = readFileSync("/proc/net/dev", "utf8")
+    .split("\n")
+    .slice(2)
+    .map((line) => line.split(":")[0]?.trim() ?? "")
+    .filter((name) => name !== "" && name !== "lo");
   if (others.length > 0)
     throw new Error(
       `Janus's interface goes only into the bench's own network namespace (this one has ${others.join(", ")}): run it through npm run bench`,
     );
-  const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
+  const ip = (...args: string[]) =>
+    execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const sysctl = (key: string, value: string) => writeFileSync(`/proc/sys/net/${key}`, value);
   ip("link", "add", JANUS_INTERFACE, "type", "veth", "peer", "name", PEER_INTERFACE);
+  for (const name of [JANUS_INTERFACE, PEER_INTERFACE]) {
+    // No IPv6 on the pair: no link-local addresses, no router solicitations or address checks on it.
+    sysctl(`ipv6/conf/${name}/disable_ipv6`, "1");
+    sysctl(`ipv4/conf/${name}/route_localnet`, "1");
+    sysctl(`ipv4/conf/${name}/rp_filter`, "0");
+  }
+  sysctl("ipv4/conf/all/rp_filter", "0");
+  sysctl(`ipv4/conf/${PEER_INTERFACE}/accept_local`, "1");
   ip("addr", "add", `${JANUS_ADDRESS}/8`, "dev", JANUS_INTERFACE);
   ip("link", "set", JANUS_INTERFACE, "up");
   ip("link", "set", PEER_INTERFACE, "up");
+  const [peer] = JSON.parse(ip("-j", "link", "show", PEER_INTERFACE)) as { address?: string }[];
+  if (peer?.address === undefined) throw new Error(`no MAC address on ${PEER_INTERFACE}`);
+  ip("neigh", "add", "127.0.0.1", "lladdr", peer.address, "dev", JANUS_INTERFACE, "nud", "permanent");
 }
 
 export function removeJanusInterface(): void {

@@ -4,7 +4,7 @@
 //
 // Numbers are from one run; nothing here is asserted. --quick shortens every window (for trying the
 // bench itself, not for figures).
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -332,9 +332,9 @@ async function loadSteps(
   ledger: CameraLedger,
   label: string,
   statsUrl?: string,
-  opts: { join?: JoinOptions; viewersGone?: () => Promise<void> } = {},
+  opts: { join?: JoinOptions; viewersGone?: () => Promise<void>; host?: ViewerHostClient } = {},
 ): Promise<{ rows: LoadRow[]; idle: ServerMetrics; afterLeave: ServerMetrics }> {
-  const host = new ViewerHostClient(log);
+  const host = opts.host ?? new ViewerHostClient(log);
   const rows: LoadRow[] = [];
   try {
     await sleep(SETTLE_MS);
@@ -606,38 +606,48 @@ async function janusRows(
   ledger: CameraLedger,
 ): Promise<NonNullable<Results["janus"]>> {
   const version = janusVersion();
-  addJanusInterface();
+  // The viewers' process loads the loopback-only check of the test helpers: it must be up and past it
+  // before Janus's interface appears (its one reset is the proof).
+  const host = new ViewerHostClient(log);
   try {
-    const janus = await startJanus({ dir: path.join(OUT, "janus"), cameraUrl });
-    log(`janus ${version}: pid ${janus.pid}, API ${janus.apiBase}, log ${janus.logFile}`);
+    await host.reset();
+    addJanusInterface();
     try {
-      const { rows, idle } = await loadSteps(janus, janus.apiBase, ledger, "janus", undefined, {
-        join: { janusMountpoint: JANUS_MOUNTPOINT },
-        // Each viewer's leave destroys its Janus session, handle and PeerConnection with it.
-        viewersGone: async () => {},
-      });
-      return { rows, idle, version };
+      const janus = await startJanus({ dir: path.join(OUT, "janus"), cameraUrl });
+      log(`janus ${version}: pid ${janus.pid}, API ${janus.apiBase}, log ${janus.logFile}`);
+      try {
+        const { rows, idle } = await loadSteps(janus, janus.apiBase, ledger, "janus", undefined, {
+          join: { janusMountpoint: JANUS_MOUNTPOINT },
+          host,
+          // Each viewer's leave destroys its Janus session, handle and PeerConnection with it.
+          viewersGone: async () => {},
+        });
+        return { rows, idle, version };
+      } finally {
+        await janus.stop();
+      }
     } finally {
-      await janus.stop();
+      removeJanusInterface();
+      // Janus tears its RTSP session down on SIGINT; a session left playing would count twice in the
+      // camera's record of what it sent.
+      await waitFor(async () => camera.sessions === 0, 5000, "Janus's RTSP session to end").catch(() => {
+        log(`camera: ${camera.silenceSessions()} session(s) left by Janus silenced`);
+      });
     }
   } finally {
-    removeJanusInterface();
-    // Janus tears its RTSP session down on SIGINT; a session left playing would count twice in the
-    // camera's record of what it sent.
-    await waitFor(async () => camera.sessions === 0, 5000, "Janus's RTSP session to end").catch(() => {
-      log(`camera: ${camera.silenceSessions()} session(s) left by Janus silenced`);
-    });
+    // loadSteps ends the host too; a second exit is harmless, and covers a start that failed.
+    await host.exit();
   }
 }
 
+/** Janus's version ("1.1.2"); it exits non-zero after printing it. @throws Error when janus is missing */
 function janusVersion(): string {
-  try {
-    return /\((\d+\.\d+\.\d+)\)/.exec(execFileSync("janus", ["--version"], { encoding: "utf8" }))?.[1] ?? "?";
-  } catch (error) {
+  const run = spawnSync("janus", ["--version"], { encoding: "utf8" });
+  if (run.error !== undefined)
     throw new Error(
-      `janus is not installed (${error instanceof Error ? error.message : String(error)}): run test/setup-system.sh, or --skip=janus`,
+      `janus is not installed (${run.error.message}): run test/setup-system.sh, or --skip=janus`,
     );
-  }
+  return /\((\d+\.\d+\.\d+)\)/.exec(run.stdout)?.[1] ?? "?";
 }
 
 /** 16 cameras of 4 Mbit/s through rtsp-in → rtp-fanout → webrtc-out, one viewer each. */
