@@ -116,11 +116,10 @@ function freePort(): Promise<number> {
  * The veth pair with 127.0.0.2/8 on Janus's end. Only in a namespace of the bench's own: one that
  * holds nothing but loopback (the npm script's `unshare --net`), never the machine's.
  *
- * libnice pins each host candidate's socket to its interface (IP_UNICAST_IF), so Janus's packets to
- * the viewers (127.0.0.1) leave through jbench0 rather than lo, and arrive on jbench1: this namespace
- * lets 127.0.0.0/8 cross the pair (route_localnet), takes Janus's own address as a source on jbench1
- * (accept_local), and knows jbench1's MAC for 127.0.0.1 (no ARP). The viewers' packets to Janus go
- * through lo. Both ends stay in this namespace: nothing leaves it, every address is in 127.0.0.0/8.
+ * libnice pins each host candidate's socket to its interface (IP_UNICAST_IF): from 127.0.0.2 it cannot
+ * send to 127.0.0.1 (the kernel refuses a loopback source on a device that is not loopback, EINVAL).
+ * So Janus's viewers take 127.0.0.2 too: a local address, reached through lo like the product's
+ * viewers, and nothing crosses the pair (it only holds the address). Nothing leaves the namespace.
  * @throws Error in a namespace with other interfaces, or when `ip` fails
  */
 export function addJanusInterface(): void {
@@ -138,20 +137,11 @@ export function addJanusInterface(): void {
     execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   const sysctl = (key: string, value: string) => writeFileSync(`/proc/sys/net/${key}`, value);
   ip("link", "add", JANUS_INTERFACE, "type", "veth", "peer", "name", PEER_INTERFACE);
-  for (const name of [JANUS_INTERFACE, PEER_INTERFACE]) {
-    // No IPv6 on the pair: no link-local addresses, no router solicitations or address checks on it.
-    sysctl(`ipv6/conf/${name}/disable_ipv6`, "1");
-    sysctl(`ipv4/conf/${name}/route_localnet`, "1");
-    sysctl(`ipv4/conf/${name}/rp_filter`, "0");
-  }
-  sysctl("ipv4/conf/all/rp_filter", "0");
-  sysctl(`ipv4/conf/${PEER_INTERFACE}/accept_local`, "1");
+  // No IPv6 on the pair: no link-local addresses, no router solicitations or address checks on it.
+  for (const name of [JANUS_INTERFACE, PEER_INTERFACE]) sysctl(`ipv6/conf/${name}/disable_ipv6`, "1");
   ip("addr", "add", `${JANUS_ADDRESS}/8`, "dev", JANUS_INTERFACE);
   ip("link", "set", JANUS_INTERFACE, "up");
   ip("link", "set", PEER_INTERFACE, "up");
-  const [peer] = JSON.parse(ip("-j", "link", "show", PEER_INTERFACE)) as { address?: string }[];
-  if (peer?.address === undefined) throw new Error(`no MAC address on ${PEER_INTERFACE}`);
-  ip("neigh", "add", "127.0.0.1", "lladdr", peer.address, "dev", JANUS_INTERFACE, "nud", "permanent");
 }
 
 export function removeJanusInterface(): void {

@@ -625,6 +625,8 @@ export interface AnsweringViewerOptions {
   readonly onPacket?: PacketListener;
   /** Resolves `connected`, or rejects it, within this time. Default 10 s. */
   readonly connectTimeoutMs?: number;
+  /** The address (in 127.0.0.0/8) of its one host candidate. Default 127.0.0.1. */
+  readonly localAddress?: string;
 }
 
 /**
@@ -637,11 +639,13 @@ export async function connectAnsweringLightViewer(opts: AnsweringViewerOptions):
   const certificate = await RTCDtlsTransport.SetupCertificate();
   const offerSdp = await opts.requestOffer();
   const offer = parseOffer(offerSdp);
+  const localAddress = opts.localAddress ?? "127.0.0.1";
+  if (!LOOPBACK.test(localAddress)) throw new Error(`${localAddress} is not in 127.0.0.0/8`);
   const connection = new Connection(offer.iceLite, {
     useIpv4: false,
     useIpv6: false,
-    additionalHostAddresses: ["127.0.0.1"],
-    interfaceAddresses: { udp4: "127.0.0.1" },
+    additionalHostAddresses: [localAddress],
+    interfaceAddresses: { udp4: localAddress },
     filterCandidatePair: (pair) => LOOPBACK.test(pair.remoteCandidate.host),
   });
   connection.stunServer = undefined;

@@ -23,20 +23,22 @@ describe("bench /proc readings", () => {
     assert.throws(() => parseVmRssBytes("Name:\tx\n"), /no VmRSS/);
   });
 
-  it("drops of the sockets on 127.0.0.1 at the given ports, others left out", () => {
+  it("drops of the sockets on 127.0.0.0/8 at the given ports, others left out", () => {
     const udp = [
       "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
       "  100: 0100007F:C350 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1 2 0000000000000000 17",
       "  101: 0100007F:C351 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 2 2 0000000000000000 0",
-      "  102: 0200007F:C350 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 3 2 0000000000000000 99",
+      "  102: 0200007F:C352 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 3 2 0000000000000000 99",
       "  103: 0100007F:1FFD 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4 2 0000000000000000 5",
+      "  104: 0100000A:C351 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 5 2 0000000000000000 7",
       "",
     ].join("\n");
     assert.deepEqual(
-      [...parseUdpDrops(udp, new Set([50000, 50001]))],
+      [...parseUdpDrops(udp, new Set([50000, 50001, 50002]))],
       [
         [50000, 17],
         [50001, 0],
+        [50002, 99],
       ],
     );
   });

@@ -24,8 +24,8 @@ export function parseVmRssBytes(status: string): number {
 }
 
 /**
- * The `drops` column of /proc/net/udp for the sockets bound to 127.0.0.1 on these ports (the light
- * viewers' sockets), by port.
+ * The `drops` column of /proc/net/udp for the sockets bound to 127.0.0.0/8 on these ports (the light
+ * viewers' sockets), by port. Addresses are in the kernel's byte order: 127.0.0.2 is 0200007F.
  */
 export function parseUdpDrops(procNetUdp: string, ports: ReadonlySet<number>): Map<number, number> {
   const drops = new Map<number, number>();
@@ -35,7 +35,7 @@ export function parseUdpDrops(procNetUdp: string, ports: ReadonlySet<number>): M
     const count = fields[12];
     if (local === undefined || count === undefined) continue;
     const [hexAddress, hexPort] = local.split(":");
-    if (hexAddress !== "0100007F" || hexPort === undefined) continue;
+    if (hexAddress === undefined || !/^[0-9A-F]{6}7F$/.test(hexAddress) || hexPort === undefined) continue;
     const port = Number.parseInt(hexPort, 16);
     if (ports.has(port)) drops.set(port, (drops.get(port) ?? 0) + Number(count));
   }

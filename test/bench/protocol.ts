@@ -22,6 +22,8 @@ export type HostCommand =
        * http://host:port/janus): Janus offers, the viewer answers (light viewers only).
        */
       readonly janusMountpoint?: number;
+      /** The viewers' own address in 127.0.0.0/8 (Janus's viewers: Janus's, see janus.ts). Default 127.0.0.1. */
+      readonly localAddress?: string;
     }
   /**
    * Removes `count` viewers (oldest first), or all. Default: a DTLS close_notify, as a browser's

@@ -20,7 +20,13 @@ import {
   startBenchNodeRed,
 } from "./bench-node-red";
 import { CAMERA_720P, CAMERA_720P_4M, describeProbe, ensureProbedClip } from "./clips";
-import { addJanusInterface, JANUS_MOUNTPOINT, removeJanusInterface, startJanus } from "./janus";
+import {
+  addJanusInterface,
+  JANUS_ADDRESS,
+  JANUS_MOUNTPOINT,
+  removeJanusInterface,
+  startJanus,
+} from "./janus";
 import type { ViewerTraces } from "./protocol";
 import { type FloorRow, measureSendFloor } from "./send-floor";
 import {
@@ -623,7 +629,8 @@ async function janusRows(
       log(`janus ${version}: pid ${janus.pid}, API ${janus.apiBase}, log ${janus.logFile}`);
       try {
         const { rows, idle } = await loadSteps(janus, janus.apiBase, ledger, "janus", undefined, {
-          join: { janusMountpoint: JANUS_MOUNTPOINT },
+          // The viewers on Janus's own address: libnice's sockets can reach no other (see janus.ts).
+          join: { janusMountpoint: JANUS_MOUNTPOINT, localAddress: JANUS_ADDRESS },
           host,
           // Janus's 200-viewer row stands beside the product's, valid or not.
           allSteps: true,

@@ -12,6 +12,8 @@ export interface JoinOptions {
   readonly whep?: boolean;
   /** Watch this mountpoint of Janus's streaming plugin; the URL is then Janus's HTTP API. */
   readonly janusMountpoint?: number;
+  /** The viewers' own address in 127.0.0.0/8 (answering viewers only). Default 127.0.0.1. */
+  readonly localAddress?: string;
 }
 
 export interface LeaveOptions {
@@ -77,6 +79,7 @@ export class ViewerHostClient {
       offerUrl,
       ...(opts.whep === true ? { whep: true } : {}),
       ...(opts.janusMountpoint !== undefined ? { janusMountpoint: opts.janusMountpoint } : {}),
+      ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}),
     });
     const joined = reply.joined ?? 0;
     this.viewers += joined;

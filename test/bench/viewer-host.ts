@@ -176,7 +176,11 @@ async function postWhep(whepUrl: string, sdp: string): Promise<{ sdp: string; re
 }
 
 /** A light viewer of a Janus streaming mountpoint: `watch`, answer Janus's offer, `start`. */
-async function connectJanus(apiBase: string, mountpoint: number): Promise<Hosted> {
+async function connectJanus(
+  apiBase: string,
+  mountpoint: number,
+  localAddress: string | undefined,
+): Promise<Hosted> {
   const janus = await JanusWatch.open(apiBase);
   let viewer: LightViewer;
   try {
@@ -184,6 +188,7 @@ async function connectJanus(apiBase: string, mountpoint: number): Promise<Hosted
       requestOffer: () => janus.watch(mountpoint),
       sendAnswer: (sdp) => janus.start(sdp),
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      ...(localAddress !== undefined ? { localAddress } : {}),
     });
   } catch (error) {
     await janus.end();
@@ -204,10 +209,11 @@ async function connectHosted(
   offerUrl: string,
   whep: boolean,
   janusMountpoint: number | undefined,
+  localAddress: string | undefined,
 ): Promise<Hosted> {
   if (janusMountpoint !== undefined) {
     if (kind !== "light") throw new Error("Janus is watched by light viewers only");
-    return connectJanus(offerUrl, janusMountpoint);
+    return connectJanus(offerUrl, janusMountpoint, localAddress);
   }
   let resource: string | undefined;
   const offer = async (sdp: string): Promise<string> => {
@@ -274,6 +280,7 @@ class ViewerHost {
           command.offerUrl,
           command.whep === true,
           command.janusMountpoint,
+          command.localAddress,
         );
       case "leave":
         await this.leave(command.count, command.abrupt === true, command.delete === true);
@@ -305,13 +312,16 @@ class ViewerHost {
     offerUrl: string,
     whep: boolean,
     janusMountpoint: number | undefined,
+    localAddress: string | undefined,
   ): Promise<HostReply> {
     let joined = 0;
     let firstError: string | undefined;
     for (let start = 0; start < count; start += JOIN_BATCH) {
       const batch = Math.min(JOIN_BATCH, count - start);
       const results = await Promise.allSettled(
-        Array.from({ length: batch }, () => connectHosted(kind, offerUrl, whep, janusMountpoint)),
+        Array.from({ length: batch }, () =>
+          connectHosted(kind, offerUrl, whep, janusMountpoint, localAddress),
+        ),
       );
       for (const result of results) {
         if (result.status === "fulfilled") {
@@ -373,7 +383,7 @@ class ViewerHost {
     };
   }
 
-  /** Drops of the hosted viewers' UDP sockets on 127.0.0.1, by local port; undefined when unreadable. */
+  /** Drops of the hosted viewers' UDP sockets (on 127.0.0.0/8), by local port; undefined when unreadable. */
   private socketDrops(): Map<number, number> | undefined {
     const ports = new Set<number>();
     for (const viewer of this.viewers) {
