@@ -250,6 +250,12 @@ export async function startJanus(opts: { dir: string; cameraUrl: string }): Prom
     ["-F", path.join(opts.dir, "conf"), "-C", path.join(opts.dir, "conf/janus.jcfg"), "-o"],
     { stdio: ["ignore", log, log] },
   );
+  // A bench that dies must not leave Janus behind (it would hold its camera session and ports).
+  const killOnExit = (): void => {
+    child.kill("SIGKILL");
+  };
+  process.once("exit", killOnExit);
+  child.once("exit", () => process.off("exit", killOnExit));
   const exited = new Promise<never>((_, reject) => {
     child.once("error", (error) =>
       reject(new Error(`janus could not start (${error.message}): run test/setup-system.sh`)),
