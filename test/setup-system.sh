@@ -21,6 +21,8 @@ packages=(
   coturn
   # independent WebRTC clients: aiortc (test/peers/aiortc-viewer.py, decoding with PyAV) and Firefox
   python3-aiortc python3-av firefox-esr
+  # the bench's other server beside the product (test/bench/janus.ts): Janus, run as the bench's own process
+  janus
 )
 
 missing=()
@@ -39,6 +41,12 @@ else
 fi
 $sudo apt-get update -qq
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# Janus runs only as the bench's own process, with its own config: not as the system's service the
+# package enables (on a machine without systemd, invoke-rc.d may already have kept it from starting).
+if [[ " ${missing[*]} " == *" janus "* ]] && command -v systemctl >/dev/null; then
+  $sudo systemctl disable --now janus.service >/dev/null 2>&1 || true
+fi
 
 # Debian's python3 must see GStreamer's RTSP server, whatever python3 comes first on PATH.
 /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer" ||

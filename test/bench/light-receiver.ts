@@ -18,6 +18,7 @@ import {
   type Transport,
 } from "werift";
 import { CHROMIUM_H264_PROFILES } from "../helpers/werift-viewer";
+import { buildAnswer, parseOffer } from "./answer-sdp";
 import { FrameCounts, type FrameEntries } from "./frame-counts";
 import { isRtcp, isRtpOrRtcp } from "./media-datagram";
 import type { ViewerCounts } from "./protocol";
@@ -608,6 +609,76 @@ export async function connectLightViewer(opts: LightViewerOptions): Promise<Ligh
       new DtlsOverIce(connection),
       opts.onPacket,
       answer,
+      opts.connectTimeoutMs ?? 10_000,
+    );
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
+}
+
+export interface AnsweringViewerOptions {
+  /** Asks the server for its offer (Janus: `watch`); resolves with the offer SDP. */
+  readonly requestOffer: () => Promise<string>;
+  /** Hands the server our answer SDP (Janus: `start` with the JSEP answer). */
+  readonly sendAnswer: (sdp: string) => Promise<void>;
+  readonly onPacket?: PacketListener;
+  /** Resolves `connected`, or rejects it, within this time. Default 10 s. */
+  readonly connectTimeoutMs?: number;
+  /** The address (in 127.0.0.0/8) of its one host candidate. Default 127.0.0.1. */
+  readonly localAddress?: string;
+}
+
+/**
+ * The answer mode, for servers that offer (Janus's streaming plugin): the server's offer is answered
+ * as a receive-only Chromium tab answers it (answer-sdp.ts): the offerer is ICE-controlling, so this
+ * agent is controlled; setup:active, so this end is the DTLS client. Counting is as connectLightViewer's.
+ * @throws Error when the offer round trip fails or the offer is unusable (nothing is left open)
+ */
+export async function connectAnsweringLightViewer(opts: AnsweringViewerOptions): Promise<LightViewer> {
+  const certificate = await RTCDtlsTransport.SetupCertificate();
+  const offerSdp = await opts.requestOffer();
+  const offer = parseOffer(offerSdp);
+  const localAddress = opts.localAddress ?? "127.0.0.1";
+  if (!LOOPBACK.test(localAddress)) throw new Error(`${localAddress} is not in 127.0.0.0/8`);
+  const connection = new Connection(offer.iceLite, {
+    useIpv4: false,
+    useIpv6: false,
+    additionalHostAddresses: [localAddress],
+    interfaceAddresses: { udp4: localAddress },
+    filterCandidatePair: (pair) => LOOPBACK.test(pair.remoteCandidate.host),
+  });
+  connection.stunServer = undefined;
+  try {
+    await connection.gatherCandidates();
+    const fingerprint = certificate.getFingerprints()[0];
+    if (fingerprint === undefined) throw new Error("werift's certificate has no fingerprint");
+    const candidate = connection.localCandidates.find((c) => LOOPBACK.test(c.host));
+    if (candidate === undefined) throw new Error("no loopback candidate was gathered");
+    connection.setRemoteParams({
+      iceLite: offer.iceLite,
+      usernameFragment: offer.usernameFragment,
+      password: offer.password,
+    });
+    const candidates = offer.candidates.map((line) => Candidate.fromSdp(line));
+    for (const remote of candidates) await connection.addRemoteCandidate(remote);
+    await connection.addRemoteCandidate(undefined);
+    await opts.sendAnswer(
+      buildAnswer(offer, {
+        usernameFragment: connection.localUsername,
+        password: connection.localPassword,
+        fingerprint,
+        candidate: candidate.toSdp(),
+        host: candidate.host,
+        port: candidate.port,
+      }),
+    );
+    return new Light(
+      connection,
+      new DtlsOverIce(connection),
+      opts.onPacket,
+      // The server is the DTLS server (we answered active): as facing a passive answerer.
+      { ...offer, setup: "passive", candidates },
       opts.connectTimeoutMs ?? 10_000,
     );
   } catch (error) {

@@ -17,6 +17,13 @@ export type HostCommand =
       readonly offerUrl: string;
       /** POST the offer as WHEP (`offerUrl` is then P/whep) and keep the resource URL for a DELETE. */
       readonly whep?: boolean;
+      /**
+       * Watch this mountpoint of Janus's streaming plugin (`offerUrl` is then Janus's HTTP API,
+       * http://host:port/janus): Janus offers, the viewer answers (light viewers only).
+       */
+      readonly janusMountpoint?: number;
+      /** The viewers' own address in 127.0.0.0/8 (Janus's viewers: Janus's, see janus.ts). Default 127.0.0.1. */
+      readonly localAddress?: string;
     }
   /**
    * Removes `count` viewers (oldest first), or all. Default: a DTLS close_notify, as a browser's
@@ -58,6 +65,11 @@ export interface ViewerCounts {
 
 export interface HostStats {
   readonly viewers: number;
+  /**
+   * Datagrams the kernel dropped at the viewers' own UDP sockets since the last reset (their receive
+   * buffers were full: the viewers did not keep up), from /proc/net/udp; undefined when unreadable.
+   */
+  readonly receiverDrops?: number;
   readonly connected: number;
   readonly failed: number;
   readonly total: ViewerCounts;

@@ -10,6 +10,10 @@ export interface JoinOptions {
   readonly kind?: ViewerKind;
   /** POST to P/whep (give that URL) and keep the resource for a DELETE on leave. */
   readonly whep?: boolean;
+  /** Watch this mountpoint of Janus's streaming plugin; the URL is then Janus's HTTP API. */
+  readonly janusMountpoint?: number;
+  /** The viewers' own address in 127.0.0.0/8 (answering viewers only). Default 127.0.0.1. */
+  readonly localAddress?: string;
 }
 
 export interface LeaveOptions {
@@ -74,6 +78,8 @@ export class ViewerHostClient {
       kind: opts.kind ?? "light",
       offerUrl,
       ...(opts.whep === true ? { whep: true } : {}),
+      ...(opts.janusMountpoint !== undefined ? { janusMountpoint: opts.janusMountpoint } : {}),
+      ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}),
     });
     const joined = reply.joined ?? 0;
     this.viewers += joined;

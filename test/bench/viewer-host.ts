@@ -2,7 +2,15 @@ import type { Socket } from "node:dgram";
 import type { MediaStreamTrack, RtpPacket } from "werift";
 import { connectViewer, type WeriftViewer } from "../helpers/werift-viewer";
 import { FrameCounts, type FrameEntries } from "./frame-counts";
-import { connectLightViewer, type LightViewer, type PacketListener, SequenceTracker } from "./light-receiver";
+import { JanusWatch } from "./janus-api";
+import {
+  connectAnsweringLightViewer,
+  connectLightViewer,
+  type LightViewer,
+  type PacketListener,
+  SequenceTracker,
+} from "./light-receiver";
+import { socketDrops } from "./proc-stats";
 import {
   type HostCommand,
   type HostReply,
@@ -38,7 +46,7 @@ interface Hosted {
   resource?: string;
 }
 
-function hostedLight(viewer: LightViewer): Hosted {
+function hostedLight(viewer: LightViewer, onClose?: () => Promise<void>): Hosted {
   return {
     kind: "light",
     state: () => viewer.state(),
@@ -46,7 +54,10 @@ function hostedLight(viewer: LightViewer): Hosted {
     frames: () => viewer.frames(),
     reset: () => viewer.reset(),
     setOnPacket: (listener) => viewer.setOnPacket(listener),
-    close: (abrupt) => viewer.close({ abrupt }),
+    close: async (abrupt) => {
+      await viewer.close({ abrupt });
+      await onClose?.();
+    },
     sockets: () => viewer.sockets(),
   };
 }
@@ -164,7 +175,46 @@ async function postWhep(whepUrl: string, sdp: string): Promise<{ sdp: string; re
   return { sdp: text, resource: new URL(location, whepUrl).href };
 }
 
-async function connectHosted(kind: ViewerKind, offerUrl: string, whep: boolean): Promise<Hosted> {
+/** A light viewer of a Janus streaming mountpoint: `watch`, answer Janus's offer, `start`. */
+async function connectJanus(
+  apiBase: string,
+  mountpoint: number,
+  localAddress: string | undefined,
+): Promise<Hosted> {
+  const janus = await JanusWatch.open(apiBase);
+  let viewer: LightViewer;
+  try {
+    viewer = await connectAnsweringLightViewer({
+      requestOffer: () => janus.watch(mountpoint),
+      sendAnswer: (sdp) => janus.start(sdp),
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      ...(localAddress !== undefined ? { localAddress } : {}),
+    });
+  } catch (error) {
+    await janus.end();
+    throw error;
+  }
+  try {
+    await viewer.connected;
+  } catch (error) {
+    await viewer.close({ abrupt: true });
+    await janus.end();
+    throw error;
+  }
+  return hostedLight(viewer, () => janus.end());
+}
+
+async function connectHosted(
+  kind: ViewerKind,
+  offerUrl: string,
+  whep: boolean,
+  janusMountpoint: number | undefined,
+  localAddress: string | undefined,
+): Promise<Hosted> {
+  if (janusMountpoint !== undefined) {
+    if (kind !== "light") throw new Error("Janus is watched by light viewers only");
+    return connectJanus(offerUrl, janusMountpoint, localAddress);
+  }
   let resource: string | undefined;
   const offer = async (sdp: string): Promise<string> => {
     if (!whep) return postOffer(offerUrl, sdp);
@@ -216,12 +266,22 @@ class ViewerHost {
   private wallBase = process.hrtime.bigint();
   private traces: TracedPacket[][] | undefined;
   private traced: Hosted[] = [];
+  /** The kernel's drop counts of the viewers' sockets at the last reset, by local port. */
+  private dropsBase = new Map<number, number>();
 
   async handle(command: HostCommand): Promise<HostReply> {
     const { id } = command;
     switch (command.cmd) {
       case "join":
-        return this.join(id, command.count, command.kind, command.offerUrl, command.whep === true);
+        return this.join(
+          id,
+          command.count,
+          command.kind,
+          command.offerUrl,
+          command.whep === true,
+          command.janusMountpoint,
+          command.localAddress,
+        );
       case "leave":
         await this.leave(command.count, command.abrupt === true, command.delete === true);
         return { id, ok: true };
@@ -251,13 +311,17 @@ class ViewerHost {
     kind: ViewerKind,
     offerUrl: string,
     whep: boolean,
+    janusMountpoint: number | undefined,
+    localAddress: string | undefined,
   ): Promise<HostReply> {
     let joined = 0;
     let firstError: string | undefined;
     for (let start = 0; start < count; start += JOIN_BATCH) {
       const batch = Math.min(JOIN_BATCH, count - start);
       const results = await Promise.allSettled(
-        Array.from({ length: batch }, () => connectHosted(kind, offerUrl, whep)),
+        Array.from({ length: batch }, () =>
+          connectHosted(kind, offerUrl, whep, janusMountpoint, localAddress),
+        ),
       );
       for (const result of results) {
         if (result.status === "fulfilled") {
@@ -286,6 +350,7 @@ class ViewerHost {
 
   private reset(): void {
     for (const viewer of this.viewers) viewer.reset();
+    this.dropsBase = this.socketDrops() ?? new Map();
     this.cpuBase = process.cpuUsage();
     this.wallBase = process.hrtime.bigint();
   }
@@ -298,8 +363,15 @@ class ViewerHost {
     );
     const cpu = process.cpuUsage(this.cpuBase);
     const states = this.viewers.map((viewer) => viewer.state());
+    const drops = this.socketDrops();
+    let receiverDrops: number | undefined;
+    if (drops !== undefined) {
+      receiverDrops = 0;
+      for (const [port, count] of drops) receiverDrops += count - (this.dropsBase.get(port) ?? 0);
+    }
     return {
       viewers: this.viewers.length,
+      ...(receiverDrops !== undefined ? { receiverDrops } : {}),
       connected: states.filter((s) => s === "connected").length,
       failed: this.failedJoins + states.filter((s) => s === "failed").length,
       total,
@@ -309,6 +381,21 @@ class ViewerHost {
       elapsedUs: Number((process.hrtime.bigint() - this.wallBase) / 1000n),
       rssBytes: process.memoryUsage.rss(),
     };
+  }
+
+  /** Drops of the hosted viewers' UDP sockets (on 127.0.0.0/8), by local port; undefined when unreadable. */
+  private socketDrops(): Map<number, number> | undefined {
+    const ports = new Set<number>();
+    for (const viewer of this.viewers) {
+      for (const socket of viewer.sockets()) {
+        try {
+          ports.add(socket.address().port);
+        } catch {
+          // closed meanwhile
+        }
+      }
+    }
+    return socketDrops(ports);
   }
 
   /**

@@ -1,0 +1,317 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import type { MetricsClient, ServerMetrics } from "./bench-node-red";
+import { attach, createSession, pluginRequest } from "./janus-api";
+import { processUsage } from "./proc-stats";
+
+// Janus (Debian's `janus` 1.1.2) beside the product in the bench: its own process with its own
+// config folder under .test-artifacts: the core, the streaming plugin (one RTSP mountpoint on the
+// bench's camera, video only) and the HTTP transport; no admin API, no STUN, no 1:1 NAT.
+//
+// libnice gathers no candidate on a loopback interface, so Janus gets an address of its own in the
+// bench's network namespace: a veth pair whose one end holds 127.0.0.2/8 (only this namespace's
+// local routes reach it; nothing leaves 127.0.0.0/8), and its ICE is held to that end.
+
+/** The interface Janus gathers on (ice_enforce_list), and its peer. */
+export const JANUS_INTERFACE = "jbench0";
+const PEER_INTERFACE = "jbench1";
+export const JANUS_ADDRESS = "127.0.0.2";
+export const JANUS_MOUNTPOINT = 1;
+const SYSTEM_LIBS = "/usr/lib/x86_64-linux-gnu/janus";
+const START_TIMEOUT_MS = 20_000;
+const MOUNTPOINT_TIMEOUT_MS = 30_000;
+
+export interface JanusConfigOptions {
+  /** Where the configuration, the plugin and transport folders and the log go. */
+  readonly dir: string;
+  readonly httpPort: number;
+  readonly cameraUrl: string;
+  /** Janus's ICE ports (and its RTSP client's RTP ports), "min-max". */
+  readonly rtpPortRange?: string;
+}
+
+/** The configuration files (name → text) of a Janus with only what the bench uses. */
+export function janusConfigFiles(opts: JanusConfigOptions): Record<string, string> {
+  const folder = (name: string) => JSON.stringify(path.join(opts.dir, name));
+  return {
+    "janus.jcfg": `general: {
+	configs_folder = ${folder("conf")}
+	plugins_folder = ${folder("plugins")}
+	transports_folder = ${folder("transports")}
+	events_folder = ${folder("none")}
+	loggers_folder = ${folder("none")}
+	debug_level = 4
+	session_timeout = 60
+	server_name = "bench"
+}
+certificates: {
+}
+media: {
+	rtp_port_range = ${JSON.stringify(opts.rtpPortRange ?? "20000-40000")}
+}
+nat: {
+	nice_debug = false
+	full_trickle = false
+	ice_lite = false
+	ice_tcp = false
+	ice_enforce_list = ${JSON.stringify(JANUS_INTERFACE)}
+	ignore_mdns = true
+	ice_keepalive_conncheck = false
+}
+plugins: {
+}
+transports: {
+}
+events: {
+	broadcast = false
+}
+loggers: {
+}
+`,
+    "janus.transport.http.jcfg": `general: {
+	base_path = "/janus"
+	http = true
+	port = ${opts.httpPort}
+	ip = "127.0.0.1"
+	https = false
+}
+admin: {
+	admin_http = false
+	admin_https = false
+}
+cors: {
+}
+`,
+    "janus.plugin.streaming.jcfg": `general: {
+}
+bench: {
+	type = "rtsp"
+	id = ${JANUS_MOUNTPOINT}
+	description = "bench camera"
+	audio = false
+	video = true
+	url = ${JSON.stringify(opts.cameraUrl)}
+	rtsp_reconnect_delay = 5
+	rtsp_failcheck = false
+}
+`,
+  };
+}
+
+/** A free TCP port on 127.0.0.1 (closed again at once; Janus binds it next). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * The veth pair with 127.0.0.2/8 on Janus's end. Only in a namespace of the bench's own: one that
+ * holds nothing but loopback (the npm script's `unshare --net`), never the machine's.
+ *
+ * libnice pins each host candidate's socket to its interface (IP_UNICAST_IF): from 127.0.0.2 it cannot
+ * send to 127.0.0.1 (the kernel refuses a loopback source on a device that is not loopback, EINVAL).
+ * So Janus's viewers take 127.0.0.2 too: a local address, reached through lo like the product's
+ * viewers, and nothing crosses the pair (it only holds the address). Nothing leaves the namespace.
+ * @throws Error in a namespace with other interfaces, or when `ip` fails
+ */
+export function addJanusInterface(): void {
+  // /proc/net/dev is this process's namespace's (/sys/class/net is the one sysfs was mounted in).
+  const others = readFileSync("/proc/net/dev", "utf8")
+    .split("\n")
+    .slice(2)
+    .map((line) => line.split(":")[0]?.trim() ?? "")
+    .filter((name) => name !== "" && name !== "lo");
+  if (others.length > 0)
+    throw new Error(
+      `Janus's interface goes only into the bench's own network namespace (this one has ${others.join(", ")}): run it through npm run bench`,
+    );
+  const ip = (...args: string[]) =>
+    execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const sysctl = (key: string, value: string) => writeFileSync(`/proc/sys/net/${key}`, value);
+  ip("link", "add", JANUS_INTERFACE, "type", "veth", "peer", "name", PEER_INTERFACE);
+  // No IPv6 on the pair: no link-local addresses, no router solicitations or address checks on it.
+  for (const name of [JANUS_INTERFACE, PEER_INTERFACE]) sysctl(`ipv6/conf/${name}/disable_ipv6`, "1");
+  ip("addr", "add", `${JANUS_ADDRESS}/8`, "dev", JANUS_INTERFACE);
+  ip("link", "set", JANUS_INTERFACE, "up");
+  ip("link", "set", PEER_INTERFACE, "up");
+}
+
+export function removeJanusInterface(): void {
+  try {
+    execFileSync("ip", ["link", "del", JANUS_INTERFACE], { stdio: "ignore" });
+  } catch {
+    // already gone
+  }
+}
+
+export interface BenchJanus extends MetricsClient {
+  /** Janus's HTTP API, http://127.0.0.1:port/janus. */
+  readonly apiBase: string;
+  readonly pid: number;
+  readonly logFile: string;
+  stop(): Promise<void>;
+}
+
+/** Janus's figures in the shape of the Node-RED probe's: CPU and RSS from /proc; the rest does not apply. */
+class ProcMetrics {
+  private base = { userUs: 0, systemUs: 0, atUs: 0 };
+  constructor(private readonly pid: number) {
+    this.reset();
+  }
+
+  reset(): void {
+    const usage = processUsage(this.pid);
+    this.base = { userUs: usage.userUs, systemUs: usage.systemUs, atUs: nowUs() };
+  }
+
+  metrics(): ServerMetrics {
+    const usage = processUsage(this.pid);
+    const elapsedUs = nowUs() - this.base.atUs;
+    const cpuUserUs = usage.userUs - this.base.userUs;
+    const cpuSystemUs = usage.systemUs - this.base.systemUs;
+    return {
+      cpuUserUs,
+      cpuSystemUs,
+      elapsedUs,
+      cpuCores: (cpuUserUs + cpuSystemUs) / elapsedUs,
+      rssBytes: usage.rssBytes,
+      heapUsedBytes: Number.NaN,
+      heapTotalBytes: Number.NaN,
+      externalBytes: Number.NaN,
+      gcForced: false,
+      gc: { full: 0, young: 0, pauseMs: 0 },
+      eventLoopDelayMs: { p50: Number.NaN, p99: Number.NaN, max: Number.NaN },
+      udpSockets: 0,
+      activeResources: 0,
+      timers: 0,
+      tcpSockets: 0,
+      tcpOutbound: 0,
+      resources: {},
+    } as ServerMetrics;
+  }
+}
+
+const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+/** Until the mountpoint has pulled the camera's video (its `info` lists a video codec). */
+async function mountpointReady(apiBase: string, deadline: number): Promise<void> {
+  const session = await createSession(apiBase);
+  const handle = await attach(apiBase, session, "janus.plugin.streaming");
+  let last: unknown;
+  while (Date.now() < deadline) {
+    last = await pluginRequest(apiBase, session, handle, { request: "info", id: JANUS_MOUNTPOINT });
+    const media = (last as { info?: { media?: { type?: string; codec?: string }[] } }).info?.media ?? [];
+    if (media.some((m) => m.type === "video" && typeof m.codec === "string")) {
+      await fetch(`${apiBase}/${session}`, {
+        method: "POST",
+        body: JSON.stringify({ janus: "destroy", transaction: "ready" }),
+      }).catch(() => undefined);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(
+    `Janus's mountpoint has no video after ${MOUNTPOINT_TIMEOUT_MS} ms: ${JSON.stringify(last)}`,
+  );
+}
+
+/**
+ * Starts Janus with its configuration in `dir` (made afresh), pulling `cameraUrl`; resolves once its
+ * mountpoint has the camera's video. Call addJanusInterface() first.
+ * @throws Error when `janus` is not installed (test/setup-system.sh installs it), exits, or never serves
+ */
+export async function startJanus(opts: { dir: string; cameraUrl: string }): Promise<BenchJanus> {
+  const httpPort = await freePort();
+  rmSync(opts.dir, { recursive: true, force: true });
+  for (const sub of ["conf", "plugins", "transports", "none"])
+    mkdirSync(path.join(opts.dir, sub), { recursive: true });
+  symlinkSync(
+    path.join(SYSTEM_LIBS, "plugins/libjanus_streaming.so"),
+    path.join(opts.dir, "plugins/libjanus_streaming.so"),
+  );
+  symlinkSync(
+    path.join(SYSTEM_LIBS, "transports/libjanus_http.so"),
+    path.join(opts.dir, "transports/libjanus_http.so"),
+  );
+  const files = janusConfigFiles({ dir: opts.dir, httpPort, cameraUrl: opts.cameraUrl });
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(opts.dir, "conf", name), text);
+  const logFile = path.join(opts.dir, "janus.log");
+  const log = openSync(logFile, "w");
+  const child: ChildProcess = spawn(
+    "janus",
+    ["-F", path.join(opts.dir, "conf"), "-C", path.join(opts.dir, "conf/janus.jcfg"), "-o"],
+    { stdio: ["ignore", log, log] },
+  );
+  // A bench that dies must not leave Janus behind (it would hold its camera session and ports).
+  const killOnExit = (): void => {
+    child.kill("SIGKILL");
+  };
+  process.once("exit", killOnExit);
+  child.once("exit", () => process.off("exit", killOnExit));
+  const exited = new Promise<never>((_, reject) => {
+    child.once("error", (error) =>
+      reject(new Error(`janus could not start (${error.message}): run test/setup-system.sh`)),
+    );
+    child.once("exit", (code, signal) =>
+      reject(new Error(`janus exited (${code ?? signal}); see ${logFile}`)),
+    );
+  });
+  exited.catch(() => {});
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    // SIGINT: Janus tears its RTSP session down and ends cleanly.
+    child.kill("SIGINT");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await gone;
+    clearTimeout(timer);
+  };
+  const apiBase = `http://127.0.0.1:${httpPort}/janus`;
+  try {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    await Promise.race([
+      exited,
+      (async () => {
+        for (;;) {
+          const up = await fetch(`${apiBase}/info`)
+            .then((r) => r.ok)
+            .catch(() => false);
+          if (up) return;
+          if (Date.now() > deadline)
+            throw new Error(`Janus's HTTP API did not answer in ${START_TIMEOUT_MS} ms`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      })(),
+    ]);
+    await Promise.race([exited, mountpointReady(apiBase, Date.now() + MOUNTPOINT_TIMEOUT_MS)]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const pid = child.pid as number;
+  const proc = new ProcMetrics(pid);
+  const unsupported = async (): Promise<never> => {
+    throw new Error("Janus has no CPU profile in the bench");
+  };
+  return {
+    apiBase,
+    pid,
+    logFile,
+    stop,
+    metrics: async () => proc.metrics(),
+    resetWindow: async () => proc.reset(),
+    startProfile: unsupported,
+    stopProfile: unsupported,
+    // Janus's sends cannot be stamped from outside: its rows trace the viewers' receive side only.
+    startSendTrace: async () => {},
+    stopSendTrace: async () => [],
+  };
+}
