@@ -33,7 +33,10 @@ import {
   type DelaySummary,
   delaySummary,
   frameDelivery,
+  type PacketShape,
+  packetShape,
   relayDelaysMs,
+  relayPacketCount,
   renderTable,
   round,
   type SentFrame,
@@ -49,6 +52,8 @@ const { values: args } = parseArgs({
     quick: { type: "boolean", default: false },
     steps: { type: "string", default: "1,10,50,100,200" },
     skip: { type: "string", default: "" },
+    "camera-packet-size": { type: "string", default: "1400" },
+    "relay-packet-size": { type: "string", default: "1200" },
     profile: { type: "string", default: "" },
     // The recommendation for a Node-RED that serves many viewers (docs/BENCHMARKS.md, "Many viewers:
     // V8's young generation"); --node-flags= measures Node's defaults, --node-flags="--a --b" others.
@@ -56,6 +61,10 @@ const { values: args } = parseArgs({
   },
 });
 const QUICK = args.quick === true;
+/** The camera's largest RTP packet: GStreamer's payloaders' default, as many cameras send. */
+const CAMERA_PACKET_SIZE = Number(args["camera-packet-size"]);
+/** webrtc-out's maximum packet size (its default); --relay-packet-size=1400 for a LAN's. */
+const RELAY_MAX_PACKET_SIZE = Number(args["relay-packet-size"]);
 /** The one UDP (and ICE-TCP) port of every viewer in the product's rows: settings.js's default. */
 const SHARED_ICE_PORT = 8189;
 const STEPS = String(args.steps)
@@ -144,7 +153,9 @@ class CameraLedger {
   private sent: SentPacket[] | undefined;
   /** Between startFrames and stopFrames: each frame's packet count and when its first packet left. */
   private framing = false;
-  private readonly frames = new Map<number, { packets: number; firstNs: bigint }>();
+  private readonly frames = new Map<number, { packets: number; firstNs: bigint; shapes: PacketShape[] }>();
+  /** Each frame of the last window's packet shapes, by timestamp (for what webrtc-out sends of it). */
+  private windowShapes = new Map<number, readonly PacketShape[]>();
   /** The frames of the last window, in the order the camera sent them (what the floor sends). */
   windowFrames: readonly SentFrame[] = [];
   readonly onPacketSent = (packet: Buffer, atNs: bigint) => {
@@ -154,8 +165,10 @@ class CameraLedger {
     this.sent?.push({ timestamp, atNs });
     if (this.framing) {
       const frame = this.frames.get(timestamp);
-      if (frame) frame.packets++;
-      else this.frames.set(timestamp, { packets: 1, firstNs: atNs });
+      if (frame) {
+        frame.packets++;
+        frame.shapes.push(packetShape(packet));
+      } else this.frames.set(timestamp, { packets: 1, firstNs: atNs, shapes: [packetShape(packet)] });
     }
   };
 
@@ -186,7 +199,17 @@ class CameraLedger {
       .filter(([, frame]) => frame.firstNs >= fromNs && frame.firstNs <= toNs)
       .map(([timestamp, frame]) => ({ timestamp, packets: frame.packets }));
     this.windowFrames = frames;
+    this.windowShapes = new Map([...this.frames].map(([timestamp, frame]) => [timestamp, frame.shapes]));
     return frames;
+  }
+
+  /** `frames` as webrtc-out sends them at `maxPacketSize` (repacketized); as they are without one. */
+  asRelayed(frames: readonly SentFrame[], maxPacketSize: number | undefined): SentFrame[] {
+    if (maxPacketSize === undefined) return [...frames];
+    return frames.map((frame) => ({
+      timestamp: frame.timestamp,
+      packets: relayPacketCount(this.windowShapes.get(frame.timestamp) ?? [], maxPacketSize),
+    }));
   }
 }
 
@@ -203,6 +226,7 @@ async function measureLoad(
   traceDelay: boolean,
   label: string,
   statsUrl: string | undefined,
+  relayMaxPacketSize: number | undefined,
 ): Promise<LoadRow> {
   await sleep(SETTLE_MS);
   const droppedBefore = await relayFramesDropped(statsUrl);
@@ -220,7 +244,10 @@ async function measureLoad(
   const frames = ledger.stopFrames(startNs + FRAME_MARGIN_NS, process.hrtime.bigint() - FRAME_MARGIN_NS);
   if (profiling) writeProfile(await server.stopProfile(), viewers);
   await sleep(DRAIN_MS);
-  const { expected, received } = frameDelivery(frames, await host.frames());
+  const { expected, received } = frameDelivery(
+    ledger.asRelayed(frames, relayMaxPacketSize),
+    await host.frames(),
+  );
   const { sent: traced, traces } = traceDelay
     ? await traceWindow(server, host, ledger)
     : { sent: [], traces: [] };
@@ -344,6 +371,8 @@ async function loadSteps(
     host?: ViewerHostClient;
     /** Measure every step, whatever the delivery (default: stop after one under 99 %). */
     allSteps?: boolean;
+    /** webrtc-out's maximum packet size: it repacketizes what is larger (undefined: forwards as is). */
+    relayMaxPacketSize?: number;
   } = {},
 ): Promise<{ rows: LoadRow[]; idle: ServerMetrics; afterLeave: ServerMetrics }> {
   const host = opts.host ?? new ViewerHostClient(log);
@@ -361,6 +390,7 @@ async function loadSteps(
         viewers === 1 || viewers === 100,
         label,
         statsUrl,
+        opts.relayMaxPacketSize,
       );
       rows.push(row);
       log(`${label}: ${JSON.stringify(row)}`);
@@ -401,7 +431,12 @@ async function viewersGone(offerUrl: string): Promise<void> {
   }
 }
 
-function productFlow(cameraUrls: readonly string[], withFanout: boolean, fastStart = true): object[] {
+function productFlow(
+  cameraUrls: readonly string[],
+  withFanout: boolean,
+  fastStart = true,
+  maxPacketSize = 1200,
+): object[] {
   const nodes: object[] = [{ id: "b0", type: "tab", label: "bench" }];
   cameraUrls.forEach((url, i) => {
     const cam = `cam${i}`;
@@ -442,6 +477,7 @@ function productFlow(cameraUrls: readonly string[], withFanout: boolean, fastSta
       hostAddresses: "127.0.0.1",
       statsInterval: 0,
       fastStart,
+      maxPacketSize,
       wires: [[]],
     });
   });
@@ -515,20 +551,27 @@ async function main(): Promise<void> {
     port: 0,
     clipPath: clip.path,
     fps: CAMERA_720P.fps,
+    maxPacketSize: CAMERA_PACKET_SIZE,
     onPacketSent: ledger.onPacketSent,
   });
   const { url: cameraUrl } = await camera.start();
   try {
-    const productRows = async (label: string, webrtcOut: Record<string, unknown>) => {
+    const productRows = async (
+      label: string,
+      webrtcOut: Record<string, unknown>,
+      maxPacketSize = RELAY_MAX_PACKET_SIZE,
+    ) => {
       const nodeRed = await startBenchNodeRed({
-        flows: productFlow([cameraUrl], false),
+        flows: productFlow([cameraUrl], false, true, maxPacketSize),
         nodeFlags: NODE_FLAGS,
         webrtcOut,
       });
       try {
         const base = `http://127.0.0.1:${nodeRed.port}`;
         await streamsReceiving(base, ["/cam1"]);
-        return await loadSteps(nodeRed, `${base}/cam1/offer`, ledger, label, `${base}/cam1/stats`);
+        return await loadSteps(nodeRed, `${base}/cam1/offer`, ledger, label, `${base}/cam1/stats`, {
+          relayMaxPacketSize: maxPacketSize,
+        });
       } finally {
         await nodeRed.stop();
       }

@@ -1,10 +1,18 @@
 import assert from "node:assert/strict";
+import { loadDemoClip } from "../../src/demo/clip";
+import { H264Packetizer } from "../../src/demo/h264-packetizer";
+import { AccessUnitAssembler } from "../../src/rtp/access-unit";
+import type { AccessUnit } from "../../src/rtp/stream-info";
+import { StreamNormalizer } from "../../src/webrtc/stream-normalizer";
+import { videoMedia } from "../helpers/rtp-fixtures";
 import {
   delaySummary,
   frameDelivery,
+  packetShape,
   quantile,
   type ReceivedPacket,
   relayDelaysMs,
+  relayPacketCount,
   renderTable,
   type SentPacket,
   slope,
@@ -120,5 +128,52 @@ describe("bench statistics", () => {
 
   it("renders a table", () => {
     assert.equal(renderTable(["a", "bb"], [["1", "2"]]), "| a | bb |\n|---|----|\n| 1 | 2  |");
+  });
+
+  it("counts what webrtc-out sends of each frame of a 1400-byte camera: the same as its normaliser, frame by frame", async () => {
+    const clip = await loadDemoClip();
+    const packetizer = new H264Packetizer({
+      payloadType: 96,
+      ssrc: 9,
+      maxPayloadSize: 1388,
+      initialSequence: 1,
+    });
+    const assembler = new AccessUnitAssembler({ kind: "video", mid: "0", codec: "H264" });
+    const units: AccessUnit[] = [];
+    for (const [i, frame] of clip.frames.entries()) {
+      for (const packet of packetizer.packetize(frame.nals, i * 3600)) units.push(...assembler.push(packet));
+    }
+    assert.ok(units.some((u) => u.packets.some((p) => p.length === 1400)));
+    for (const maxPacketSize of [1200, 1400]) {
+      const normalizer = new StreamNormalizer(videoMedia("H264", [clip.sps, clip.pps]), { maxPacketSize });
+      let differing = 0;
+      let total = 0;
+      for (const u of units) {
+        const sent = normalizer.push(u, 1, 0)?.packets.length ?? 0;
+        // The normaliser adds parameter sets to a keyframe that lacks them; the demo clip has them in-band.
+        if (relayPacketCount(u.packets.map(packetShape), maxPacketSize) !== sent) differing++;
+        total += sent;
+      }
+      assert.equal(normalizer.counters.parameterSetsInserted, 0);
+      assert.equal(differing, 0, `${differing} of ${units.length} frames at ${maxPacketSize}`);
+      assert.ok(total > 0);
+    }
+    // Packets that fit pass one for one; a single NAL unit over the limit loses its header byte.
+    const shape = (bytes: number, nalType: number, start = false, end = false) => ({
+      bytes,
+      nalType,
+      start,
+      end,
+    });
+    assert.equal(relayPacketCount([shape(1400, 5)], 1400), 1);
+    assert.equal(relayPacketCount([shape(12 + 1 + 1186 * 2, 5)], 1200), 2);
+    assert.equal(relayPacketCount([shape(12 + 1 + 1186 * 2 + 1, 5)], 1200), 3);
+    assert.equal(
+      relayPacketCount(
+        [shape(1400, 28, true), shape(1400, 28), shape(100, 28, false, true), shape(40, 1)],
+        1200,
+      ),
+      Math.ceil((1386 * 2 + 86) / 1186) + 1,
+    );
   });
 });

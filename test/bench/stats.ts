@@ -138,6 +138,60 @@ export interface SentFrame {
   readonly packets: number;
 }
 
+/** What the relay's repacketizing needs to know of one H.264 RTP packet the camera sent. */
+export interface PacketShape {
+  /** The whole RTP packet, 12-byte header included. */
+  readonly bytes: number;
+  /** NAL unit type of the payload's first byte: 1–23 a single NAL unit, 24 STAP-A, 28 FU-A. */
+  readonly nalType: number;
+  /** FU-A start and end bits. */
+  readonly start: boolean;
+  readonly end: boolean;
+}
+
+const RTP_HEADER = 12;
+const FU_A_HEADER = 2;
+
+/** The shape of an H.264 RTP packet (12-byte header, as the demo camera sends). */
+export function packetShape(packet: Buffer): PacketShape {
+  const nal = packet[RTP_HEADER] ?? 0;
+  const fu = packet[RTP_HEADER + 1] ?? 0;
+  return { bytes: packet.length, nalType: nal & 0x1f, start: (fu & 0x80) !== 0, end: (fu & 0x40) !== 0 };
+}
+
+/**
+ * How many packets webrtc-out sends for a frame of these camera packets at `maxPacketSize`: packets that
+ * fit pass as they are; a NAL unit with a packet that does not is cut again from its start into FU-A
+ * pieces filled to the limit (src/webrtc/stream-normalizer.ts). Janus and the bare werift loop forward
+ * the camera's packets, so their count is the camera's.
+ */
+export function relayPacketCount(shapes: readonly PacketShape[], maxPacketSize: number): number {
+  const piece = maxPacketSize - RTP_HEADER - FU_A_HEADER;
+  let count = 0;
+  let run: { packets: number; body: number; oversize: boolean } | undefined;
+  const endRun = () => {
+    if (run === undefined) return;
+    count += run.oversize ? Math.ceil(run.body / piece) : run.packets;
+    run = undefined;
+  };
+  for (const shape of shapes) {
+    if (shape.nalType !== 28) {
+      endRun();
+      // A single NAL unit over the limit loses its one-byte header to the FU-A headers.
+      count += shape.bytes <= maxPacketSize ? 1 : Math.ceil((shape.bytes - RTP_HEADER - 1) / piece);
+      continue;
+    }
+    if (shape.start) endRun();
+    run ??= { packets: 0, body: 0, oversize: false };
+    run.packets++;
+    run.body += shape.bytes - RTP_HEADER - FU_A_HEADER;
+    run.oversize ||= shape.bytes > maxPacketSize;
+    if (shape.end) endRun();
+  }
+  endRun();
+  return count;
+}
+
 /**
  * Of the packets of `sent` (whole frames, all sent inside the measurement window), how many each
  * viewer received: counted frame by frame, so that neither where a window starts and ends nor how far
