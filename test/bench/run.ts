@@ -162,7 +162,7 @@ class CameraLedger {
     this.count++;
     this.payloadBytes += packet.length - RTP_HEADER_SIZE;
     const timestamp = packet.readUInt32BE(4);
-    this.sent?.push({ timestamp, atNs });
+    this.sent?.push({ timestamp, atNs, shape: packetShape(packet) });
     if (this.framing) {
       const frame = this.frames.get(timestamp);
       if (frame) {
@@ -251,7 +251,17 @@ async function measureLoad(
   const { sent: traced, traces } = traceDelay
     ? await traceWindow(server, host, ledger)
     : { sent: [], traces: [] };
-  const [relayDelayMs, receiveDelayMs] = traces.map((viewerTraces) => viewerDelays(traced, viewerTraces));
+  const relayed =
+    relayMaxPacketSize === undefined
+      ? undefined
+      : (frame: readonly SentPacket[]) =>
+          relayPacketCount(
+            frame.flatMap((p) => (p.shape === undefined ? [] : [p.shape])),
+            relayMaxPacketSize,
+          );
+  const [relayDelayMs, receiveDelayMs] = traces.map((viewerTraces) =>
+    viewerDelays(traced, viewerTraces, relayed),
+  );
   const delivered = stats.total.packets;
   const cpuUs = metrics.cpuUserUs + metrics.cpuSystemUs;
   const viewerHostCores = (stats.cpuUserUs + stats.cpuSystemUs) / stats.elapsedUs;
@@ -305,12 +315,17 @@ async function traceWindow(
 }
 
 /** The delays of the first viewer's packets, then the last viewer's; undefined without a trace. */
-function viewerDelays(sent: readonly SentPacket[], viewerTraces: ViewerTraces): ViewerDelays | undefined {
+function viewerDelays(
+  sent: readonly SentPacket[],
+  viewerTraces: ViewerTraces,
+  relayedCount: ((frame: readonly SentPacket[]) => number) | undefined,
+): ViewerDelays | undefined {
   const [first, last] = viewerTraces.map((trace) =>
     delaySummary(
       relayDelaysMs(
         sent,
         trace.map((p) => ({ timestamp: p.timestamp, atNs: BigInt(p.atNs) })),
+        relayedCount,
       ),
     ),
   );

@@ -126,6 +126,29 @@ describe("bench statistics", () => {
     assert.ok(delays.every((d) => Math.abs(d - 2) < 1e-9));
   });
 
+  it("relay delay: a frame cut into more packets than it came in matches under the count the relay makes of it", () => {
+    const sent: SentPacket[] = [];
+    const received: ReceivedPacket[] = [];
+    const sizes = [30, 7, 8, 7, 6, 8, 7, 7, 9, 8];
+    sizes.forEach((packets, frame) => {
+      const at = BigInt(frame * 33_000_000);
+      for (let i = 0; i < packets; i++) sent.push({ timestamp: frame * 3000, atNs: at });
+      // The relay sends 9 packets for every 7 (rounded up), 3 ms after the camera.
+      const out = Math.ceil((packets * 9) / 7);
+      if (frame >= 1)
+        for (let i = 0; i < out; i++)
+          received.push({ timestamp: (frame * 3000 + 555) >>> 0, atNs: at + 3_000_000n });
+    });
+    // Counted one for one, the frames pair up wrongly (whole frames apart) or not at all.
+    assert.ok(!relayDelaysMs(sent, received).some((d) => Math.abs(d - 3) < 1e-9));
+    const delays = relayDelaysMs(sent, received, (frame) => Math.ceil((frame.length * 9) / 7));
+    assert.equal(
+      delays.length,
+      sizes.slice(1).reduce((a, b) => a + Math.ceil((b * 9) / 7), 0),
+    );
+    assert.ok(delays.every((d) => Math.abs(d - 3) < 1e-9));
+  });
+
   it("renders a table", () => {
     assert.equal(renderTable(["a", "bb"], [["1", "2"]]), "| a | bb |\n|---|----|\n| 1 | 2  |");
   });

@@ -61,6 +61,8 @@ const CAUSALITY_SLACK_MS = 0.5;
 export interface SentPacket {
   readonly timestamp: number;
   readonly atNs: bigint;
+  /** What repacketizing needs of it (see relayPacketCount); the bench's camera records it. */
+  readonly shape?: PacketShape;
 }
 
 export interface ReceivedPacket {
@@ -74,7 +76,11 @@ export interface ReceivedPacket {
  * session) and renumbers sequence numbers, so packets are matched by (timestamp − offset, index within
  * the frame); the offset is the one under which most received frames find a sent frame.
  */
-export function relayDelaysMs(sent: readonly SentPacket[], received: readonly ReceivedPacket[]): number[] {
+export function relayDelaysMs(
+  sent: readonly SentPacket[],
+  received: readonly ReceivedPacket[],
+  relayedCount: (frame: readonly SentPacket[]) => number = (frame) => frame.length,
+): number[] {
   const sentFrames = groupByTimestamp(sent);
   const receivedFrames = groupByTimestamp(received);
   const receivedKeys = [...receivedFrames.keys()];
@@ -93,7 +99,7 @@ export function relayDelaysMs(sent: readonly SentPacket[], received: readonly Re
   let bestMatches = 0;
   let bestMedian = Number.POSITIVE_INFINITY;
   for (const offset of offsets) {
-    const delays = matchedDelays(sentFrames, receivedFrames, offset);
+    const delays = matchedDelays(sentFrames, receivedFrames, offset, relayedCount);
     if (delays.length === 0) continue;
     const median = quantile(delays, 0.5);
     if (median < -CAUSALITY_SLACK_MS) continue;
@@ -110,13 +116,18 @@ function matchedDelays(
   sentFrames: Map<number, SentPacket[]>,
   receivedFrames: Map<number, ReceivedPacket[]>,
   offset: number,
+  relayedCount: (frame: readonly SentPacket[]) => number,
 ): number[] {
   const delays: number[] = [];
   for (const [key, packets] of receivedFrames) {
     const source = sentFrames.get((key - offset) >>> 0);
-    if (source === undefined || source.length !== packets.length) continue;
+    if (source === undefined || relayedCount(source) !== packets.length) continue;
+    // A frame webrtc-out cut into more packets than it came in: each is matched to the camera's packet
+    // at the same place in the frame (one for one when the counts agree; the camera sends a frame's
+    // packets in one burst, and the relay sends none of a frame before it has all of it).
     packets.forEach((packet, i) => {
-      delays.push(Number(packet.atNs - source[i]!.atNs) / 1e6);
+      const from = source[Math.floor((i * source.length) / packets.length)]!;
+      delays.push(Number(packet.atNs - from.atNs) / 1e6);
     });
   }
   return delays;
