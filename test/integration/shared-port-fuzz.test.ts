@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from "node:dgram";
 import { connect } from "node:net";
 import { classes, Message, methods } from "werift";
+import type { SharedIcePortStats } from "../../src/webrtc/shared-port/shared-ice-port";
 import { fuzzCase, fuzzSeed, SeededRandom } from "../helpers/seeded-random";
 import {
   check,
@@ -153,6 +154,21 @@ function heapMb(): number {
   return Math.round((process.memoryUsage().heapUsed / 1048576) * 10) / 10;
 }
 
+/** The datagrams or streams the port dropped between two readings of its stats, by reason and in all. */
+function droppedBetween(
+  before: SharedIcePortStats,
+  after: SharedIcePortStats,
+): { dropped: Record<string, number>; droppedTotal: number } {
+  const dropped: Record<string, number> = {};
+  let droppedTotal = 0;
+  for (const [reason, count] of Object.entries(after.dropped)) {
+    const delta = count - (before.dropped[reason as keyof typeof before.dropped] ?? 0);
+    if (delta > 0) dropped[reason] = delta;
+    droppedTotal += delta;
+  }
+  return { dropped, droppedTotal };
+}
+
 describe("SharedIcePort fuzz (seeded) while werift viewers play", function () {
   this.timeout(300_000);
   let rig: SharedPortRig | undefined;
@@ -229,13 +245,7 @@ describe("SharedIcePort fuzz (seeded) while werift viewers play", function () {
     });
     for (const socket of sockets) socket.close();
     const after = port.stats();
-    const dropped: Record<string, number> = {};
-    let droppedTotal = 0;
-    for (const [reason, count] of Object.entries(after.dropped)) {
-      const delta = count - (before.dropped[reason as keyof typeof before.dropped] ?? 0);
-      if (delta > 0) dropped[reason] = delta;
-      droppedTotal += delta;
-    }
+    const { dropped, droppedTotal } = droppedBetween(before, after);
     console.log(
       `      UDP fuzz: sent ${sent}, read ${after.datagramsReceived - before.datagramsReceived} (viewers' own traffic included), dropped ${droppedTotal} ${JSON.stringify(dropped)}, answered ${answered} (${answeredBytes} bytes), routes ${after.routes}, heap ${heapBefore} → ${heapMb()} MB`,
     );
@@ -281,13 +291,7 @@ describe("SharedIcePort fuzz (seeded) while werift viewers play", function () {
       await keepsPlaying(framesBefore);
     });
     const after = port.stats();
-    const dropped: Record<string, number> = {};
-    let droppedTotal = 0;
-    for (const [reason, count] of Object.entries(after.dropped)) {
-      const delta = count - (before.dropped[reason as keyof typeof before.dropped] ?? 0);
-      if (delta > 0) dropped[reason] = delta;
-      droppedTotal += delta;
-    }
+    const { dropped, droppedTotal } = droppedBetween(before, after);
     console.log(
       `      TCP fuzz: streams ${opened}, accepted ${after.tcpAccepted - before.tcpAccepted}, adopted ${after.tcpAdopted - before.tcpAdopted}, dropped ${JSON.stringify(dropped)}, answered ${answeredBytes} bytes, open ${after.tcpOpen}, heap ${heapBefore} → ${heapMb()} MB`,
     );
