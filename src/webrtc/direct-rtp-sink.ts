@@ -1,7 +1,14 @@
 import type { RTCRtpSender } from "werift";
 import { ntpTime } from "werift";
 import type { FramePacket } from "./frame-packets";
-import { RTP_HEADER_SIZE, type RtpTrackFields, type SrtpProtector, srtpProtector } from "./srtp-protect";
+import {
+  RTP_HEADER_SIZE,
+  type RtpTrackFields,
+  type SrtpProtector,
+  srtpBytes,
+  srtpLength,
+  srtpProtector,
+} from "./srtp-protect";
 import { sendIpLiteralsNow } from "./udp-send-now";
 import { type DtlsInternals, type SenderInternals, senderInternals } from "./werift-internals";
 
@@ -120,6 +127,7 @@ export class DirectRtpSink {
     header.sequence = sequence;
     header.timestamp = timestamp;
     const datagram = protector.protect(header, this.trackFields, packet.payload, rollover);
+    const bytes = srtpLength(datagram);
     const transport = pair.protocol.transport;
     if (pair.protocol.type === "stun" && transport?.socket !== undefined) {
       if (transport.closed === true) return 0;
@@ -129,14 +137,14 @@ export class DirectRtpSink {
       }
       transport.socket.send(datagram, pair.remoteAddr[1], pair.remoteAddr[0]);
       pair.packetsSent++;
-      pair.bytesSent += datagram.length;
+      pair.bytesSent += bytes;
     } else {
       // TURN and TCP pairs frame their data: werift's connection does it.
-      connection.send(datagram).catch(() => {});
+      connection.send(srtpBytes(datagram)).catch(() => {});
     }
-    dtls.bytesSent += datagram.length;
+    dtls.bytesSent += bytes;
     dtls.packetsSent++;
-    return datagram.length;
+    return bytes;
   }
 
   /** The DTLS transport when this path can send now; picks up (new) SRTP keys. */
