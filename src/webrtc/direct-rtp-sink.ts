@@ -1,14 +1,7 @@
 import type { RTCRtpSender } from "werift";
 import { ntpTime } from "werift";
 import type { FramePacket } from "./frame-packets";
-import {
-  RTP_HEADER_SIZE,
-  type RtpTrackFields,
-  type SrtpProtector,
-  srtpBytes,
-  srtpLength,
-  srtpProtector,
-} from "./srtp-protect";
+import { RTP_HEADER_SIZE, type RtpTrackFields, type SrtpProtector, srtpProtector } from "./srtp-protect";
 import { sendIpLiteralsNow } from "./udp-send-now";
 import { type DtlsInternals, type SenderInternals, senderInternals } from "./werift-internals";
 
@@ -127,7 +120,6 @@ export class DirectRtpSink {
     header.sequence = sequence;
     header.timestamp = timestamp;
     const datagram = protector.protect(header, this.trackFields, packet.payload, rollover);
-    const bytes = srtpLength(datagram);
     const transport = pair.protocol.transport;
     if (pair.protocol.type === "stun" && transport?.socket !== undefined) {
       if (transport.closed === true) return 0;
@@ -137,14 +129,14 @@ export class DirectRtpSink {
       }
       transport.socket.send(datagram, pair.remoteAddr[1], pair.remoteAddr[0]);
       pair.packetsSent++;
-      pair.bytesSent += bytes;
+      pair.bytesSent += datagram.length;
     } else {
       // TURN and TCP pairs frame their data: werift's connection does it.
-      connection.send(srtpBytes(datagram)).catch(() => {});
+      connection.send(datagram).catch(() => {});
     }
-    dtls.bytesSent += bytes;
+    dtls.bytesSent += datagram.length;
     dtls.packetsSent++;
-    return bytes;
+    return datagram.length;
   }
 
   /** The DTLS transport when this path can send now; picks up (new) SRTP keys. */

@@ -29,42 +29,21 @@ export interface RtpTrackFields {
 export const RTP_HEADER_SIZE = 12;
 
 /**
- * One SRTP packet as the buffers the cipher gave (header, encrypted payload, tag), in order: a UDP
- * send gathers them into one datagram, so nothing copies the payload a second time (about 0.6 µs of
- * 5 per packet here, measured against writing them into one buffer).
- */
-export type SrtpDatagram = readonly [header: Buffer, encrypted: Buffer, tag: Buffer];
-
-/** The datagram's bytes in one buffer, for transports that frame it (TURN, ICE-TCP). */
-export const srtpBytes = (datagram: SrtpDatagram): Buffer => Buffer.concat(datagram);
-
-/** Bytes on the wire. */
-export const srtpLength = (datagram: SrtpDatagram): number =>
-  datagram[0].length + datagram[1].length + datagram[2].length;
-
-/**
- * Protects one RTP packet. werift's own path builds an RtpHeader object, serialises it and
- * concatenates three buffers per packet; this is the same transform on bytes, checked byte for byte
- * against werift's ciphers in the unit tests.
+ * Writes one SRTP packet (header, encrypted payload, tag) in a single allocation. werift's own path
+ * builds an RtpHeader object, serialises it and concatenates three buffers per packet; this is the
+ * same transform on bytes, checked byte for byte against werift's ciphers in the unit tests.
  */
 export interface SrtpProtector {
   readonly tagLength: number;
-  protect(
-    header: RtpHeaderFields,
-    track: RtpTrackFields,
-    payload: Buffer,
-    rolloverCounter: number,
-  ): SrtpDatagram;
+  protect(header: RtpHeaderFields, track: RtpTrackFields, payload: Buffer, rolloverCounter: number): Buffer;
 }
 
-function rtpHeader(h: RtpHeaderFields, track: RtpTrackFields): Buffer {
-  const out = Buffer.allocUnsafe(RTP_HEADER_SIZE);
+function writeHeader(out: Buffer, h: RtpHeaderFields, track: RtpTrackFields): void {
   out[0] = 0x80;
   out[1] = (h.marker ? 0x80 : 0) | (track.payloadType & 0x7f);
   out.writeUInt16BE(h.sequence & 0xffff, 2);
   out.writeUInt32BE(h.timestamp >>> 0, 4);
   out.writeUInt32BE(track.ssrc >>> 0, 8);
-  return out;
 }
 
 /** RFC 7714 AEAD_AES_128_GCM: IV = (0⁴ ‖ SSRC ‖ ROC ‖ SEQ) ⊕ salt, AAD = the header. */
@@ -77,8 +56,9 @@ class GcmProtector implements SrtpProtector {
     private readonly salt: Buffer,
   ) {}
 
-  protect(h: RtpHeaderFields, track: RtpTrackFields, payload: Buffer, roc: number): SrtpDatagram {
-    const header = rtpHeader(h, track);
+  protect(h: RtpHeaderFields, track: RtpTrackFields, payload: Buffer, roc: number): Buffer {
+    const out = Buffer.allocUnsafe(RTP_HEADER_SIZE + payload.length + this.tagLength);
+    writeHeader(out, h, track);
     const iv = this.iv;
     iv.writeUInt16BE(0, 0);
     iv.writeUInt32BE(track.ssrc >>> 0, 2);
@@ -86,10 +66,12 @@ class GcmProtector implements SrtpProtector {
     iv.writeUInt16BE(h.sequence & 0xffff, 10);
     for (let i = 0; i < 12; i++) iv[i] = (iv[i] as number) ^ (this.salt[i] as number);
     const cipher = createCipheriv("aes-128-gcm", this.key, iv);
-    cipher.setAAD(header);
+    cipher.setAAD(out.subarray(0, RTP_HEADER_SIZE));
     const encrypted = cipher.update(payload);
     cipher.final();
-    return [header, encrypted, cipher.getAuthTag()];
+    encrypted.copy(out, RTP_HEADER_SIZE);
+    cipher.getAuthTag().copy(out, RTP_HEADER_SIZE + payload.length);
+    return out;
   }
 }
 
@@ -105,8 +87,10 @@ class CtrHmacProtector implements SrtpProtector {
     private readonly authKey: Buffer,
   ) {}
 
-  protect(h: RtpHeaderFields, track: RtpTrackFields, payload: Buffer, roc: number): SrtpDatagram {
-    const header = rtpHeader(h, track);
+  protect(h: RtpHeaderFields, track: RtpTrackFields, payload: Buffer, roc: number): Buffer {
+    const end = RTP_HEADER_SIZE + payload.length;
+    const out = Buffer.allocUnsafe(end + this.tagLength);
+    writeHeader(out, h, track);
     const counter = this.counter;
     counter.fill(0);
     counter.writeUInt32BE(track.ssrc >>> 0, 4);
@@ -114,14 +98,11 @@ class CtrHmacProtector implements SrtpProtector {
     counter.writeUInt16BE(h.sequence & 0xffff, 12);
     for (let i = 0; i < this.salt.length; i++) counter[i] = (counter[i] as number) ^ (this.salt[i] as number);
     const cipher = createCipheriv("aes-128-ctr", this.key, counter);
-    const encrypted = cipher.update(payload);
+    cipher.update(payload).copy(out, RTP_HEADER_SIZE);
     this.rocBytes.writeUInt32BE(roc >>> 0, 0);
-    const mac = createHmac("sha1", this.authKey)
-      .update(header)
-      .update(encrypted)
-      .update(this.rocBytes)
-      .digest();
-    return [header, encrypted, mac.subarray(0, this.tagLength)];
+    const mac = createHmac("sha1", this.authKey).update(out.subarray(0, end)).update(this.rocBytes).digest();
+    mac.copy(out, end, 0, this.tagLength);
+    return out;
   }
 }
 

@@ -9,7 +9,6 @@ import {
   SRTP_AEAD_AES_128_GCM,
   SRTP_AES128_CM_HMAC_SHA1_80,
   type SrtpProtector,
-  srtpBytes,
   srtpProtector,
 } from "../../../src/webrtc/srtp-protect";
 import type { SrtpContextInternals } from "../../../src/webrtc/werift-internals";
@@ -81,7 +80,7 @@ describe("srtpProtector", () => {
             ssrc: track.ssrc,
           });
           const theirs = context.cipher.encryptRtp(header, payload, c.rollover);
-          const ours = srtpBytes(protector.protect(c, track, payload, c.rollover));
+          const ours = protector.protect(c, track, payload, c.rollover);
           assert.equal(ours.length, 12 + payload.length + profile.tag);
           assert.ok(ours.equals(theirs), `sequence ${c.sequence}, rollover ${c.rollover}`);
         }
@@ -102,8 +101,11 @@ describe("srtpProtector", () => {
           const sequence = (0xfffd + i) & 0xffff;
           if (sequence === 0) rollover++;
           const body = payload.subarray(0, 100 + i);
-          const datagram = srtpBytes(
-            protector.protect({ marker: i === 5, sequence, timestamp: 1000 * i }, track, body, rollover),
+          const datagram = protector.protect(
+            { marker: i === 5, sequence, timestamp: 1000 * i },
+            track,
+            body,
+            rollover,
           );
           const clear = receiver.decrypt(datagram);
           assert.ok(clear.subarray(12).equals(body), `packet ${i}`);
@@ -121,13 +123,11 @@ describe("srtpProtector", () => {
         };
         const receiver = new SrtpSession({ keys, profile: profile.id as 1 | 7 });
         const protector = protectorFor(weriftContext(profile.salt, profile.id));
-        const datagram = srtpBytes(
-          protector.protect(
-            { marker: false, sequence: 7, timestamp: 7 },
-            { payloadType: 96, ssrc: 1 },
-            payload,
-            0,
-          ),
+        const datagram = protector.protect(
+          { marker: false, sequence: 7, timestamp: 7 },
+          { payloadType: 96, ssrc: 1 },
+          payload,
+          0,
         );
         datagram[40] = (datagram[40] as number) ^ 1;
         assert.throws(() => receiver.decrypt(datagram));
