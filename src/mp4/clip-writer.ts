@@ -481,9 +481,9 @@ class Mp4ClipWriter implements ClipWriter {
       return this.summary(now);
     }
     const video = this.videoTimeline.flush();
-    if (video !== undefined && !this.overflowing) this.enqueueVideo(video.held, video.duration);
+    if (video !== undefined) this.enqueueVideo(video.held, video.duration);
     const audio = this.audioTimeline.flush();
-    if (audio !== undefined && !this.audioEnded) this.enqueueAudio(audio.held, audio.duration);
+    if (audio !== undefined) this.enqueueAudio(audio.held, audio.duration);
     while (this.pumping !== undefined) await this.pumping;
     try {
       if (this.failure !== undefined) throw this.failure.error;
