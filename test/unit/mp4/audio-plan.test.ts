@@ -33,8 +33,8 @@ describe("planAudio", () => {
     assert.deepEqual(readAudioSpecificConfig(hex("1190")), { sampleRate: 48000, channels: 2 });
     // object type 2, frequency index 15, 24-bit rate 0x001f40 (8000), channel configuration 1.
     assert.deepEqual(readAudioSpecificConfig(hex("1780 0fa0 08")), { sampleRate: 8000, channels: 1 });
-    assert.equal(readAudioSpecificConfig(hex("00")), undefined, "truncated");
-    assert.equal(readAudioSpecificConfig(hex("0408")), undefined, "object type 0");
+    assert.equal(readAudioSpecificConfig(hex("00")), undefined, "object type 0");
+    assert.equal(readAudioSpecificConfig(hex("10")), undefined, "cut in its frequency index");
     assert.equal(readAudioSpecificConfig(hex("16 88")), undefined, "frequency index 13 is reserved");
   });
 
