@@ -72,6 +72,63 @@ function pcmaUnit(index: number, ssrc = 0x55): { unit: AccessUnit; at: number } 
   };
 }
 
+/** AAC-LC frames (raw, ADTS headers cut off) of a 16 kHz mono sine, made by ffmpeg. */
+async function aacFrames(seconds: number): Promise<Buffer[]> {
+  const args = [
+    "-v",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    `sine=frequency=440:sample_rate=16000:duration=${seconds}`,
+  ];
+  const result = await runTool(requireTool("ffmpeg"), [
+    ...args,
+    "-c:a",
+    "aac",
+    "-b:a",
+    "32k",
+    "-f",
+    "adts",
+    "pipe:1",
+  ]);
+  assert.equal(result.stderr, "");
+  const frames: Buffer[] = [];
+  for (let at = 0; at + 7 <= result.stdout.length; ) {
+    const adts = result.stdout.subarray(at);
+    const length = ((adts[3]! & 0x03) << 11) | (adts[4]! << 3) | (adts[5]! >> 5);
+    const header = (adts[1]! & 0x01) === 1 ? 7 : 9;
+    frames.push(adts.subarray(header, length));
+    at += length;
+  }
+  return frames;
+}
+
+/** RFC 3640 AAC-hbr payloads of two AUs each: AU-headers-length 32, then 13-bit sizes with index 0. */
+function aacUnits(frames: readonly Buffer[]): { unit: AccessUnit; at: number }[] {
+  const units: { unit: AccessUnit; at: number }[] = [];
+  for (let i = 0; i + 1 < frames.length; i += 2) {
+    const [a, b] = [frames[i]!, frames[i + 1]!];
+    const headers = Buffer.alloc(6);
+    headers.writeUInt16BE(32, 0);
+    headers.writeUInt16BE(a.length << 3, 2);
+    headers.writeUInt16BE(b.length << 3, 4);
+    const timestamp = 7000 + i * 1024;
+    const packet = rtpPacket({
+      seq: i,
+      ts: timestamp,
+      pt: 97,
+      ssrc: 0x66,
+      payload: Buffer.concat([headers, a, b]),
+    });
+    units.push({
+      unit: { kind: "audio", mid: "1", timestamp, keyframe: false, packets: [packet] },
+      at: T0 + (i * 1024 * 1000) / 16000,
+    });
+  }
+  return units;
+}
+
 /** Feeds `frames` video frames, with 20 ms audio units between them when `audio`; counts what was taken. */
 function feed(writer: ClipWriter, camera: Camera, frames: number, audio = false, audioStart = 0): number {
   let taken = 0;
@@ -210,6 +267,40 @@ describe("createClipWriter", function () {
     assert.equal(Number(audio?.start_time), 0);
     assert.equal(Number(audio?.duration), 4);
     assert.equal(await decodeErrors(file), "");
+  });
+
+  it("writes AAC from RFC 3640 packets of two AUs each, timed 1024 samples apart", async () => {
+    const aac: MediaInfo = {
+      mid: "1",
+      kind: "audio",
+      codec: "MPEG4-GENERIC",
+      payloadType: 97,
+      clockRate: 16000,
+      fmtp: { mode: "AAC-hbr", sizelength: "13", indexlength: "3", indexdeltalength: "3", config: "1408" },
+      relayable: false,
+    };
+    const output = bufferOutput(10_000_000);
+    const writer = createClipWriter({
+      output,
+      stream: { id: "cam", session: 1, media: [videoMedia("H264", [clip.sps, clip.pps]), aac] },
+    });
+    const audio = aacUnits((await aacFrames(4)).slice(0, 62));
+    const camera = new Camera();
+    for (let i = 0; i < 100; i++) {
+      const video = camera.next();
+      assert.equal(writer.add(video.unit, video.at), true);
+      while (audio.length > 0 && audio[0]!.at < video.at + 40) {
+        const next = audio.shift()!;
+        assert.equal(writer.add(next.unit, next.at), true);
+      }
+    }
+    const summary = await writer.finish();
+    assert.deepEqual(summary.audio, { codec: "AAC", sampleRate: 16000, channels: 1 });
+    const [, track] = await probe(output.buffer());
+    assert.deepEqual([track?.codec_name, track?.sample_rate, track?.channels], ["aac", "16000", 1]);
+    assert.equal(track?.nb_read_frames, "62");
+    assert.equal(Number(track?.duration), 62 * 0.064);
+    assert.equal(await decodeErrors(output.buffer()), "");
   });
 
   it("starts at the first keyframe, carries RTP timestamps across the wrap, and leaves out audio it is told to", async () => {
