@@ -7,6 +7,7 @@ import {
   Mp4OutputFormat,
   Output,
 } from "mediabunny";
+import { toAnnexB } from "../rtp/nal-depacketizer";
 import { parseRtpHeader, rtpPayload } from "../rtp/rtp-packet";
 import type { AccessUnit, MediaInfo, StreamInfo } from "../rtp/stream-info";
 import { type AudioPlan, type AudioSkip, planAudio } from "./audio-plan";
@@ -277,9 +278,7 @@ class Mp4ClipWriter implements ClipWriter {
       this.begin(arrivalMs);
       this.videoSsrc = ssrc;
     }
-    const timestamp = this.videoClock!.seconds(
-      unit.packets[0] === undefined ? 0 : timestampOf(unit.packets[0]),
-    );
+    const timestamp = this.videoClock!.seconds(unit.packets[0]!.readUInt32BE(4));
     if (this.awaitingKeyframe || this.overflowing) {
       if (!frame.keyframe || this.isFull()) {
         if (this.overflowing) this.drops.overflow++;
@@ -296,7 +295,8 @@ class Mp4ClipWriter implements ClipWriter {
     }
     this.endStalledAudio(timestamp);
     const released = this.videoTimeline.push({
-      data: frame.data,
+      // Annex-B: mediabunny turns it into 4-byte length prefixes and builds avcC/hvcC from the first one.
+      data: toAnnexB(frame.nals),
       timestamp,
       key: frame.keyframe,
       ownDuration: undefined,
@@ -509,10 +509,6 @@ class Mp4ClipWriter implements ClipWriter {
     void this.mp4?.cancel().catch(() => {});
     await this.output.close().catch(() => {});
   }
-}
-
-function timestampOf(packet: Buffer): number {
-  return packet.length >= 8 ? packet.readUInt32BE(4) : 0;
 }
 
 export function createClipWriter(options: ClipWriterOptions): ClipWriter {

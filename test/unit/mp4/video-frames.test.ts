@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { VideoFrames } from "../../../src/mp4/video-frames";
+import { toAnnexB } from "../../../src/rtp/nal-depacketizer";
 import { annexB } from "../../helpers/depacketize";
 import { b64, hex, rtpPacket, videoMedia } from "../../helpers/rtp-fixtures";
 
@@ -23,11 +24,12 @@ describe("VideoFrames", () => {
     const first = frames.frame([packet(IDR)], true);
     assert.ok(typeof first !== "string");
     assert.equal(first.keyframe, true);
-    assert.equal(first.data.toString("hex"), annexB([VPS, SPS, PPS, IDR]).toString("hex"));
+    assert.equal(toAnnexB(first.nals).toString("hex"), annexB([VPS, SPS, PPS, IDR]).toString("hex"));
     assert.deepEqual([frames.size?.width, frames.size?.height], [2688, 1520]);
     assert.equal(frames.codecString.slice(0, 4), "hvc1");
     const next = frames.frame([packet(TRAIL, 2)], false);
-    assert.deepEqual(next, { data: annexB([TRAIL]), keyframe: false });
+    assert.ok(typeof next !== "string");
+    assert.deepEqual([toAnnexB(next.nals), next.keyframe], [annexB([TRAIL]), false]);
   });
 
   it("takes in-band parameter sets seen before the keyframe, and adds none a keyframe carries", () => {
@@ -37,7 +39,7 @@ describe("VideoFrames", () => {
     assert.ok(typeof sets !== "string" && !sets.keyframe, "a frame without a keyframe opens nothing");
     const first = frames.frame([packet(PPS), packet(IDR, 2)], true);
     assert.ok(typeof first !== "string");
-    assert.equal(first.data.toString("hex"), annexB([VPS, SPS, PPS, IDR]).toString("hex"));
+    assert.equal(toAnnexB(first.nals).toString("hex"), annexB([VPS, SPS, PPS, IDR]).toString("hex"));
   });
 
   it("refuses to open on a broken SPS or broken packets", () => {
