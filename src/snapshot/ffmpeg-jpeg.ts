@@ -75,7 +75,8 @@ export async function decodeLastPicture(job: DecodeJob): Promise<Buffer> {
   if (selected.length > 0) return selected;
   const all = await runFfmpeg(job, ffmpegArguments(job, false), deadline);
   const last = lastJpeg(all);
-  if (last === undefined) throw new SnapshotError("decode-failed", "ffmpeg decoded no picture from the frames");
+  if (last === undefined)
+    throw new SnapshotError("decode-failed", "ffmpeg decoded no picture from the frames");
   return last;
 }
 

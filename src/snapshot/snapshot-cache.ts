@@ -57,7 +57,13 @@ export class SnapshotCache {
     if (unit.kind !== "video" || this.video === undefined || unit.mid !== this.video.media.mid) return;
     let bytes = 0;
     for (const packet of unit.packets) bytes += packet.length;
-    this.history.push({ kind: "video", keyframe: unit.keyframe, receivedAt: now, bytes, packets: unit.packets });
+    this.history.push({
+      kind: "video",
+      keyframe: unit.keyframe,
+      receivedAt: now,
+      bytes,
+      packets: unit.packets,
+    });
   }
 
   /** The frames to decode; undefined before a keyframe. */
@@ -79,7 +85,10 @@ export class SnapshotCache {
     if (stream === undefined) return { state: "no-stream" };
     const video = this.video;
     if (video === undefined) {
-      return { state: "no-video", codecs: stream.media.filter((m) => m.kind === "video").map((m) => m.codec) };
+      return {
+        state: "no-video",
+        codecs: stream.media.filter((m) => m.kind === "video").map((m) => m.codec),
+      };
     }
     if (this.history.frameCount === 0) return { state: "waiting", codec: video.codec };
     return { state: "ready", codec: video.codec, width: video.media.width, height: video.media.height };

@@ -103,7 +103,10 @@ export class SnapshotTaker {
     if (this.closed) return Promise.reject(new SnapshotError("closed", "the snapshot taker is closed"));
     if (this.next.length >= this.settings.maxWaiting) {
       return Promise.reject(
-        new SnapshotError("busy", `${this.next.length} snapshot requests are waiting already; ask again later`),
+        new SnapshotError(
+          "busy",
+          `${this.next.length} snapshot requests are waiting already; ask again later`,
+        ),
       );
     }
     return new Promise<Snapshot>((resolve, reject) => {
