@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { SnapshotError } from "../../src/snapshot/errors";
+import { decodeLastPicture } from "../../src/snapshot/ffmpeg-jpeg";
 import { annexB, depacketize } from "../../src/snapshot/rtp-to-annexb";
 import { SnapshotCache } from "../../src/snapshot/snapshot-cache";
 import { type SnapshotInput, SnapshotTaker } from "../../src/snapshot/snapshot-taker";
@@ -205,6 +206,38 @@ describe("snapshot: the newest picture as a JPEG (against GStreamer's RTSP serve
     timing.close();
   });
 
+  it("keeps every picture and takes the last when ffmpeg decodes fewer than counted", async () => {
+    const input = cache.input()!;
+    const chunks = [
+      ...annexB(input.parameterSets),
+      ...input.frames.flatMap((f) => annexB(depacketize(f.packets, "H264"))),
+    ];
+    const job = {
+      ffmpegPath: "ffmpeg",
+      codec: "H264" as const,
+      annexB: chunks,
+      quality: 80,
+      timeoutMs: 5000,
+    };
+    const exact = await decodeLastPicture({ ...job, frameCount: input.frames.length });
+    const spawns: (number | undefined)[] = [];
+    const fallback = await decodeLastPicture({
+      ...job,
+      frameCount: input.frames.length + 10,
+      onSpawn: (pid) => spawns.push(pid),
+    });
+    assert.equal(spawns.length, 2);
+    assert.equal(fallback.toString("hex"), exact.toString("hex"));
+  });
+
+  it("says decode-failed for what is no video", async () => {
+    const job = { ffmpegPath: "ffmpeg", codec: "H264" as const, quality: 80, timeoutMs: 5000, frameCount: 1 };
+    await assert.rejects(
+      decodeLastPicture({ ...job, annexB: [Buffer.from("00000001ffffffff", "hex")] }),
+      (err: SnapshotError) => err.code === "decode-failed",
+    );
+  });
+
   it("fails with no-keyframe before any frame", async () => {
     const empty: SnapshotInput | undefined = undefined;
     const taker = new SnapshotTaker(() => empty, { ffmpegPath: "ffmpeg" });
@@ -226,5 +259,29 @@ describe("snapshot: the newest picture as a JPEG (against GStreamer's RTSP serve
       `      snapshot ${WIDTH}x${HEIGHT} 25 fps GOP 50: p50 ${latency.p50.toFixed(0)} ms, p95 ${latency.p95.toFixed(0)} ms, ` +
         `frames decoded ${Math.min(...latency.frames)}..${Math.max(...latency.frames)}`,
     );
+  });
+});
+
+describe("snapshot of an H.265 camera (against GStreamer's RTSP server)", function () {
+  this.timeout(60_000);
+
+  it("decodes the newest picture at the camera's size", async () => {
+    const server = await GstRtspServer.start({ codec: "h265", width: 320, height: 240, fps: 25, keyint: 25 });
+    const cache = new SnapshotCache();
+    const harness = new SourceHarness({ url: server.url, media: "video" });
+    harness.source.on("frame", (unit, stream) => cache.push(unit, stream));
+    const taker = new SnapshotTaker(() => cache.input(), { ffmpegPath: "ffmpeg" });
+    try {
+      harness.source.start();
+      await waitFor(() => (cache.input()?.frames.length ?? 0) >= 3, 20_000, "3 frames after a keyframe");
+      const snapshot = await taker.take();
+      assert.deepEqual([snapshot.width, snapshot.height], [320, 240]);
+      assert.ok(snapshot.frames >= 3, `${snapshot.frames} frames decoded`);
+      assert.equal((await probeJpeg(snapshot.jpeg)).codec_name, "mjpeg");
+    } finally {
+      taker.close();
+      await harness.close();
+      await server.stop();
+    }
   });
 });
