@@ -31,6 +31,20 @@ function snapshotCodec(media: MediaInfo): SnapshotCodec | undefined {
 }
 
 /**
+ * What a snapshot is decoded from, given a video media and its frames since a keyframe (webrtc-out's
+ * GOP cache, for one); undefined when there are none or the codec is neither H.264 nor H.265.
+ */
+export function snapshotInputOf(
+  media: MediaInfo,
+  frames: readonly SnapshotFrame[],
+  stream?: string,
+): SnapshotInput | undefined {
+  const codec = snapshotCodec(media);
+  if (codec === undefined || frames.length === 0) return undefined;
+  return { codec, parameterSets: media.parameterSets ?? [], frames, stream };
+}
+
+/**
  * One stream's video access units since its last keyframe, from the stream messages of rtsp-in or
  * rtp-fanout: what a snapshot is decoded from. A new stream or source session starts it afresh (its
  * frames cannot follow the old ones); bounded like the GOP cache, a GOP too large is dropped whole.
@@ -70,14 +84,7 @@ export class SnapshotCache {
   input(): SnapshotInput | undefined {
     const video = this.video;
     if (video === undefined) return undefined;
-    const frames = this.history.replay(0, performance.now());
-    if (frames.length === 0) return undefined;
-    return {
-      codec: video.codec,
-      parameterSets: video.media.parameterSets ?? [],
-      frames,
-      stream: this.stream?.id,
-    };
+    return snapshotInputOf(video.media, this.history.replay(0, performance.now()), this.stream?.id);
   }
 
   get state(): SnapshotCacheState {
