@@ -114,7 +114,8 @@ function runFfmpeg(job: DecodeJob, args: string[], deadline: number): Promise<Bu
     job.signal?.addEventListener("abort", onAbort, { once: true });
 
     child.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT" || err.code === "EACCES") failure ??= ffmpegMissing(job.ffmpegPath);
+      if (err.code === "ENOENT" || err.code === "EACCES" || err.code === "ENOTDIR")
+        failure ??= ffmpegMissing(job.ffmpegPath);
       else failure ??= new SnapshotError("decode-failed", `ffmpeg could not run: ${err.message}`);
     });
     child.stdout.on("data", (chunk: Buffer) => {

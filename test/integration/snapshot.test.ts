@@ -186,6 +186,27 @@ describe("snapshot: the newest picture as a JPEG (against GStreamer's RTSP serve
     taker.close();
   });
 
+  it("an empty path, or one through a file, is a missing ffmpeg too; an aborted job starts nothing", async () => {
+    const job = { codec: "H264" as const, annexB: [], frameCount: 1, quality: 80, timeoutMs: 5000 };
+    for (const ffmpegPath of ["", "/etc/hostname/ffmpeg"]) {
+      await assert.rejects(
+        decodeLastPicture({ ...job, ffmpegPath }),
+        (err: SnapshotError) => err.code === "ffmpeg-missing" && err.message.includes(`"${ffmpegPath}"`),
+      );
+    }
+    let spawned = 0;
+    await assert.rejects(
+      decodeLastPicture({
+        ...job,
+        ffmpegPath: "ffmpeg",
+        signal: AbortSignal.abort(),
+        onSpawn: () => spawned++,
+      }),
+      (err: SnapshotError) => err.code === "closed",
+    );
+    assert.equal(spawned, 0);
+  });
+
   it("kills ffmpeg on close, and after the timeout", async () => {
     const slow = sleepingFfmpeg(dir);
     const closing = new SnapshotTaker(() => cache.input(), { ffmpegPath: slow.file });

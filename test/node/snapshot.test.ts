@@ -196,6 +196,46 @@ describe("snapshot node (rtsp-in → snapshot, against GStreamer's RTSP server, 
     }
   });
 
+  it("a slow or failing ffmpeg: the error says which, and so does the status", async () => {
+    const slow = path.join(dir, "slower-ffmpeg");
+    writeFileSync(slow, "#!/bin/sh\nexec sleep 30\n");
+    chmodSync(slow, 0o755);
+    const failing = path.join(dir, "failing-ffmpeg");
+    writeFileSync(failing, "#!/bin/sh\necho 'Invalid data found when processing input' >&2\nexit 1\n");
+    chmodSync(failing, 0o755);
+    await load([
+      { id: "slow", ffmpegPath: slow, timeout: 0.5 },
+      { id: "failing", ffmpegPath: failing },
+    ]);
+    const slowNode = helper.getNode("slow");
+    const failingNode = helper.getNode("failing");
+    await waitFor(() => statusText(slowNode).startsWith("ready"), 20_000, "ready");
+    await waitFor(() => statusText(failingNode).startsWith("ready"), 20_000, "ready");
+    slowNode.receive({ payload: "snapshot" });
+    failingNode.receive({ payload: "snapshot" });
+    await waitFor(
+      () => loggedErrors().some((m) => m.endsWith("ffmpeg gave no picture within 0.5 s and was stopped")),
+      5000,
+      "the timeout",
+    );
+    await waitFor(
+      () =>
+        loggedErrors().some((m) =>
+          m.endsWith(
+            "the picture could not be decoded: ffmpeg failed: Invalid data found when processing input",
+          ),
+        ),
+      5000,
+      "the failure",
+    );
+    await waitFor(() => statusText(slowNode) === "last snapshot timed out", 3000, "the timeout status");
+    await waitFor(
+      () => statusText(failingNode) === "last snapshot could not be decoded",
+      3000,
+      "the failure status",
+    );
+  });
+
   it("says what it waits for, and refuses single RTP packets", async () => {
     await helper.load(snapshotNode, [{ id: "snap", type: "snapshot", wires: [[]] }]);
     const node = helper.getNode("snap");

@@ -22,6 +22,8 @@ describe("snapshot JPEG helpers", () => {
     assert.equal(jpegSize(hex("ffd8 00")), undefined);
     assert.equal(jpegSize(hex("ffd8 1234 5678")), undefined);
     assert.equal(jpegSize(hex("ffd8 ffc0 0011 08 02")), undefined);
+    // Fill bytes before a marker are skipped
+    assert.deepEqual(jpegSize(hex("ffd8 ffff ffc0 0011 08 0001 0002 03")), { width: 2, height: 1 });
     // DHT (C4) is not a frame header: it is skipped
     assert.deepEqual(jpegSize(hex("ffd8 ffc4 0002 ffc0 0011 08 0001 0002 03")), { width: 2, height: 1 });
   });
