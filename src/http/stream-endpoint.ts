@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Snapshot } from "../snapshot/snapshot-taker";
 import { ViewerRequestError } from "../webrtc/errors";
 import type { ViewerSet } from "../webrtc/viewer-set";
 import { type HttpAccess, withAccess } from "./access";
@@ -12,6 +13,7 @@ import { publicStats } from "./public-stats";
 import { requestLocalAddresses, unmapped } from "./request-address";
 import { baseUrl } from "./request-base";
 import type { Endpoint } from "./router";
+import { snapshotHttpError } from "./snapshot-error";
 import { type StreamSummary, summarizeStream, type ViewerSetStats } from "./stream-summary";
 import { WrongTokenThrottle } from "./token-throttle";
 import { ViewerTokenGate } from "./viewer-token";
@@ -53,12 +55,15 @@ export interface StreamEndpointOptions {
   readonly tokenThrottle?: WrongTokenThrottle;
   /** How long a request body may take to arrive before a 408. Default BODY_TIMEOUT_MS (10 s). */
   readonly bodyTimeoutMs?: number;
+  /** A JPEG of the stream's newest picture, served at P/snapshot.jpg; without it that is a 404. */
+  readonly snapshot?: () => Promise<Snapshot>;
 }
 
 const SDP = "application/sdp";
 const SDPFRAG = "application/trickle-ice-sdpfrag";
 const JSON_TYPE = "application/json";
 const RESOURCE = /^[A-Za-z0-9_-]{1,128}$/;
+const SNAPSHOT_PATH = "/snapshot.jpg";
 
 interface Route {
   readonly methods: readonly string[];
@@ -195,7 +200,9 @@ export class StreamEndpoint implements Endpoint {
       return;
     }
     // Before anything is read or built: a refused request never reaches the viewer set.
-    const refusal = this.gate?.refusal(req, remoteAddress(req), { query: subpath === "" });
+    // The player page and the snapshot take ?token= too: a browser's address bar and an <img> send no header.
+    const query = subpath === "" || subpath === SNAPSHOT_PATH;
+    const refusal = this.gate?.refusal(req, remoteAddress(req), { query });
     if (refusal) {
       sendError(res, refusal);
       return;
@@ -223,6 +230,10 @@ export class StreamEndpoint implements Endpoint {
     if (subpath === "/offer") return { methods: ["POST"], run: (req, res) => this.offer(req, res) };
     if (subpath === "/whep") return { methods: ["POST"], run: (req, res) => this.whep(req, res) };
     if (subpath === "/stats") return { methods: ["GET", "HEAD"], run: async (_req, res) => this.stats(res) };
+    const snapshot = this.opts.snapshot;
+    if (subpath === SNAPSHOT_PATH && snapshot) {
+      return { methods: ["GET"], run: (_req, res) => this.snapshot(res, snapshot) };
+    }
     const whep = /^\/whep\/([^/]+)$/.exec(subpath);
     if (whep) {
       const resource = whep[1] ?? "";
@@ -338,6 +349,21 @@ export class StreamEndpoint implements Endpoint {
     res.statusCode = 200;
     res.setHeader("Content-Length", "0");
     res.end();
+  }
+
+  private async snapshot(res: ServerResponse, take: () => Promise<Snapshot>): Promise<void> {
+    let snapshot: Snapshot;
+    try {
+      snapshot = await take();
+    } catch (err) {
+      throw snapshotHttpError(err);
+    }
+    res.statusCode = 200;
+    res.setHeader("Content-Type", "image/jpeg");
+    res.setHeader("Content-Length", snapshot.jpeg.length);
+    // Each request is a new picture: no cache between here and the viewer may keep one.
+    res.setHeader("Cache-Control", "no-store");
+    res.end(snapshot.jpeg);
   }
 
   private stats(res: ServerResponse): void {

@@ -237,6 +237,8 @@ export interface SiteSettings {
   readonly iceTcp: boolean;
   /** The address the shared port binds to; undefined: every address. */
   readonly iceBindAddress: string | undefined;
+  /** The ffmpeg that decodes P/snapshot.jpg: a name looked up in PATH, or a path. Default "ffmpeg". */
+  readonly ffmpegPath: string;
   /** What was wrong in the setting and left out; each node warns about it. */
   readonly problems: readonly CatalogText[];
 }
@@ -244,12 +246,15 @@ export interface SiteSettings {
 /** The shared ICE port when settings.js names none: the one go2rtc and mediamtx use, so firewalls know it. */
 export const DEFAULT_ICE_PORT = 8189;
 
+export const DEFAULT_FFMPEG_PATH = "ffmpeg";
+
 const SITE_DEFAULTS = {
   wall: true,
   frameAncestors: [],
   icePort: DEFAULT_ICE_PORT,
   iceTcp: true,
   iceBindAddress: undefined,
+  ffmpegPath: DEFAULT_FFMPEG_PATH,
 } as const;
 
 /** `icePort`: a port number, or false / 0 for none; anything else keeps the default and is reported. */
@@ -280,7 +285,9 @@ export function parseSiteSettings(setting: unknown): SiteSettings {
     icePort: port,
     iceTcp: tcp,
     iceBindAddress: bind,
+    ffmpegPath: ffmpeg,
   } = setting as {
+    ffmpegPath?: unknown;
     wall?: unknown;
     frameAncestors?: unknown;
     icePort?: unknown;
@@ -300,6 +307,9 @@ export function parseSiteSettings(setting: unknown): SiteSettings {
         values: { value: String(JSON.stringify(bind)) },
       });
   }
+  let ffmpegPath: string = DEFAULT_FFMPEG_PATH;
+  if (typeof ffmpeg === "string" && ffmpeg.trim() !== "") ffmpegPath = ffmpeg.trim();
+  else if (ffmpeg !== undefined) problems.push({ key: "webrtc-out.warnings.site-ffmpeg-path" });
   if (wall !== undefined && typeof wall !== "boolean") {
     problems.push({ key: "webrtc-out.warnings.site-wall" });
   }
@@ -323,6 +333,7 @@ export function parseSiteSettings(setting: unknown): SiteSettings {
     // Anything but false keeps ICE-TCP on: it only adds a way in, on the port already open.
     iceTcp: tcp !== false,
     iceBindAddress,
+    ffmpegPath,
     problems,
   };
 }

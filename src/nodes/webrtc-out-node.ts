@@ -3,6 +3,9 @@ import { HttpError, sendError } from "../http/http-error";
 import { middlewareFrom } from "../http/middleware";
 import { type HttpNodeApp, type Registration, registerEndpoint } from "../http/router";
 import { StreamEndpoint, type ViewerHost } from "../http/stream-endpoint";
+import type { MediaInfo } from "../rtp/stream-info";
+import { snapshotInputOf } from "../snapshot/snapshot-cache";
+import { type SnapshotFrame, SnapshotTaker } from "../snapshot/snapshot-taker";
 import {
   MaxViewersError,
   NoCommonCodecError,
@@ -48,6 +51,8 @@ export interface ViewerSetView
   extends ViewerHost,
     Pick<ViewerSet, "push" | "pushPacket" | "stream" | "size" | "close" | "on"> {
   stats(): { readonly stream: StreamStatsView; readonly viewers: readonly Partial<ViewerStats>[] };
+  /** Its GOP cache's video (StreamViewers.videoSinceKeyframe), for P/snapshot.jpg; without it, no snapshot. */
+  videoSinceKeyframe?(): { readonly media: MediaInfo; readonly frames: readonly SnapshotFrame[] } | undefined;
 }
 
 export type ViewerSetFactory = (options: ViewerSetOptions) => ViewerSetView;
@@ -309,8 +314,19 @@ export function registerWebrtcOut(
       if (closing || !mayRequest()) return;
       node.send({ topic: settings.topic, payload: { event: "requested", viewers: viewers.size } });
     };
+    // Decoded from the viewer set's own GOP cache: no second copy of the stream is kept for it.
+    const snapshots = viewers.videoSinceKeyframe
+      ? new SnapshotTaker(
+          () => {
+            const video = viewers.videoSinceKeyframe?.();
+            return video && snapshotInputOf(video.media, video.frames, viewers.stream?.id);
+          },
+          { ffmpegPath: site.ffmpegPath },
+        )
+      : undefined;
     endpoint = new StreamEndpoint({
       path: settings.path,
+      ...(snapshots ? { snapshot: () => snapshots.take() } : {}),
       title: settings.title,
       viewers: reportingRefusals(
         viewers,
@@ -359,6 +375,7 @@ export function registerWebrtcOut(
 
     node.on("close", (_removed, done) => {
       closing = true;
+      snapshots?.close();
       clearInterval(statusTimer);
       clearInterval(statsTimer);
       registration.unregister();

@@ -189,6 +189,17 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
     return this.viewers.size;
   }
 
+  /**
+   * The video frames since the last keyframe (as normalised: parameter sets before the keyframe) and
+   * their media; undefined before a keyframe, or when the stream has no video.
+   */
+  videoSinceKeyframe(): { readonly media: MediaInfo; readonly frames: readonly OutputFrame[] } | undefined {
+    const media = this.video?.media;
+    if (media === undefined) return undefined;
+    const frames = this.gop.framesSinceKeyframe().filter((frame) => frame.kind === "video");
+    return frames.length > 0 ? { media, frames } : undefined;
+  }
+
   /** One access unit of `stream`: normalized, cached, and sent to every viewer. Never throws on bad input. */
   push(unit: AccessUnit, stream: StreamInfo): void {
     if (this.closed) return;
@@ -267,7 +278,8 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
         if (!frame.keyframe) return;
         this.keyedSession = frame.sourceSession;
       }
-      if (this.fastStart) this.gop.push(frame);
+      // Kept without fast start too: the snapshot (P/snapshot.jpg) decodes it.
+      this.gop.push(frame);
       this.lastVideoAt = frame.receivedAt;
       let bytes = 0;
       for (const packet of frame.packets) bytes += packet.length;

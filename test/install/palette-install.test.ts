@@ -13,7 +13,7 @@ const run = promisify(execFile);
 
 /** What test/setup-install.sh put in .test-artifacts/install while the network was there. */
 const ARTIFACTS = join(packageRoot(), ".test-artifacts", "install");
-const NODE_TYPES = ["rtsp-in", "rtp-fanout", "webrtc-out"];
+const NODE_TYPES = ["rtsp-in", "rtp-fanout", "webrtc-out", "snapshot"];
 const EXAMPLES = ["basic", "camera-wall", "dashboard", "mqtt-alarm", "on-demand", "udp-rtp"];
 /** What the palette manager passes to `npm install` (@node-red/registry's installer, Node-RED 4.1 and 5). */
 const PALETTE_ARGS = [
@@ -105,7 +105,7 @@ describe("the packed tarball", () => {
       .map((line) => line.replace(/^package\//, ""));
     const allowed = [
       /^(LICENSE|README\.md|package\.json)$/,
-      /^nodes\/(rtsp-in|rtp-fanout|webrtc-out)\.(js|html)$/,
+      /^nodes\/(rtsp-in|rtp-fanout|webrtc-out|snapshot)\.(js|html)$/,
       /^nodes\/icons\/[\w-]+\.svg$/,
       /^nodes\/locales\/(en-US|zh-CN)\/[\w-]+\.(json|html)$/,
       /^examples\/[\w-]+\.json$/,
@@ -232,7 +232,7 @@ describe("installed as the palette manager installs it", function () {
           }
         });
 
-        it("loads the three node types, with their icons and help", async () => {
+        it("loads every node type, with its icon and help", async () => {
           const sets = (await fetch(`${base}/nodes`, { headers: { accept: "application/json" } }).then((r) =>
             r.json(),
           )) as { id: string; module: string; types: string[]; enabled: boolean; err?: string }[];

@@ -7,6 +7,8 @@ import type { CorsOptions } from "../../../src/http/cors";
 import type { RequestHandler } from "../../../src/http/router";
 import { registerEndpoint } from "../../../src/http/router";
 import { StreamEndpoint } from "../../../src/http/stream-endpoint";
+import { SnapshotError } from "../../../src/snapshot/errors";
+import type { Snapshot } from "../../../src/snapshot/snapshot-taker";
 import { closeLocalServers, type ExpressApp, expressApp, listenLocal } from "../../helpers/express-app";
 import { FAKE_OFFER, FakeViewerSet, fakeStream } from "../../helpers/fake-viewer-set";
 
@@ -22,6 +24,7 @@ interface SetupOptions {
   stream?: boolean;
   viewerToken?: string;
   nodeAuth?: boolean;
+  snapshot?: () => Promise<Snapshot>;
 }
 
 /** The TURN password of setup()'s ICE servers, as a Link header carries it. */
@@ -43,6 +46,7 @@ function setup(opts: SetupOptions = {}): Setup {
     middleware: opts.middleware,
     viewerToken: opts.viewerToken,
     ...(opts.nodeAuth !== undefined ? { nodeAuth: opts.nodeAuth } : {}),
+    ...(opts.snapshot !== undefined ? { snapshot: opts.snapshot } : {}),
   });
   const registration = registerEndpoint(app, "/cam1", endpoint);
   assert.ok("unregister" in registration);
@@ -622,11 +626,49 @@ describe("http/stream-endpoint", () => {
 
     it("404 JSON for paths under P that are not routes", async () => {
       const { app } = setup();
-      for (const path of ["/cam1/nothing", "/cam1/whep/a/b", "/cam1/stats/x"]) {
+      // P/snapshot.jpg too, for a node that offers no snapshot.
+      for (const path of ["/cam1/nothing", "/cam1/whep/a/b", "/cam1/stats/x", "/cam1/snapshot.jpg"]) {
         const res = await request(await listenLocal(app)).get(path);
         assert.equal(res.status, 404, path);
         assertErrorBody(res.body, /not found/);
       }
+    });
+
+    it("GET P/snapshot.jpg: the JPEG, or the snapshot's failure as JSON; any other error a 500", async () => {
+      const jpeg = Buffer.from("ffd8ffd9", "hex");
+      let next: () => Promise<Snapshot> = async () => ({
+        jpeg,
+        width: 1,
+        height: 1,
+        frameAgeMs: 0,
+        decodeMs: 0,
+        frames: 1,
+      });
+      const { app } = setup({ snapshot: () => next() });
+      const server = await listenLocal(app);
+      const ok = await request(server)
+        .get("/cam1/snapshot.jpg")
+        .buffer(true)
+        .parse((res, done) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () => done(null, Buffer.concat(chunks)));
+        });
+      assert.equal(ok.status, 200);
+      assert.equal(ok.headers["content-type"], "image/jpeg");
+      assert.equal(ok.headers["cache-control"], "no-store");
+      assert.deepEqual(ok.body, jpeg);
+      next = () => Promise.reject(new SnapshotError("no-keyframe", "no keyframe received yet"));
+      const waiting = await request(server).get("/cam1/snapshot.jpg");
+      assert.equal(waiting.status, 503);
+      assert.equal(waiting.headers["retry-after"], "1");
+      assert.deepEqual(waiting.body, {
+        error: "no snapshot",
+        detail: "no keyframe received yet",
+        code: "no-keyframe",
+      });
+      next = () => Promise.reject(new Error("boom"));
+      assert.equal((await request(server).get("/cam1/snapshot.jpg")).status, 500);
     });
 
     it("405 with Allow for a method a route does not take", async () => {

@@ -197,6 +197,7 @@ describe("nodes/webrtc-out-config", () => {
         icePort: 8189,
         iceTcp: true,
         iceBindAddress: undefined,
+        ffmpegPath: "ffmpeg",
         problems: [],
       };
       assert.deepEqual(parseSiteSettings(undefined), defaults);
@@ -210,6 +211,7 @@ describe("nodes/webrtc-out-config", () => {
         icePort: 8189,
         iceTcp: true,
         iceBindAddress: undefined,
+        ffmpegPath: "ffmpeg",
         problems: [],
       });
       assert.equal(parseSiteSettings({ wall: true }).wall, true);
@@ -243,6 +245,18 @@ describe("nodes/webrtc-out-config", () => {
         assert.match(said(site.problems)[0] ?? "", /webrtcOut\.frameAncestors: .* left out/, String(bad));
       }
       assert.match(said(parseSiteSettings("yes").problems)[0] ?? "", /not an object/);
+    });
+
+    it("ffmpegPath: the ffmpeg of the snapshot, trimmed; anything but a non-empty string is said", () => {
+      assert.equal(
+        parseSiteSettings({ ffmpegPath: " /opt/ffmpeg/bin/ffmpeg " }).ffmpegPath,
+        "/opt/ffmpeg/bin/ffmpeg",
+      );
+      for (const bad of ["", " ", 7, null]) {
+        const site = parseSiteSettings({ ffmpegPath: bad });
+        assert.equal(site.ffmpegPath, "ffmpeg", String(bad));
+        assert.match(said(site.problems)[0] ?? "", /webrtcOut\.ffmpegPath must be/, String(bad));
+      }
     });
 
     it("icePort: the shared ICE port, 8189 by default; false or 0 for none; anything else is said", () => {
