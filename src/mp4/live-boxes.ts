@@ -53,7 +53,16 @@ function mvhd(): Buffer {
   // Creation and modification times 0, timescale 1000, duration 0 (unknown: a live stream), rate 1.0,
   // volume 1.0, reserved, matrix, pre_defined, next track id.
   const volume = Buffer.from([0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-  return fullBox("mvhd", 0, 0, u32(0, 0, 1000, 0, 0x00010000), volume, UNITY_MATRIX, Buffer.alloc(24), u32(2));
+  return fullBox(
+    "mvhd",
+    0,
+    0,
+    u32(0, 0, 1000, 0, 0x00010000),
+    volume,
+    UNITY_MATRIX,
+    Buffer.alloc(24),
+    u32(2),
+  );
 }
 
 function tkhd(track: LiveVideoTrack): Buffer {
@@ -75,7 +84,15 @@ function mdhd(track: LiveVideoTrack): Buffer {
 }
 
 function hdlr(): Buffer {
-  return fullBox("hdlr", 0, 0, u32(0), Buffer.from("vide", "latin1"), Buffer.alloc(12), Buffer.from("Video\0"));
+  return fullBox(
+    "hdlr",
+    0,
+    0,
+    u32(0),
+    Buffer.from("vide", "latin1"),
+    Buffer.alloc(12),
+    Buffer.from("Video\0"),
+  );
 }
 
 function sampleEntry(track: LiveVideoTrack): Buffer {
@@ -110,7 +127,12 @@ function minf(track: LiveVideoTrack): Buffer {
 
 /** ftyp + moov: what a player needs before the first fragment. */
 export function initSegment(track: LiveVideoTrack): Buffer {
-  const ftyp = box("ftyp", Buffer.from("isom", "latin1"), u32(0x200), Buffer.from(`isomiso6${track.entry}mp41`, "latin1"));
+  const ftyp = box(
+    "ftyp",
+    Buffer.from("isom", "latin1"),
+    u32(0x200),
+    Buffer.from(`isomiso6${track.entry}mp41`, "latin1"),
+  );
   const trak = box("trak", tkhd(track), box("mdia", mdhd(track), hdlr(), minf(track)));
   const mvex = box("mvex", fullBox("trex", 0, 0, u32(LIVE_TRACK_ID, 1, 0, 0, 0)));
   return Buffer.concat([ftyp, box("moov", mvhd(), trak, mvex)]);

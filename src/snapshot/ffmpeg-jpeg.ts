@@ -2,7 +2,7 @@ import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { ffmpegMissing, SnapshotError } from "./errors";
 import { lastJpeg } from "./jpeg-size";
-import type { SnapshotCodec } from "./rtp-to-annexb";
+import type { SnapshotCodec } from "./snapshot-codec";
 
 /** One decode: an Annex-B byte stream from a keyframe on, whose last picture becomes a JPEG. */
 export interface DecodeJob {

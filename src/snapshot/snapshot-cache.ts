@@ -1,6 +1,6 @@
 import { FrameHistory, type HistoryFrame } from "../fanout/frame-history";
 import type { AccessUnit, MediaInfo, StreamInfo } from "../rtp/stream-info";
-import type { SnapshotCodec } from "./rtp-to-annexb";
+import type { SnapshotCodec } from "./snapshot-codec";
 import type { SnapshotFrame, SnapshotInput } from "./snapshot-taker";
 
 export interface SnapshotCacheLimits {

@@ -1,7 +1,8 @@
+import { depacketizeNals, toAnnexB } from "../rtp/nal-depacketizer";
 import { SnapshotError } from "./errors";
 import { decodeLastPicture } from "./ffmpeg-jpeg";
 import { jpegSize } from "./jpeg-size";
-import { annexB, depacketize, type SnapshotCodec } from "./rtp-to-annexb";
+import type { SnapshotCodec } from "./snapshot-codec";
 
 /** One cached video access unit. */
 export interface SnapshotFrame {
@@ -155,13 +156,15 @@ export class SnapshotTaker {
     if (input === undefined || input.frames.length === 0) {
       throw new SnapshotError("no-keyframe", "no keyframe received yet: the stream has no picture to decode");
     }
-    const chunks = annexB(input.parameterSets);
+    const chunks = [toAnnexB(input.parameterSets)];
     let pictures = 0;
     for (const frame of input.frames) {
-      const nals = depacketize(frame.packets, input.codec);
-      if (nals.length === 0) continue;
+      // A frame that cannot be rebuilt whole is left out: the decoder conceals a missing picture, but a
+      // slice with a hole in it can derail it.
+      const result = depacketizeNals(input.codec, frame.packets);
+      if (!result.ok || result.nals.length === 0) continue;
       pictures++;
-      chunks.push(...annexB(nals));
+      chunks.push(toAnnexB(result.nals));
     }
     const newest = input.frames.at(-1)!;
     const started = performance.now();

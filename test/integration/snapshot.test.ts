@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { depacketizeNals, toAnnexB } from "../../src/rtp/nal-depacketizer";
 import type { SnapshotError } from "../../src/snapshot/errors";
 import { decodeLastPicture } from "../../src/snapshot/ffmpeg-jpeg";
-import { annexB, depacketize } from "../../src/snapshot/rtp-to-annexb";
 import { SnapshotCache } from "../../src/snapshot/snapshot-cache";
 import { type SnapshotInput, SnapshotTaker } from "../../src/snapshot/snapshot-taker";
 import { snapshotLatency } from "../bench/snapshot-latency";
@@ -14,6 +14,13 @@ import { SeededRandom } from "../helpers/seeded-random";
 import { SourceHarness } from "../helpers/source-harness";
 import { requireTool } from "../helpers/tools";
 import { waitFor } from "../helpers/wait";
+
+/** A frame's NAL units; a test frame that cannot be rebuilt fails the test. */
+function wholeNals(packets: readonly Buffer[]): Buffer[] {
+  const result = depacketizeNals("H264", packets);
+  assert.ok(result.ok, result.ok ? "" : result.error);
+  return result.nals;
+}
 
 const WIDTH = 640;
 const HEIGHT = 360;
@@ -109,8 +116,8 @@ describe("snapshot: the newest picture as a JPEG (against GStreamer's RTSP serve
       assert.equal(snapshot.frames, input.frames.length);
       // The same frames decoded by ffmpeg one by one: the JPEG is closest to the last of them.
       const stream = Buffer.concat([
-        ...annexB(input.parameterSets),
-        ...input.frames.flatMap((f) => annexB(depacketize(f.packets, "H264"))),
+        toAnnexB(input.parameterSets),
+        ...input.frames.map((f) => toAnnexB(wholeNals(f.packets))),
       ]);
       const pictures = await grayFrames(stream, "h264");
       assert.equal(pictures.length, input.frames.length);
@@ -230,8 +237,8 @@ describe("snapshot: the newest picture as a JPEG (against GStreamer's RTSP serve
   it("keeps every picture and takes the last when ffmpeg decodes fewer than counted", async () => {
     const input = cache.input()!;
     const chunks = [
-      ...annexB(input.parameterSets),
-      ...input.frames.flatMap((f) => annexB(depacketize(f.packets, "H264"))),
+      toAnnexB(input.parameterSets),
+      ...input.frames.map((f) => toAnnexB(wholeNals(f.packets))),
     ];
     const job = {
       ffmpegPath: "ffmpeg",

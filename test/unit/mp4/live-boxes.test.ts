@@ -38,7 +38,12 @@ describe("live fMP4 boxes", () => {
   });
 
   it("marks a frame that is not a keyframe as depending on others and not a sync sample", () => {
-    const bytes = fragment(8, { data: hex("00000001 41"), decodeTime: 3000, duration: 3000, keyframe: false });
+    const bytes = fragment(8, {
+      data: hex("00000001 41"),
+      decodeTime: 3000,
+      duration: 3000,
+      keyframe: false,
+    });
     assert.equal(bytes.readUInt32BE(0x64 - 4), 0x01010000);
     assert.equal(bytes.readUInt32BE(20), 8);
   });

@@ -37,7 +37,13 @@ describe("LiveFanout", () => {
   it("gives a joining viewer the current GOP at once", () => {
     const fanout = new LiveFanout({ maxQueuedBytes: 100, maxGopBytes: 100 });
     fanout.setInit(b("init"));
-    for (const [frame, key] of [["k1", true], ["d1", false], ["k2", true], ["d2", false], ["d3", false]] as const)
+    for (const [frame, key] of [
+      ["k1", true],
+      ["d1", false],
+      ["k2", true],
+      ["d2", false],
+      ["d3", false],
+    ] as const)
       fanout.push(b(frame), key);
     const sink = new Sink();
     fanout.add(sink);
