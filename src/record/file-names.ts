@@ -19,7 +19,7 @@ const TOKEN = /\{(name|date|time)\}/g;
 
 /** Keeps letters, digits, "-", "_" and "."; anything else (separators, spaces, control bytes) becomes "_". */
 export function sanitize(part: string): string {
-  const clean = part.replace(/[^\p{L}\p{N}._-]+/gu, "_").replace(/^\.+/, "_");
+  const clean = part.replace(/[^\p{L}\p{N}._-]+/gu, "_");
   return clean === "" ? "_" : clean;
 }
 
@@ -57,8 +57,8 @@ export class FileNamePattern {
         .map((part, i) => (i % 2 === 1 ? `{${part}}` : part === "" ? "" : sanitize(part)))
         .join(""),
     );
-    this.nodeName = sanitize(nodeName.trim() || "mp4-record");
-    const source = this.pattern
+    this.nodeName = hideNoDot(sanitize(nodeName.trim() || "mp4-record"));
+    const source = hideNoDot(this.pattern)
       .split(TOKEN)
       .map((part, i) => {
         if (i % 2 === 0) return escapeRegExp(part.replace(/\.mp4$/i, ""));
@@ -73,7 +73,7 @@ export class FileNamePattern {
 
   /** The file name for a clip starting at `at`. */
   format(at: Date): string {
-    return this.pattern.replace(TOKEN, (_all, token: string) => {
+    return hideNoDot(this.pattern).replace(TOKEN, (_all, token: string) => {
       if (token === "name") return this.nodeName;
       if (token === "date") return localDate(at);
       return localTime(at);
@@ -84,6 +84,11 @@ export class FileNamePattern {
   matches(fileName: string): boolean {
     return this.matcher.test(fileName);
   }
+}
+
+/** No hidden files, and never "." or "..": a leading dot becomes "_". */
+function hideNoDot(name: string): string {
+  return name.replace(/^\.+/, "_");
 }
 
 function escapeRegExp(text: string): string {

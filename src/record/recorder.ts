@@ -304,7 +304,8 @@ export class Recorder extends EventEmitter {
       // Nothing reached a keyframe: no clip, and no empty file left behind.
       await unlink(clip.path).catch(() => undefined);
     }
-    if (this.settings.output === "file") await this.retain(this.clip?.path);
+    // The clip just sent on is kept even when it alone is over the total: its message names it.
+    if (this.settings.output === "file") await this.retain(this.clip?.path, clip.path);
     this.emit("change");
   }
 
@@ -344,7 +345,7 @@ export class Recorder extends EventEmitter {
     this.emit("clip", finished);
   }
 
-  private async retain(keep?: string): Promise<void> {
+  private async retain(...keep: (string | undefined)[]): Promise<void> {
     try {
       const result = await applyRetention(
         this.settings.directory,

@@ -45,17 +45,19 @@ export async function listClips(directory: string, pattern: FileNamePattern): Pr
 
 /**
  * Deletes this node's oldest clips until what is left is within `rule`; `keep` (the clip being
- * written) is never deleted, nor counted against the total.
+ * written, the clip just sent on) count towards the total but are never deleted.
  */
 export async function applyRetention(
   directory: string,
   pattern: FileNamePattern,
   rule: RetentionRule,
   nowMs: number,
-  keep?: string,
+  keep: readonly (string | undefined)[] = [],
 ): Promise<RetentionResult> {
-  const files = (await listClips(directory, pattern)).filter((f) => f.path !== keep);
-  let total = files.reduce((sum, f) => sum + f.bytes, 0);
+  const all = await listClips(directory, pattern);
+  const kept = all.filter((f) => keep.includes(f.path));
+  const files = all.filter((f) => !keep.includes(f.path));
+  let total = all.reduce((sum, f) => sum + f.bytes, 0);
   const deleted: string[] = [];
   const failed: { path: string; error: Error }[] = [];
   let left = files.length;
@@ -72,5 +74,5 @@ export async function applyRetention(
       failed.push({ path: file.path, error: err as Error });
     }
   }
-  return { clips: left, bytes: total, deleted, failed };
+  return { clips: left + kept.length, bytes: total, deleted, failed };
 }
