@@ -22,6 +22,7 @@ const ERRNO_WORDS: Record<string, string> = {
   EROFS: "mp4-record.errno.EROFS",
   ENOENT: "mp4-record.errno.ENOENT",
   ENOTDIR: "mp4-record.errno.ENOTDIR",
+  TOO_LARGE: "mp4-record.errno.TOO_LARGE",
 };
 
 /** "412 MB", "3.1 MB", "1.2 GB", "640 kB". */

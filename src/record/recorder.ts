@@ -32,8 +32,11 @@ export interface RecorderSettings {
   readonly audio: boolean;
 }
 
+/** The part of a ClipWriter the policy uses. */
+export type RecordWriter = Pick<ClipWriter, "add" | "started" | "bytes" | "durationS" | "finish" | "abort">;
+
 export interface RecorderPorts {
-  createWriter(options: ClipWriterOptions): ClipWriter;
+  createWriter(options: ClipWriterOptions): RecordWriter;
   fileOutput(path: string): ClipOutput;
   bufferOutput(maxBytes: number): ClipOutput & { buffer(): Buffer };
   /** Wall clock, ms since the epoch. */
@@ -89,7 +92,7 @@ export interface RecorderState {
 }
 
 interface Clip {
-  readonly writer: ClipWriter;
+  readonly writer: RecordWriter;
   readonly output: GuardedOutput;
   readonly buffer?: ClipOutput & { buffer(): Buffer };
   readonly path?: string;
@@ -254,20 +257,29 @@ export class Recorder extends EventEmitter {
     let path: string | undefined;
     let inner: ClipOutput;
     let buffer: (ClipOutput & { buffer(): Buffer }) | undefined;
-    if (settings.output === "file") {
-      path = this.nextPath ?? unique(settings.directory, settings.pattern.format(new Date(now)));
-      this.nextPath = undefined;
-      inner = ports.fileOutput(path);
-    } else {
-      buffer = ports.bufferOutput(settings.maxBufferBytes);
-      inner = buffer;
-    }
     // The output is built before the clip, and its failure callback can only run after a write.
     let clip: Clip | undefined;
-    const output = new GuardedOutput(inner, () => {
-      if (clip && this.clip === clip) this.close("write-error");
-    });
-    const writer = ports.createWriter({ output, stream, audio: settings.audio });
+    let output: GuardedOutput;
+    let writer: RecordWriter;
+    try {
+      if (settings.output === "file") {
+        path = this.nextPath ?? unique(settings.directory, settings.pattern.format(new Date(now)));
+        this.nextPath = undefined;
+        inner = ports.fileOutput(path);
+      } else {
+        buffer = ports.bufferOutput(settings.maxBufferBytes);
+        inner = buffer;
+      }
+      output = new GuardedOutput(inner, () => {
+        if (clip && this.clip === clip) this.close("write-error");
+      });
+      writer = ports.createWriter({ output, stream, audio: settings.audio });
+    } catch (err) {
+      // A stream the writer cannot take (no video, a codec MP4 has no place for): said once, retried later.
+      this.blockedUntilMs = now + RETRY_AFTER_WRITE_ERROR_MS;
+      this.problem({ code: "write", errno: errnoOf(err), detail: (err as Error).message, path, kept: false });
+      return undefined;
+    }
     clip = { writer, output, buffer, path, session: stream.session, streamId: stream.id, startedMs: now };
     this.clip = clip;
     return clip;
@@ -418,6 +430,7 @@ function mediaSeconds(first: { timestamp: number; clockRate: number }, timestamp
 }
 
 function errnoOf(err: unknown): string | undefined {
+  if ((err as Error | undefined)?.name === "ClipTooLargeError") return "TOO_LARGE";
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === "string" ? code : undefined;
 }

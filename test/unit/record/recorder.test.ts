@@ -11,7 +11,7 @@ import {
 } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { ClipOutput, ClipSummary, ClipWriter, ClipWriterOptions } from "../../../src/mp4/clip-writer";
+import type { ClipOutput, ClipSummary, ClipWriterOptions } from "../../../src/mp4/clip-writer";
 import {
   FileNameError,
   FileNamePattern,
@@ -25,13 +25,14 @@ import {
   type RecorderPorts,
   type RecorderSettings,
   type RecordProblem,
+  type RecordWriter,
   statfsFreeBytes,
 } from "../../../src/record/recorder";
 import { applyRetention, listClips } from "../../../src/record/retention";
 import type { AccessUnit, StreamInfo } from "../../../src/rtp/stream-info";
 
 /** A writer that keeps what it was given: a unit of the policy, not of MP4. */
-class FakeWriter implements ClipWriter {
+class FakeWriter implements RecordWriter {
   units: AccessUnit[] = [];
   started = false;
   bytes = 0;
