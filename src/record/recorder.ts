@@ -7,6 +7,7 @@ import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
 import { type FileNamePattern, resolveInside, unique } from "./file-names";
 import { GuardedOutput } from "./guarded-output";
 import { applyRetention, type RetentionRule } from "./retention";
+import { trimToLastFragment } from "./trim-fragments";
 
 /**
  * activity: armed at deploy, a clip per burst of input (closed `idleS` after the input stops: the
@@ -323,8 +324,14 @@ export class Recorder extends EventEmitter {
 
   private async failed(clip: Clip, failure: Error): Promise<void> {
     const start = new Date(clip.startedMs);
-    // The first write is the file header, later ones fragments: one fragment after it plays.
-    const kept = clip.output.writes >= 2 && clip.writer.durationS > 0;
+    let bytes = clip.output.written;
+    let kept = false;
+    if (clip.path) {
+      // The last fragment may be cut short: back to the last whole one, which plays.
+      const trimmed = await trimToLastFragment(clip.path).catch(() => ({ bytes: 0, fragments: 0 }));
+      bytes = trimmed.bytes;
+      kept = trimmed.fragments > 0;
+    }
     const problem: RecordProblem = {
       code: "write",
       errno: errnoOf(failure),
@@ -334,7 +341,7 @@ export class Recorder extends EventEmitter {
     };
     if (kept && !this.disposed) {
       const summary: ClipSummary = {
-        bytes: clip.output.written,
+        bytes,
         durationS: clip.writer.durationS,
         start,
         end: new Date(clip.startedMs + clip.writer.durationS * 1000),

@@ -5,6 +5,7 @@ import {
   mkdtempSync,
   readdirSync,
   rmSync,
+  statSync,
   symlinkSync,
   utimesSync,
   writeFileSync,
@@ -29,7 +30,16 @@ import {
   statfsFreeBytes,
 } from "../../../src/record/recorder";
 import { applyRetention, listClips } from "../../../src/record/retention";
+import { trimToLastFragment } from "../../../src/record/trim-fragments";
 import type { AccessUnit, StreamInfo } from "../../../src/rtp/stream-info";
+
+/** An MP4 box: size, type, `body` zero bytes. */
+function box(type: string, body: number): Buffer {
+  const b = Buffer.alloc(8 + body);
+  b.writeUInt32BE(8 + body, 0);
+  b.write(type, 4, "latin1");
+  return b;
+}
 
 /** A writer that keeps what it was given: a unit of the policy, not of MP4. */
 class FakeWriter implements RecordWriter {
@@ -50,12 +60,13 @@ class FakeWriter implements RecordWriter {
     if (!this.started) {
       this.started = true;
       this.first = arrivalMs;
-      void this.options.output.write(Buffer.alloc(10));
+      void this.options.output.write(box("ftyp", 2));
     }
     this.units.push(unit);
     this.bytes += 100;
     if (unit.kind === "video") this.durationS = (arrivalMs - (this.first ?? 0)) / 1000;
-    void this.options.output.write(Buffer.alloc(100));
+    // One fragment per unit, in one write: a moof of 8 bytes and an mdat of 92.
+    void this.options.output.write(Buffer.concat([box("moof", 0), box("mdat", 84)]));
     return true;
   }
   async finish(): Promise<ClipSummary> {
@@ -492,5 +503,69 @@ describe("record: file names", () => {
     refused("dangling.mp4", "outside");
     assert.equal(resolveInside(dir, "sub/clip"), path.join(dir, "sub/clip.mp4"));
     assert.equal(resolveInside(dir, "new/deeper/clip.MP4"), path.join(dir, "new/deeper/clip.MP4"));
+  });
+});
+
+describe("record: trimming a clip cut short to its last whole fragment", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "trim-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const header = (type: string, size: number) => {
+    const b = Buffer.alloc(8);
+    b.writeUInt32BE(size, 0);
+    b.write(type, 4, "latin1");
+    return b;
+  };
+  const trim = async (...parts: Buffer[]) => {
+    const file = path.join(dir, "clip.mp4");
+    writeFileSync(file, Buffer.concat(parts));
+    const result = await trimToLastFragment(file);
+    assert.equal(statSync(file).size, result.bytes);
+    return result;
+  };
+  const whole = Buffer.concat([header("ftyp", 16), Buffer.alloc(8), header("moov", 24), Buffer.alloc(16)]);
+  const fragment = Buffer.concat([header("moof", 16), Buffer.alloc(8), header("mdat", 12), Buffer.alloc(4)]);
+
+  it("keeps whole fragments and drops a half-written one", async () => {
+    assert.deepEqual(await trim(whole, fragment, fragment), { bytes: 96, fragments: 2 });
+    assert.deepEqual(
+      await trim(whole, fragment, header("moof", 16), Buffer.alloc(8), header("mdat", 100), Buffer.alloc(10)),
+      {
+        bytes: 68,
+        fragments: 1,
+      },
+    );
+    assert.deepEqual(await trim(whole, fragment, header("moof", 16), Buffer.alloc(3)), {
+      bytes: 68,
+      fragments: 1,
+    });
+    assert.deepEqual(await trim(whole, fragment, Buffer.alloc(5)), { bytes: 68, fragments: 1 });
+  });
+
+  it("a moof whose mdat is missing goes; 64-bit and to-the-end sizes are read", async () => {
+    assert.deepEqual(await trim(whole, fragment, header("moof", 16), Buffer.alloc(8), header("free", 8)), {
+      bytes: 68,
+      fragments: 1,
+    });
+    const large = Buffer.alloc(16);
+    large.writeUInt32BE(1, 0);
+    large.write("mdat", 4, "latin1");
+    large.writeBigUInt64BE(20n, 8);
+    assert.deepEqual(await trim(whole, header("moof", 8), large, Buffer.alloc(4)), {
+      bytes: 40 + 8 + 20,
+      fragments: 1,
+    });
+    assert.deepEqual(await trim(whole, header("moof", 8), large.subarray(0, 12)), {
+      bytes: 40,
+      fragments: 0,
+    });
+    assert.deepEqual(await trim(whole, header("moof", 8), header("mdat", 0), Buffer.alloc(7)), {
+      bytes: 40 + 8 + 15,
+      fragments: 1,
+    });
+    assert.deepEqual(await trim(whole, header("junk", 3)), { bytes: 40, fragments: 0 });
   });
 });
