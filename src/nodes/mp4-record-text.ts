@@ -25,8 +25,9 @@ const ERRNO_WORDS: Record<string, string> = {
   TOO_LARGE: "mp4-record.errno.TOO_LARGE",
 };
 
-/** "412 MB", "3.1 MB", "1.2 GB", "640 kB". */
+/** "412 MB", "3.1 MB", "1.2 GB", "640 kB": decimal units, as disks are sold and `df -H` shows them. */
 export function describeBytes(bytes: number): string {
+  if (bytes >= 1e12) return `${(bytes / 1e12).toFixed(1)} TB`;
   if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
   if (bytes >= 1e7) return `${Math.round(bytes / 1e6)} MB`;
   if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;

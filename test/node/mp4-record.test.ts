@@ -1,7 +1,7 @@
 import "../helpers/loopback-namespace";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import helper from "node-red-node-test-helper";
@@ -337,5 +337,78 @@ describe("mp4-record with the real clip writer (gst-rtsp-server camera)", functi
       assert.ok(Math.abs(probed.durationS - 2) <= 1 / FPS + 0.001, `a 2 s segment: ${probed.durationS}`);
       assert.equal(await decodeErrors(file), "");
     }
+  });
+  it("a Buffer clip in msg.payload; bad input and the free-space floor are clear errors; the flow keeps running", async () => {
+    await helper.load(
+      [rtspInNode, mp4RecordNode],
+      [
+        {
+          id: "cam",
+          type: "rtsp-in",
+          url: camera.url,
+          transport: "tcp",
+          media: "both",
+          wires: [["rec", "floor"], []],
+        },
+        recordNode({ mode: "command", output: "buffer", maxBuffer: 5, idle: "-1" }),
+        { id: "floor", type: "mp4-record", name: "low disk", directory: dir, minFree: 1e7, wires: [[]] },
+        { id: "out", type: "helper" },
+      ],
+    );
+    const rec = helper.getNode("rec");
+    const full = helper.getNode("floor");
+    const clips = collect("out");
+    rec.receive({ payload: 42 });
+    rec.receive({ payload: "start", filename: 5 });
+    await waitFor(
+      () => loggedErrors().some((e) => /only [\d.]+ [kMGT]B free in .*, under the floor of 10\.5 TB/.test(e)),
+      10_000,
+      "the floor's error",
+    );
+    const errors = loggedErrors();
+    assert.ok(
+      errors.some((e) => /neither media nor a command: msg\.payload is a number/.test(e)),
+      errors.join("\n"),
+    );
+    assert.ok(
+      errors.some((e) => /msg\.filename must be a string .*not a number/.test(e)),
+      errors.join("\n"),
+    );
+    await waitFor(
+      () => /disk under the free-space floor|only .* free/.test(full.status.lastCall?.args[0]?.text ?? ""),
+      5000,
+      "floor status",
+    );
+    full.receive({ payload: "start" });
+    rec.receive({ payload: "start" });
+    await waitFor(
+      () => /^recording \d\d:\d\d · [\d.]+ (kB|MB)$/.test(rec.status.lastCall?.args[0]?.text ?? ""),
+      10_000,
+      "recording",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    rec.receive({ payload: "stop" });
+    await waitFor(() => clips.length === 1, 10_000, "the clip");
+    assert.ok(Buffer.isBuffer(clips[0].payload));
+    assert.equal(clips[0].file.path, undefined);
+    assert.equal(clips[0].file.bytes, clips[0].payload.length);
+    const file = path.join(dir, "buffer.mp4");
+    writeFileSync(file, clips[0].payload);
+    assert.equal(await decodeErrors(file), "");
+    await waitFor(
+      () => /^stopped · 1 clips sent · /.test(rec.status.lastCall?.args[0]?.text ?? ""),
+      3000,
+      "stopped status",
+    );
+    assert.ok(
+      helper
+        .log()
+        .args.some(
+          (a: AnyNode[]) =>
+            a[0]?.level === 30 && /close after must be more than 0 seconds, not -1/.test(a[0].msg),
+        ),
+      "the bad setting is warned about",
+    );
+    assert.deepEqual(readdirSync(dir), ["buffer.mp4"], "nothing recorded under the floor");
   });
 });
