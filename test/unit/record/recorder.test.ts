@@ -20,6 +20,7 @@ import {
   sanitize,
   unique,
 } from "../../../src/record/file-names";
+import { GuardedOutput } from "../../../src/record/guarded-output";
 import {
   type FinishedClip,
   Recorder,
@@ -445,6 +446,59 @@ describe("record: the recorder's policy (fake writer, fake clock)", () => {
     await r.dispose();
   });
 
+  it("a writer that cannot be made, or that fails to finish, is a write problem, not a throw", async () => {
+    const r = recorder({ idleS: 1 });
+    await r.init();
+    const ports = (r as unknown as { ports: RecorderPorts }).ports;
+    const make = ports.createWriter;
+    ports.createWriter = () => {
+      throw new Error("no video in this stream");
+    };
+    play(r, 0.5);
+    assert.deepEqual(problems, [
+      {
+        code: "write",
+        errno: undefined,
+        detail: "no video in this stream",
+        path: problems[0] && (problems[0] as { path?: string }).path,
+        kept: false,
+      },
+    ]);
+    assert.equal(writers.length, 0);
+    ports.createWriter = (options) => {
+      const w = make(options) as FakeWriter;
+      w.finish = () => Promise.reject(new Error("mediabunny gave up"));
+      return w;
+    };
+    now += 11_000;
+    play(r, 0.5);
+    now += 2000;
+    r.tick();
+    await r.settle();
+    // The file holds whole fragments: sent on, with the problem.
+    assert.equal(clips.length, 1);
+    assert.equal(clips[0]!.reason, "write-error");
+    assert.equal((problems.at(-1) as { detail: string }).detail, "mediabunny gave up");
+    await r.dispose();
+  });
+
+  it("a free-space measurement that fails is no floor; a directory that cannot be listed is an error", async () => {
+    const r = recorder({ minFreeBytes: 100 });
+    const ports = (r as unknown as { ports: RecorderPorts }).ports;
+    ports.freeBytes = () => Promise.reject(new Error("ENOSYS"));
+    await r.init();
+    play(r, 0.5);
+    assert.equal(r.state().lowSpace, false);
+    assert.equal(writers.length, 1);
+    await r.dispose();
+    const file = path.join(dir, "not-a-dir");
+    writeFileSync(file, "");
+    await assert.rejects(
+      applyRetention(file, new FileNamePattern("", "x"), { maxBytes: 1, maxAgeMs: 0 }, now),
+      /ENOTDIR/,
+    );
+  });
+
   it("statfsFreeBytes measures a real file system", async () => {
     assert.ok((await statfsFreeBytes(dir)) > 0);
   });
@@ -503,6 +557,20 @@ describe("record: file names", () => {
     refused("dangling.mp4", "outside");
     assert.equal(resolveInside(dir, "sub/clip"), path.join(dir, "sub/clip.mp4"));
     assert.equal(resolveInside(dir, "new/deeper/clip.MP4"), path.join(dir, "new/deeper/clip.MP4"));
+  });
+});
+
+describe("record: the guarded output", () => {
+  it("keeps the first failure, of a write or of the close, and reports it once", async () => {
+    const failures: Error[] = [];
+    const inner = { write: async () => {}, close: () => Promise.reject(new Error("EIO on close")) };
+    const out = new GuardedOutput(inner, (e) => failures.push(e));
+    await out.write(Buffer.alloc(3));
+    await out.close();
+    assert.deepEqual([out.written, out.writes, failures.map((e) => e.message)], [3, 1, ["EIO on close"]]);
+    inner.write = () => Promise.reject(new Error("later"));
+    await out.write(Buffer.alloc(3));
+    assert.equal(failures.length, 1);
   });
 });
 
