@@ -1,13 +1,23 @@
 import "../helpers/loopback-namespace";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import helper from "node-red-node-test-helper";
 import { runTool } from "../helpers/decode";
 import { GstRtspServer } from "../helpers/gst-server";
 import { withCatalog } from "../helpers/node-catalog";
+import { TimerLedger } from "../helpers/timer-ledger";
 import { requireTool } from "../helpers/tools";
 import { waitFor } from "../helpers/wait";
 
@@ -410,5 +420,47 @@ describe("mp4-record with the real clip writer (gst-rtsp-server camera)", functi
       "the bad setting is warned about",
     );
     assert.deepEqual(readdirSync(dir), ["buffer.mp4"], "nothing recorded under the floor");
+  });
+  it("a redeploy mid-clip finishes the file and leaves no timer and no open file behind", async () => {
+    const timers = TimerLedger.open();
+    try {
+      await helper.load(
+        [rtspInNode, mp4RecordNode],
+        [
+          {
+            id: "cam",
+            type: "rtsp-in",
+            url: camera.url,
+            transport: "tcp",
+            media: "both",
+            wires: [["rec"], []],
+          },
+          recordNode({ directory: dir, idle: 30 }),
+          { id: "out", type: "helper" },
+        ],
+      );
+      const rec = helper.getNode("rec");
+      await waitFor(() => /^recording/.test(rec.status.lastCall?.args[0]?.text ?? ""), 10_000, "recording");
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await helper.unload();
+      assert.deepEqual(timers.pending(), [], "timers the unloaded nodes left armed");
+      const open = readdirSync("/proc/self/fd").flatMap((fd) => {
+        try {
+          return [readlinkSync(`/proc/self/fd/${fd}`)];
+        } catch {
+          return [];
+        }
+      });
+      assert.deepEqual(
+        open.filter((target) => target.startsWith(dir)),
+        [],
+        "files left open",
+      );
+      const [file] = readdirSync(dir);
+      assert.ok(file, "the clip under way was finished");
+      assert.equal(await decodeErrors(path.join(dir, file)), "");
+    } finally {
+      timers.close();
+    }
   });
 });
