@@ -7,6 +7,7 @@ import {
   Mp4OutputFormat,
   Output,
 } from "mediabunny";
+import { toAnnexB } from "../rtp/nal-depacketizer";
 import { parseRtpHeader, rtpPayload } from "../rtp/rtp-packet";
 import type { AccessUnit, MediaInfo, StreamInfo } from "../rtp/stream-info";
 import { type AudioPlan, type AudioSkip, planAudio } from "./audio-plan";
@@ -115,17 +116,20 @@ type Job =
 
 /**
  * Holds each track's latest frame until the next gives its duration: MP4 wants a duration per
- * sample, RTP gives only start times.
+ * sample, RTP gives only start times. The frame interval is the smallest step forward seen (with
+ * B-frames, steps in decode order are longer and some go back).
  */
 class Timeline {
   private held: Held | undefined;
-  private lastDuration: number;
-  /** End of the timeline so far, in seconds: the held frame's start plus its (estimated) duration. */
+  private interval: number | undefined;
+  /** End of the timeline so far, in seconds: the latest start plus a frame. */
   end = 0;
   lastTimestamp = Number.NEGATIVE_INFINITY;
 
-  constructor(defaultDuration: number) {
-    this.lastDuration = defaultDuration;
+  constructor(private readonly defaultInterval: number) {}
+
+  private get frameInterval(): number {
+    return this.interval ?? this.defaultInterval;
   }
 
   /** Holds this frame, returns the one before it with its duration. */
@@ -136,24 +140,21 @@ class Timeline {
     let released: { held: Held; duration: number } | undefined;
     if (previous !== undefined) {
       const delta = next.timestamp - previous.timestamp;
-      const duration = previous.ownDuration ?? (delta > 0 ? delta : this.lastDuration);
-      this.lastDuration = duration;
-      released = { held: previous, duration };
+      if (delta > 0) this.interval = Math.min(this.interval ?? delta, delta);
+      released = {
+        held: previous,
+        duration: previous.ownDuration ?? (delta > 0 ? delta : this.frameInterval),
+      };
     }
-    this.end = Math.max(this.end, next.timestamp + (next.ownDuration ?? this.lastDuration));
+    this.end = Math.max(this.end, next.timestamp + (next.ownDuration ?? this.frameInterval));
     return released;
   }
 
-  /** The held frame at the end of the clip, with its own duration or the last one seen. */
+  /** The held frame at the end of the clip, with its own duration or a frame interval. */
   flush(): { held: Held; duration: number } | undefined {
     const held = this.held;
     this.held = undefined;
-    return held && { held, duration: held.ownDuration ?? this.lastDuration };
-  }
-
-  /** Forgets the held frame (an overflow dropped what follows it). */
-  clear(): void {
-    this.held = undefined;
+    return held && { held, duration: held.ownDuration ?? this.frameInterval };
   }
 }
 
@@ -220,7 +221,8 @@ class Mp4ClipWriter implements ClipWriter {
   }
 
   get durationS(): number {
-    return this.videoTimeline.end;
+    // To the microsecond: sums of 1/90000 s steps in floating point end a hair short of whole values.
+    return Math.round(this.videoTimeline.end * 1e6) / 1e6;
   }
 
   get dropped(): number {
@@ -276,9 +278,7 @@ class Mp4ClipWriter implements ClipWriter {
       this.begin(arrivalMs);
       this.videoSsrc = ssrc;
     }
-    const timestamp = this.videoClock!.seconds(
-      unit.packets[0] === undefined ? 0 : timestampOf(unit.packets[0]),
-    );
+    const timestamp = this.videoClock!.seconds(unit.packets[0]!.readUInt32BE(4));
     if (this.awaitingKeyframe || this.overflowing) {
       if (!frame.keyframe || this.isFull()) {
         if (this.overflowing) this.drops.overflow++;
@@ -295,7 +295,8 @@ class Mp4ClipWriter implements ClipWriter {
     }
     this.endStalledAudio(timestamp);
     const released = this.videoTimeline.push({
-      data: frame.data,
+      // Annex-B: mediabunny turns it into 4-byte length prefixes and builds avcC/hvcC from the first one.
+      data: toAnnexB(frame.nals),
       timestamp,
       key: frame.keyframe,
       ownDuration: undefined,
@@ -481,9 +482,9 @@ class Mp4ClipWriter implements ClipWriter {
       return this.summary(now);
     }
     const video = this.videoTimeline.flush();
-    if (video !== undefined && !this.overflowing) this.enqueueVideo(video.held, video.duration);
+    if (video !== undefined) this.enqueueVideo(video.held, video.duration);
     const audio = this.audioTimeline.flush();
-    if (audio !== undefined && !this.audioEnded) this.enqueueAudio(audio.held, audio.duration);
+    if (audio !== undefined) this.enqueueAudio(audio.held, audio.duration);
     while (this.pumping !== undefined) await this.pumping;
     try {
       if (this.failure !== undefined) throw this.failure.error;
@@ -508,10 +509,6 @@ class Mp4ClipWriter implements ClipWriter {
     void this.mp4?.cancel().catch(() => {});
     await this.output.close().catch(() => {});
   }
-}
-
-function timestampOf(packet: Buffer): number {
-  return packet.length >= 8 ? packet.readUInt32BE(4) : 0;
 }
 
 export function createClipWriter(options: ClipWriterOptions): ClipWriter {

@@ -1,14 +1,14 @@
 import { H264 } from "../rtp/h264";
 import { H265, parseH265ParameterSets } from "../rtp/h265";
-import { depacketizeNals, toAnnexB } from "../rtp/nal-depacketizer";
+import { depacketizeNals } from "../rtp/nal-depacketizer";
 import { nalUnitType, type ParameterSetCodec } from "../rtp/parameter-set-store";
 import { type PictureSize, pictureSizeOf } from "../rtp/picture-size";
 import type { MediaInfo } from "../rtp/stream-info";
 
 /** One video access unit as MP4 takes it. */
 export interface VideoFrame {
-  /** Annex-B; mediabunny turns it into 4-byte length prefixes and, from the first one, builds avcC/hvcC. */
-  readonly data: Buffer;
+  /** The NAL units, with the parameter sets put before the first keyframe. */
+  readonly nals: readonly Buffer[];
   readonly keyframe: boolean;
 }
 
@@ -55,7 +55,7 @@ export class VideoFrames {
     const types = nals.map((nal) => nalUnitType(this.codec, nal[0]!));
     const keyframe = types.some((type) => isKeyframeNal(this.codec, type));
     this.remember(nals);
-    if (!first || !keyframe) return { data: toAnnexB(nals), keyframe };
+    if (!first || !keyframe) return { nals, keyframe };
     const required = PARAMETER_SET_TYPES[this.codec];
     const missing = required.filter((type) => !types.includes(type));
     const prefix: Buffer[] = [];
@@ -67,7 +67,7 @@ export class VideoFrames {
     const all = [...prefix, ...nals];
     this.picture = pictureSizeOf(this.codec, all);
     if (this.picture === undefined) return "no-parameter-sets";
-    return { data: toAnnexB(all), keyframe };
+    return { nals: all, keyframe };
   }
 
   /** The codec string of the sample entry, for mediabunny (it reads only the prefix). */

@@ -106,6 +106,11 @@ describe("mp4 clip writer on a real RTSP stream", function () {
       audio: ["opus", "48000", 2],
     },
     {
+      title: "H.264 with B-frames, no audio",
+      server: { codec: "h264", bframes: 2, keyint: 25 },
+      video: ["h264", 640, 360],
+    },
+    {
       title: "H.264 + PCMU, parameter sets only in the SDP",
       server: { codec: "h264", audio: "pcmu", spsInSdpOnly: true, keyint: 25 },
       video: ["h264", 640, 360],
