@@ -2,6 +2,7 @@ import "../helpers/loopback-namespace";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import {
+  createReadStream,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -11,9 +12,12 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import helper from "node-red-node-test-helper";
+import { launchChromium } from "../helpers/chromium";
 import { runTool } from "../helpers/decode";
 import { GstRtspServer } from "../helpers/gst-server";
 import { withCatalog } from "../helpers/node-catalog";
@@ -85,6 +89,55 @@ async function decodeErrors(file: string): Promise<string> {
   return `${result.stderr}${result.code === 0 ? "" : `exit ${result.code}`}`;
 }
 
+interface Played {
+  error: number | null;
+  width: number;
+  height: number;
+  currentTime: number;
+}
+
+/** Chromium plays the file in a <video> from a local HTTP server until 1 s of it has played. */
+async function playInChromium(file: string): Promise<Played> {
+  const server = createServer((req, res) => {
+    if (req.url === "/clip.mp4") {
+      res.writeHead(200, { "content-type": "video/mp4", "content-length": statSync(file).size });
+      createReadStream(file).pipe(res);
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end('<!doctype html><video id="v" src="/clip.mp4" muted autoplay playsinline></video>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const chromium = await launchChromium();
+  try {
+    const { port } = server.address() as AddressInfo;
+    const { page } = await chromium.open(`http://127.0.0.1:${port}/`);
+    const state = () =>
+      page.evaluate<Played>(
+        "(() => { const v = document.getElementById('v'); return { error: v.error && v.error.code, width: v.videoWidth, height: v.videoHeight, currentTime: v.currentTime }; })()",
+      );
+    let last = await state();
+    await waitFor(
+      async () => {
+        last = await state();
+        return last.error !== null || last.currentTime >= 1;
+      },
+      15_000,
+      "Chromium to play 1 s of the clip",
+    ).catch(() => undefined);
+    return last;
+  } finally {
+    await chromium.close();
+    server.close();
+  }
+}
+
+/** The node's own last status: Node-RED's test helper spies on status() of every node at once. */
+function lastStatus(node: AnyNode): { text?: string; fill?: string } {
+  const calls = node.status.getCalls().filter((call: AnyNode) => call.thisValue === node);
+  return calls.at(-1)?.args[0] ?? {};
+}
+
 /** Texts the nodes logged as errors (what a catch node sees). */
 function loggedErrors(): string[] {
   return helper
@@ -139,7 +192,7 @@ describe("mp4-record with the real clip writer (gst-rtsp-server camera)", functi
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("rtsp-in → rtp-fanout (pre-roll 5 s) → mp4-record: an alarm opening the gate for 10 s makes a 15 s clip that decodes", async () => {
+  it("rtsp-in → rtp-fanout (pre-roll 5 s) → mp4-record: an alarm opening the gate for 10 s makes a 15 s clip that ffmpeg decodes and Chromium plays", async () => {
     await helper.load(
       [rtspInNode, rtpFanoutNode, mp4RecordNode],
       [
@@ -205,7 +258,11 @@ describe("mp4-record with the real clip writer (gst-rtsp-server camera)", functi
       `msg.file.durationS ${msg.file.durationS}`,
     );
     assert.equal(await decodeErrors(msg.payload), "", "ffmpeg decodes it with no error");
-    const status = helper.getNode("rec").status.lastCall?.args[0]?.text ?? "";
+    const played = await playInChromium(msg.payload);
+    assert.equal(played.error, null, "Chromium has no media error");
+    assert.deepEqual([played.width, played.height], [640, 360]);
+    assert.ok(played.currentTime >= 1, `Chromium plays it: at ${played.currentTime} s`);
+    const status = lastStatus(helper.getNode("rec")).text ?? "";
     assert.match(status, /^idle · 1 clips · [\d.]+ (kB|MB)$/);
   });
 
@@ -243,7 +300,7 @@ describe("mp4-record with the real clip writer (gst-rtsp-server camera)", functi
     );
     // Still running: a good name records.
     rec.receive({ payload: "start", filename: "alarm/kitchen" });
-    await waitFor(() => /^recording/.test(rec.status.lastCall?.args[0]?.text ?? ""), 10_000, "recording");
+    await waitFor(() => /^recording/.test(lastStatus(rec).text ?? ""), 10_000, "recording");
     await new Promise((resolve) => setTimeout(resolve, 1500));
     rec.receive({ payload: "stop" });
     await waitFor(() => clips.length === 1, 10_000, "the named clip");
@@ -289,12 +346,8 @@ describe("mp4-record with the real clip writer (gst-rtsp-server camera)", functi
         error,
         new RegExp(`^writing ${small}/door-[\\d-]+\\.mp4 failed: the disk is full\\. The clip was ended`),
       );
-      await waitFor(
-        () => /the disk is full/.test(rec.status.lastCall?.args[0]?.text ?? ""),
-        3000,
-        "status in words",
-      );
-      assert.equal(rec.status.lastCall.args[0].fill, "red");
+      await waitFor(() => /the disk is full/.test(lastStatus(rec).text ?? ""), 3000, "status in words");
+      assert.equal(lastStatus(rec).fill, "red");
       // What was written before the disk filled plays, and was sent on.
       assert.match(error, /what was written plays and was sent on/);
       await waitFor(() => clips.length === 1, 5000, "the kept clip");
@@ -385,14 +438,14 @@ describe("mp4-record with the real clip writer (gst-rtsp-server camera)", functi
       errors.join("\n"),
     );
     await waitFor(
-      () => /disk under the free-space floor|only .* free/.test(full.status.lastCall?.args[0]?.text ?? ""),
+      () => /disk under the free-space floor|only .* free/.test(lastStatus(full).text ?? ""),
       5000,
       "floor status",
     );
     full.receive({ payload: "start" });
     rec.receive({ payload: "start" });
     await waitFor(
-      () => /^recording \d\d:\d\d · [\d.]+ (kB|MB)$/.test(rec.status.lastCall?.args[0]?.text ?? ""),
+      () => /^recording \d\d:\d\d · [\d.]+ (kB|MB)$/.test(lastStatus(rec).text ?? ""),
       10_000,
       "recording",
     );
@@ -406,7 +459,7 @@ describe("mp4-record with the real clip writer (gst-rtsp-server camera)", functi
     writeFileSync(file, clips[0].payload);
     assert.equal(await decodeErrors(file), "");
     await waitFor(
-      () => /^stopped · 1 clips sent · /.test(rec.status.lastCall?.args[0]?.text ?? ""),
+      () => /^stopped · 1 clips sent · /.test(lastStatus(rec).text ?? ""),
       3000,
       "stopped status",
     );
@@ -440,7 +493,7 @@ describe("mp4-record with the real clip writer (gst-rtsp-server camera)", functi
         ],
       );
       const rec = helper.getNode("rec");
-      await waitFor(() => /^recording/.test(rec.status.lastCall?.args[0]?.text ?? ""), 10_000, "recording");
+      await waitFor(() => /^recording/.test(lastStatus(rec).text ?? ""), 10_000, "recording");
       await new Promise((resolve) => setTimeout(resolve, 1500));
       await helper.unload();
       assert.deepEqual(timers.pending(), [], "timers the unloaded nodes left armed");
