@@ -363,42 +363,55 @@ describe("mp4-record with the real clip writer (gst-rtsp-server camera)", functi
     }
   });
 
-  it("segments rotate at keyframes and retention deletes the oldest", async () => {
-    await helper.load(
-      [rtspInNode, mp4RecordNode],
-      [
-        {
-          id: "cam",
-          type: "rtsp-in",
-          url: camera.url,
-          transport: "tcp",
-          media: "both",
-          wires: [["rec"], []],
-        },
-        // 2 s segments; about 250 kB each at 1 Mbit/s, keep at most 0.6 MB.
-        recordNode({ directory: dir, mode: "segments", segment: 2 / 60, retainSize: 0.6 }),
-        { id: "out", type: "helper" },
-      ],
-    );
-    const clips = collect("out");
-    await waitFor(() => clips.length >= 4, 30_000, "four segments");
-    const files = clips.slice(0, 4).map((m) => m.payload as string);
-    for (const m of clips.slice(0, 4)) assert.equal(m.file.reason, "segment");
-    assert.ok(!existsSync(files[0]!), "the oldest segment deleted");
-    assert.ok(existsSync(files[3]!), "the newest kept");
-    const left = readdirSync(dir).filter((f) => f.endsWith(".mp4"));
-    const total = left.reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
-    assert.ok(left.length >= 2, `files left: ${left}`);
-    // The clip being written is on top of the limit while it grows.
-    assert.ok(
-      total - statSync(path.join(dir, left.sort().at(-1)!)).size <= 0.6 * 1024 * 1024,
-      `${total} bytes left`,
-    );
-    for (const file of files.slice(1, 4).filter(existsSync)) {
-      const probed = await probe(file);
-      assert.ok(probed.firstKey, `${file} starts at a keyframe`);
-      assert.ok(Math.abs(probed.durationS - 2) <= 1 / FPS + 0.001, `a 2 s segment: ${probed.durationS}`);
-      assert.equal(await decodeErrors(file), "");
+  it("segments (of a camera with AAC audio) rotate at keyframes and retention deletes the oldest", async () => {
+    const aacCamera = await GstRtspServer.start({
+      codec: "h264",
+      audio: "aac",
+      keyint: FPS,
+      fps: FPS,
+      joinPhase: 0,
+    });
+    try {
+      await helper.load(
+        [rtspInNode, mp4RecordNode],
+        [
+          {
+            id: "cam",
+            type: "rtsp-in",
+            url: aacCamera.url,
+            transport: "tcp",
+            media: "both",
+            wires: [["rec"], []],
+          },
+          // 2 s segments; about 250 kB each at 1 Mbit/s, keep at most 0.6 MB.
+          recordNode({ directory: dir, mode: "segments", segment: 2 / 60, retainSize: 0.6 }),
+          { id: "out", type: "helper" },
+        ],
+      );
+      const clips = collect("out");
+      await waitFor(() => clips.length >= 4, 30_000, "four segments");
+      const files = clips.slice(0, 4).map((m) => m.payload as string);
+      for (const m of clips.slice(0, 4)) assert.equal(m.file.reason, "segment");
+      assert.ok(!existsSync(files[0]!), "the oldest segment deleted");
+      assert.ok(existsSync(files[3]!), "the newest kept");
+      const left = readdirSync(dir).filter((f) => f.endsWith(".mp4"));
+      const total = left.reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
+      assert.ok(left.length >= 2, `files left: ${left}`);
+      // The clip being written is on top of the limit while it grows.
+      assert.ok(
+        total - statSync(path.join(dir, left.sort().at(-1)!)).size <= 0.6 * 1024 * 1024,
+        `${total} bytes left`,
+      );
+      for (const file of files.slice(1, 4).filter(existsSync)) {
+        const probed = await probe(file);
+        assert.ok(probed.firstKey, `${file} starts at a keyframe`);
+        assert.ok(Math.abs(probed.durationS - 2) <= 1 / FPS + 0.001, `a 2 s segment: ${probed.durationS}`);
+        assert.deepEqual(probed.codecs.sort(), ["aac", "h264"]);
+        assert.equal(await decodeErrors(file), "");
+      }
+    } finally {
+      await helper.unload();
+      await aacCamera.stop();
     }
   });
   it("a Buffer clip in msg.payload; bad input and the free-space floor are clear errors; the flow keeps running", async () => {
