@@ -286,7 +286,9 @@ describe("mp4-record with the real clip writer (gst-rtsp-server camera)", functi
     const clips = collect("out");
     rec.receive({ payload: "start", filename: "../../etc/escape" });
     rec.receive({ payload: "start", filename: "/tmp/escape.mp4" });
-    await waitFor(() => loggedErrors().length >= 2, 3000, "two errors");
+    writeFileSync(path.join(dir, "a-file"), "");
+    rec.receive({ payload: "start", filename: "a-file/clip" });
+    await waitFor(() => loggedErrors().length >= 3, 3000, "three errors");
     const errors = loggedErrors();
     assert.ok(
       errors.some((e) =>
@@ -296,6 +298,10 @@ describe("mp4-record with the real clip writer (gst-rtsp-server camera)", functi
     );
     assert.ok(
       errors.some((e) => /msg\.filename "\/tmp\/escape\.mp4" refused: it is an absolute path/.test(e)),
+      errors.join("\n"),
+    );
+    assert.ok(
+      errors.some((e) => /cannot record into .*: ENOTDIR/.test(e)),
       errors.join("\n"),
     );
     // Still running: a good name records.
@@ -435,6 +441,8 @@ describe("mp4-record with the real clip writer (gst-rtsp-server camera)", functi
     const full = helper.getNode("floor");
     const clips = collect("out");
     rec.receive({ payload: 42 });
+    // A wrong wire delivers 25 of those a second: one error per 10 s.
+    rec.receive({ payload: 43 });
     rec.receive({ payload: "start", filename: 5 });
     await waitFor(
       () => loggedErrors().some((e) => /only [\d.]+ [kMGT]B free in .*, under the floor of 10\.5 TB/.test(e)),
@@ -486,6 +494,7 @@ describe("mp4-record with the real clip writer (gst-rtsp-server camera)", functi
       "the bad setting is warned about",
     );
     assert.deepEqual(readdirSync(dir), ["buffer.mp4"], "nothing recorded under the floor");
+    assert.equal(loggedErrors().filter((e) => /neither media nor a command/.test(e)).length, 1);
   });
   it("a redeploy mid-clip finishes the file and leaves no timer and no open file behind", async () => {
     const timers = TimerLedger.open();

@@ -408,6 +408,26 @@ describe("record: the recorder's policy (fake writer, fake clock)", () => {
     await next.dispose();
   });
 
+  it("a clip whose first write fails leaves no file and is only an error", async () => {
+    const r = recorder({ idleS: 100 });
+    const ports = (r as unknown as { ports: RecorderPorts }).ports;
+    const make = ports.fileOutput;
+    ports.fileOutput = (file) => {
+      const o = make(file) as FakeFileOutput;
+      o.failWith = Object.assign(new Error("EROFS: read-only file system"), { code: "EROFS" });
+      return o;
+    };
+    await r.init();
+    play(r, 0.3);
+    await new Promise(setImmediate);
+    await r.settle();
+    assert.equal(clips.length, 0);
+    assert.deepEqual(readdirSync(dir), []);
+    const problem = problems[0] as Extract<RecordProblem, { code: "write" }>;
+    assert.deepEqual([problem.errno, problem.kept], ["EROFS", false]);
+    await r.dispose();
+  });
+
   it("buffer output: the clip as a Buffer, counted; past the cap it is a write error", async () => {
     const r = recorder({ output: "buffer", idleS: 1, maxBufferBytes: 1000 });
     await r.init();
