@@ -60,6 +60,7 @@ export function exampleNodes(): unknown[] {
     capturingHttpNode(withCatalog("rtsp-in", require("../../../nodes/rtsp-in.js"))),
     withCatalog("rtp-fanout", require("../../../nodes/rtp-fanout.js")),
     withCatalog("webrtc-out", require("../../../nodes/webrtc-out.js")),
+    withCatalog("mp4-record", require("../../../nodes/mp4-record.js")),
     core("common/20-inject.js"),
     core("common/21-debug.js"),
     core("common/90-comment.js"),
