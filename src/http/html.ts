@@ -24,6 +24,8 @@ export interface PagePolicy {
   /** The CSP sources (inlineHash) of its one inline script and one inline style. */
   readonly scriptHash: string;
   readonly styleHash: string;
+  /** It plays a MediaSource (the player's fMP4 fallback), which a video element loads by a blob: URL. */
+  readonly mediaFromBlob?: boolean;
   /** It frames pages of its own origin (the camera wall's tiles). */
   readonly framesOwnOrigin: boolean;
   /** Origins besides its own that may frame it (valid sources, see isFrameAncestorSource). */
@@ -41,6 +43,7 @@ export function contentSecurityPolicy(page: PagePolicy): string {
     `script-src ${page.scriptHash}`,
     `style-src ${page.styleHash}`,
     "connect-src 'self'",
+    ...(page.mediaFromBlob ? ["media-src blob:"] : []),
     ...(page.framesOwnOrigin ? ["frame-src 'self'"] : []),
     "base-uri 'none'",
     "form-action 'none'",

@@ -13,6 +13,10 @@ export interface PlayerPageOptions {
   /** POST target of the JSON offer. */
   readonly offerUrl: string;
   readonly statsUrl: string;
+  /** The stream as fMP4 (P/live.mp4): the page's way where WebRTC does not connect. */
+  readonly liveUrl: string;
+  /** "mse": play the fMP4 stream at once (?mode=mse); else WebRTC first. */
+  readonly mode?: "mse" | "auto";
   /** true: the video alone (no stats overlay, no buttons), for an iframe in a dashboard. */
   readonly embed: boolean;
   /** The ICE servers the node is configured with; the browser gathers through them too. Default none. */
@@ -34,7 +38,13 @@ const files = pageFilesOnce("player");
  */
 export function playerPagePolicy(frameAncestors: readonly string[] = []): string {
   const { scriptHash, styleHash } = files();
-  return contentSecurityPolicy({ scriptHash, styleHash, framesOwnOrigin: false, frameAncestors });
+  return contentSecurityPolicy({
+    scriptHash,
+    styleHash,
+    mediaFromBlob: true,
+    framesOwnOrigin: false,
+    frameAncestors,
+  });
 }
 
 /**
@@ -45,6 +55,8 @@ export function playerPage(opts: PlayerPageOptions): string {
   const config = {
     offerUrl: opts.offerUrl,
     statsUrl: opts.statsUrl,
+    liveUrl: opts.liveUrl,
+    mode: opts.mode ?? "auto",
     ...(opts.bearerToken !== undefined
       ? { bearerToken: opts.bearerToken, tokenBesideBasicAuth: opts.tokenBesideBasicAuth === true }
       : {}),

@@ -24,7 +24,10 @@ import { ViewerTokenGate } from "./viewer-token";
  * camera wall reads.
  */
 export interface ViewerHost
-  extends Pick<ViewerSet, "addViewer" | "viewerOf" | "takeEnded" | "addIceCandidates" | "removeViewer"> {
+  extends Pick<
+    ViewerSet,
+    "addViewer" | "viewerOf" | "takeEnded" | "addIceCandidates" | "removeViewer" | "addLiveViewer"
+  > {
   stats(): ViewerSetStats;
 }
 
@@ -64,6 +67,8 @@ const SDPFRAG = "application/trickle-ice-sdpfrag";
 const JSON_TYPE = "application/json";
 const RESOURCE = /^[A-Za-z0-9_-]{1,128}$/;
 const SNAPSHOT_PATH = "/snapshot.jpg";
+/** The stream as fragmented MP4 for Media Source Extensions: the player's way where WebRTC cannot connect. */
+export const LIVE_MP4_PATH = "/live.mp4";
 
 interface Route {
   readonly methods: readonly string[];
@@ -201,7 +206,7 @@ export class StreamEndpoint implements Endpoint {
     }
     // Before anything is read or built: a refused request never reaches the viewer set.
     // The player page and the snapshot take ?token= too: a browser's address bar and an <img> send no header.
-    const query = subpath === "" || subpath === SNAPSHOT_PATH;
+    const query = subpath === "" || subpath === SNAPSHOT_PATH || subpath === LIVE_MP4_PATH;
     const refusal = this.gate?.refusal(req, remoteAddress(req), { query });
     if (refusal) {
       sendError(res, refusal);
@@ -234,6 +239,8 @@ export class StreamEndpoint implements Endpoint {
     if (subpath === SNAPSHOT_PATH && snapshot) {
       return { methods: ["GET"], run: (_req, res) => this.snapshot(res, snapshot) };
     }
+    if (subpath === LIVE_MP4_PATH)
+      return { methods: ["GET"], run: async (req, res) => this.liveMp4(req, res) };
     const whep = /^\/whep\/([^/]+)$/.exec(subpath);
     if (whep) {
       const resource = whep[1] ?? "";
@@ -248,7 +255,13 @@ export class StreamEndpoint implements Endpoint {
 
   private urls(req: IncomingMessage) {
     const base = `${baseUrl(req)}${this.opts.path}`;
-    return { base, offer: `${base}/offer`, stats: `${base}/stats`, whep: `${base}/whep` };
+    return {
+      base,
+      offer: `${base}/offer`,
+      stats: `${base}/stats`,
+      whep: `${base}/whep`,
+      live: `${base}${LIVE_MP4_PATH}`,
+    };
   }
 
   private page(req: IncomingMessage, res: ServerResponse): void {
@@ -259,6 +272,8 @@ export class StreamEndpoint implements Endpoint {
       title: this.opts.title,
       offerUrl: urls.offer,
       statsUrl: urls.stats,
+      liveUrl: urls.live,
+      mode: query.get("mode") === "mse" ? "mse" : "auto",
       embed,
       iceServers: this.opts.iceServers,
       ...(this.opts.viewerToken !== undefined
@@ -364,6 +379,26 @@ export class StreamEndpoint implements Endpoint {
     // Each request is a new picture: no cache between here and the viewer may keep one.
     res.setHeader("Cache-Control", "no-store");
     res.end(snapshot.jpeg);
+  }
+
+  /**
+   * A streaming response of the stream as fMP4, one fragment per frame, for as long as the client
+   * stays. A plain HTTP response, not a WebSocket: it passes any reverse proxy that passes the player
+   * page (a WebSocket needs the proxy's Upgrade configured), and X-Accel-Buffering tells nginx to
+   * forward each fragment as it comes.
+   */
+  private liveMp4(req: IncomingMessage, res: ServerResponse): void {
+    const remove = this.opts.viewers.addLiveViewer(remoteAddress(req), (mime) => {
+      res.statusCode = 200;
+      res.setHeader("Content-Type", mime);
+      res.setHeader("Cache-Control", "no-store");
+      res.setHeader("X-Accel-Buffering", "no");
+      res.setHeader("X-Content-Type-Options", "nosniff");
+      res.flushHeaders();
+      return res;
+    });
+    res.once("close", remove);
+    if (res.destroyed) remove();
   }
 
   private stats(res: ServerResponse): void {

@@ -15,6 +15,8 @@ const STATUS: Readonly<Record<ViewerRequestErrorCode, number>> = {
   // what to set, rather than an answer without candidates that leaves the player "connecting…" for 30 s
   // while it holds a viewer's place.
   "no-ice-candidate": 500,
+  // No representation of this stream as fMP4: the player does not retry, WebRTC is its way for this camera.
+  "unsupported-codec": 406,
 };
 
 /** How a refusal of the viewer set is answered over HTTP: its status, and Retry-After when waiting helps. */

@@ -8,13 +8,19 @@ export interface LiveSink {
 }
 
 export interface LiveFanoutLimits {
-  /** A viewer with more than this queued skips frames until the next keyframe after its queue drains. */
-  readonly maxQueuedBytes: number;
+  /**
+   * A viewer with more queued than the last whole GOP (about a GOP behind), and at least this, skips
+   * frames until a keyframe finds its queue under half of that.
+   */
+  readonly minQueuedBytes: number;
   /** Frames of the current GOP kept for a joining viewer (fast start), at most this many bytes. */
   readonly maxGopBytes: number;
 }
 
-export const DEFAULT_LIVE_FANOUT_LIMITS: LiveFanoutLimits = { maxQueuedBytes: 4 << 20, maxGopBytes: 8 << 20 };
+export const DEFAULT_LIVE_FANOUT_LIMITS: LiveFanoutLimits = {
+  minQueuedBytes: 128 << 10,
+  maxGopBytes: 8 << 20,
+};
 
 interface LiveViewer {
   readonly sink: LiveSink;
@@ -44,6 +50,9 @@ export class LiveFanout {
   private init: Buffer | undefined;
   private gop: Buffer[] = [];
   private gopBytes = 0;
+  /** Bytes of the GOP being sent, and of the last whole one: how much "a GOP behind" is. */
+  private runningGopBytes = 0;
+  private lastGopBytes = 0;
   private skipped = 0;
 
   constructor(private readonly limits: LiveFanoutLimits = DEFAULT_LIVE_FANOUT_LIMITS) {}
@@ -70,7 +79,10 @@ export class LiveFanout {
     if (keyframe) {
       this.gop = [];
       this.gopBytes = 0;
+      this.lastGopBytes = this.runningGopBytes;
+      this.runningGopBytes = 0;
     }
+    this.runningGopBytes += fragment.length;
     if (this.gop.length > 0 || keyframe) {
       if (this.gopBytes + fragment.length <= this.limits.maxGopBytes) {
         this.gop.push(fragment);
@@ -121,13 +133,14 @@ export class LiveFanout {
   }
 
   private send(viewer: LiveViewer, fragment: Buffer, keyframe: boolean): void {
-    if (!viewer.waiting && viewer.sink.writableLength > this.limits.maxQueuedBytes) {
+    const limit = Math.max(this.limits.minQueuedBytes, this.lastGopBytes);
+    if (!viewer.waiting && viewer.sink.writableLength > limit) {
       viewer.waiting = true;
       viewer.behind = true;
     }
     if (viewer.waiting) {
       // Resume only at a keyframe, and only with room for it: a decoder cannot start anywhere else.
-      if (!keyframe || viewer.sink.writableLength > this.limits.maxQueuedBytes / 2) {
+      if (!keyframe || viewer.sink.writableLength > limit / 2) {
         if (viewer.behind) {
           viewer.skippedFrames++;
           this.skipped++;

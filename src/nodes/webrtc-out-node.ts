@@ -157,6 +157,16 @@ function reportingRefusals(
         throw err;
       }
     },
+    addLiveViewer: (remoteAddress, open) => {
+      try {
+        return viewers.addLiveViewer(remoteAddress, open);
+      } catch (err) {
+        if (err instanceof NoStreamError) onNoStream();
+        const fixable = fixableRefusal(err);
+        if (fixable) onRefused(fixable);
+        throw err;
+      }
+    },
     viewerOf: (resource) => viewers.viewerOf(resource),
     takeEnded: (resource) => viewers.takeEnded(resource),
     addIceCandidates: (id, sdpfrag) => viewers.addIceCandidates(id, sdpfrag),

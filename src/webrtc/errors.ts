@@ -8,7 +8,8 @@ export type ViewerRequestErrorCode =
   | "ice-restart"
   | "too-many-pending"
   | "max-viewers-per-address"
-  | "no-ice-candidate";
+  | "no-ice-candidate"
+  | "unsupported-codec";
 
 /**
  * Errors a viewer request can end in: a stable `code`, a one-line `message`, a `detail` that tells a
@@ -74,6 +75,18 @@ export class NoStreamError extends ViewerRequestError {
 
   constructor() {
     super("no stream yet", "waiting for the camera: no media has arrived at this node yet");
+  }
+}
+
+/** The stream's video cannot be served as fMP4 to Media Source Extensions (only H.264 is). */
+export class UnsupportedLiveCodecError extends ViewerRequestError {
+  readonly code = "unsupported-codec";
+
+  constructor(readonly codec: string) {
+    super(
+      "not playable over HTTP",
+      `the HTTP fallback carries H.264 video; this camera sends ${codec}: play it over WebRTC`,
+    );
   }
 }
 

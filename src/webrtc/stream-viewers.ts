@@ -1,5 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
+import {
+  DEFAULT_LIVE_FANOUT_LIMITS,
+  LiveFanout,
+  type LiveFanoutLimits,
+  type LiveSink,
+} from "../mp4/live-fanout";
+import { LiveMuxer, type LiveMuxerState } from "../mp4/live-muxer";
 import { type PacketCodec, PacketInput } from "../rtp/packet-input";
 import { pictureSizeOf } from "../rtp/picture-size";
 import { RateMeter } from "../rtp/rate-meter";
@@ -13,6 +20,7 @@ import {
   TooManyFromAddressError,
   TooManyPendingError,
   UnknownViewerError,
+  UnsupportedLiveCodecError,
   ViewerRequestError,
 } from "./errors";
 import { GopCache, type GopCacheLimits } from "./gop-cache";
@@ -54,6 +62,8 @@ export interface StreamViewersOptions {
    * 1200, which every path takes; 1400 on a LAN lets 1400-byte cameras' packets pass through whole.
    */
   readonly maxPacketSize?: number;
+  /** The fMP4 viewers' queue and GOP bounds (LiveFanout). */
+  readonly liveLimits?: LiveFanoutLimits;
 }
 
 /** A browser tab holds one pending viewer at a time; a few tabs of one household behind one NAT fit. */
@@ -154,6 +164,9 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
   private keyframeTimes: number[] = [];
   private keyframeRequests = 0;
   private readonly packetInput: PacketInput | undefined;
+  /** fMP4 viewers over HTTP (the player's fallback where WebRTC cannot connect). */
+  private readonly live: LiveFanout;
+  private readonly liveMuxer: LiveMuxer;
 
   /** @throws RangeError when opts.maxPacketSize is out of range (StreamNormalizer's). */
   constructor(private readonly opts: StreamViewersOptions) {
@@ -161,6 +174,8 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
     this.fastStart = opts.fastStart ?? true;
     this.gop = new GopCache(opts.gopLimits);
     this.packetInput = opts.fallbackCodec ? new PacketInput(opts.fallbackCodec) : undefined;
+    this.live = new LiveFanout(opts.liveLimits ?? DEFAULT_LIVE_FANOUT_LIMITS);
+    this.liveMuxer = new LiveMuxer(this.live);
     this.maxPendingPerAddress = opts.maxPendingPerAddress ?? DEFAULT_MAX_PENDING_PER_ADDRESS;
     this.maxViewersPerAddress = opts.maxViewersPerAddress ?? Number.POSITIVE_INFINITY;
     // Here, not when the stream arrives: a bad size is the caller's to hear about at once.
@@ -189,6 +204,44 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
     return this.viewers.size;
   }
 
+  /** fMP4 viewers; they count against maxViewers and the per-address limit as WebRTC viewers do. */
+  get liveViewers(): number {
+    return this.live.size;
+  }
+
+  /** Whether the stream can be served as fMP4 now, and as what. */
+  liveState(): LiveMuxerState {
+    return this.liveMuxer.state;
+  }
+
+  /**
+   * Adds an fMP4 viewer once every check passed: `open` is given the MIME type and returns the sink,
+   * which at once gets the init segment and the frames from the current GOP on. Returns its removal.
+   * @throws NoStreamError (no H.264 keyframe yet, or closed), UnsupportedLiveCodecError,
+   *   MaxViewersError, TooManyFromAddressError
+   */
+  addLiveViewer(remoteAddress: string, open: (mime: string) => LiveSink): () => void {
+    const state = this.liveMuxer.state;
+    if (this.closed) throw new NoStreamError();
+    if (state.state === "unsupported") throw new UnsupportedLiveCodecError(state.codec);
+    if (state.state !== "live") throw new NoStreamError();
+    this.checkSeat(remoteAddress);
+    const releaseSeat = hold(this.seats, remoteAddress);
+    const leave = this.live.add(open(state.mime));
+    return () => {
+      leave();
+      releaseSeat();
+    };
+  }
+
+  /** @throws MaxViewersError, TooManyFromAddressError */
+  private checkSeat(remoteAddress: string): void {
+    if (this.viewers.size + this.pending + this.live.size >= this.opts.maxViewers)
+      throw new MaxViewersError(this.opts.maxViewers);
+    if (this.viewersFrom(remoteAddress) >= this.maxViewersPerAddress)
+      throw new TooManyFromAddressError(remoteAddress, this.maxViewersPerAddress, PER_ADDRESS_RETRY_AFTER_S);
+  }
+
   /**
    * The video frames since the last keyframe (as normalised: parameter sets before the keyframe) and
    * their media; undefined before a keyframe, or when the stream has no video.
@@ -207,6 +260,7 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
     const current = this.current;
     if (current === undefined || stream.id !== current.id || stream.session !== current.session)
       this.adopt(stream);
+    this.liveMuxer.push(unit, stream);
     const pipe =
       unit.kind === "video" && unit.mid === this.video?.media.mid
         ? this.video
@@ -313,10 +367,7 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
     localAddresses: readonly string[] = [],
   ): Promise<NewViewer> {
     if (this.closed) throw new NoStreamError();
-    if (this.viewers.size + this.pending >= this.opts.maxViewers)
-      throw new MaxViewersError(this.opts.maxViewers);
-    if (this.viewersFrom(remoteAddress) >= this.maxViewersPerAddress)
-      throw new TooManyFromAddressError(remoteAddress, this.maxViewersPerAddress, PER_ADDRESS_RETRY_AFTER_S);
+    this.checkSeat(remoteAddress);
     if (this.pendingViewers(remoteAddress) >= this.maxPendingPerAddress)
       throw new TooManyPendingError(remoteAddress, this.maxPendingPerAddress, PENDING_RETRY_AFTER_S);
     parseOffer(offerSdp);
@@ -438,6 +489,8 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
       sourceSessions: this.sessions,
       keyframeRequests: this.keyframeRequests,
       malformedPackets: this.malformedBefore + this.malformedInPipes() + (this.packetInput?.dropped ?? 0),
+      fmp4Viewers: this.live.size,
+      fmp4SkippedFrames: this.live.stats().skippedFrames,
     };
     return { stream, viewers: [...this.viewers.values()].map((v) => v.stats()) };
   }
@@ -446,6 +499,7 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
   async close(): Promise<void> {
     this.closed = true;
     this.sends.clear();
+    this.live.close();
     await Promise.all([...this.viewers.values()].map((viewer) => viewer.close("the stream was closed")));
     this.gop.clear();
     this.ended.clear();

@@ -1,3 +1,4 @@
+import type { LiveSink } from "../mp4/live-fanout";
 import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
 import type { ViewerStats } from "./viewer";
 
@@ -39,6 +40,10 @@ export interface StreamStats {
   readonly keyframeRequests: number;
   /** RTP packets dropped as malformed since the start (too short, not RTP, broken aggregates or fragments). */
   readonly malformedPackets: number;
+  /** Viewers of the stream as fMP4 over HTTP. */
+  readonly fmp4Viewers: number;
+  /** Frames fMP4 viewers skipped because they fell behind, summed. */
+  readonly fmp4SkippedFrames: number;
 }
 
 /** A viewer just answered: its id (for events and logs) and the secret that names its WHEP resource. */
@@ -79,6 +84,11 @@ export interface ViewerSet {
    * client that closes its peer connection before its DELETE (medooze's whip-whep) still gets a 200.
    */
   takeEnded(resource: string): boolean;
+  /**
+   * Adds a viewer of the stream as fMP4 over HTTP: `open` gets the MIME type and returns where the
+   * bytes go. Returns its removal. Refusals as for addViewer.
+   */
+  addLiveViewer(remoteAddress: string, open: (mime: string) => LiveSink): () => void;
   /** WHEP trickle for one viewer. */
   addIceCandidates(id: string, sdpfrag: string): Promise<void>;
   /** Ends one viewer (WHEP DELETE). */

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
+import type { LiveSink } from "../../src/mp4/live-fanout";
 import type { ViewerSetOptions, ViewerSetView } from "../../src/nodes/webrtc-out-node";
 import type { AccessUnit, StreamInfo } from "../../src/rtp/stream-info";
 import {
@@ -10,6 +11,8 @@ import {
   UnknownViewerError,
 } from "../../src/webrtc/errors";
 import type { ViewerInfo } from "../../src/webrtc/viewer-set";
+
+export const FAKE_LIVE_MIME = 'video/mp4; codecs="avc1.42e01f"';
 
 interface FakeViewer extends Pick<ViewerInfo, "id" | "remoteAddress"> {
   readonly resource: string;
@@ -73,6 +76,22 @@ export class FakeViewerSet extends EventEmitter implements ViewerSetView {
     this.viewers.set(viewer.id, viewer);
     this.emit("joined", { id: viewer.id, remoteAddress });
     return { id: viewer.id, resource, answerSdp: `v=0\r\ns=answer for ${viewer.id}\r\n` };
+  }
+
+  /** fMP4 viewers' sinks, as the endpoint opened them. */
+  readonly liveSinks = new Set<LiveSink>();
+
+  /** Refuses as StreamViewers does before a stream; then sends each new sink one marker chunk. */
+  addLiveViewer(_remoteAddress: string, open: (mime: string) => LiveSink): () => void {
+    if (!this.stream) throw new NoStreamError();
+    if (this.viewers.size + this.liveSinks.size >= this.options.maxViewers)
+      throw new MaxViewersError(this.options.maxViewers);
+    const sink = open(FAKE_LIVE_MIME);
+    sink.write(Buffer.from("fake fMP4"));
+    this.liveSinks.add(sink);
+    return () => {
+      this.liveSinks.delete(sink);
+    };
   }
 
   viewerOf(resource: string): string | undefined {

@@ -14,9 +14,25 @@
   var NO_STREAM_RETRY_MS = 3000;
   var DISCONNECTED_GRACE_MS = 5000;
   var STALL_MS = 4000;
+  // WebRTC not connected this long after the server's answer: the stream comes as fMP4 over HTTP instead.
+  var FALLBACK_MS = 4000;
+  // fMP4: more than this behind the newest frame, jump to it; keep this much behind it; keep this much played.
+  var LIVE_LAG_MAX_S = 1.0;
+  var LIVE_LAG_S = 0.15;
+  var KEEP_PLAYED_S = 10;
 
   // session: the viewer's WHEP resource from the offer's answer; a DELETE there frees its seat.
-  var player = { pc: null, state: "starting", viewerId: null, session: null, attempts: 0, stats: {} };
+  // mode: "webrtc", or "mse" once the stream comes as fMP4 over HTTP (the fallback, or ?mode=mse).
+  var player = {
+    pc: null,
+    state: "starting",
+    viewerId: null,
+    session: null,
+    attempts: 0,
+    stats: {},
+    mode: "webrtc",
+    http: null,
+  };
   window.__player = player;
 
   var generation = 0;
@@ -26,6 +42,8 @@
   var lastStatsAt = 0;
   var lastFrames = 0;
   var lastFrameAt = 0;
+  var fallbackTimer = null;
+  var lastTime = 0;
 
   function setState(state, text) {
     player.state = state;
@@ -50,6 +68,10 @@
   function leave() {
     generation += 1;
     clearTimeout(disconnectTimer);
+    if (player.http) {
+      player.http.abort();
+      player.http = null;
+    }
     if (player.session) {
       fetch(player.session, { method: "DELETE", keepalive: true, headers: withToken({}) }).catch(
         function () {},
@@ -72,7 +94,170 @@
     clearTimeout(retryTimer);
     var delay = nextDelay(capMs);
     setState(state, text + " (retry in " + Math.max(1, Math.round(delay / 1000)) + " s)");
-    retryTimer = setTimeout(connect, delay);
+    retryTimer = setTimeout(player.mode === "mse" ? connectHttp : connect, delay);
+  }
+
+  function armFallback() {
+    if (fallbackTimer || player.mode !== "webrtc") return;
+    fallbackTimer = setTimeout(function () {
+      fallbackTimer = null;
+      if (player.mode === "webrtc" && player.state !== "playing" && player.state !== "connected") {
+        player.mode = "mse";
+        player.attempts = 0;
+        connectHttp();
+      }
+    }, FALLBACK_MS);
+  }
+
+  function mediaSourceType() {
+    return window.MediaSource || window.ManagedMediaSource || null;
+  }
+
+  // The stream as fMP4 over this same HTTP origin (P/live.mp4), appended to Media Source Extensions as
+  // it arrives; ManagedMediaSource where MediaSource is missing (iPhone).
+  function connectHttp() {
+    leave();
+    clearTimeout(retryTimer);
+    clearTimeout(fallbackTimer);
+    fallbackTimer = null;
+    var gen = generation;
+    var Source = mediaSourceType();
+    if (!Source) {
+      setState("error", "this browser can play neither WebRTC nor Media Source Extensions");
+      return;
+    }
+    setState("connecting", "connecting over HTTP…");
+    var controller = new AbortController();
+    player.http = controller;
+    lastBytes = 0;
+    lastStatsAt = 0;
+    player.stats = {};
+    fetch(config.liveUrl, { headers: withToken({}), cache: "no-store", signal: controller.signal })
+      .then(function (response) {
+        if (gen !== generation) return;
+        if (!response.ok) {
+          return response
+            .json()
+            .catch(function () {
+              return {};
+            })
+            .then(function (body) {
+              if (gen !== generation) return;
+              if (response.status === 503) {
+                var busy = body.code === "max-viewers";
+                retry(
+                  "waiting",
+                  busy ? "too many viewers, waiting for a free place" : "waiting for the camera…",
+                  busy ? 0 : NO_STREAM_RETRY_MS,
+                );
+              } else if (response.status === 406) {
+                setState("error", describeError(response.status, body));
+              } else {
+                retry("error", describeError(response.status, body));
+              }
+            });
+        }
+        var mime = response.headers.get("Content-Type") || "";
+        if (Source.isTypeSupported && !Source.isTypeSupported(mime)) {
+          setState("error", "this browser cannot play " + mime);
+          return;
+        }
+        play(response.body.getReader(), new Source(), mime, gen);
+      })
+      .catch(function (err) {
+        if (gen !== generation) return;
+        retry("offline", "cannot reach the server" + (err && err.message ? " (" + err.message + ")" : ""));
+      });
+  }
+
+  function play(reader, source, mime, gen) {
+    var queue = [];
+    var buffer = null;
+    var ended = false;
+    if (window.ManagedMediaSource && source instanceof window.ManagedMediaSource)
+      video.disableRemotePlayback = true;
+    video.srcObject = null;
+    video.src = URL.createObjectURL(source);
+    function stop(text) {
+      if (gen !== generation) return;
+      retry("reconnecting", text);
+    }
+    function feed() {
+      if (gen !== generation || !buffer || buffer.updating) return;
+      var range = video.buffered;
+      var now = video.currentTime;
+      if (range.length > 0 && now - range.start(0) > KEEP_PLAYED_S + 5) {
+        buffer.remove(range.start(0), now - KEEP_PLAYED_S);
+        return;
+      }
+      if (queue.length === 0) {
+        if (ended) stop("the stream ended");
+        return;
+      }
+      var size = 0;
+      queue.forEach(function (chunk) {
+        size += chunk.length;
+      });
+      var bytes = new Uint8Array(size);
+      var at = 0;
+      queue.forEach(function (chunk) {
+        bytes.set(chunk, at);
+        at += chunk.length;
+      });
+      queue = [];
+      lastBytes += size;
+      try {
+        buffer.appendBuffer(bytes);
+      } catch (err) {
+        stop("cannot play the stream (" + err.message + ")");
+      }
+    }
+    function keepLive() {
+      var range = video.buffered;
+      if (range.length === 0) return;
+      var end = range.end(range.length - 1);
+      // Behind by more than a second (a stall, a hidden tab, a skipped GOP): jump to the newest frame.
+      if (end - video.currentTime > LIVE_LAG_MAX_S || video.currentTime < range.start(range.length - 1))
+        video.currentTime = Math.max(range.start(range.length - 1), end - LIVE_LAG_S);
+      if (video.paused) video.play().catch(function () {});
+    }
+    function pump() {
+      reader
+        .read()
+        .then(function (step) {
+          if (gen !== generation) return;
+          if (step.done) ended = true;
+          else queue.push(step.value);
+          feed();
+          if (!step.done) pump();
+        })
+        .catch(function (err) {
+          stop("connection lost" + (err && err.message ? " (" + err.message + ")" : ""));
+        });
+    }
+    source.addEventListener(
+      "sourceopen",
+      function () {
+        if (gen !== generation) return;
+        try {
+          buffer = source.addSourceBuffer(mime);
+        } catch (err) {
+          setState("error", "this browser cannot play " + mime + " (" + err.message + ")");
+          return;
+        }
+        buffer.addEventListener("updateend", function () {
+          keepLive();
+          feed();
+        });
+        buffer.addEventListener("error", function () {
+          stop("cannot play the stream");
+        });
+        player.attempts = 0;
+        setState("connected", "waiting for video…");
+        pump();
+      },
+      { once: true },
+    );
   }
 
   function waitForGathering(pc) {
@@ -111,6 +296,8 @@
     if (state === "connected") {
       clearTimeout(disconnectTimer);
       disconnectTimer = null;
+      clearTimeout(fallbackTimer);
+      fallbackTimer = null;
       player.attempts = 0;
       lastFrameAt = Date.now();
       if (player.state !== "playing") setState("connected", "waiting for video…");
@@ -143,7 +330,12 @@
     try {
       pc = new RTCPeerConnection({ iceServers: config.iceServers });
     } catch (err) {
-      setState("error", "this browser cannot play WebRTC: " + err.message);
+      if (mediaSourceType()) {
+        player.mode = "mse";
+        connectHttp();
+      } else {
+        setState("error", "this browser cannot play WebRTC: " + err.message);
+      }
       return;
     }
     player.pc = pc;
@@ -206,6 +398,7 @@
         }
         player.viewerId = reply.body.id || null;
         player.session = typeof reply.body.location === "string" ? reply.body.location : null;
+        armFallback();
         return pc.setRemoteDescription({ type: "answer", sdp: reply.body.sdp });
       })
       .catch(function (err) {
@@ -218,7 +411,55 @@
     return bps >= 1e6 ? (bps / 1e6).toFixed(1) + " Mbps" : Math.round(bps / 1e3) + " kbps";
   }
 
+  function readHttpStats() {
+    var now = Date.now();
+    var quality = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : null;
+    var frames = quality ? quality.totalVideoFrames : 0;
+    var stats = {
+      width: video.videoWidth || 0,
+      height: video.videoHeight || 0,
+      fps: 0,
+      bitrate: 0,
+      rttMs: null,
+      framesDecoded: frames,
+      latencyS: null,
+    };
+    if (lastStatsAt) {
+      stats.bitrate = (lastBytes * 8000) / (now - lastStatsAt);
+      stats.fps = Math.round(((frames - lastFrames) * 1000) / (now - lastStatsAt));
+    }
+    if (video.buffered.length > 0)
+      stats.latencyS =
+        Math.round((video.buffered.end(video.buffered.length - 1) - video.currentTime) * 100) / 100;
+    lastBytes = 0;
+    lastStatsAt = now;
+    player.stats = stats;
+    var advancing = video.currentTime > lastTime && (!quality || frames > lastFrames);
+    lastTime = video.currentTime;
+    lastFrames = frames;
+    if (advancing) {
+      lastFrameAt = now;
+      if (player.state !== "playing") setState("playing", "");
+    } else if (player.state === "playing" && now - lastFrameAt > STALL_MS) {
+      setState("stalled", "no video from the camera, waiting…");
+    }
+    if (statsBox) {
+      statsBox.hidden = !stats.width;
+      statsBox.textContent = [
+        "HTTP",
+        stats.width && stats.height ? stats.width + "×" + stats.height : "—",
+        stats.fps + " fps",
+        formatRate(stats.bitrate),
+        stats.latencyS === null ? "" : "buffer " + stats.latencyS + " s",
+      ].join(" · ");
+    }
+  }
+
   function readStats() {
+    if (player.mode === "mse") {
+      if (player.http) readHttpStats();
+      return;
+    }
     var pc = player.pc;
     if (!pc || player.state === "starting") return;
     pc.getStats()
@@ -266,6 +507,7 @@
         if (statsBox) {
           statsBox.hidden = !inbound;
           statsBox.textContent = [
+            "WebRTC",
             stats.width && stats.height ? stats.width + "×" + stats.height : "—",
             stats.fps + " fps",
             formatRate(stats.bitrate),
@@ -299,5 +541,10 @@
   }
   window.addEventListener("pagehide", leave);
   setInterval(readStats, 1000);
-  connect();
+  if (config.mode === "mse") {
+    player.mode = "mse";
+    connectHttp();
+  } else {
+    connect();
+  }
 })();

@@ -15,7 +15,13 @@ function config(html: string): Record<string, unknown> {
   return JSON.parse(match[1]!);
 }
 
-const BASE = { title: "Door", offerUrl: "/api/door/offer", statsUrl: "/api/door/stats", embed: false };
+const BASE = {
+  title: "Door",
+  offerUrl: "/api/door/offer",
+  statsUrl: "/api/door/stats",
+  liveUrl: "/api/door/live.mp4",
+  embed: false,
+};
 
 describe("http/player-page", () => {
   it("is one HTML document with its script and style inline and no external URL", () => {
@@ -24,7 +30,8 @@ describe("http/player-page", () => {
     assert.doesNotMatch(html, /https?:\/\//i);
     assert.doesNotMatch(html, /<script[^>]+src=/i);
     assert.doesNotMatch(html, /<link\b/i);
-    assert.doesNotMatch(html, /@import|url\(/i);
+    // No stylesheet import or resource; the script's URL.createObjectURL( is the MediaSource's, not a resource.
+    assert.doesNotMatch(html.replace(/URL\.createObjectURL\(/g, ""), /@import|url\(/i);
     assert.match(html, /<video id="video" autoplay muted playsinline><\/video>/);
     assert.ok(html.includes("window.__player = player"), "exposes the player for tests");
   });
@@ -37,6 +44,8 @@ describe("http/player-page", () => {
     assert.deepEqual(config(html), {
       offerUrl: "/api/door/offer",
       statsUrl: "/api/door/stats",
+      liveUrl: "/api/door/live.mp4",
+      mode: "auto",
       iceServers: [{ urls: "turn:t.example", username: "u", credential: "p" }],
       embed: false,
     });

@@ -149,6 +149,7 @@ describe("http/stream-endpoint", () => {
         assert.deepEqual(found.get("script-src"), [hashOf(script)], url);
         assert.deepEqual(found.get("style-src"), [hashOf(style)], url);
         assert.deepEqual(found.get("connect-src"), ["'self'"], url);
+        assert.deepEqual(found.get("media-src"), ["blob:"], url);
         assert.deepEqual(found.get("frame-ancestors"), ["'self'"], url);
         assert.deepEqual(found.get("base-uri"), ["'none'"], url);
         assert.deepEqual(found.get("form-action"), ["'none'"], url);

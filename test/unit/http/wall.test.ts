@@ -19,6 +19,9 @@ function statsOnly(stats: ViewerSetStats): ViewerHost {
     takeEnded: () => false,
     addIceCandidates: () => Promise.reject(new Error("not in this test")),
     removeViewer: () => Promise.reject(new Error("not in this test")),
+    addLiveViewer: () => {
+      throw new Error("not in this test");
+    },
     stats: () => stats,
   };
 }

@@ -22,7 +22,7 @@ const b = (text: string): Buffer => Buffer.from(text);
 
 describe("LiveFanout", () => {
   it("starts a viewer at a keyframe with the init segment, then sends every frame", () => {
-    const fanout = new LiveFanout({ maxQueuedBytes: 100, maxGopBytes: 100 });
+    const fanout = new LiveFanout({ minQueuedBytes: 100, maxGopBytes: 100 });
     const sink = new Sink();
     fanout.add(sink);
     fanout.push(b("d0"), false); // before any init: nothing
@@ -35,7 +35,7 @@ describe("LiveFanout", () => {
   });
 
   it("gives a joining viewer the current GOP at once", () => {
-    const fanout = new LiveFanout({ maxQueuedBytes: 100, maxGopBytes: 100 });
+    const fanout = new LiveFanout({ minQueuedBytes: 100, maxGopBytes: 100 });
     fanout.setInit(b("init"));
     for (const [frame, key] of [
       ["k1", true],
@@ -52,7 +52,7 @@ describe("LiveFanout", () => {
   });
 
   it("keeps no GOP larger than its limit", () => {
-    const fanout = new LiveFanout({ maxQueuedBytes: 100, maxGopBytes: 5 });
+    const fanout = new LiveFanout({ minQueuedBytes: 100, maxGopBytes: 5 });
     fanout.setInit(b("init"));
     fanout.push(b("k1"), true);
     fanout.push(b("d1"), false);
@@ -65,7 +65,7 @@ describe("LiveFanout", () => {
   });
 
   it("a slow viewer skips to a keyframe after it drained; the others get every frame", () => {
-    const fanout = new LiveFanout({ maxQueuedBytes: 100, maxGopBytes: 1000 });
+    const fanout = new LiveFanout({ minQueuedBytes: 100, maxGopBytes: 1000 });
     fanout.setInit(b("init"));
     const slow = new Sink();
     const fast = new Sink();
@@ -84,8 +84,24 @@ describe("LiveFanout", () => {
     assert.equal(fanout.stats().skippedFrames, 3);
   });
 
+  it("counts a viewer behind only past the last whole GOP's size, when that is above the minimum", () => {
+    const fanout = new LiveFanout({ minQueuedBytes: 4, maxGopBytes: 1000 });
+    fanout.setInit(b("init"));
+    const viewer = new Sink();
+    fanout.push(b("k1"), true);
+    fanout.add(viewer);
+    fanout.push(b("d1-----"), false);
+    fanout.push(b("k2"), true); // the last whole GOP: 9 bytes
+    viewer.queued = 8;
+    fanout.push(b("d2"), false);
+    viewer.queued = 10;
+    fanout.push(b("d3"), false);
+    assert.deepEqual(viewer.chunks, ["init", "k1", "d1-----", "k2", "d2"]);
+    assert.equal(fanout.stats().skippedFrames, 1);
+  });
+
   it("sends a viewer a new init segment when the stream's changes", () => {
-    const fanout = new LiveFanout({ maxQueuedBytes: 100, maxGopBytes: 100 });
+    const fanout = new LiveFanout({ minQueuedBytes: 100, maxGopBytes: 100 });
     const sink = new Sink();
     fanout.setInit(b("init1"));
     fanout.push(b("k1"), true);

@@ -110,8 +110,8 @@ describe("LiveMuxer", function () {
     const first = new Collect();
     fanout.add(first);
     const media = [videoMedia("H264", [clip.sps, clip.pps])];
-    const before = camera({ id: "cam", session: 1, media }, 5000);
-    for (let i = 0; i < 60; i++) muxer.push(...before());
+    const old = camera({ id: "cam", session: 1, media }, 5000);
+    for (let i = 0; i < 60; i++) muxer.push(...old());
     const after = camera({ id: "cam", session: 2, media }, 123);
     for (let i = 0; i < 55; i++) muxer.push(...after());
     const joiner = new Collect();
