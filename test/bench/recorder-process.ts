@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseDemoClip } from "../../src/demo/clip";
 import { H264Packetizer } from "../../src/demo/h264-packetizer";
-import { createClipWriter } from "../../src/mp4/clip-writer";
+import { type ClipSummary, createClipWriter } from "../../src/mp4/clip-writer";
 import { bufferOutput, fileOutput } from "../../src/mp4/outputs";
 import type { AccessUnit, StreamInfo } from "../../src/rtp/stream-info";
 import {
@@ -40,35 +40,67 @@ function streamOf(sps: Buffer, pps: Buffer, id: string): StreamInfo {
   };
 }
 
+/**
+ * `streams` loops waking at the frame rate, spread over a frame interval, each calling `add(stream,
+ * frame)` when its frame is due; resolves after the last. The same schedule with and without writers.
+ */
+async function feed(
+  streams: number,
+  frames: number,
+  fps: number,
+  add: (stream: number, frame: number) => void,
+): Promise<void> {
+  const opened = performance.now();
+  const one = async (stream: number): Promise<void> => {
+    for (let frame = 0; frame < frames; frame++) {
+      const wait = opened + frameDueMs(frame, stream, streams, fps) - performance.now();
+      if (wait > 0) await sleep(wait);
+      add(stream, frame);
+    }
+  };
+  await Promise.all(Array.from({ length: streams }, (_, i) => one(i)));
+}
+
+/** The process's CPU (user, system; µs) and wall time (µs) over `work`. */
+async function measured(
+  work: () => Promise<void>,
+): Promise<{ userUs: number; systemUs: number; wallUs: number }> {
+  const cpu = process.cpuUsage();
+  const opened = performance.now();
+  await work();
+  const used = process.cpuUsage(cpu);
+  return { userUs: used.user, systemUs: used.system, wallUs: (performance.now() - opened) * 1000 };
+}
+
 async function run(
+  index: number,
   opts: RecorderRunOptions,
   units: readonly AccessUnit[],
   stream: (id: string) => StreamInfo,
 ): Promise<RecorderRunResult> {
+  // The control first: the same wake-ups with nothing to write. On this VM a timer's wake-up costs
+  // hundreds of µs, more than a frame's writing; in Node-RED the socket's wake-up is rtsp-in's.
+  const control = await measured(() => feed(opts.streams, opts.controlFrames, opts.fps, () => Date.now()));
   const writers = Array.from({ length: opts.streams }, (_, i) => {
-    const path = join(opts.dir, `${opts.streams}-streams-${i + 1}.mp4`);
+    const path = join(opts.dir, `run${index + 1}-${opts.streams}-streams-${i + 1}.mp4`);
     return { path, writer: createClipWriter({ output: fileOutput(path), stream: stream(`rec${i + 1}`) }) };
   });
-  const cpu = process.cpuUsage();
-  const opened = performance.now();
-  const feed = async (index: number): Promise<void> => {
-    const { writer } = writers[index]!;
-    for (let frame = 0; frame < opts.frames; frame++) {
-      const wait = opened + frameDueMs(frame, index, opts.streams, opts.fps) - performance.now();
-      if (wait > 0) await sleep(wait);
-      writer.add(units[frame]!, Date.now());
-    }
-  };
-  await Promise.all(writers.map((_, i) => feed(i)));
-  const summaries = await Promise.all(writers.map(({ writer }) => writer.finish()));
-  const used = process.cpuUsage(cpu);
-  const wallUs = (performance.now() - opened) * 1000;
+  let summaries: ClipSummary[] = [];
+  const used = await measured(async () => {
+    await feed(opts.streams, opts.frames, opts.fps, (i, frame) => {
+      writers[i]!.writer.add(units[frame]!, Date.now());
+    });
+    summaries = await Promise.all(writers.map(({ writer }) => writer.finish()));
+  });
   return {
     streams: opts.streams,
     frames: opts.frames,
-    cpuUserUs: used.user,
-    cpuSystemUs: used.system,
-    wallUs,
+    fps: opts.fps,
+    cpuUserUs: used.userUs,
+    cpuSystemUs: used.systemUs,
+    wallUs: used.wallUs,
+    controlFrames: opts.controlFrames,
+    controlCpuUs: control.userUs + control.systemUs,
     files: writers.map(({ path, writer }, i) => ({
       path,
       bytes: summaries[i]!.bytes,
@@ -101,7 +133,7 @@ async function main(): Promise<void> {
   await warm.finish();
 
   const results: RecorderRunResult[] = [];
-  for (const opts of runs) results.push(await run(opts, units, stream));
+  for (const [i, opts] of runs.entries()) results.push(await run(i, opts, units, stream));
   send({ type: "done", runs: results });
 }
 

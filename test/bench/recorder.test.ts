@@ -67,9 +67,12 @@ describe("bench: the recorder's and the snapshot's rows", () => {
     const run: RecorderRunResult = {
       streams: 2,
       frames: 300,
+      fps: 30,
       cpuUserUs: 150_000,
       cpuSystemUs: 50_000,
       wallUs: 10_000_000,
+      controlFrames: 150,
+      controlCpuUs: 30_000,
       files: [
         { path: "a.mp4", bytes: 3 * 1024 * 1024, durationS: 10, dropped: 0 },
         { path: "b.mp4", bytes: 1024 * 1024, durationS: 10, dropped: 2 },
@@ -85,6 +88,9 @@ describe("bench: the recorder's and the snapshot's rows", () => {
         coresPerStream: 0.01,
         usPerFrame: 200_000 / 600,
         systemUsPerFrame: 50_000 / 600,
+        controlUsPerFrame: 100,
+        netUsPerFrame: 200_000 / 600 - 100,
+        netCoresPerStream: ((200_000 / 600 - 100) * 30) / 1e6,
         mbWritten: 4,
         framesDecoded: 598,
         framesFed: 600,
@@ -92,8 +98,9 @@ describe("bench: the recorder's and the snapshot's rows", () => {
         dropped: 2,
       },
     );
-    const empty = recorderRow({ ...run, frames: 0, wallUs: 0, files: [] }, []);
+    const empty = recorderRow({ ...run, frames: 0, wallUs: 0, controlFrames: 0, files: [] }, []);
     assert.ok(Number.isNaN(empty.coresPerStream) && Number.isNaN(empty.usPerFrame));
+    assert.ok(Number.isNaN(empty.controlUsPerFrame) && Number.isNaN(empty.netCoresPerStream));
     assert.equal(empty.mbWritten, 0);
   });
 

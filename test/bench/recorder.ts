@@ -18,6 +18,8 @@ export interface RecorderRunOptions {
   readonly streams: number;
   /** Frames fed to each stream (at `fps`, so the window lasts frames / fps seconds). */
   readonly frames: number;
+  /** Frames of the control window before it: the same wake-ups, nothing written. */
+  readonly controlFrames: number;
   /** Where the files go (one per stream, named by the run). */
   readonly dir: string;
 }
@@ -27,9 +29,13 @@ export interface RecorderRunResult {
   readonly streams: number;
   /** Frames fed to each stream. */
   readonly frames: number;
+  readonly fps: number;
   readonly cpuUserUs: number;
   readonly cpuSystemUs: number;
   readonly wallUs: number;
+  /** The control: its frames per stream, and the process's CPU (user + system) over it. */
+  readonly controlFrames: number;
+  readonly controlCpuUs: number;
   readonly files: readonly { path: string; bytes: number; durationS: number; dropped: number }[];
 }
 
@@ -45,6 +51,11 @@ export interface RecorderRow {
   /** CPU time per frame written (user + system), µs; the kernel's share in `systemUsPerFrame`. */
   readonly usPerFrame: number;
   readonly systemUsPerFrame: number;
+  /** The control's CPU per frame: the feed loop's wake-ups alone, nothing written. */
+  readonly controlUsPerFrame: number;
+  /** What writing adds: µs per frame over the control's, and that at the frame rate in cores per stream. */
+  readonly netUsPerFrame: number;
+  readonly netCoresPerStream: number;
   /** Bytes written, all files, MB (2^20). */
   readonly mbWritten: number;
   /** Frames ffprobe decoded, summed over the files, against the frames fed. */
@@ -106,11 +117,18 @@ export function recorderRow(
   const framesFed = run.frames * run.streams;
   const cpuUs = run.cpuUserUs + run.cpuSystemUs;
   const bytes = run.files.reduce((sum, file) => sum + file.bytes, 0);
+  const usPerFrame = framesFed > 0 ? cpuUs / framesFed : Number.NaN;
+  const controlFrames = run.controlFrames * run.streams;
+  const controlUsPerFrame = controlFrames > 0 ? run.controlCpuUs / controlFrames : Number.NaN;
+  const netUsPerFrame = usPerFrame - controlUsPerFrame;
   return {
     streams: run.streams,
     coresPerStream: run.wallUs > 0 ? cpuUs / run.wallUs / run.streams : Number.NaN,
-    usPerFrame: framesFed > 0 ? cpuUs / framesFed : Number.NaN,
+    usPerFrame,
     systemUsPerFrame: framesFed > 0 ? run.cpuSystemUs / framesFed : Number.NaN,
+    controlUsPerFrame,
+    netUsPerFrame,
+    netCoresPerStream: (netUsPerFrame * run.fps) / 1e6,
     mbWritten: bytes / 1024 / 1024,
     framesDecoded: decoded.reduce((sum, d) => sum + d.frames, 0),
     framesFed,
@@ -164,7 +182,7 @@ export async function measureRecorder(
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString("utf8");
   });
-  const seconds = runs.reduce((sum, run) => sum + run.frames / run.fps, 0);
+  const seconds = runs.reduce((sum, run) => sum + (run.frames + run.controlFrames) / run.fps, 0);
   const message = await new Promise<RecorderChildMessage>((resolve, reject) => {
     const timer = setTimeout(
       () => {
