@@ -19,7 +19,7 @@ import {
 // time over the run, finish() (the last fragment and fsync) included. Nothing else runs in it.
 
 /** Frames written to memory before the runs, so that the windows measure warm code, as a recorder that runs for hours. */
-const WARM_UP_FRAMES = 120;
+const WARM_UP_FRAMES = 900;
 
 function streamOf(sps: Buffer, pps: Buffer, id: string): StreamInfo {
   return {
