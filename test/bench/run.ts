@@ -655,7 +655,7 @@ async function main(): Promise<void> {
       });
       results.snapshot = snapshotRow(latency);
       log(
-        `snapshot: ${JSON.stringify(results.snapshot)}; ms in request order ${latency.samples.map((ms) => ms.toFixed(0)).join(" ")}`,
+        `snapshot: ${JSON.stringify(results.snapshot)}; ms/frames decoded in request order ${latency.samples.map((ms, i) => `${ms.toFixed(0)}/${latency.frames[i]}`).join(" ")}`,
       );
     }
   } finally {
