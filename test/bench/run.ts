@@ -646,7 +646,7 @@ async function main(): Promise<void> {
       results.ttff = { fastStart: await measure(true), noFastStart: await measure(false) };
     }
     if (!SKIP.has("snapshot")) {
-      // A fixed seed: the same GOP phases in every run.
+      // A fixed seed: the same pauses in every run (the phases they land on move with the camera's start).
       const latency = await snapshotLatency({
         url: cameraUrl,
         requests: SNAPSHOT_REQUESTS,
