@@ -76,3 +76,32 @@ export async function snapshotLatency(opts: SnapshotLatencyOptions): Promise<Sna
     height: last?.height ?? 0,
   };
 }
+
+/** The bench's row of a run: request → JPEG p50 / p95 / max, ms, and the access units decoded per request. */
+export interface SnapshotRow {
+  readonly requests: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly max: number;
+  readonly framesMean: number;
+  readonly framesMax: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+const largest = (values: readonly number[]): number =>
+  values.length === 0 ? Number.NaN : values.reduce((a, b) => Math.max(a, b));
+
+export function snapshotRow(latency: SnapshotLatency): SnapshotRow {
+  const n = latency.frames.length;
+  return {
+    requests: latency.samples.length,
+    p50: latency.p50,
+    p95: latency.p95,
+    max: largest(latency.samples),
+    framesMean: n > 0 ? latency.frames.reduce((a, b) => a + b, 0) / n : Number.NaN,
+    framesMax: largest(latency.frames),
+    width: latency.width,
+    height: latency.height,
+  };
+}
