@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { once } from "node:events";
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import net, { type AddressInfo } from "node:net";
 import request from "supertest";
@@ -10,7 +11,8 @@ import { StreamEndpoint } from "../../../src/http/stream-endpoint";
 import { SnapshotError } from "../../../src/snapshot/errors";
 import type { Snapshot } from "../../../src/snapshot/snapshot-taker";
 import { closeLocalServers, type ExpressApp, expressApp, listenLocal } from "../../helpers/express-app";
-import { FAKE_OFFER, FakeViewerSet, fakeStream } from "../../helpers/fake-viewer-set";
+import { FAKE_LIVE_MIME, FAKE_OFFER, FakeViewerSet, fakeStream } from "../../helpers/fake-viewer-set";
+import { waitFor } from "../../helpers/wait";
 
 interface Setup {
   app: ExpressApp;
@@ -670,6 +672,67 @@ describe("http/stream-endpoint", () => {
       });
       next = () => Promise.reject(new Error("boom"));
       assert.equal((await request(server).get("/cam1/snapshot.jpg")).status, 500);
+    });
+
+    it("GET P/live.mp4: a streaming fMP4 response behind the token and the middleware, counted in max viewers, gone when the client goes", async () => {
+      const denied: RequestHandler = (req, res, next) => {
+        if (req.headers["x-let-in"] === "yes") next();
+        else {
+          res.statusCode = 403;
+          res.end();
+        }
+      };
+      const { app, viewers } = setup({ viewerToken: "t0ken", middleware: [denied], maxViewers: 2 });
+      const server = await listenLocal(app);
+      assert.equal(
+        (await request(server).get("/cam1/live.mp4").set("Authorization", "Bearer t0ken")).status,
+        403,
+      );
+      assert.equal((await request(server).get("/cam1/live.mp4").set("X-Let-In", "yes")).status, 401);
+      const open = () =>
+        new Promise<IncomingMessage>((resolve, reject) => {
+          const address = server.address() as AddressInfo;
+          const req = http.get(
+            {
+              host: "127.0.0.1",
+              port: address.port,
+              path: "/cam1/live.mp4?token=t0ken",
+              headers: { "X-Let-In": "yes" },
+            },
+            resolve,
+          );
+          req.on("error", reject);
+        });
+      const first = await open();
+      assert.equal(first.statusCode, 200);
+      assert.equal(first.headers["content-type"], FAKE_LIVE_MIME);
+      assert.equal(first.headers["cache-control"], "no-store");
+      assert.equal(first.headers["x-accel-buffering"], "no");
+      const [chunk] = (await once(first, "data")) as [Buffer];
+      assert.equal(chunk.toString(), "fake fMP4");
+      assert.equal(viewers.liveSinks.size, 1);
+      // One place left of two: a WebRTC viewer takes it, and the next fMP4 viewer is refused.
+      const offered = await request(server)
+        .post("/cam1/offer?token=t0ken")
+        .set("X-Let-In", "yes")
+        .set("Authorization", "Bearer t0ken")
+        .send({ type: "offer", sdp: FAKE_OFFER });
+      assert.equal(offered.status, 200);
+      const refused = await request(server)
+        .get("/cam1/live.mp4")
+        .set("X-Let-In", "yes")
+        .set("Authorization", "Bearer t0ken");
+      assert.equal(refused.status, 503);
+      assert.equal(refused.body.code, "max-viewers");
+      first.destroy();
+      await waitFor(() => viewers.liveSinks.size === 0, 5000, "the sink to be removed");
+    });
+
+    it("GET P/live.mp4 before a stream: 503 no-stream as JSON", async () => {
+      const { app } = setup({ stream: false });
+      const res = await request(await listenLocal(app)).get("/cam1/live.mp4");
+      assert.equal(res.status, 503);
+      assert.equal(res.body.code, "no-stream");
     });
 
     it("405 with Allow for a method a route does not take", async () => {
