@@ -49,6 +49,24 @@ export function whyNotMedia(msg: NodeMessage): { reason: "array" | "missing" | "
   return { reason: "type", type: typeof payload };
 }
 
+/** A node's catalog keys for a message that is not media: the error, and why, by reason. */
+export interface NotMediaKeys {
+  readonly notMedia: string;
+  readonly array: string;
+  readonly missing: string;
+  readonly type: string;
+}
+
+/** The error a node reports for a message that is not media, in its own words. */
+export function notMediaError(
+  msg: NodeMessage,
+  keys: NotMediaKeys,
+  text: (key: string, values?: Record<string, string | number>) => string,
+): Error {
+  const why = whyNotMedia(msg);
+  return new Error(text(keys.notMedia, { why: text(keys[why.reason], { type: why.type }) }));
+}
+
 /** At most one report per `intervalMs`: a wrong wire delivers 25 bad messages a second. */
 export function reportLimiter(intervalMs: number): () => boolean {
   let last = Number.NEGATIVE_INFINITY;

@@ -8,7 +8,7 @@ import {
   type RecordProblem,
   statfsFreeBytes,
 } from "../record/recorder";
-import { accessUnitFrom, reportLimiter, whyNotMedia } from "./media-message";
+import { accessUnitFrom, notMediaError, reportLimiter } from "./media-message";
 import { type Mp4RecordDef, parseMp4RecordConfig } from "./mp4-record-config";
 import { describeBytes, describeDuration, describeProblem, FILE_NAME_PROBLEMS } from "./mp4-record-text";
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus, TextValues } from "./red";
@@ -147,13 +147,18 @@ function register(RED: NodeAPI): void {
         done();
         return;
       }
-      const why = whyNotMedia(msg);
-      const whyKey = {
-        array: "mp4-record.errors.payload-array",
-        missing: "mp4-record.errors.payload-missing",
-        type: "mp4-record.errors.payload-type",
-      }[why.reason];
-      done(new Error(text("mp4-record.errors.not-media", { why: text(whyKey, { type: why.type }) })));
+      done(
+        notMediaError(
+          msg,
+          {
+            notMedia: "mp4-record.errors.not-media",
+            array: "mp4-record.errors.payload-array",
+            missing: "mp4-record.errors.payload-missing",
+            type: "mp4-record.errors.payload-type",
+          },
+          text,
+        ),
+      );
     });
 
     this.on("close", (_removed, done) => {

@@ -1,7 +1,7 @@
 import { type GateCause, RtpFanout } from "../fanout/fanout";
 import { PacketInput } from "../rtp/packet-input";
 import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
-import { accessUnitFrom, mediaMessage, reportLimiter, whyNotMedia } from "./media-message";
+import { accessUnitFrom, mediaMessage, notMediaError, reportLimiter } from "./media-message";
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus, TextValues } from "./red";
 import { parseRtpFanoutConfig, type RtpFanoutDef } from "./rtp-fanout-config";
 import type { CatalogText } from "./text";
@@ -134,13 +134,18 @@ function register(RED: NodeAPI): void {
         done();
         return;
       }
-      const why = whyNotMedia(msg);
-      const whyKey = {
-        array: "rtp-fanout.errors.payload-array",
-        missing: "rtp-fanout.errors.payload-missing",
-        type: "rtp-fanout.errors.payload-type",
-      }[why.reason];
-      done(new Error(text("rtp-fanout.errors.not-media", { why: text(whyKey, { type: why.type }) })));
+      done(
+        notMediaError(
+          msg,
+          {
+            notMedia: "rtp-fanout.errors.not-media",
+            array: "rtp-fanout.errors.payload-array",
+            missing: "rtp-fanout.errors.payload-missing",
+            type: "rtp-fanout.errors.payload-type",
+          },
+          text,
+        ),
+      );
     });
 
     this.on("close", (_removed, done) => {

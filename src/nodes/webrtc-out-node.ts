@@ -18,7 +18,7 @@ import { type SharedPortLease, SharedPortLeases } from "../webrtc/shared-port-le
 import type { StreamViewersOptions } from "../webrtc/stream-viewers";
 import type { ViewerStats } from "../webrtc/viewer";
 import type { StreamStats, ViewerSet } from "../webrtc/viewer-set";
-import { accessUnitFrom, reportLimiter, whyNotMedia } from "./media-message";
+import { accessUnitFrom, notMediaError, reportLimiter } from "./media-message";
 import type { Node, NodeAPI, NodeDef, NodeStatus, TextValues } from "./red";
 import { type CatalogText, codecLabel, describeRate } from "./text";
 import {
@@ -218,13 +218,18 @@ export function registerWebrtcOut(
         done();
         return;
       }
-      const why = whyNotMedia(msg);
-      const whyKey = {
-        array: "webrtc-out.errors.payload-array",
-        missing: "webrtc-out.errors.payload-missing",
-        type: "webrtc-out.errors.payload-type",
-      }[why.reason];
-      done(new Error(text("webrtc-out.errors.not-media", { why: text(whyKey, { type: why.type }) })));
+      done(
+        notMediaError(
+          msg,
+          {
+            notMedia: "webrtc-out.errors.not-media",
+            array: "webrtc-out.errors.payload-array",
+            missing: "webrtc-out.errors.payload-missing",
+            type: "webrtc-out.errors.payload-type",
+          },
+          text,
+        ),
+      );
     });
   }
 

@@ -437,22 +437,36 @@
     var advancing = video.currentTime > lastTime && (!quality || frames > lastFrames);
     lastTime = video.currentTime;
     lastFrames = frames;
+    showProgress(advancing, now);
+    showStats(
+      "HTTP",
+      !stats.width,
+      stats,
+      stats.latencyS === null ? "buffer —" : "buffer " + stats.latencyS + " s",
+    );
+  }
+
+  // Playing while frames advance; stalled after STALL_MS without.
+  function showProgress(advancing, now) {
     if (advancing) {
       lastFrameAt = now;
       if (player.state !== "playing") setState("playing", "");
     } else if (player.state === "playing" && now - lastFrameAt > STALL_MS) {
       setState("stalled", "no video from the camera, waiting…");
     }
-    if (statsBox) {
-      statsBox.hidden = !stats.width;
-      statsBox.textContent = [
-        "HTTP",
-        stats.width && stats.height ? stats.width + "×" + stats.height : "—",
-        stats.fps + " fps",
-        formatRate(stats.bitrate),
-        stats.latencyS === null ? "" : "buffer " + stats.latencyS + " s",
-      ].join(" · ");
-    }
+  }
+
+  // The overlay: which path plays, the picture, and one figure of that path.
+  function showStats(path, hidden, stats, last) {
+    if (!statsBox) return;
+    statsBox.hidden = hidden;
+    statsBox.textContent = [
+      path,
+      stats.width && stats.height ? stats.width + "×" + stats.height : "—",
+      stats.fps + " fps",
+      formatRate(stats.bitrate),
+      last,
+    ].join(" · ");
   }
 
   function readStats() {
@@ -497,23 +511,10 @@
         if (pair && typeof pair.currentRoundTripTime === "number")
           stats.rttMs = Math.round(pair.currentRoundTripTime * 1000);
         player.stats = stats;
-        if (stats.framesDecoded > lastFrames) {
-          lastFrames = stats.framesDecoded;
-          lastFrameAt = now;
-          if (player.state !== "playing") setState("playing", "");
-        } else if (player.state === "playing" && now - lastFrameAt > STALL_MS) {
-          setState("stalled", "no video from the camera, waiting…");
-        }
-        if (statsBox) {
-          statsBox.hidden = !inbound;
-          statsBox.textContent = [
-            "WebRTC",
-            stats.width && stats.height ? stats.width + "×" + stats.height : "—",
-            stats.fps + " fps",
-            formatRate(stats.bitrate),
-            stats.rttMs === null ? "RTT —" : "RTT " + stats.rttMs + " ms",
-          ].join(" · ");
-        }
+        var advancing = stats.framesDecoded > lastFrames;
+        if (advancing) lastFrames = stats.framesDecoded;
+        showProgress(advancing, now);
+        showStats("WebRTC", !inbound, stats, stats.rttMs === null ? "RTT —" : "RTT " + stats.rttMs + " ms");
       })
       .catch(function () {});
   }
