@@ -20,6 +20,8 @@ import {
   startBenchNodeRed,
 } from "./bench-node-red";
 import { CAMERA_720P, CAMERA_720P_4M, describeProbe, ensureProbedClip } from "./clips";
+import { type DisplayDelayResult, measureDisplayDelay } from "./display";
+import type { DisplaySummary } from "./display-stats";
 import {
   addJanusInterface,
   JANUS_ADDRESS,
@@ -84,6 +86,9 @@ const WINDOW_MS = QUICK ? 3000 : 10_000;
 const SETTLE_MS = QUICK ? 1500 : 3000;
 const TTFF_JOINS = QUICK ? 4 : 20;
 const STEADY_S = QUICK ? 5 : 60;
+/** The display-delay section: both pages playing this long, then frames counted for so long. */
+const DISPLAY_WARMUP_S = QUICK ? 2 : 5;
+const DISPLAY_S = QUICK ? 5 : 20;
 const CAMERAS = 16;
 /**
  * Delivery counts the frames whose first packet left at least this long after the window opened and
@@ -531,6 +536,8 @@ interface Results {
   /** webrtc-out's SRTP and send alone, at the stream's rate (send-floor.ts). */
   floor: { rows: FloorRow[]; packetsPerSecond: number; payloadBytes: number } | undefined;
   ttff: { fastStart: TimeToFirstFrameResult; noFastStart: TimeToFirstFrameResult } | undefined;
+  /** Arrival at webrtc-out → display in Chromium, WebRTC and the fMP4 fallback at once (display.ts). */
+  display: DisplayDelayResult | undefined;
   cameras:
     | {
         cameras: number;
@@ -555,6 +562,7 @@ async function main(): Promise<void> {
     janus: undefined,
     floor: undefined,
     ttff: undefined,
+    display: undefined,
     cameras: undefined,
   };
   const clip = await ensureProbedClip(CAMERA_720P, log);
@@ -627,6 +635,27 @@ async function main(): Promise<void> {
         }
       };
       results.ttff = { fastStart: await measure(true), noFastStart: await measure(false) };
+    }
+    if (!SKIP.has("display")) {
+      const nodeRed = await startBenchNodeRed({
+        flows: productFlow([cameraUrl], false),
+        nodeFlags: NODE_FLAGS,
+        recordArrivals: true,
+      });
+      try {
+        const base = `http://127.0.0.1:${nodeRed.port}`;
+        await streamsReceiving(base, ["/cam1"]);
+        results.display = await measureDisplayDelay({
+          baseUrl: base,
+          path: "/cam1",
+          arrivals: () => nodeRed.arrivals(),
+          warmupSeconds: DISPLAY_WARMUP_S,
+          seconds: DISPLAY_S,
+          log,
+        });
+      } finally {
+        await nodeRed.stop();
+      }
     }
   } finally {
     await camera.close();
@@ -891,6 +920,8 @@ function report(r: Results): string {
     ]);
   }
 
+  if (r.display) displaySection(r.display, parts);
+
   if (r.product) {
     const { rows, idle, afterLeave } = r.product;
     const points = [
@@ -960,6 +991,42 @@ function report(r: Results): string {
 }
 
 type ProductRows = NonNullable<Results["product"]>;
+
+/** The fMP4 fallback's delay beside WebRTC's, the same frames of the same camera, same run. */
+function displaySection(d: DisplayDelayResult, parts: string[]): void {
+  const cell = (s: DisplaySummary) => `${s.p50} / ${s.p95} / ${s.max}`;
+  parts.push(
+    "",
+    `10. Display delay — a frame's arrival at webrtc-out → on screen in headless Chromium (the player page, rVFC), WebRTC and ?mode=mse side by side, ${d.seconds} s`,
+  );
+  parts.push(
+    renderTable(
+      [
+        "path",
+        "→ expected display ms p50/p95/max",
+        "→ to compositor ms p50/p95/max",
+        "frames shown",
+        "unmatched",
+      ],
+      (
+        [
+          ["WebRTC", d.webrtc],
+          ["fMP4 (MSE)", d.mse],
+        ] as const
+      ).map(([name, path]) => [
+        name,
+        cell(path.toDisplay),
+        cell(path.toPresented),
+        String(path.displayed),
+        String(path.unmatched),
+      ]),
+    ),
+  );
+  const diff = (q: "p50" | "p95" | "max") => (d.mse.toDisplay[q] - d.webrtc.toDisplay[q]).toFixed(1);
+  parts.push(
+    `fMP4 − WebRTC (to expected display): p50 ${diff("p50")} ms, p95 ${diff("p95")} ms, max ${diff("max")} ms`,
+  );
+}
 
 /** "" for a valid row, else why it is not. */
 const validity = (row: LoadRow): string =>
