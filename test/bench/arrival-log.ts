@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import type { ArrivalSnapshot } from "./display-stats";
+import { type ArrivalSnapshot, clockOffsetMs } from "./display-stats";
 
 /** A minute of 30 fps video: more than the display section records. */
 const DEFAULT_CAPACITY = 1800;
@@ -33,6 +33,7 @@ export class ArrivalLog {
       firstKeyframe: this.firstKeyframe,
       arrivals: [...this.arrivals],
       keyframes: [...this.keyframes],
+      clockOffsetMs: clockOffsetMs(Date.now, () => performance.timeOrigin + performance.now()),
     };
   }
 }

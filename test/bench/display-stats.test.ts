@@ -4,6 +4,7 @@ import { ArrivalLog, type NodeRedHooks, recordWebrtcOutArrivals } from "./arriva
 import {
   type ArrivalSnapshot,
   anchorsOnKeyframe,
+  clockOffsetMs,
   displaySummary,
   firstDecodeTime,
   frameDelays,
@@ -38,9 +39,11 @@ describe("display delay: mapping a shown frame to its arrival", () => {
         [4000, 5_000_033],
       ],
       keyframes: [1000],
+      clockOffsetMs: 0,
     };
     const page = {
       timeOrigin: 4_999_000,
+      clockOffsetMs: 0,
       frames: [
         frame({ rtpTimestamp: 1000, expected: 1010, presented: 1005 }),
         frame({ rtpTimestamp: 1000, expected: 1050, presented: 1040 }),
@@ -57,6 +60,7 @@ describe("display delay: mapping a shown frame to its arrival", () => {
     });
     const mse = {
       timeOrigin: 4_999_000,
+      clockOffsetMs: 0,
       frames: [
         frame({ mediaTime: 0, expected: 1200, presented: 1190 }),
         frame({ mediaTime: 1 / 30, expected: 1233, presented: 1220 }),
@@ -68,6 +72,40 @@ describe("display delay: mapping a shown frame to its arrival", () => {
       displayed: 2,
       unmatched: 0,
     });
+  });
+
+  it("puts both processes on Date.now()'s clock: each performance clock less its offset", () => {
+    const arrivals: ArrivalSnapshot = {
+      firstKeyframe: 0,
+      arrivals: [[0, 1000]],
+      keyframes: [0],
+      clockOffsetMs: 1.5,
+    };
+    const page = {
+      timeOrigin: 900,
+      clockOffsetMs: -2,
+      frames: [frame({ rtpTimestamp: 0, expected: 110, presented: 100 })],
+    };
+    // Arrived at 998.5 on the wall clock, shown at 1012 and handed on at 1002.
+    assert.deepEqual(frameDelays(page, arrivals, webrtcTimestamp).toDisplayMs, [13.5]);
+    assert.deepEqual(frameDelays(page, arrivals, webrtcTimestamp).toPresentedMs, [3.5]);
+  });
+
+  it("measures a performance clock's offset from Date.now() where Date.now() has just ticked", () => {
+    // A wall clock in whole ms, and a performance clock 0.25 ms ahead of the true time, read 0.1 ms apart.
+    let t = 1_000_000.05;
+    const dateNow = () => Math.floor(t);
+    const performanceEpoch = () => {
+      t += 0.1;
+      return t + 0.25;
+    };
+    const wall = () => {
+      t += 0.1;
+      return dateNow();
+    };
+    const offset = clockOffsetMs(wall, performanceEpoch, 5);
+    // Read within 0.2 ms of the tick: 0.25 plus at most that.
+    assert.ok(offset >= 0.25 && offset <= 0.45 + 1e-9, `offset ${offset}`);
   });
 
   it("summarises delays by nearest rank: p50, p95, max", () => {
@@ -102,6 +140,7 @@ describe("display delay: mapping a shown frame to its arrival", () => {
       firstKeyframe: 500,
       arrivals: [],
       keyframes: [500, 500 + 180_000],
+      clockOffsetMs: 0,
     };
     assert.equal(anchorsOnKeyframe(180_000, arrivals), true);
     // One frame off: the anchor (first keyframe) is wrong, or the muxer's timeline is not the RTP's.
@@ -117,7 +156,8 @@ describe("ArrivalLog and its Node-RED hook", () => {
     log.record(200, true, 2);
     log.record(200, false, 3);
     log.record(300, true, 4);
-    assert.deepEqual(log.snapshot(), {
+    const { clockOffsetMs: offset, ...rest } = log.snapshot();
+    assert.deepEqual(rest, {
       firstKeyframe: 200,
       arrivals: [
         [200, 2],
@@ -125,6 +165,8 @@ describe("ArrivalLog and its Node-RED hook", () => {
       ],
       keyframes: [200, 300],
     });
+    // This process's performance clock and its wall clock: well within a millisecond of each other here.
+    assert.ok(Math.abs(offset) < 5, `offset ${offset}`);
     log.record(400, false, 5);
     assert.deepEqual(log.snapshot().keyframes, [300]);
     assert.equal(log.snapshot().firstKeyframe, 200);

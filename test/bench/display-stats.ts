@@ -13,6 +13,8 @@ export interface ArrivalSnapshot {
   readonly arrivals: readonly (readonly [number, number])[];
   /** Of those, the keyframes' timestamps. */
   readonly keyframes: readonly number[];
+  /** The process's performance clock (on the epoch) minus its Date.now(), ms (clockOffsetMs). */
+  readonly clockOffsetMs: number;
 }
 
 /** What requestVideoFrameCallback told the page of one frame; times in the page's performance clock, ms. */
@@ -30,7 +32,28 @@ export interface DisplayedFrame {
 /** One page's frames, and its clock's origin (epoch ms) to bring them onto the probe's clock. */
 export interface PageFrames {
   readonly timeOrigin: number;
+  /** The page's performance clock (timeOrigin + now()) minus its Date.now(), ms (clockOffsetMs). */
+  readonly clockOffsetMs: number;
   readonly frames: readonly DisplayedFrame[];
+}
+
+/**
+ * How far a process's performance clock, put on the epoch with performance.timeOrigin, is from the
+ * system's wall clock (Date.now()), ms. Each process fixes its timeOrigin once, and a browser's and
+ * Node's can disagree by a millisecond or more: the delays are taken on Date.now()'s clock, which both
+ * read from the one system clock. Read right after Date.now() ticks, where its truncation is nil; the
+ * median of `ticks` such readings.
+ */
+export function clockOffsetMs(dateNow: () => number, performanceEpoch: () => number, ticks = 9): number {
+  const offsets: number[] = [];
+  let last = dateNow();
+  while (offsets.length < ticks) {
+    const now = dateNow();
+    if (now === last) continue;
+    offsets.push(performanceEpoch() - now);
+    last = now;
+  }
+  return quantile(offsets, 0.5);
 }
 
 /**
@@ -84,8 +107,11 @@ export function frameDelays(
       unmatched++;
       continue;
     }
-    toDisplayMs.push(page.timeOrigin + frame.expectedDisplayTime - at);
-    toPresentedMs.push(page.timeOrigin + frame.presentationTime - at);
+    // Both on Date.now()'s clock: each side's performance clock less its offset.
+    const arrived = at - arrivals.clockOffsetMs;
+    const origin = page.timeOrigin - page.clockOffsetMs;
+    toDisplayMs.push(origin + frame.expectedDisplayTime - arrived);
+    toPresentedMs.push(origin + frame.presentationTime - arrived);
   }
   return { toDisplayMs, toPresentedMs, displayed: seen.size, unmatched };
 }

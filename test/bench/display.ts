@@ -42,6 +42,12 @@ export interface DisplayDelayResult {
   readonly webrtc: PathDelay;
   readonly mse: PathDelay;
   readonly seconds: number;
+  /** Each process's performance clock less Date.now(), ms: what the delays were corrected by. */
+  readonly clockOffsetsMs: {
+    readonly nodeRed: number;
+    readonly webrtcPage: number;
+    readonly msePage: number;
+  };
 }
 
 /*
@@ -69,9 +75,19 @@ const PAGE_SCRIPT = `(() => {
       on = true;
       video.requestVideoFrameCallback(onFrame);
     },
+    // As display-stats.ts clockOffsetMs: the performance clock less Date.now(), read as Date.now() ticks.
     stop() {
       on = false;
-      return { timeOrigin: performance.timeOrigin, frames: frames.splice(0) };
+      const offsets = [];
+      let last = Date.now();
+      while (offsets.length < 9) {
+        const now = Date.now();
+        if (now === last) continue;
+        offsets.push(performance.timeOrigin + performance.now() - now);
+        last = now;
+      }
+      offsets.sort((a, b) => a - b);
+      return { timeOrigin: performance.timeOrigin, clockOffsetMs: offsets[4], frames: frames.splice(0) };
     },
   };
 })()`;
@@ -156,7 +172,13 @@ export async function measureDisplayDelay(opts: DisplayDelayOptions): Promise<Di
       webrtc: pathDelay(frameDelays(webrtcFrames, arrivals, webrtcTimestamp)),
       mse: pathDelay(frameDelays(mseFrames, arrivals, mseTimestamp(arrivals.firstKeyframe))),
       seconds: opts.seconds,
+      clockOffsetsMs: {
+        nodeRed: arrivals.clockOffsetMs,
+        webrtcPage: webrtcFrames.clockOffsetMs,
+        msePage: mseFrames.clockOffsetMs,
+      },
     };
+    log(`display: clocks' offsets from Date.now() ${JSON.stringify(result.clockOffsetsMs)} ms`);
     for (const [name, delay] of [
       ["webrtc", result.webrtc],
       ["mse", result.mse],
