@@ -4,6 +4,7 @@ import { ArrivalLog, type NodeRedHooks, recordWebrtcOutArrivals } from "./arriva
 import {
   type ArrivalSnapshot,
   anchorsOnKeyframe,
+  bufferedAheadMs,
   clockOffsetMs,
   displaySummary,
   firstDecodeTime,
@@ -106,6 +107,14 @@ describe("display delay: mapping a shown frame to its arrival", () => {
     const offset = clockOffsetMs(wall, performanceEpoch, 5);
     // Read within 0.2 ms of the tick: 0.25 plus at most that.
     assert.ok(offset >= 0.25 && offset <= 0.45 + 1e-9, `offset ${offset}`);
+  });
+
+  it("takes the MSE player's lag behind its newest buffered frame from the frames that have it", () => {
+    const at = (bufferedAhead?: number) => ({ ...frame({ expected: 0, presented: 0 }), bufferedAhead });
+    assert.deepEqual(
+      bufferedAheadMs({ timeOrigin: 0, clockOffsetMs: 0, frames: [at(0.25), at(), at(0.1)] }),
+      [250, 100],
+    );
   });
 
   it("summarises delays by nearest rank: p50, p95, max", () => {

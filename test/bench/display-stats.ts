@@ -27,6 +27,8 @@ export interface DisplayedFrame {
   readonly expectedDisplayTime: number;
   /** When the frame was handed to the compositor. */
   readonly presentationTime: number;
+  /** MSE: the end of the video's last buffered range less mediaTime, s. */
+  readonly bufferedAhead?: number | undefined;
 }
 
 /** One page's frames, and its clock's origin (epoch ms) to bring them onto the probe's clock. */
@@ -114,6 +116,13 @@ export function frameDelays(
     toPresentedMs.push(origin + frame.presentationTime - arrived);
   }
   return { toDisplayMs, toPresentedMs, displayed: seen.size, unmatched };
+}
+
+/** How far ahead of each frame shown the buffer reached, ms (frames the page gave it for). */
+export function bufferedAheadMs(page: PageFrames): number[] {
+  return page.frames.flatMap((frame) =>
+    frame.bufferedAhead === undefined ? [] : [frame.bufferedAhead * 1000],
+  );
 }
 
 /** Delays in ms: median, 95th percentile, largest, and how many. */

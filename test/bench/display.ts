@@ -4,6 +4,7 @@ import { waitFor } from "../helpers/wait";
 import {
   type ArrivalSnapshot,
   anchorsOnKeyframe,
+  bufferedAheadMs,
   type DisplaySummary,
   displaySummary,
   type FrameDelays,
@@ -36,6 +37,8 @@ export interface PathDelay {
   /** Frames displayed in the window, and of them those whose arrival was not found. */
   readonly displayed: number;
   readonly unmatched: number;
+  /** MSE only: how far the newest buffered frame was ahead of the one shown, ms (the player's live lag). */
+  readonly bufferedAheadMs?: DisplaySummary;
 }
 
 export interface DisplayDelayResult {
@@ -67,6 +70,7 @@ const PAGE_SCRIPT = `(() => {
       mediaTime: meta.mediaTime,
       expectedDisplayTime: meta.expectedDisplayTime,
       presentationTime: meta.presentationTime,
+      bufferedAhead: video.buffered.length > 0 ? video.buffered.end(video.buffered.length - 1) - meta.mediaTime : undefined,
     });
     video.requestVideoFrameCallback(onFrame);
   };
@@ -127,12 +131,14 @@ async function liveDecodeTime(url: string): Promise<number> {
   }
 }
 
-function pathDelay(delays: FrameDelays): PathDelay {
+function pathDelay(delays: FrameDelays, page: PageFrames): PathDelay {
+  const ahead = bufferedAheadMs(page);
   return {
     toDisplay: displaySummary(delays.toDisplayMs),
     toPresented: displaySummary(delays.toPresentedMs),
     displayed: delays.displayed,
     unmatched: delays.unmatched,
+    ...(ahead.length > 0 ? { bufferedAheadMs: displaySummary(ahead) } : {}),
   };
 }
 
@@ -169,8 +175,8 @@ export async function measureDisplayDelay(opts: DisplayDelayOptions): Promise<Di
           `(first keyframe ${arrivals.firstKeyframe}): the MSE frames cannot be matched to their arrivals`,
       );
     const result: DisplayDelayResult = {
-      webrtc: pathDelay(frameDelays(webrtcFrames, arrivals, webrtcTimestamp)),
-      mse: pathDelay(frameDelays(mseFrames, arrivals, mseTimestamp(arrivals.firstKeyframe))),
+      webrtc: pathDelay(frameDelays(webrtcFrames, arrivals, webrtcTimestamp), webrtcFrames),
+      mse: pathDelay(frameDelays(mseFrames, arrivals, mseTimestamp(arrivals.firstKeyframe)), mseFrames),
       seconds: opts.seconds,
       clockOffsetsMs: {
         nodeRed: arrivals.clockOffsetMs,
