@@ -3,6 +3,8 @@ import { type AddressInfo, Socket } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { GCProfiler } from "node:v8";
 import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
+import { ArrivalLog, type NodeRedHooks, recordWebrtcOutArrivals } from "./arrival-log";
+import type { ArrivalSnapshot } from "./display-stats";
 import type { ViewerTraces } from "./protocol";
 import { SendTrace } from "./send-trace";
 
@@ -233,12 +235,26 @@ function listen(server: Server): Promise<number> {
 }
 
 /**
- * Starts the probe in this process on 127.0.0.1 at a free port. Its server is unref'd: it never
- * keeps the process alive (Node-RED exits on SIGINT as it would without it).
+ * Node-RED's hooks API in this process: red.js (the main module) loaded lib/red.js before it
+ * read the settings file that starts the probe.
  */
-export async function startMetricsProbe(): Promise<MetricsProbe> {
+function nodeRedHooks(): NodeRedHooks {
+  const red = require.main?.require("./lib/red.js") as { hooks?: NodeRedHooks } | undefined;
+  if (red?.hooks === undefined) throw new Error("not in a Node-RED process: no RED.hooks");
+  return red.hooks;
+}
+
+/**
+ * Starts the probe in this process on 127.0.0.1 at a free port. Its server is unref'd: it never
+ * keeps the process alive (Node-RED exits on SIGINT as it would without it). With `arrivals`, it
+ * records when webrtc-out receives each video frame (GET /arrivals): a messaging hook, which every
+ * message then passes through, so only the sections that read it ask for it.
+ */
+export async function startMetricsProbe(opts: { arrivals?: boolean } = {}): Promise<MetricsProbe> {
   const metricsWindow = new MetricsWindow();
   const profiler = new CpuProfiler();
+  const arrivals = opts.arrivals === true ? new ArrivalLog() : undefined;
+  const stopArrivals = arrivals === undefined ? () => {} : recordWebrtcOutArrivals(nodeRedHooks(), arrivals);
   const server = createServer((req, res) => {
     const reply = (status: number, body: unknown): void => {
       if (body === undefined) {
@@ -251,6 +267,10 @@ export async function startMetricsProbe(): Promise<MetricsProbe> {
     req.resume();
     req.once("end", () => {
       if (answerMetrics(metricsWindow, req.method, req.url, reply)) return;
+      if (req.method === "GET" && req.url === "/arrivals" && arrivals !== undefined) {
+        reply(200, arrivals.snapshot());
+        return;
+      }
       if (req.method === "POST" && req.url === "/profile/start") {
         profiler.start().then(
           () => reply(204, undefined),
@@ -275,6 +295,7 @@ export async function startMetricsProbe(): Promise<MetricsProbe> {
     close: () =>
       new Promise<void>((resolve) => {
         metricsWindow.close();
+        stopArrivals();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -286,9 +307,9 @@ const PROBE_LINE = "bench metrics probe on http://127.0.0.1:";
 const PROBE_PORT = /bench metrics probe on http:\/\/127\.0\.0\.1:(\d+)/;
 
 /** Code for the settings file: starts the probe (compiled from this module) as Node-RED loads its settings. */
-function probeStarter(): string {
+function probeStarter(arrivals: boolean): string {
   return (
-    `require(${JSON.stringify(__filename)}).startMetricsProbe().then(\n` +
+    `require(${JSON.stringify(__filename)}).startMetricsProbe({ arrivals: ${arrivals} }).then(\n` +
     `  (probe) => console.log(${JSON.stringify(PROBE_LINE)} + probe.port),\n` +
     `  (error) => console.error("bench metrics probe failed: " + error.message),\n` +
     ");\n"
@@ -359,6 +380,8 @@ export interface BenchNodeRedOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** settings.js `webrtcOut` (the shared ICE port's settings, for one); Node-RED's defaults without. */
   readonly webrtcOut?: Readonly<Record<string, unknown>>;
+  /** Record when webrtc-out receives each video frame, for arrivals(). Default false. */
+  readonly recordArrivals?: boolean;
 }
 
 export interface BenchNodeRed extends MetricsClient {
@@ -367,6 +390,8 @@ export interface BenchNodeRed extends MetricsClient {
   readonly pid: number | undefined;
   /** The probe's base URL: GET /metrics, POST /reset. */
   readonly metricsBase: string;
+  /** When webrtc-out received each video frame (recordArrivals only). */
+  arrivals(): Promise<ArrivalSnapshot>;
   /** Everything Node-RED printed so far. */
   output(): string;
   /** Stops Node-RED (flows closed, then exit); its exit code. */
@@ -374,8 +399,12 @@ export interface BenchNodeRed extends MetricsClient {
 }
 
 /** Settings as users have them (editor on, httpNode at the root), plus the probe. */
-function benchSettings(logLevel: string, webrtcOut: Readonly<Record<string, unknown>> | undefined): string {
-  return `${probeStarter()}
+function benchSettings(
+  logLevel: string,
+  webrtcOut: Readonly<Record<string, unknown>> | undefined,
+  arrivals: boolean,
+): string {
+  return `${probeStarter(arrivals)}
 module.exports = {
   uiHost: "127.0.0.1",
   flowFile: "flows.json",
@@ -407,7 +436,7 @@ export async function startBenchNodeRed(opts: BenchNodeRedOptions): Promise<Benc
   const nodeRed = await startNodeRed(
     {
       runtime: opts.runtime ?? "node-red",
-      settings: benchSettings(opts.logLevel ?? "info", opts.webrtcOut),
+      settings: benchSettings(opts.logLevel ?? "info", opts.webrtcOut, opts.recordArrivals === true),
       flows: opts.flows,
       nodeArgs: [...(opts.exposeGc === false ? [] : ["--expose-gc"]), ...(opts.nodeFlags ?? [])],
       ...(opts.env === undefined ? {} : { env: opts.env }),
@@ -427,6 +456,11 @@ export async function startBenchNodeRed(opts: BenchNodeRedOptions): Promise<Benc
     port: nodeRed.port,
     pid: nodeRed.pid,
     metricsBase,
+    async arrivals() {
+      const res = await fetch(`${metricsBase}/arrivals`);
+      if (!res.ok) throw new Error(`GET ${metricsBase}/arrivals: ${res.status} (recordArrivals not set?)`);
+      return (await res.json()) as ArrivalSnapshot;
+    },
     output: () => nodeRed.output(),
     stop: () => nodeRed.stop(),
   };

@@ -21,6 +21,8 @@ import {
   startBenchNodeRed,
 } from "./bench-node-red";
 import { CAMERA_720P, CAMERA_720P_4M, describeProbe, ensureProbedClip } from "./clips";
+import { type DisplayDelayResult, measureDisplayDelay } from "./display";
+import type { DisplaySummary } from "./display-stats";
 import {
   addJanusInterface,
   JANUS_ADDRESS,
@@ -87,6 +89,9 @@ const WINDOW_MS = QUICK ? 3000 : 10_000;
 const SETTLE_MS = QUICK ? 1500 : 3000;
 const TTFF_JOINS = QUICK ? 4 : 20;
 const STEADY_S = QUICK ? 5 : 60;
+/** The display-delay section: both pages playing this long, then frames counted for so long. */
+const DISPLAY_WARMUP_S = QUICK ? 2 : 5;
+const DISPLAY_S = QUICK ? 5 : 20;
 const CAMERAS = 16;
 /** Snapshot requests, each after a random pause of up to one GOP (2 s): random GOP phases. */
 const SNAPSHOT_REQUESTS = QUICK ? 5 : 20;
@@ -546,6 +551,8 @@ interface Results {
   snapshot: SnapshotRow | undefined;
   /** createClipWriter to disk in a process of its own, fed at the frame rate (recorder.ts). */
   recorder: { kbps: number; source: string; rows: RecorderRow[] } | undefined;
+  /** Arrival at webrtc-out → display in Chromium, WebRTC and the fMP4 fallback at once (display.ts). */
+  display: DisplayDelayResult | undefined;
   cameras:
     | {
         cameras: number;
@@ -572,6 +579,7 @@ async function main(): Promise<void> {
     ttff: undefined,
     snapshot: undefined,
     recorder: undefined,
+    display: undefined,
     cameras: undefined,
   };
   const clip = await ensureProbedClip(CAMERA_720P, log);
@@ -657,6 +665,27 @@ async function main(): Promise<void> {
       log(
         `snapshot: ${JSON.stringify(results.snapshot)}; ms/frames decoded in request order ${latency.samples.map((ms, i) => `${ms.toFixed(0)}/${latency.frames[i]}`).join(" ")}`,
       );
+    }
+    if (!SKIP.has("display")) {
+      const nodeRed = await startBenchNodeRed({
+        flows: productFlow([cameraUrl], false),
+        nodeFlags: NODE_FLAGS,
+        recordArrivals: true,
+      });
+      try {
+        const base = `http://127.0.0.1:${nodeRed.port}`;
+        await streamsReceiving(base, ["/cam1"]);
+        results.display = await measureDisplayDelay({
+          baseUrl: base,
+          path: "/cam1",
+          arrivals: () => nodeRed.arrivals(),
+          warmupSeconds: DISPLAY_WARMUP_S,
+          seconds: DISPLAY_S,
+          log,
+        });
+      } finally {
+        await nodeRed.stop();
+      }
     }
   } finally {
     await camera.close();
@@ -943,6 +972,8 @@ function report(r: Results): string {
     ]);
   }
 
+  if (r.display) displaySection(r.display, parts);
+
   if (r.product) {
     const { rows, idle, afterLeave } = r.product;
     const points = [
@@ -1073,6 +1104,42 @@ function recorderSection(r: NonNullable<Results["recorder"]>, parts: string[]): 
         String(row.dropped),
       ]),
     ),
+  );
+}
+
+/** The fMP4 fallback's delay beside WebRTC's, the same frames of the same camera, same run. */
+function displaySection(d: DisplayDelayResult, parts: string[]): void {
+  const cell = (s: DisplaySummary) => `${s.p50} / ${s.p95} / ${s.max}`;
+  parts.push(
+    "",
+    `12. Display delay — a frame's arrival at webrtc-out → on screen in headless Chromium (the player page, rVFC), WebRTC and ?mode=mse side by side, ${d.seconds} s`,
+  );
+  parts.push(
+    renderTable(
+      [
+        "path",
+        "→ expected display ms p50/p95/max",
+        "→ to compositor ms p50/p95/max",
+        "frames shown",
+        "unmatched",
+      ],
+      (
+        [
+          ["WebRTC", d.webrtc],
+          ["fMP4 (MSE)", d.mse],
+        ] as const
+      ).map(([name, path]) => [
+        name,
+        cell(path.toDisplay),
+        cell(path.toPresented),
+        String(path.displayed),
+        String(path.unmatched),
+      ]),
+    ),
+  );
+  const diff = (q: "p50" | "p95" | "max") => (d.mse.toDisplay[q] - d.webrtc.toDisplay[q]).toFixed(1);
+  parts.push(
+    `fMP4 − WebRTC (to expected display): p50 ${diff("p50")} ms, p95 ${diff("p95")} ms, max ${diff("max")} ms`,
   );
 }
 
