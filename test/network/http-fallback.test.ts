@@ -15,7 +15,7 @@ import {
   webrtcOutNode,
 } from "../helpers/network-peers";
 import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
-import { freePort, requireTool } from "../helpers/tools";
+import { requireTool } from "../helpers/tools";
 
 // Issue 21, the HTTP fallback where WebRTC cannot pass: the viewer reaches nothing but a reverse proxy's
 // HTTP port. Hosts are namespaces this file makes (test/helpers/netns.ts):
@@ -33,6 +33,7 @@ const RELAY = "10.80.0.2";
 const ROUTER = "10.80.0.1";
 const VIEWER = "10.80.1.2";
 const ICE_PORT = 8189;
+const PROXY_PORT = 8080;
 const SIZE = { width: 1280, height: 720 };
 const LAB_NET = "10.80.0.0/16";
 
@@ -160,8 +161,8 @@ describe("network: only a reverse proxy's HTTP port reachable, the player falls 
       settings: relaySettings(`webrtcOut: { icePort: ${ICE_PORT}, iceTcp: true },`),
       flows: [TAB, cameraNode(camera.url, ["out-cam"]), webrtcOutNode("out-cam", "cam")],
     });
-    // A fresh namespace has every port free; freePort() just picks one unlike Node-RED's.
-    const proxyPort = await freePort();
+    // Free in the relay's new namespace, where the camera and Node-RED took ephemeral ports (32768 up).
+    const proxyPort = PROXY_PORT;
     proxy = await startNginx(lab, relay, proxyPort, `http://127.0.0.1:${nodeRed.port}`);
     lab.nft(router, routerRules(proxyPort));
     base = `http://${RELAY}:${proxyPort}`;
