@@ -23,6 +23,9 @@ packages=(
   python3-aiortc python3-av firefox-esr
   # the bench's other server beside the product (test/bench/janus.ts): Janus, run as the bench's own process
   janus
+  # the HTTP fallback's reverse proxy (test/network/http-fallback.test.ts): nginx, run as the test's own
+  # process with its own config
+  nginx
 )
 
 missing=()
@@ -44,9 +47,13 @@ $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-rec
 
 # Janus runs only as the bench's own process, with its own config: not as the system's service the
 # package enables (on a machine without systemd, invoke-rc.d may already have kept it from starting).
-if [[ " ${missing[*]} " == *" janus "* ]] && command -v systemctl >/dev/null; then
-  $sudo systemctl disable --now janus.service >/dev/null 2>&1 || true
-fi
+# nginx likewise: the test starts its own with its own prefix, and the package's service (port 80) must
+# not run beside it.
+for service in janus nginx; do
+  if [[ " ${missing[*]} " == *" $service "* ]] && command -v systemctl >/dev/null; then
+    $sudo systemctl disable --now "$service.service" >/dev/null 2>&1 || true
+  fi
+done
 
 # Debian's python3 must see GStreamer's RTSP server, whatever python3 comes first on PATH.
 /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer" ||

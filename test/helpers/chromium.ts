@@ -56,6 +56,8 @@ export interface ChromiumOptions {
    * Playwright talks to it over a pipe, which `ip netns exec` passes on. Default this process's namespace.
    */
   readonly namespace?: string;
+  /** More command-line switches, after CHROMIUM_ARGS. */
+  readonly args?: readonly string[];
 }
 
 /**
@@ -86,7 +88,7 @@ export async function launchChromium(options: ChromiumOptions = {}): Promise<Lau
   const browser = await chromium
     .launch({
       executablePath: wrapper?.executable ?? requireTool("chromium"),
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
       headless: true,
     })
     .catch((err: unknown) => {

@@ -1,6 +1,6 @@
 import "./loopback-namespace";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Page } from "playwright-core";
@@ -119,6 +119,93 @@ function collect(child: ChildProcess): () => string {
   child.stdout?.on("data", take);
   child.stderr?.on("data", take);
   return () => text;
+}
+
+// ---- nginx ---------------------------------------------------------------------------------------------
+
+export interface ReverseProxy {
+  /** The port it listens on, on every address of its namespace. */
+  readonly port: number;
+  /** Its access log so far (the requests it passed on, with their status). */
+  accessLog(): string;
+  /** Its error log and what it printed. */
+  output(): string;
+}
+
+/**
+ * nginx's configuration as a user puts Node-RED behind it: proxy_pass with the Host and X-Forwarded-For
+ * headers and nothing tuned for streaming (proxy_buffering stays on: the fMP4 response's
+ * X-Accel-Buffering header turns it off for that response alone). Its pid, logs and temporary files
+ * in `folder`, so that it needs nothing of the system's nginx.
+ */
+export function nginxConfig(folder: string, port: number, upstream: string): string {
+  return `worker_processes 1;
+pid ${folder}/nginx.pid;
+error_log ${folder}/error.log info;
+events { worker_connections 256; }
+http {
+  access_log ${folder}/access.log;
+  client_body_temp_path ${folder}/client_body;
+  proxy_temp_path ${folder}/proxy;
+  fastcgi_temp_path ${folder}/fastcgi;
+  uwsgi_temp_path ${folder}/uwsgi;
+  scgi_temp_path ${folder}/scgi;
+  server {
+    listen ${port};
+    location / {
+      proxy_pass ${upstream};
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }
+}
+`;
+}
+
+/**
+ * Debian's nginx as an ordinary process in `ns` (ended by the lab's destroy(): SIGTERM, nginx's fast
+ * shutdown), in front of `upstream` ("http://127.0.0.1:1880"), with its own prefix, configuration, pid
+ * and logs in a folder of its own (`nginx -p DIR -c DIR/nginx.conf -e DIR/error.log`, no daemon).
+ * Resolves once it listens on `port`.
+ */
+export async function startNginx(
+  lab: NetnsLab,
+  ns: string,
+  port: number,
+  upstream: string,
+): Promise<ReverseProxy> {
+  const folder = mkdtempSync(join(tmpdir(), "nginx-"));
+  // Started as root, nginx runs its worker as nobody: it must reach the temporary folders in here.
+  chmodSync(folder, 0o755);
+  writeFileSync(join(folder, "nginx.conf"), nginxConfig(folder, port, upstream));
+  const child = lab.spawn(
+    ns,
+    requireTool("nginx"),
+    ["-p", folder, "-c", join(folder, "nginx.conf"), "-e", join(folder, "error.log"), "-g", "daemon off;"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const printed = collect(child);
+  const read = (file: string) => {
+    try {
+      return readFileSync(join(folder, file), "utf8");
+    } catch {
+      return "";
+    }
+  };
+  const output = () => `${printed()}${read("error.log")}`;
+  child.once("exit", () => rmSync(folder, { recursive: true, force: true }));
+  const listening = () => {
+    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${output()}`);
+    try {
+      return new RegExp(`:${port}\\b`).test(lab.run(ns, requireTool("ss"), ["-Hltn", `sport = :${port}`]));
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(listening, 10_000, "nginx to listen").catch((err: Error) => {
+    throw new Error(`${err.message}\n${output()}`);
+  });
+  return { port, accessLog: () => read("access.log"), output };
 }
 
 // ---- werift viewers in a child process ----------------------------------------------------------------
