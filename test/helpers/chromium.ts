@@ -21,6 +21,10 @@ export const CHROMIUM_ARGS = [
   "--allow-loopback-in-peer-connection",
   "--disable-features=WebRtcHideLocalIpsWithMdns",
   "--autoplay-policy=no-user-gesture-required",
+  // Chromium looks up Google's hosts in the background whatever the switches above say (caught by the
+  // HTTP-fallback test's guards, sent to the machine's nameserver): every name fails at once here,
+  // before a packet, and the tests' addresses (loopback, their namespaces' 10.x) are used as they are.
+  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.*, EXCLUDE 10.*",
 ];
 
 export interface LaunchedChromium {

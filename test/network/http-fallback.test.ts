@@ -38,13 +38,6 @@ const SIZE = { width: 1280, height: 720 };
 const LAB_NET = "10.80.0.0/16";
 
 /**
- * Chromium looks up Google's update and account hosts in the background despite CHROMIUM_ARGS, as DNS
- * queries to the machine's nameserver, which the guards below caught: here every name fails at once,
- * before a packet is sent, and the lab's addresses (the page's URLs) are used as they are.
- */
-const NO_NAME_LOOKUPS = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 10.80.*";
-
-/**
  * Counts (and drops) what would leave for an address outside loopback and the lab, in `hook`: what a
  * namespace's processes send (output), what reaches the router from the others (prerouting).
  */
@@ -189,7 +182,7 @@ describe("network: only a reverse proxy's HTTP port reachable, the player falls 
   }
 
   it("the page at nginx's address: WebRTC finds no path, the fMP4 fallback plays within 3 s of falling back", async () => {
-    chromium = await launchChromium({ namespace: viewer, args: [NO_NAME_LOOKUPS] });
+    chromium = await launchChromium({ namespace: viewer });
     const context = await chromium.browser.newContext();
     await context.addInitScript(RECORD_PEER_STATES);
     await context.addInitScript(TIME_FALLBACK);
