@@ -14,6 +14,7 @@ import { type AnswerChoice, type CodecPlan, checkAnswer, weriftCodecs } from "./
 import { statusText, WhipError } from "./errors";
 import { whipRequest } from "./http";
 import { type IceServer, iceServersFromLinks } from "./link-header";
+import { resourceUrl } from "./location";
 
 export interface SessionTimeouts {
   /** Each HTTP exchange (POST, DELETE). Default 10 s. */
@@ -140,14 +141,8 @@ export class PublishSession extends EventEmitter<SessionEvents> {
       signal: opts.signal,
     });
     this.throwIfClosed();
-    const location = response.headers.location;
-    if (location !== undefined && location.trim() !== "" && response.status >= 200 && response.status < 300) {
-      try {
-        this.resource = new URL(location.trim(), opts.endpoint);
-      } catch {
-        // Reported below as a missing Location.
-      }
-    }
+    if (response.status >= 200 && response.status < 300)
+      this.resource = resourceUrl(response.headers.location, opts.endpoint);
     if (response.status !== 201)
       throw new WhipError(
         "http-status",
