@@ -14,7 +14,16 @@ const run = promisify(execFile);
 /** What test/setup-install.sh put in .test-artifacts/install while the network was there. */
 const ARTIFACTS = join(packageRoot(), ".test-artifacts", "install");
 const NODE_TYPES = ["rtsp-in", "rtp-fanout", "webrtc-out", "snapshot", "mp4-record", "whip-out"];
-const EXAMPLES = ["alarm-clip", "basic", "camera-wall", "dashboard", "mqtt-alarm", "on-demand", "udp-rtp"];
+const EXAMPLES = [
+  "alarm-clip",
+  "basic",
+  "camera-wall",
+  "dashboard",
+  "mqtt-alarm",
+  "on-demand",
+  "publish-to-sfu",
+  "udp-rtp",
+];
 /** What the palette manager passes to `npm install` (@node-red/registry's installer, Node-RED 4.1 and 5). */
 const PALETTE_ARGS = [
   "install",

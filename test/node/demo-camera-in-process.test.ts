@@ -54,8 +54,15 @@ describe("the examples on the demo URL say what plays and how to switch to a rea
     .map((file) => file.slice(0, -".json".length));
   const onDemo = names.filter((name) => loadExample(name).some((node) => node.url === DEMO_CAMERA_URL));
 
-  it("five examples read the demo URL", () => {
-    assert.deepEqual(onDemo.sort(), ["basic", "camera-wall", "dashboard", "mqtt-alarm", "on-demand"]);
+  it("six examples read the demo URL", () => {
+    assert.deepEqual(onDemo.sort(), [
+      "basic",
+      "camera-wall",
+      "dashboard",
+      "mqtt-alarm",
+      "on-demand",
+      "publish-to-sfu",
+    ]);
   });
 
   for (const name of onDemo) {
