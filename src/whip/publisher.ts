@@ -43,6 +43,12 @@ export interface WhipPublisherOptions {
   readonly stableMs?: number;
   /** Largest response body read. Default 64 KiB. */
   readonly maxBodyBytes?: number;
+  /**
+   * Media starts this long after the connection is up. The server's end of DTLS may still be setting
+   * up its SRTP keys when ours is done: packets sent at once are lost, and no NACK asks for them (they
+   * come before the first it got), so the picture would wait for a PLI. Default 200 ms.
+   */
+  readonly startDelayMs?: number;
   /** Repeated keyframe requests are answered at most this often. Default 500 ms. */
   readonly keyframeAnswerMs?: number;
   readonly pacing?: PacingOptions;
@@ -66,9 +72,6 @@ const DEFAULT_TIMEOUTS: SessionTimeouts = {
   disconnectedMs: 10_000,
   silenceMs: 15_000,
 };
-
-/** Video codecs WHIP can carry as they are (see codecPlan). */
-const PUBLISHED_VIDEO = new Set(["H264", "H265"]);
 
 interface Pipe {
   media: MediaInfo;
@@ -110,6 +113,8 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
   private audio: Pipe | undefined;
   private current: StreamInfo | undefined;
   private plan: CodecPlan | undefined;
+  /** Why the stream cannot be published (nothing WebRTC carries), while that is so. */
+  private planProblem: WhipError | undefined;
   private keyedSession: number | undefined;
   private lastVideoTimestamp: number | undefined;
   private session: PublishSession | undefined;
@@ -125,6 +130,9 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
   private sleepTimer: NodeJS.Timeout | undefined;
   private lastState: WhipStateEvent = { state: "stopped" };
   private lastKeyframeAnswer = Number.NEGATIVE_INFINITY;
+  /** Media waits until then (performance.now()); see startDelayMs. */
+  private mediaFrom = 0;
+  private startTimer: NodeJS.Timeout | undefined;
   private window = { startedAt: performance.now(), bytes: 0 };
   private bitrate = 0;
 
@@ -172,6 +180,8 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     this.loop = this.run().finally(() => {
       this.loop = undefined;
     });
+    const problem = this.planProblem;
+    if (problem !== undefined) this.setState({ state: "error", reason: problem.message, code: problem.code });
   }
 
   /** Ends the publish (its resource DELETEd) and stays stopped until start(). */
@@ -216,7 +226,8 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
 
   private adopt(stream: StreamInfo): void {
     this.current = stream;
-    const video = stream.media.find((m) => m.kind === "video" && PUBLISHED_VIDEO.has(m.codec));
+    // codecPlan leaves out the video codecs it cannot publish, and names them when nothing is left.
+    const video = stream.media.find((m) => m.kind === "video");
     const audio = stream.media.find((m) => m.kind === "audio");
     let plan: CodecPlan | undefined;
     let problem: WhipError | undefined;
@@ -243,8 +254,10 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     this.gop.clear();
     const hadPlan = this.plan !== undefined;
     this.plan = plan;
+    this.planProblem = problem;
     if (problem !== undefined) {
-      this.endSession(problem);
+      if (this.session !== undefined) this.endSession(problem, 0);
+      else if (this.running) this.setState({ state: "error", reason: problem.message, code: problem.code });
       return;
     }
     // A new codec: the session negotiated the old one and must be replaced at once.
@@ -272,7 +285,7 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
       }
       this.gop.push(frame);
       const session = this.session;
-      if (session === undefined) return;
+      if (session === undefined || frame.receivedAt < this.mediaFrom) return;
       if (session.waitingForKeyframe && !frame.keyframe) {
         // Started mid-GOP: the GOP so far goes out at once instead of waiting for the next keyframe.
         if (session.replay(this.gop.framesSinceKeyframe(), undefined))
@@ -283,7 +296,7 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
       this.lastVideoTimestamp = frame.timestamp;
       return;
     }
-    this.session?.send(frame);
+    if (frame.receivedAt >= this.mediaFrom) this.session?.send(frame);
   }
 
   private keyframeRequested(session: PublishSession): void {
@@ -326,6 +339,12 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
       if (plan === undefined || this.endpoint === undefined) return;
       const outcome = await this.publishOnce(this.endpoint, plan);
       if (!this.running) return;
+      const problem = this.planProblem;
+      if (problem !== undefined) {
+        // Nothing to publish until the stream changes: said once, no retries in the meantime.
+        this.setState({ state: "error", reason: problem.message, code: problem.code });
+        continue;
+      }
       if (outcome.lastedMs >= (this.opts.stableMs ?? 10_000)) this.backoff.reset();
       const delay = outcome.delayMs ?? this.backoff.next();
       this.setState({
@@ -396,11 +415,15 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     session.on("keyframeRequest", () => this.keyframeRequested(session));
     this.session = session;
     this.lastVideoTimestamp = undefined;
-    // Starts the picture at once from the GOP so far (the session waits for a keyframe otherwise).
-    if (session.replay(this.gop.framesSinceKeyframe(), undefined)) {
-      const frames = this.gop.framesSinceKeyframe().filter((f) => f.kind === "video");
-      this.lastVideoTimestamp = frames[frames.length - 1]?.timestamp;
-    }
+    const startDelayMs = this.opts.startDelayMs ?? 200;
+    this.mediaFrom = performance.now() + startDelayMs;
+    this.startTimer = setTimeout(() => {
+      // The picture starts from the GOP so far (the session would wait for a keyframe otherwise).
+      if (this.session === session && session.replay(this.gop.framesSinceKeyframe(), undefined)) {
+        const frames = this.gop.framesSinceKeyframe().filter((f) => f.kind === "video");
+        this.lastVideoTimestamp = frames[frames.length - 1]?.timestamp;
+      }
+    }, startDelayMs);
     this.setState({ state: "publishing", media: this.mediaLabel(), codecs: session.codecs });
     const signal = this.abort.signal;
     let onAbort = (): void => {};
@@ -411,6 +434,7 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     });
     const outcome = await Promise.race([ended, stopped]);
     signal.removeEventListener("abort", onAbort);
+    clearTimeout(this.startTimer);
     this.endError = undefined;
     this.session = undefined;
     await session.close();

@@ -349,6 +349,8 @@ export class PublishSession extends EventEmitter<SessionEvents> {
       !first.keyframe
     )
       return false;
+    // A fresh start only where the track has not started yet (or restarts after an overflow).
+    if (afterTimestamp === undefined && !track.waitingForKeyframe) return false;
     const packets = video.reduce((sum, f) => sum + f.packets.length, 0);
     if (!track.fits(packets)) return false;
     // A fresh start ends at the last frame's own timestamp (the live stream continues from it); a

@@ -35,7 +35,9 @@ export type EndpointBehaviour =
   /** A body that is no SDP. */
   | "garbage"
   /** Takes the POST and never answers. */
-  | "never-answer";
+  | "never-answer"
+  /** An answer with the wrong ICE password: every check of the publisher's fails (ICE cannot connect). */
+  | "bad-ice";
 
 export interface WhipEndpointOptions {
   /** Required bearer token; a POST without it gets 401 Unauthorized. */
@@ -251,6 +253,8 @@ export class WhipEndpoint {
     }
     let answerSdp = loopbackCandidatesOnly(pc.localDescription?.sdp ?? "");
     if (this.behaviour === "no-codec") answerSdp = answerSdp.replace(/^m=video \d+/m, "m=video 0");
+    if (this.behaviour === "bad-ice")
+      answerSdp = answerSdp.replace(/^a=ice-pwd:.*$/gm, "a=ice-pwd:0000000000wrongpassword00");
     const publish: Publish = {
       id,
       pc,

@@ -85,7 +85,9 @@ describe("whip-out node (rtsp-in → whip-out → a werift WHIP endpoint)", func
     await waitFor(
       () =>
         statuses.some((s) =>
-          new RegExp(`^publishing to ${host} · H264 480x270 · \\d+ kbps$`).test(s.text ?? ""),
+          new RegExp(`^publishing to ${host} · H264 480x270 · (\\d+ kbps|\\d+\\.\\d Mbps)$`).test(
+            s.text ?? "",
+          ),
         ),
       10_000,
       "the publishing status with its rate",
