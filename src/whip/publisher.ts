@@ -69,7 +69,6 @@ const DEFAULT_TIMEOUTS: SessionTimeouts = {
   requestMs: 10_000,
   gatherMs: 3_000,
   connectMs: 15_000,
-  disconnectedMs: 10_000,
   silenceMs: 15_000,
 };
 

@@ -23,8 +23,6 @@ export interface SessionTimeouts {
   readonly gatherMs: number;
   /** From the answer to a connected peer. Default 15 s. */
   readonly connectMs: number;
-  /** A connection disconnected this long has ended. Default 10 s. */
-  readonly disconnectedMs: number;
   /**
    * Nothing heard from the server (consent responses every 4-6 s, RTCP) this long: it is gone (a
    * crashed or restarted SFU says nothing; werift's own consent expiry waits 30 s). Default 15 s.
@@ -75,7 +73,6 @@ function authorization(token: string | undefined): Record<string, string> {
  */
 export class PublishSession extends EventEmitter<SessionEvents> {
   private closing: Promise<void> | undefined;
-  private disconnectTimer: NodeJS.Timeout | undefined;
   private silenceTimer: NodeJS.Timeout | undefined;
   private videoTrack: ViewerTrack | undefined;
   private audioTrack: ViewerTrack | undefined;
@@ -215,27 +212,14 @@ export class PublishSession extends EventEmitter<SessionEvents> {
     }).then(() => this.watch());
   }
 
-  /** From connected on: ICE failure, consent expiry, a long disconnection or a DTLS end end the publish. */
+  /**
+   * From connected on: ICE failure, consent expiry, silence or a DTLS end end the publish (werift
+   * never reports "disconnected": its consent checks only fail the connection after 30 s).
+   */
   private watch(): void {
     this.connected = true;
     this.pc.connectionStateChange.subscribe((state) => {
       switch (state) {
-        case "connected":
-          clearTimeout(this.disconnectTimer);
-          this.disconnectTimer = undefined;
-          break;
-        case "disconnected":
-          this.disconnectTimer ??= setTimeout(
-            () =>
-              this.end(
-                new WhipError(
-                  "disconnected",
-                  `disconnected for more than ${Math.round(this.opts.timeouts.disconnectedMs / 1000)} s`,
-                ),
-              ),
-            this.opts.timeouts.disconnectedMs,
-          );
-          break;
         case "failed":
           this.end(new WhipError("ice-failed", "ICE failed (consent to send expired)"));
           break;
@@ -369,7 +353,6 @@ export class PublishSession extends EventEmitter<SessionEvents> {
    */
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing;
-    clearTimeout(this.disconnectTimer);
     clearTimeout(this.silenceTimer);
     this.videoTrack?.stop();
     this.audioTrack?.stop();
