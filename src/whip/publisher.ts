@@ -161,6 +161,11 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     return this.bitrate;
   }
 
+  /** The ICE servers the server announced last (Link headers), used from the next publish on. */
+  get announcedIceServers(): readonly IceServer[] {
+    return this.announced;
+  }
+
   /** Packets the current session resent for NACKs. */
   get retransmitted(): number {
     return this.session?.retransmitted ?? 0;

@@ -159,6 +159,18 @@ describe("WhipPublisher edges (synthetic frames, werift endpoint)", function () 
     await waitFor(() => states.at(-1)?.state === "publishing", 10_000, "publishing again");
   });
 
+  it("keeps the ICE servers the server announces in its Link headers", async () => {
+    await endpoint.stop();
+    endpoint = await WhipEndpoint.start({
+      links: ['<turn:127.0.0.1:3478?transport=udp>; rel="ice-server"; username="u"; credential="p"'],
+    });
+    const p = publish();
+    await waitFor(() => states.at(-1)?.state === "publishing", 10_000, "publishing");
+    assert.deepEqual(p.announcedIceServers, [
+      { urls: "turn:127.0.0.1:3478?transport=udp", username: "u", credential: "p" },
+    ]);
+  });
+
   it("audio-only PCMA is published as audio", async () => {
     const pcma: MediaInfo = {
       mid: "1",

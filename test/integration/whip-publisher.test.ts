@@ -139,6 +139,12 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     const delay = (pub.arrivals[index] ?? 0) - askedAt;
     // The camera's own keyframes are 4 s apart.
     assert.ok(delay < 1000, `keyframe ${Math.round(delay)} ms after the PLI`);
+    // Not the camera's next keyframe (a frame interval, 3600 ticks, after the last frame): the cached
+    // one, sent again one tick after the last frame that went out.
+    const stamp = (i: number) => parseRtp(pub.packets[i]!).timestamp;
+    let previous = index - 1;
+    while (previous > 0 && stamp(previous) === stamp(index)) previous--;
+    assert.equal((stamp(index) - stamp(previous)) >>> 0, 1);
 
     const target = parseRtp(pub.packets[pub.packets.length - 20]!).sequenceNumber;
     const count = () => pub.packets.filter((p) => parseRtp(p).sequenceNumber === target).length;
