@@ -36,8 +36,8 @@ export type EndpointBehaviour =
   | "garbage"
   /** Takes the POST and never answers. */
   | "never-answer"
-  /** An answer with the wrong ICE password: every check of the publisher's fails (ICE cannot connect). */
-  | "bad-ice";
+  /** A good answer from a peer closed at once: no ICE check is ever answered. */
+  | "dead-peer";
 
 export interface WhipEndpointOptions {
   /** Required bearer token; a POST without it gets 401 Unauthorized. */
@@ -253,8 +253,8 @@ export class WhipEndpoint {
     }
     let answerSdp = loopbackCandidatesOnly(pc.localDescription?.sdp ?? "");
     if (this.behaviour === "no-codec") answerSdp = answerSdp.replace(/^m=video \d+/m, "m=video 0");
-    if (this.behaviour === "bad-ice")
-      answerSdp = answerSdp.replace(/^a=ice-pwd:.*$/gm, "a=ice-pwd:0000000000wrongpassword00");
+    // Closed before it could start DTLS (werift's DTLS client retransmits its flight past close()).
+    if (this.behaviour === "dead-peer") await pc.close();
     const publish: Publish = {
       id,
       pc,

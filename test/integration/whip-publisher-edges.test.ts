@@ -195,7 +195,7 @@ describe("WhipPublisher edges (synthetic frames, werift endpoint)", function () 
   });
 
   it("ICE that cannot connect ends in a retry with the reason", async () => {
-    endpoint.behaviour = "bad-ice";
+    endpoint.behaviour = "dead-peer";
     publish({ timeouts: { connectMs: 1500 } });
     await waitFor(() => states.some((s) => s.state === "retrying"), 10_000, "a retry");
     const retry = states.find((s) => s.state === "retrying");
