@@ -222,7 +222,8 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
   });
 
   it("publishes again after the server vanished and came back", async () => {
-    publish({ timeouts: { silenceMs: 8000 } });
+    // The endpoint's receiver reports come every 0.5-1.5 s: 3 s of nothing means it is gone.
+    publish({ timeouts: { silenceMs: 3000 } });
     await publishing();
     await endpoint.vanish();
     await waitFor(() => states.some((s) => s.state === "retrying"), 15_000, "the end noticed");
