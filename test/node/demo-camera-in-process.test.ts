@@ -54,7 +54,7 @@ describe("the examples on the demo URL say what plays and how to switch to a rea
     .map((file) => file.slice(0, -".json".length));
   const onDemo = names.filter((name) => loadExample(name).some((node) => node.url === DEMO_CAMERA_URL));
 
-  it("six examples read the demo URL", () => {
+  it("seven examples read the demo URL", () => {
     assert.deepEqual(onDemo.sort(), [
       "alarm-clip",
       "basic",
@@ -62,6 +62,7 @@ describe("the examples on the demo URL say what plays and how to switch to a rea
       "dashboard",
       "mqtt-alarm",
       "on-demand",
+      "publish-to-sfu",
     ]);
   });
 
