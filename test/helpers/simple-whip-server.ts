@@ -47,8 +47,10 @@ export interface SimpleWhipServer {
   createEndpoint(endpoint: WhipEndpoint): Promise<void>;
   /** Deletes an endpoint (frees one a vanished publisher left busy). */
   deleteEndpoint(id: string, token?: string): Promise<void>;
-  /** Until it is connected to Janus again (a POST would get 503 before). */
-  waitForJanus(timeoutMs?: number): Promise<void>;
+  /** How many times it has connected to Janus so far (from its log). */
+  connectionsToJanus(): number;
+  /** Until it has connected to Janus more than `moreThan` times (a POST gets 503 before). */
+  waitForJanus(moreThan: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -152,6 +154,11 @@ export async function startSimpleWhipServer(opts: {
     throw error;
   }
 
+  // Nothing in its API tells whether it is connected to Janus (a POST gets 503 when not, but a POST is
+  // a publish); its log does.
+  const connectionsToJanus = (): number =>
+    (readFileSync(logFile, "utf8").match(/Connected to Janus/g) ?? []).length;
+
   return {
     base,
     logFile,
@@ -175,13 +182,10 @@ export async function startSimpleWhipServer(opts: {
       if (res.status !== 200 && res.status !== 404)
         throw new Error(`DELETE endpoint ${id}: ${res.status} ${await res.text()}`);
     },
-    async waitForJanus(timeoutMs = 20_000) {
-      // Nothing in its API tells: a POST is refused with 503 while it is not, but a POST is a publish.
-      // Its log says when it lost Janus and when it connected again.
+    connectionsToJanus,
+    async waitForJanus(moreThan, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const text = readFileSync(logFile, "utf8");
-        if (text.lastIndexOf("Connected to Janus") > text.lastIndexOf("Lost connectivity to Janus")) return;
+      while (connectionsToJanus() <= moreThan) {
         if (Date.now() > deadline)
           throw new Error(`simple-whip-server did not reconnect to Janus in ${timeoutMs} ms; see ${logFile}`);
         await new Promise((resolve) => setTimeout(resolve, 200));

@@ -66,4 +66,29 @@ describe("Janus WHIP rig (simple-whip-server → VideoRoom → subscriber)", fun
     assert.equal(decoded.height, 360);
     assert.ok(decoded.frames >= 10, `decoded ${decoded.frames} frames`);
   });
+
+  it("after Janus restarts, simple-whip-server takes a new publish and a new subscriber plays", async () => {
+    const sfu = janus as JanusSfu;
+    const server = whip as SimpleWhipServer;
+    await viewer?.close();
+    viewer = undefined;
+    const connections = server.connectionsToJanus();
+    await sfu.stop();
+    await sfu.start();
+    await server.waitForJanus(connections);
+    // The old publisher's session died with Janus; it never sent DELETE.
+    await publisher?.close();
+    publisher = await publishTestPattern({
+      endpointUrl: server.endpointUrl("rig"),
+      token: TOKEN,
+      width: 320,
+      height: 240,
+    });
+    await publisher.connected;
+    viewer = await subscribeRoom(sfu.apiBase, ROOM);
+    await viewer.connected;
+    const decoded = await viewer.decodedFrames(10, 15_000);
+    assert.equal(decoded.width, 320);
+    assert.equal(decoded.height, 240);
+  });
 });
