@@ -1,0 +1,413 @@
+import { EventEmitter } from "node:events";
+import type { AccessUnit, MediaInfo, StreamInfo } from "../rtp/stream-info";
+import { Backoff, type BackoffOptions } from "../rtsp/backoff";
+import { GopCache } from "../webrtc/gop-cache";
+import { type OutputFrame, StreamNormalizer } from "../webrtc/stream-normalizer";
+import type { PacingOptions } from "../webrtc/viewer-track";
+import { type CodecPlan, codecPlan } from "./codecs";
+import { WhipError } from "./errors";
+import type { IceServer } from "./link-header";
+import { PublishSession, type SessionTimeouts } from "./session";
+
+export type WhipState = "connecting" | "publishing" | "retrying" | "stopped" | "error";
+
+export interface WhipStateEvent {
+  readonly state: WhipState;
+  /** Why it is retrying or in error: one line, no secret in it. */
+  readonly reason?: string;
+  /** The WhipError code behind `reason`. */
+  readonly code?: string;
+  readonly retryInMs?: number;
+  /** "H264 1280x720" while publishing. */
+  readonly media?: string;
+  /** The negotiated codecs while publishing ("H264 42e01f + PCMA/8000"). */
+  readonly codecs?: string;
+}
+
+export interface WhipPublisherOptions {
+  /** The WHIP endpoint (http: or https:). */
+  readonly endpoint: string;
+  /** Sent as `Authorization: Bearer <token>` when set. */
+  readonly token?: string;
+  /** STUN/TURN servers; those the server announces (Link headers) are added for the next publishes. */
+  readonly iceServers?: readonly IceServer[];
+  /**
+   * Addresses announced as host candidates besides the interfaces' own. Default: 127.0.0.1 when the
+   * endpoint is on loopback (werift leaves loopback out otherwise), else none.
+   */
+  readonly additionalHostAddresses?: readonly string[];
+  readonly timeouts?: Partial<SessionTimeouts>;
+  /** Default 1 s doubling to 30 s, ±20 %. */
+  readonly backoff?: BackoffOptions;
+  /** A publish that lasted this long resets the backoff. Default 10 s. */
+  readonly stableMs?: number;
+  /** Largest response body read. Default 64 KiB. */
+  readonly maxBodyBytes?: number;
+  /** Repeated keyframe requests are answered at most this often. Default 500 ms. */
+  readonly keyframeAnswerMs?: number;
+  readonly pacing?: PacingOptions;
+}
+
+export interface WhipPublisherEvents {
+  state: [WhipStateEvent];
+  /** A keyframe request from the server, and whether the cached GOP went out for it. */
+  keyframeRequest: [answered: boolean];
+}
+
+export const WHIP_BACKOFF: BackoffOptions = {
+  delaysMs: [1000, 2000, 4000, 8000, 16000, 30000],
+  jitter: 0.2,
+};
+
+const DEFAULT_TIMEOUTS: SessionTimeouts = {
+  requestMs: 10_000,
+  gatherMs: 3_000,
+  connectMs: 15_000,
+  disconnectedMs: 10_000,
+};
+
+/** Video codecs WHIP can carry as they are (see codecPlan). */
+const PUBLISHED_VIDEO = new Set(["H264", "H265"]);
+
+interface Pipe {
+  media: MediaInfo;
+  readonly normalizer: StreamNormalizer;
+}
+
+/**
+ * @throws WhipError "bad-endpoint" for a URL that is not http(s).
+ */
+export function parseEndpoint(endpoint: string): URL {
+  let url: URL;
+  try {
+    url = new URL(endpoint.trim());
+  } catch {
+    throw new WhipError("bad-endpoint", "the WHIP endpoint is not a URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new WhipError("bad-endpoint", `the WHIP endpoint must be http: or https:, not ${url.protocol}`);
+  return url;
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/**
+ * Publishes one stream to a WHIP server and keeps it published: the stream's access units are
+ * normalized once (parameter sets before keyframes, 1200-byte packets, a continuous timeline across
+ * camera restarts) and sent to the current session; a session that ends for any reason is replaced
+ * after a capped, jittered backoff. A keyframe request is answered from the cached GOP at once.
+ */
+export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
+  private readonly endpoint: URL | undefined;
+  private readonly endpointError: WhipError | undefined;
+  private readonly timeouts: SessionTimeouts;
+  private readonly backoff: Backoff;
+  private readonly gop = new GopCache();
+  private video: Pipe | undefined;
+  private audio: Pipe | undefined;
+  private current: StreamInfo | undefined;
+  private plan: CodecPlan | undefined;
+  private keyedSession: number | undefined;
+  private lastVideoTimestamp: number | undefined;
+  private session: PublishSession | undefined;
+  private announced: IceServer[] = [];
+  private running = false;
+  private closed = false;
+  private loop: Promise<void> | undefined;
+  private abort = new AbortController();
+  /** Resolves the wait for the stream's first message. */
+  private wakePlan: (() => void) | undefined;
+  /** Ends the backoff sleep early (stop). */
+  private wakeSleep: (() => void) | undefined;
+  private sleepTimer: NodeJS.Timeout | undefined;
+  private lastState: WhipStateEvent = { state: "stopped" };
+  private lastKeyframeAnswer = Number.NEGATIVE_INFINITY;
+  private window = { startedAt: performance.now(), bytes: 0 };
+  private bitrate = 0;
+
+  constructor(private readonly opts: WhipPublisherOptions) {
+    super();
+    try {
+      this.endpoint = parseEndpoint(opts.endpoint);
+    } catch (error) {
+      this.endpointError = error as WhipError;
+    }
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    this.backoff = new Backoff(opts.backoff ?? WHIP_BACKOFF);
+  }
+
+  get state(): WhipStateEvent {
+    return this.lastState;
+  }
+
+  /** The endpoint's host (what a status may show). */
+  get host(): string {
+    return this.endpoint?.host ?? "";
+  }
+
+  /** Bits per second sent over the last few seconds (video and audio as received). */
+  get bitrateBps(): number {
+    this.sampleRate();
+    return this.bitrate;
+  }
+
+  /** Packets the current session resent for NACKs. */
+  get retransmitted(): number {
+    return this.session?.retransmitted ?? 0;
+  }
+
+  /** Starts publishing (once the stream's first message tells what it carries). */
+  start(): void {
+    if (this.closed || this.running) return;
+    if (this.endpointError !== undefined) {
+      this.setState({ state: "error", reason: this.endpointError.message, code: this.endpointError.code });
+      return;
+    }
+    this.running = true;
+    this.abort = new AbortController();
+    this.backoff.reset();
+    this.loop = this.run().finally(() => {
+      this.loop = undefined;
+    });
+  }
+
+  /** Ends the publish (its resource DELETEd) and stays stopped until start(). */
+  async stop(): Promise<void> {
+    if (!this.running) {
+      await this.loop;
+      return;
+    }
+    this.running = false;
+    this.abort.abort();
+    this.wakePlan?.();
+    this.wakeSleep?.();
+    await this.session?.close();
+    await this.loop;
+    this.setState({ state: "stopped" });
+  }
+
+  /** Stops and forgets the stream; always completes. */
+  async close(): Promise<void> {
+    await this.stop();
+    this.closed = true;
+    this.gop.clear();
+    this.removeAllListeners();
+  }
+
+  /** One access unit of the stream. Never throws on bad input. */
+  push(unit: AccessUnit, stream: StreamInfo): void {
+    if (this.closed) return;
+    const current = this.current;
+    if (current === undefined || stream.id !== current.id || stream.session !== current.session) this.adopt(stream);
+    const pipe =
+      unit.kind === "video" && unit.mid === this.video?.media.mid
+        ? this.video
+        : unit.kind === "audio" && unit.mid === this.audio?.media.mid
+          ? this.audio
+          : undefined;
+    if (pipe === undefined) return;
+    const frame = pipe.normalizer.push(unit, stream.session);
+    if (frame !== undefined) this.deliver(frame);
+  }
+
+  private adopt(stream: StreamInfo): void {
+    this.current = stream;
+    const video = stream.media.find((m) => m.kind === "video" && PUBLISHED_VIDEO.has(m.codec));
+    const audio = stream.media.find((m) => m.kind === "audio");
+    let plan: CodecPlan | undefined;
+    let problem: WhipError | undefined;
+    try {
+      plan = codecPlan(video, audio);
+    } catch (error) {
+      problem = error as WhipError;
+    }
+    const changed = (pipe: Pipe | undefined, media: MediaInfo | undefined): boolean =>
+      pipe !== undefined && (media === undefined || pipe.media.codec !== media.codec || pipe.media.clockRate !== media.clockRate);
+    const renegotiate = this.plan !== undefined && (changed(this.video, video) || changed(this.audio, audio) || plan === undefined);
+    if (renegotiate) {
+      this.video = undefined;
+      this.audio = undefined;
+      this.keyedSession = undefined;
+      this.lastVideoTimestamp = undefined;
+    }
+    this.video = this.follow(this.video, plan !== undefined && plan.video.length > 0 ? video : undefined);
+    this.audio = this.follow(this.audio, plan !== undefined && plan.audio.length > 0 ? audio : undefined);
+    // The previous session's frames cannot be followed by the new session's.
+    this.gop.clear();
+    const hadPlan = this.plan !== undefined;
+    this.plan = plan;
+    if (problem !== undefined) {
+      this.endSession(problem);
+      return;
+    }
+    // A new codec: the session negotiated the old one and must be replaced at once.
+    if (renegotiate && hadPlan) this.endSession(new WhipError("no-codec", "the stream's codec changed"), 0);
+    this.wakePlan?.();
+  }
+
+  private follow(pipe: Pipe | undefined, media: MediaInfo | undefined): Pipe | undefined {
+    if (media === undefined) return undefined;
+    if (pipe === undefined) return { media, normalizer: new StreamNormalizer(media) };
+    pipe.normalizer.updateMedia(media);
+    pipe.media = media;
+    return pipe;
+  }
+
+  private deliver(frame: OutputFrame): void {
+    let bytes = 0;
+    for (const packet of frame.packets) bytes += packet.length;
+    this.window.bytes += bytes;
+    if (frame.kind === "video") {
+      // A restarted camera resumes mid-GOP: its frames are useless to a decoder until its keyframe.
+      if (frame.sourceSession !== this.keyedSession) {
+        if (!frame.keyframe) return;
+        this.keyedSession = frame.sourceSession;
+      }
+      this.gop.push(frame);
+      const session = this.session;
+      if (session === undefined) return;
+      if (session.waitingForKeyframe && !frame.keyframe) {
+        // Started mid-GOP: the GOP so far goes out at once instead of waiting for the next keyframe.
+        if (session.replay(this.gop.framesSinceKeyframe(), undefined)) this.lastVideoTimestamp = frame.timestamp;
+        return;
+      }
+      session.send(frame);
+      this.lastVideoTimestamp = frame.timestamp;
+      return;
+    }
+    this.session?.send(frame);
+  }
+
+  private keyframeRequested(session: PublishSession): void {
+    const now = performance.now();
+    let answered = false;
+    if (now - this.lastKeyframeAnswer >= (this.opts.keyframeAnswerMs ?? 500)) {
+      answered = session.replay(this.gop.framesSinceKeyframe(), this.lastVideoTimestamp);
+      if (answered) {
+        this.lastKeyframeAnswer = now;
+        const frames = this.gop.framesSinceKeyframe().filter((f) => f.kind === "video");
+        if (this.lastVideoTimestamp !== undefined) this.lastVideoTimestamp = (this.lastVideoTimestamp + frames.length) >>> 0;
+      }
+    }
+    this.emit("keyframeRequest", answered);
+  }
+
+  private sampleRate(): void {
+    const now = performance.now();
+    const elapsed = now - this.window.startedAt;
+    if (elapsed < 1000) return;
+    this.bitrate = Math.round((this.window.bytes * 8 * 1000) / elapsed);
+    this.window = { startedAt: now, bytes: 0 };
+  }
+
+  private mediaLabel(): string {
+    return this.plan?.label ?? "";
+  }
+
+  private endError: ((error: WhipError, delayMs?: number) => void) | undefined;
+
+  /** Ends the current publish with `error` (a retry follows, after `delayMs` when given). */
+  private endSession(error: WhipError, delayMs?: number): void {
+    this.endError?.(error, delayMs);
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const plan = await this.waitForPlan();
+      if (plan === undefined || this.endpoint === undefined) return;
+      const outcome = await this.publishOnce(this.endpoint, plan);
+      if (!this.running) return;
+      if (outcome.lastedMs >= (this.opts.stableMs ?? 10_000)) this.backoff.reset();
+      const delay = outcome.delayMs ?? this.backoff.next();
+      this.setState({ state: "retrying", reason: outcome.error.message, code: outcome.error.code, retryInMs: delay });
+      await this.sleep(delay);
+    }
+  }
+
+  /** The codec plan once the stream is known (and WebRTC can carry it); undefined when stopped. */
+  private async waitForPlan(): Promise<CodecPlan | undefined> {
+    while (this.running && this.plan === undefined) {
+      await new Promise<void>((resolve) => {
+        this.wakePlan = resolve;
+      });
+      this.wakePlan = undefined;
+    }
+    return this.running ? this.plan : undefined;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(this.sleepTimer);
+        this.wakeSleep = undefined;
+        resolve();
+      };
+      this.wakeSleep = done;
+      this.sleepTimer = setTimeout(done, ms);
+    });
+  }
+
+  private async publishOnce(
+    endpoint: URL,
+    plan: CodecPlan,
+  ): Promise<{ error: WhipError; lastedMs: number; delayMs?: number }> {
+    this.setState({ state: "connecting" });
+    let session: PublishSession;
+    try {
+      session = await PublishSession.open({
+        endpoint,
+        ...(this.opts.token !== undefined ? { token: this.opts.token } : {}),
+        iceServers: [...(this.opts.iceServers ?? []), ...this.announced],
+        additionalHostAddresses:
+          this.opts.additionalHostAddresses ?? (isLoopbackHost(endpoint.hostname) ? ["127.0.0.1"] : []),
+        plan,
+        timeouts: this.timeouts,
+        maxBodyBytes: this.opts.maxBodyBytes ?? 64 * 1024,
+        ...(this.opts.pacing !== undefined ? { pacing: this.opts.pacing } : {}),
+        signal: this.abort.signal,
+      });
+    } catch (error) {
+      return { error: error as WhipError, lastedMs: 0 };
+    }
+    this.announced = session.announcedIceServers;
+    if (!this.running || this.plan !== plan) {
+      await session.close();
+      return { error: new WhipError("no-codec", "the stream's codec changed"), lastedMs: 0, delayMs: 0 };
+    }
+    const startedAt = performance.now();
+    const ended = new Promise<{ error: WhipError; delayMs?: number }>((resolve) => {
+      session.once("ended", (error) => resolve({ error }));
+      this.endError = (error, delayMs) => resolve({ error, ...(delayMs !== undefined ? { delayMs } : {}) });
+    });
+    session.on("keyframeRequest", () => this.keyframeRequested(session));
+    this.session = session;
+    this.lastVideoTimestamp = undefined;
+    // Starts the picture at once from the GOP so far (the session waits for a keyframe otherwise).
+    if (session.replay(this.gop.framesSinceKeyframe(), undefined)) {
+      const frames = this.gop.framesSinceKeyframe().filter((f) => f.kind === "video");
+      this.lastVideoTimestamp = frames[frames.length - 1]?.timestamp;
+    }
+    this.setState({ state: "publishing", media: this.mediaLabel(), codecs: session.codecs });
+    const signal = this.abort.signal;
+    let onAbort = (): void => {};
+    const stopped = new Promise<{ error: WhipError }>((resolve) => {
+      onAbort = () => resolve({ error: new WhipError("aborted", "stopped") });
+      if (signal.aborted) onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    const outcome = await Promise.race([ended, stopped]);
+    signal.removeEventListener("abort", onAbort);
+    this.endError = undefined;
+    this.session = undefined;
+    await session.close();
+    return { ...outcome, lastedMs: performance.now() - startedAt };
+  }
+
+  private setState(event: WhipStateEvent): void {
+    if (event.state === "stopped" && this.lastState.state === "stopped") return;
+    this.lastState = event;
+    this.emit("state", event);
+  }
+}

@@ -1,0 +1,344 @@
+import { EventEmitter } from "node:events";
+import {
+  RTCPeerConnection,
+  type RTCRtpTransceiver,
+  type RtcpPacket,
+  RtcpPayloadSpecificFeedback,
+} from "werift";
+import { DirectRtpSink } from "../webrtc/direct-rtp-sink";
+import { peerIceConfig, withoutDefaultStun } from "../webrtc/ice-config";
+import type { OutputFrame } from "../webrtc/stream-normalizer";
+import { waitForGathering } from "../webrtc/viewer";
+import { type PacingOptions, ViewerTrack } from "../webrtc/viewer-track";
+import { type AnswerChoice, type CodecPlan, checkAnswer, weriftCodecs } from "./codecs";
+import { statusText, WhipError } from "./errors";
+import { whipRequest } from "./http";
+import { type IceServer, iceServersFromLinks } from "./link-header";
+
+export interface SessionTimeouts {
+  /** Each HTTP exchange (POST, DELETE). Default 10 s. */
+  readonly requestMs: number;
+  /** ICE gathering before the offer goes out (vanilla ICE). Default 3 s. */
+  readonly gatherMs: number;
+  /** From the answer to a connected peer. Default 15 s. */
+  readonly connectMs: number;
+  /** A connection disconnected this long has ended. Default 10 s. */
+  readonly disconnectedMs: number;
+}
+
+export interface SessionOptions {
+  readonly endpoint: URL;
+  readonly token?: string;
+  readonly iceServers: readonly IceServer[];
+  readonly additionalHostAddresses: readonly string[];
+  readonly plan: CodecPlan;
+  readonly timeouts: SessionTimeouts;
+  readonly maxBodyBytes: number;
+  readonly pacing?: PacingOptions;
+  readonly signal: AbortSignal;
+}
+
+interface SessionEvents {
+  /** The publish ended by itself (not by close()). */
+  ended: [WhipError];
+  /** The server asked for a keyframe (PLI or FIR). */
+  keyframeRequest: [];
+}
+
+/** RFC 5104 §4.3.1: payload-specific feedback with FMT 4 is a Full Intra Request. */
+const FIR_FMT = 4;
+
+function isFullIntraRequest(packet: RtcpPacket): boolean {
+  return packet instanceof RtcpPayloadSpecificFeedback && packet.feedback.count === FIR_FMT;
+}
+
+function authorization(token: string | undefined): Record<string, string> {
+  return token === undefined || token === "" ? {} : { Authorization: `Bearer ${token}` };
+}
+
+/**
+ * One publish to a WHIP server (RFC 9725): a werift peer connection offering send-only tracks, the
+ * offer POSTed with every candidate (vanilla ICE: the server learns ours from the offer, and SFUs
+ * learn addresses from the checks anyway), the answer applied, and the resource DELETEd at the end.
+ * Media goes out through the relay's ViewerTrack and DirectRtpSink, as to a viewer.
+ */
+export class PublishSession extends EventEmitter<SessionEvents> {
+  private closing: Promise<void> | undefined;
+  private disconnectTimer: NodeJS.Timeout | undefined;
+  private videoTrack: ViewerTrack | undefined;
+  private audioTrack: ViewerTrack | undefined;
+  private sinks: DirectRtpSink[] = [];
+  /** Set once the server created the resource. */
+  resource: URL | undefined;
+  /** ICE servers the server announced (Link headers), for the next publish. */
+  announcedIceServers: IceServer[] = [];
+  choice: AnswerChoice = {};
+  private connected = false;
+
+  private constructor(
+    private readonly opts: SessionOptions,
+    private readonly pc: RTCPeerConnection,
+    private readonly transceivers: { video?: RTCRtpTransceiver; audio?: RTCRtpTransceiver },
+  ) {
+    super();
+  }
+
+  /**
+   * Offers, POSTs and applies the answer; resolves once the peer connection is connected.
+   * @throws WhipError for every way it can fail (the session is closed, its resource deleted, first)
+   */
+  static async open(opts: SessionOptions): Promise<PublishSession> {
+    const pc = new RTCPeerConnection({
+      ...peerIceConfig({
+        iceServers: opts.iceServers.map((s) => ({ ...s })),
+        additionalHostAddresses: [...opts.additionalHostAddresses],
+      }),
+      bundlePolicy: "max-bundle",
+      codecs: { video: weriftCodecs(opts.plan.video), audio: weriftCodecs(opts.plan.audio) },
+      headerExtensions: { video: [], audio: [] },
+    });
+    const transceivers = {
+      ...(opts.plan.video.length > 0 ? { video: pc.addTransceiver("video", { direction: "sendonly" }) } : {}),
+      ...(opts.plan.audio.length > 0 ? { audio: pc.addTransceiver("audio", { direction: "sendonly" }) } : {}),
+    };
+    const session = new PublishSession(opts, pc, transceivers);
+    try {
+      await session.negotiate();
+      return session;
+    } catch (error) {
+      await session.close();
+      throw error instanceof WhipError ? error : new WhipError("bad-answer", String(error));
+    }
+  }
+
+  private async negotiate(): Promise<void> {
+    const { opts, pc } = this;
+    const offer = await pc.createOffer();
+    withoutDefaultStun(pc, { iceServers: [...opts.iceServers], additionalHostAddresses: [] });
+    await pc.setLocalDescription(offer);
+    await waitForGathering(pc, opts.timeouts.gatherMs);
+    this.throwIfClosed();
+    const offerSdp = pc.localDescription?.sdp ?? offer.sdp;
+    const response = await whipRequest({
+      method: "POST",
+      url: opts.endpoint,
+      headers: { "Content-Type": "application/sdp", Accept: "application/sdp", ...authorization(opts.token) },
+      body: offerSdp,
+      timeoutMs: opts.timeouts.requestMs,
+      maxBodyBytes: opts.maxBodyBytes,
+      signal: opts.signal,
+    });
+    this.throwIfClosed();
+    const location = response.headers.location;
+    if (location !== undefined && location.trim() !== "" && response.status >= 200 && response.status < 300) {
+      try {
+        this.resource = new URL(location.trim(), opts.endpoint);
+      } catch {
+        // Reported below as a missing Location.
+      }
+    }
+    if (response.status !== 201)
+      throw new WhipError("http-status", statusText(response.status, response.statusMessage), response.status);
+    if (this.resource === undefined)
+      throw new WhipError("no-location", "201 Created without a usable Location header");
+    this.announcedIceServers = iceServersFromLinks(response.headers.link);
+    this.choice = checkAnswer(response.body, opts.plan);
+    try {
+      await pc.setRemoteDescription({ type: "answer", sdp: response.body });
+    } catch (error) {
+      throw new WhipError(
+        "bad-answer",
+        `the answer cannot be applied: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    this.throwIfClosed();
+    this.startTracks();
+    await this.waitConnected();
+  }
+
+  private throwIfClosed(): void {
+    if (this.closing !== undefined || this.opts.signal.aborted) throw new WhipError("aborted", "stopped");
+  }
+
+  private startTracks(): void {
+    const { video, audio } = this.transceivers;
+    const pacing = this.opts.pacing ?? {};
+    const track = (kind: "video" | "audio", transceiver: RTCRtpTransceiver): ViewerTrack => {
+      const sink = new DirectRtpSink(transceiver.sender);
+      this.sinks.push(sink);
+      return new ViewerTrack(transceiver.sender, kind, pacing, sink);
+    };
+    if (video !== undefined && this.choice.video !== undefined) this.videoTrack = track("video", video);
+    if (audio !== undefined && this.choice.audio !== undefined) this.audioTrack = track("audio", audio);
+    for (const transceiver of [video, audio]) {
+      if (transceiver === undefined) continue;
+      transceiver.sender.onPictureLossIndication.subscribe(() => this.emit("keyframeRequest"));
+      transceiver.sender.onRtcp.subscribe((packet) => {
+        if (isFullIntraRequest(packet)) this.emit("keyframeRequest");
+      });
+    }
+  }
+
+  private waitConnected(): Promise<void> {
+    const { pc, opts } = this;
+    return new Promise<void>((resolve, reject) => {
+      const seconds = Math.round(opts.timeouts.connectMs / 1000);
+      const timer = setTimeout(
+        () => done(new WhipError("ice-failed", `not connected within ${seconds} s of the answer`)),
+        opts.timeouts.connectMs,
+      );
+      const onAbort = (): void => done(new WhipError("aborted", "stopped"));
+      opts.signal.addEventListener("abort", onAbort);
+      const { unSubscribe } = pc.connectionStateChange.subscribe((state) => {
+        if (state === "connected") done(undefined);
+        else if (state === "failed") done(new WhipError("ice-failed", "ICE failed: no candidate pair works"));
+        else if (state === "closed") done(new WhipError("dtls", "the connection closed before it started"));
+      });
+      if (pc.connectionState === "connected") done(undefined);
+      function done(error: WhipError | undefined): void {
+        clearTimeout(timer);
+        unSubscribe();
+        opts.signal.removeEventListener("abort", onAbort);
+        if (error === undefined) resolve();
+        else reject(error);
+      }
+    }).then(() => this.watch());
+  }
+
+  /** From connected on: ICE failure, consent expiry, a long disconnection or a DTLS end end the publish. */
+  private watch(): void {
+    this.connected = true;
+    this.pc.connectionStateChange.subscribe((state) => {
+      switch (state) {
+        case "connected":
+          clearTimeout(this.disconnectTimer);
+          this.disconnectTimer = undefined;
+          break;
+        case "disconnected":
+          this.disconnectTimer ??= setTimeout(
+            () =>
+              this.end(
+                new WhipError(
+                  "disconnected",
+                  `disconnected for more than ${Math.round(this.opts.timeouts.disconnectedMs / 1000)} s`,
+                ),
+              ),
+            this.opts.timeouts.disconnectedMs,
+          );
+          break;
+        case "failed":
+          this.end(new WhipError("ice-failed", "ICE failed (consent to send expired)"));
+          break;
+        case "closed":
+          this.end(new WhipError("dtls", "the connection closed"));
+          break;
+        default:
+          break;
+      }
+    });
+    const transports = new Set(
+      [this.transceivers.video, this.transceivers.audio].flatMap((t) =>
+        t?.sender.dtlsTransport === undefined ? [] : [t.sender.dtlsTransport],
+      ),
+    );
+    for (const transport of transports) {
+      transport.onStateChange.subscribe((state) => {
+        if (state === "closed") this.end(new WhipError("dtls", "the server closed the connection (DTLS)"));
+        else if (state === "failed") this.end(new WhipError("dtls", "DTLS failed"));
+      });
+    }
+  }
+
+  private end(error: WhipError): void {
+    if (this.closing !== undefined) return;
+    void this.close();
+    this.emit("ended", error);
+  }
+
+  /** The negotiated video codec's payload type ("H264 42e01f", "H265", "opus/48000"...). */
+  get codecs(): string {
+    const { video, audio } = this.choice;
+    const profile = video?.fmtp === undefined ? undefined : /profile-level-id=(\w{6})/.exec(video.fmtp)?.[1];
+    const videoText = video === undefined ? undefined : `${video.mimeType.split("/")[1]}${profile ? ` ${profile}` : ""}`;
+    const audioText = audio === undefined ? undefined : `${audio.mimeType.split("/")[1]}/${audio.clockRate}`;
+    return [videoText, audioText].filter((t) => t !== undefined).join(" + ");
+  }
+
+  /** True while video frames would be dropped until a keyframe. */
+  get waitingForKeyframe(): boolean {
+    return this.videoTrack?.waitingForKeyframe ?? false;
+  }
+
+  get packetsSent(): number {
+    return (this.videoTrack?.counters.packetsSent ?? 0) + (this.audioTrack?.counters.packetsSent ?? 0);
+  }
+
+  get retransmitted(): number {
+    return this.sinks.reduce((sum, sink) => sum + sink.retransmitted, 0);
+  }
+
+  /** Takes one frame; nothing goes out before the connection is up or after it ended. */
+  send(frame: OutputFrame): void {
+    if (!this.connected || this.closing !== undefined) return;
+    if (frame.kind === "video") this.videoTrack?.send(frame);
+    else this.audioTrack?.send(frame);
+  }
+
+  /**
+   * Sends `frames` (a GOP, keyframe first) again at once, their timestamps one tick apart from
+   * `afterTimestamp` on, so a decoder that lost its picture rebuilds the GOP up to now; the next live
+   * frame, a frame interval later, follows on. False when nothing was sent (no keyframe first, or
+   * the queue is too full).
+   */
+  replay(frames: readonly OutputFrame[], afterTimestamp: number | undefined): boolean {
+    const track = this.videoTrack;
+    const video = frames.filter((f) => f.kind === "video");
+    const first = video[0];
+    const last = video[video.length - 1];
+    if (track === undefined || !this.connected || first === undefined || last === undefined || !first.keyframe)
+      return false;
+    const packets = video.reduce((sum, f) => sum + f.packets.length, 0);
+    if (!track.fits(packets)) return false;
+    // A fresh start ends at the last frame's own timestamp (the live stream continues from it); a
+    // repeat starts after what was sent last, so timestamps never go back.
+    const base = afterTimestamp === undefined ? (last.timestamp - (video.length - 1)) >>> 0 : (afterTimestamp + 1) >>> 0;
+    video.forEach((frame, i) => {
+      track.send(frame, (base + i) >>> 0, true);
+    });
+    return true;
+  }
+
+  /**
+   * Ends the publish: the peer connection closed and the resource DELETEd (best effort, bounded by
+   * the request timeout). Idempotent; never rejects.
+   */
+  close(): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    clearTimeout(this.disconnectTimer);
+    this.videoTrack?.stop();
+    this.audioTrack?.stop();
+    const resource = this.resource;
+    this.closing = (async () => {
+      const deleted =
+        resource === undefined
+          ? Promise.resolve()
+          : whipRequest({
+              method: "DELETE",
+              url: resource,
+              headers: authorization(this.opts.token),
+              timeoutMs: Math.min(this.opts.timeouts.requestMs, 5000),
+              maxBodyBytes: this.opts.maxBodyBytes,
+            }).then(
+              () => undefined,
+              () => undefined,
+            );
+      try {
+        await this.pc.close();
+      } catch {
+        // A peer connection that fails to close has nothing left to give back.
+      }
+      await deleted;
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,205 @@
+import "../helpers/loopback-namespace";
+import assert from "node:assert/strict";
+import { WhipPublisher, type WhipPublisherOptions, type WhipStateEvent } from "../../src/whip/publisher";
+import { decodeVideo } from "../helpers/decode";
+import { depacketizeH264, h264NalType, h264NalUnits, parseRtp } from "../helpers/depacketize";
+import { GstRtspServer } from "../helpers/gst-server";
+import { SourceHarness } from "../helpers/source-harness";
+import { type Publish, WhipEndpoint } from "../helpers/whip-endpoint";
+import { waitFor } from "../helpers/wait";
+
+const FAST_RETRY = { delaysMs: [200], jitter: 0 };
+
+/** Sequence numbers of `packets` in arrival order, unwrapped to a monotonic count. */
+function sequenceGaps(packets: readonly Buffer[]): number {
+  let gaps = 0;
+  let previous: number | undefined;
+  for (const packet of packets) {
+    const sequence = parseRtp(packet).sequenceNumber;
+    if (previous !== undefined && sequence !== ((previous + 1) & 0xffff)) gaps++;
+    previous = sequence;
+  }
+  return gaps;
+}
+
+function hasIdr(packet: Buffer): boolean {
+  try {
+    return h264NalUnits([packet]).some((nal) => h264NalType(nal) === 5);
+  } catch {
+    // A lone FU-A fragment: its start says the type.
+    const payload = parseRtp(packet).payload;
+    return (payload[0]! & 0x1f) === 28 && (payload[1]! & 0x80) !== 0 && (payload[1]! & 0x1f) === 5;
+  }
+}
+
+describe("WhipPublisher against a werift WHIP endpoint", function () {
+  this.timeout(60_000);
+  let camera: GstRtspServer;
+  let harness: SourceHarness;
+  let endpoint: WhipEndpoint;
+  let publisher: WhipPublisher | undefined;
+  let states: WhipStateEvent[] = [];
+
+  before(async () => {
+    camera = await GstRtspServer.start({ codec: "h264", width: 640, height: 480, fps: 25, keyint: 100, audio: "pcma" });
+    harness = new SourceHarness({ url: camera.url });
+    harness.source.start();
+    await harness.until(() => harness.video().some((v) => v.unit.keyframe), 20_000, "a keyframe");
+  });
+
+  after(async () => {
+    await harness?.close();
+    await camera?.stop();
+  });
+
+  beforeEach(async () => {
+    endpoint = await WhipEndpoint.start({ token: "s3cret-token" });
+    states = [];
+  });
+
+  afterEach(async () => {
+    await publisher?.close();
+    publisher = undefined;
+    await endpoint.stop();
+  });
+
+  function publish(opts: Partial<WhipPublisherOptions> = {}): WhipPublisher {
+    const p = new WhipPublisher({ endpoint: endpoint.url(), token: "s3cret-token", backoff: FAST_RETRY, ...opts });
+    p.on("state", (event) => states.push(event));
+    const feed = (unit: Parameters<WhipPublisher["push"]>[0], stream: Parameters<WhipPublisher["push"]>[1]) =>
+      p.push(unit, stream);
+    harness.source.on("frame", feed);
+    p.once("state", () => undefined);
+    const close = p.close.bind(p);
+    p.close = async () => {
+      harness.source.off("frame", feed);
+      await close();
+    };
+    p.start();
+    publisher = p;
+    return p;
+  }
+
+  async function publishing(): Promise<Publish> {
+    await waitFor(() => states.some((s) => s.state === "publishing"), 20_000, "publishing");
+    const latest = endpoint.latest;
+    assert.ok(latest);
+    return latest;
+  }
+
+  it("publishes the camera: the POST as WHIP wants it, a send-only offer, frames that decode at the camera's size", async () => {
+    publish();
+    const pub = await publishing();
+    const post = endpoint.requests.find((r) => r.method === "POST");
+    assert.equal(post?.headers["content-type"], "application/sdp");
+    assert.equal(post?.headers.authorization, "Bearer s3cret-token");
+    assert.match(pub.offerSdp, /^m=video .*\r?\n(?:.*\r?\n)*?a=sendonly/m);
+    assert.match(pub.offerSdp, /profile-level-id=42e01f/);
+    assert.match(pub.offerSdp, /packetization-mode=1/);
+    assert.match(pub.offerSdp, /^a=rtpmap:8 PCMA\/8000/m);
+    assert.deepEqual(states.map((s) => s.state), ["connecting", "publishing"]);
+    assert.equal(states[1]?.media, "H264 640x480");
+    await waitFor(() => pub.packets.length > 300 && pub.audioPackets.length > 50, 20_000, "video and audio");
+    const decoded = await decodeVideo(depacketizeH264(pub.packets), "h264");
+    assert.deepEqual([decoded.width, decoded.height], [640, 480]);
+    assert.ok(decoded.frames >= 10, `${decoded.frames} frames decoded`);
+    assert.deepEqual(decoded.decodeErrors, []);
+    // Started from the cached GOP: the first packet already belongs to a keyframe's access unit.
+    const firstNals = h264NalUnits(pub.packets.slice(0, 3)).map(h264NalType);
+    assert.equal(firstNals[0], 7, `starts with the SPS, got NAL types ${firstNals}`);
+  });
+
+  it("answers a PLI with the cached keyframe at once, and a NACK from its history", async () => {
+    publish();
+    const pub = await publishing();
+    await waitFor(() => pub.packets.length > 100, 10_000, "some video");
+    const before = pub.packets.length;
+    const askedAt = performance.now();
+    await endpoint.sendPli(pub);
+    await waitFor(() => pub.packets.slice(before).some(hasIdr), 2_000, "a keyframe after the PLI");
+    const index = pub.packets.findIndex((p, i) => i >= before && hasIdr(p));
+    const delay = (pub.arrivals[index] ?? 0) - askedAt;
+    // The camera's own keyframes are 4 s apart.
+    assert.ok(delay < 1000, `keyframe ${Math.round(delay)} ms after the PLI`);
+
+    const target = parseRtp(pub.packets[pub.packets.length - 20]!).sequenceNumber;
+    const count = () => pub.packets.filter((p) => parseRtp(p).sequenceNumber === target).length;
+    assert.equal(count(), 1);
+    await endpoint.sendNack(pub, [target]);
+    await waitFor(() => count() === 2, 2_000, "the retransmission");
+    assert.ok((publisher?.retransmitted ?? 0) >= 1);
+  });
+
+  it("goes on through a camera restart in the same session, sequence numbers continuous", async () => {
+    publish();
+    const pub = await publishing();
+    await waitFor(() => pub.packets.length > 50, 10_000, "some video");
+    const sessions = new Set(harness.units.map((u) => u.stream.session)).size;
+    await camera.restart();
+    await waitFor(() => new Set(harness.units.map((u) => u.stream.session)).size > sessions, 20_000, "a new RTSP session");
+    const before = pub.packets.length;
+    await waitFor(() => pub.packets.slice(before).some(hasIdr) && pub.packets.length > before + 50, 20_000, "video after the restart");
+    assert.equal(endpoint.publishes.length, 1, "no new publish");
+    assert.equal(sequenceGaps(pub.packets), 0);
+    const stamps = pub.packets.map((p) => parseRtp(p).timestamp);
+    const backwards = stamps.filter((t, i) => i > 0 && ((t - stamps[i - 1]!) >>> 0) > 0x80000000).length;
+    assert.equal(backwards, 0, "timestamps never go back");
+    assert.deepEqual(states.map((s) => s.state), ["connecting", "publishing"]);
+  });
+
+  it("DELETEs its resource on stop, and publishes again on start", async () => {
+    const p = publish();
+    const pub = await publishing();
+    await p.stop();
+    assert.equal(pub.deleted, true);
+    assert.equal(states.at(-1)?.state, "stopped");
+    p.start();
+    await waitFor(() => endpoint.publishes.length === 2 && states.at(-1)?.state === "publishing", 20_000, "a second publish");
+    await p.close();
+    assert.equal(endpoint.latest?.deleted, true);
+  });
+
+  it("401: retries with the status as the reason, a first delay of about 1 s, and no token in any state", async () => {
+    publish({ token: "wrong-token", backoff: undefined });
+    await waitFor(() => states.some((s) => s.state === "retrying"), 10_000, "a retry");
+    const retry = states.find((s) => s.state === "retrying");
+    assert.equal(retry?.reason, "401 Unauthorized");
+    assert.equal(retry?.code, "http-status");
+    assert.ok(retry?.retryInMs !== undefined && retry.retryInMs >= 800 && retry.retryInMs <= 1200, `${retry?.retryInMs}`);
+    assert.ok(!JSON.stringify(states).includes("wrong-token"));
+  });
+
+  it("publishes again after the server vanished and came back", async () => {
+    publish();
+    await publishing();
+    await endpoint.vanish();
+    await waitFor(() => states.some((s) => s.state === "retrying"), 10_000, "the end noticed");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await endpoint.comeBack();
+    await waitFor(() => states.filter((s) => s.state === "publishing").length === 2, 20_000, "publishing again");
+    const pub = endpoint.latest;
+    await waitFor(() => (pub?.packets.length ?? 0) > 50, 10_000, "video again");
+    const reasons = states.filter((s) => s.state === "retrying").map((s) => s.reason);
+    assert.ok(reasons.length >= 1, JSON.stringify(states));
+  });
+
+  for (const [behaviour, code, reason] of [
+    ["status-503", "http-status", /^503 Service Unavailable$/],
+    ["no-location", "no-location", /Location/],
+    ["no-codec", "no-codec", /does not accept the video/],
+    ["huge-body", "body-too-large", /larger than 64 KiB/],
+    ["garbage", "bad-answer", /not an SDP/],
+    ["never-answer", "timeout", /no answer to POST within 1 s/],
+  ] as const) {
+    it(`${behaviour}: a clear error and a retry`, async () => {
+      endpoint.behaviour = behaviour;
+      publish({ timeouts: { requestMs: 1000 } });
+      await waitFor(() => states.filter((s) => s.state === "retrying").length >= 2, 10_000, "two retries");
+      const retry = states.find((s) => s.state === "retrying");
+      assert.equal(retry?.code, code);
+      assert.match(retry?.reason ?? "", reason);
+      endpoint.behaviour = "normal";
+      await waitFor(() => states.at(-1)?.state === "publishing", 10_000, "publishing once the server behaves");
+    });
+  }
+});
