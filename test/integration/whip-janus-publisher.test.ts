@@ -140,7 +140,9 @@ describe("WhipPublisher → simple-whip-server → Janus VideoRoom → subscribe
     await janus.stop();
     await janus.start();
     await whip.waitForJanus(connections);
-    // Janus's end of the session is gone: ICE consent expires, the publisher publishes again.
+    // Janus's end of the session is gone. Janus stopped by SIGINT mostly closes DTLS (the publisher
+    // retries at once, 503 until simple-whip-server is back on Janus); about one run in four nothing
+    // arrives and the publisher waits for ICE consent to expire (~30 s): the bound covers both.
     await waitFor(() => publishingCount() >= 2, 45_000, "a second publish");
     await viewerPlays(640, 480);
   });
