@@ -69,3 +69,11 @@ export type {
   ViewerSet,
 } from "./webrtc/viewer-set";
 export type { PacingOptions } from "./webrtc/viewer-track";
+export { WhipError, type WhipErrorCode } from "./whip/errors";
+export type { IceServer } from "./whip/link-header";
+export {
+  WhipPublisher,
+  type WhipPublisherOptions,
+  type WhipState,
+  type WhipStateEvent,
+} from "./whip/publisher";

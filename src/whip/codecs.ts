@@ -48,9 +48,14 @@ function h264Entry(payloadType: number, profile: string): OfferedCodec {
 function videoEntries(video: MediaInfo | undefined): OfferedCodec[] {
   if (video === undefined) return [];
   if (video.codec === "H264") {
-    const own = (video.profileLevelId ?? video.fmtp["profile-level-id"] ?? FALLBACK_H264_PROFILE).toLowerCase();
+    const own = (
+      video.profileLevelId ??
+      video.fmtp["profile-level-id"] ??
+      FALLBACK_H264_PROFILE
+    ).toLowerCase();
     const entries = [h264Entry(96, /^[0-9a-f]{6}$/.test(own) ? own : FALLBACK_H264_PROFILE)];
-    if (entries[0]?.fmtp?.endsWith(FALLBACK_H264_PROFILE) !== true) entries.push(h264Entry(97, FALLBACK_H264_PROFILE));
+    if (entries[0]?.fmtp?.endsWith(FALLBACK_H264_PROFILE) !== true)
+      entries.push(h264Entry(97, FALLBACK_H264_PROFILE));
     return entries;
   }
   if (video.codec === "H265") {
@@ -99,8 +104,7 @@ export function codecPlan(video: MediaInfo | undefined, audio: MediaInfo | undef
     throw new WhipError("no-media", `the stream has ${what}: nothing WebRTC can carry without transcoding`);
   }
   const size = video?.width && video.height ? ` ${video.width}x${video.height}` : "";
-  const label =
-    videoCodecs.length > 0 ? `${video?.codec}${size}` : (audio?.codec ?? "");
+  const label = videoCodecs.length > 0 ? `${video?.codec}${size}` : (audio?.codec ?? "");
   return { video: videoCodecs, audio: audioCodecs, label };
 }
 
@@ -125,7 +129,10 @@ export interface AnswerChoice {
   readonly audio?: OfferedCodec;
 }
 
-function chosen(media: MediaDescription | undefined, offered: readonly OfferedCodec[]): OfferedCodec | undefined {
+function chosen(
+  media: MediaDescription | undefined,
+  offered: readonly OfferedCodec[],
+): OfferedCodec | undefined {
   if (media === undefined || media.port === 0) return undefined;
   for (const rtp of media.rtp) {
     const name = String(rtp.codec).toLowerCase();
@@ -161,7 +168,10 @@ export function checkAnswer(sdp: string, plan: CodecPlan): AnswerChoice {
     sessionIce = session.iceUfrag !== undefined && session.icePwd !== undefined;
     sessionFingerprint = session.fingerprint !== undefined;
   } catch (error) {
-    throw new WhipError("bad-answer", `the answer does not parse: ${error instanceof Error ? error.message : String(error)}`);
+    throw new WhipError(
+      "bad-answer",
+      `the answer does not parse: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const video = plan.video.length > 0 ? media.find((m) => m.type === "video") : undefined;
   const audio = plan.audio.length > 0 ? media.find((m) => m.type === "audio") : undefined;

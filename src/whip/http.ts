@@ -1,4 +1,4 @@
-import { type IncomingMessage, request as httpRequest, type OutgoingHttpHeaders } from "node:http";
+import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { WhipError } from "./errors";
 

@@ -64,6 +64,7 @@ const DEFAULT_TIMEOUTS: SessionTimeouts = {
   gatherMs: 3_000,
   connectMs: 15_000,
   disconnectedMs: 10_000,
+  silenceMs: 15_000,
 };
 
 /** Video codecs WHIP can carry as they are (see codecPlan). */
@@ -200,7 +201,8 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
   push(unit: AccessUnit, stream: StreamInfo): void {
     if (this.closed) return;
     const current = this.current;
-    if (current === undefined || stream.id !== current.id || stream.session !== current.session) this.adopt(stream);
+    if (current === undefined || stream.id !== current.id || stream.session !== current.session)
+      this.adopt(stream);
     const pipe =
       unit.kind === "video" && unit.mid === this.video?.media.mid
         ? this.video
@@ -224,8 +226,11 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
       problem = error as WhipError;
     }
     const changed = (pipe: Pipe | undefined, media: MediaInfo | undefined): boolean =>
-      pipe !== undefined && (media === undefined || pipe.media.codec !== media.codec || pipe.media.clockRate !== media.clockRate);
-    const renegotiate = this.plan !== undefined && (changed(this.video, video) || changed(this.audio, audio) || plan === undefined);
+      pipe !== undefined &&
+      (media === undefined || pipe.media.codec !== media.codec || pipe.media.clockRate !== media.clockRate);
+    const renegotiate =
+      this.plan !== undefined &&
+      (changed(this.video, video) || changed(this.audio, audio) || plan === undefined);
     if (renegotiate) {
       this.video = undefined;
       this.audio = undefined;
@@ -270,7 +275,8 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
       if (session === undefined) return;
       if (session.waitingForKeyframe && !frame.keyframe) {
         // Started mid-GOP: the GOP so far goes out at once instead of waiting for the next keyframe.
-        if (session.replay(this.gop.framesSinceKeyframe(), undefined)) this.lastVideoTimestamp = frame.timestamp;
+        if (session.replay(this.gop.framesSinceKeyframe(), undefined))
+          this.lastVideoTimestamp = frame.timestamp;
         return;
       }
       session.send(frame);
@@ -288,7 +294,8 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
       if (answered) {
         this.lastKeyframeAnswer = now;
         const frames = this.gop.framesSinceKeyframe().filter((f) => f.kind === "video");
-        if (this.lastVideoTimestamp !== undefined) this.lastVideoTimestamp = (this.lastVideoTimestamp + frames.length) >>> 0;
+        if (this.lastVideoTimestamp !== undefined)
+          this.lastVideoTimestamp = (this.lastVideoTimestamp + frames.length) >>> 0;
       }
     }
     this.emit("keyframeRequest", answered);
@@ -321,7 +328,12 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
       if (!this.running) return;
       if (outcome.lastedMs >= (this.opts.stableMs ?? 10_000)) this.backoff.reset();
       const delay = outcome.delayMs ?? this.backoff.next();
-      this.setState({ state: "retrying", reason: outcome.error.message, code: outcome.error.code, retryInMs: delay });
+      this.setState({
+        state: "retrying",
+        reason: outcome.error.message,
+        code: outcome.error.code,
+        retryInMs: delay,
+      });
       await this.sleep(delay);
     }
   }

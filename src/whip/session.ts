@@ -14,6 +14,7 @@ import { type AnswerChoice, type CodecPlan, checkAnswer, weriftCodecs } from "./
 import { statusText, WhipError } from "./errors";
 import { whipRequest } from "./http";
 import { type IceServer, iceServersFromLinks } from "./link-header";
+import { resourceUrl } from "./location";
 
 export interface SessionTimeouts {
   /** Each HTTP exchange (POST, DELETE). Default 10 s. */
@@ -24,6 +25,11 @@ export interface SessionTimeouts {
   readonly connectMs: number;
   /** A connection disconnected this long has ended. Default 10 s. */
   readonly disconnectedMs: number;
+  /**
+   * Nothing heard from the server (consent responses every 4-6 s, RTCP) this long: it is gone (a
+   * crashed or restarted SFU says nothing; werift's own consent expiry waits 30 s). Default 15 s.
+   */
+  readonly silenceMs: number;
 }
 
 export interface SessionOptions {
@@ -52,6 +58,11 @@ function isFullIntraRequest(packet: RtcpPacket): boolean {
   return packet instanceof RtcpPayloadSpecificFeedback && packet.feedback.count === FIR_FMT;
 }
 
+interface PairCounters {
+  readonly responsesReceived?: number;
+  readonly packetsReceived?: number;
+}
+
 function authorization(token: string | undefined): Record<string, string> {
   return token === undefined || token === "" ? {} : { Authorization: `Bearer ${token}` };
 }
@@ -65,6 +76,7 @@ function authorization(token: string | undefined): Record<string, string> {
 export class PublishSession extends EventEmitter<SessionEvents> {
   private closing: Promise<void> | undefined;
   private disconnectTimer: NodeJS.Timeout | undefined;
+  private silenceTimer: NodeJS.Timeout | undefined;
   private videoTrack: ViewerTrack | undefined;
   private audioTrack: ViewerTrack | undefined;
   private sinks: DirectRtpSink[] = [];
@@ -129,16 +141,14 @@ export class PublishSession extends EventEmitter<SessionEvents> {
       signal: opts.signal,
     });
     this.throwIfClosed();
-    const location = response.headers.location;
-    if (location !== undefined && location.trim() !== "" && response.status >= 200 && response.status < 300) {
-      try {
-        this.resource = new URL(location.trim(), opts.endpoint);
-      } catch {
-        // Reported below as a missing Location.
-      }
-    }
+    if (response.status >= 200 && response.status < 300)
+      this.resource = resourceUrl(response.headers.location, opts.endpoint);
     if (response.status !== 201)
-      throw new WhipError("http-status", statusText(response.status, response.statusMessage), response.status);
+      throw new WhipError(
+        "http-status",
+        statusText(response.status, response.statusMessage),
+        response.status,
+      );
     if (this.resource === undefined)
       throw new WhipError("no-location", "201 Created without a usable Location header");
     this.announcedIceServers = iceServersFromLinks(response.headers.link);
@@ -236,6 +246,7 @@ export class PublishSession extends EventEmitter<SessionEvents> {
           break;
       }
     });
+    this.watchSilence();
     const transports = new Set(
       [this.transceivers.video, this.transceivers.audio].flatMap((t) =>
         t?.sender.dtlsTransport === undefined ? [] : [t.sender.dtlsTransport],
@@ -249,6 +260,40 @@ export class PublishSession extends EventEmitter<SessionEvents> {
     }
   }
 
+  /** What the nominated pair received so far (STUN responses and data); werift internals. */
+  private heard(): number {
+    const sender = (this.transceivers.video ?? this.transceivers.audio)?.sender;
+    const dtls = sender?.dtlsTransport as unknown as
+      | { iceTransport?: { connection?: { nominated?: PairCounters } } }
+      | undefined;
+    const pair = dtls?.iceTransport?.connection?.nominated;
+    return (pair?.responsesReceived ?? 0) + (pair?.packetsReceived ?? 0);
+  }
+
+  private watchSilence(): void {
+    const silenceMs = this.opts.timeouts.silenceMs;
+    let last = this.heard();
+    let lastAt = performance.now();
+    const check = (): void => {
+      const now = performance.now();
+      const heard = this.heard();
+      if (heard !== last) {
+        last = heard;
+        lastAt = now;
+      } else if (now - lastAt >= silenceMs) {
+        this.end(
+          new WhipError(
+            "disconnected",
+            `the server stopped answering (nothing for ${Math.round(silenceMs / 1000)} s)`,
+          ),
+        );
+        return;
+      }
+      this.silenceTimer = setTimeout(check, Math.min(1000, silenceMs / 4));
+    };
+    this.silenceTimer = setTimeout(check, Math.min(1000, silenceMs / 4));
+  }
+
   private end(error: WhipError): void {
     if (this.closing !== undefined) return;
     void this.close();
@@ -259,7 +304,8 @@ export class PublishSession extends EventEmitter<SessionEvents> {
   get codecs(): string {
     const { video, audio } = this.choice;
     const profile = video?.fmtp === undefined ? undefined : /profile-level-id=(\w{6})/.exec(video.fmtp)?.[1];
-    const videoText = video === undefined ? undefined : `${video.mimeType.split("/")[1]}${profile ? ` ${profile}` : ""}`;
+    const videoText =
+      video === undefined ? undefined : `${video.mimeType.split("/")[1]}${profile ? ` ${profile}` : ""}`;
     const audioText = audio === undefined ? undefined : `${audio.mimeType.split("/")[1]}/${audio.clockRate}`;
     return [videoText, audioText].filter((t) => t !== undefined).join(" + ");
   }
@@ -295,13 +341,20 @@ export class PublishSession extends EventEmitter<SessionEvents> {
     const video = frames.filter((f) => f.kind === "video");
     const first = video[0];
     const last = video[video.length - 1];
-    if (track === undefined || !this.connected || first === undefined || last === undefined || !first.keyframe)
+    if (
+      track === undefined ||
+      !this.connected ||
+      first === undefined ||
+      last === undefined ||
+      !first.keyframe
+    )
       return false;
     const packets = video.reduce((sum, f) => sum + f.packets.length, 0);
     if (!track.fits(packets)) return false;
     // A fresh start ends at the last frame's own timestamp (the live stream continues from it); a
     // repeat starts after what was sent last, so timestamps never go back.
-    const base = afterTimestamp === undefined ? (last.timestamp - (video.length - 1)) >>> 0 : (afterTimestamp + 1) >>> 0;
+    const base =
+      afterTimestamp === undefined ? (last.timestamp - (video.length - 1)) >>> 0 : (afterTimestamp + 1) >>> 0;
     video.forEach((frame, i) => {
       track.send(frame, (base + i) >>> 0, true);
     });
@@ -315,6 +368,7 @@ export class PublishSession extends EventEmitter<SessionEvents> {
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing;
     clearTimeout(this.disconnectTimer);
+    clearTimeout(this.silenceTimer);
     this.videoTrack?.stop();
     this.audioTrack?.stop();
     const resource = this.resource;

@@ -61,6 +61,7 @@ export function exampleNodes(): unknown[] {
     withCatalog("rtp-fanout", require("../../../nodes/rtp-fanout.js")),
     withCatalog("webrtc-out", require("../../../nodes/webrtc-out.js")),
     withCatalog("mp4-record", require("../../../nodes/mp4-record.js")),
+    withCatalog("whip-out", require("../../../nodes/whip-out.js")),
     core("common/20-inject.js"),
     core("common/21-debug.js"),
     core("common/90-comment.js"),

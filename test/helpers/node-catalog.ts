@@ -2,13 +2,14 @@ import path from "node:path";
 import type { NodeAPI, TextValues } from "../../src/nodes/red";
 
 /** The nodes of this package, each with its message catalog nodes/locales/<lang>/<node>.json. */
-export type NodeName = "rtsp-in" | "rtp-fanout" | "webrtc-out" | "snapshot" | "mp4-record";
+export type NodeName = "rtsp-in" | "rtp-fanout" | "webrtc-out" | "snapshot" | "mp4-record" | "whip-out";
 export const NODE_NAMES: readonly NodeName[] = [
   "rtsp-in",
   "rtp-fanout",
   "webrtc-out",
   "snapshot",
   "mp4-record",
+  "whip-out",
 ];
 export const LANGUAGES = ["en-US", "zh-CN"] as const;
 export type Language = (typeof LANGUAGES)[number];

@@ -5,14 +5,16 @@ import type { AddressInfo } from "node:net";
 import {
   GenericNack,
   type MediaStreamTrack,
+  PictureLossIndication,
   RTCPeerConnection,
   RTCRtpCodecParameters,
+  type RTCRtpTransceiver,
+  RtcpPayloadSpecificFeedback,
   RtcpTransportLayerFeedback,
   type RtpPacket,
-  type RTCRtpTransceiver,
+  useOPUS,
   usePCMA,
   usePCMU,
-  useOPUS,
 } from "werift";
 import { loopbackCandidatesOnly } from "./werift-viewer";
 
@@ -197,7 +199,9 @@ export class WhipEndpoint {
         res.end(Buffer.alloc(1024 * 1024, "a"));
         return;
       case "garbage":
-        res.writeHead(201, { Location: "/whip/resource/x", "Content-Type": "application/sdp" }).end("<html>oops</html>");
+        res
+          .writeHead(201, { Location: "/whip/resource/x", "Content-Type": "application/sdp" })
+          .end("<html>oops</html>");
         return;
       case "never-answer":
         this.hanging.add(res);
@@ -213,7 +217,9 @@ export class WhipEndpoint {
       iceUseTcp: false,
       bundlePolicy: "max-bundle",
       codecs: {
-        video: videoCodecs(this.opts.h264Profiles ?? ["42e01f", "4d001f", "640028", "42001f", "4d0028", "640032"]),
+        video: videoCodecs(
+          this.opts.h264Profiles ?? ["42e01f", "4d001f", "640028", "42001f", "4d0028", "640032"],
+        ),
         audio: [useOPUS({ payloadType: 111 }), usePCMU(), usePCMA()],
       },
       headerExtensions: { video: [], audio: [] },
@@ -275,7 +281,27 @@ export class WhipEndpoint {
     const receiver = publish.videoTransceiver?.receiver;
     const ssrc = ssrcOf(publish.packets[0]);
     if (receiver === undefined || ssrc === undefined) throw new Error("no video received yet");
-    await receiver.sendRtcpPLI(ssrc);
+    // Straight to the transport: werift's sendRtcpPLI stays silent unless "nack pli" was negotiated.
+    const feedback = new PictureLossIndication({ senderSsrc: 1, mediaSsrc: ssrc });
+    await receiver.dtlsTransport.sendRtcp([new RtcpPayloadSpecificFeedback({ feedback })]);
+  }
+
+  /** Sends a Full Intra Request for the publish's video. */
+  async sendFir(publish: Publish): Promise<void> {
+    const receiver = publish.videoTransceiver?.receiver;
+    const ssrc = ssrcOf(publish.packets[0]);
+    if (receiver === undefined || ssrc === undefined) throw new Error("no video received yet");
+    // RFC 5104 §4.3.1 (werift does not export its FullIntraRequest): sender SSRC, media SSRC (werift
+    // routes feedback by it, so the target's rather than 0), then one FCI entry: SSRC, seq nr, reserved.
+    const body = Buffer.alloc(16);
+    body.writeUInt32BE(1, 0);
+    body.writeUInt32BE(ssrc, 4);
+    body.writeUInt32BE(ssrc, 8);
+    body[12] = 1;
+    const feedback = { count: 4, length: 4, serialize: () => body };
+    await receiver.dtlsTransport.sendRtcp([
+      new RtcpPayloadSpecificFeedback({ feedback: feedback as unknown as PictureLossIndication }),
+    ]);
   }
 
   /** Sends a generic NACK for `lost` sequence numbers of the publish's video. */

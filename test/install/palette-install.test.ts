@@ -13,7 +13,7 @@ const run = promisify(execFile);
 
 /** What test/setup-install.sh put in .test-artifacts/install while the network was there. */
 const ARTIFACTS = join(packageRoot(), ".test-artifacts", "install");
-const NODE_TYPES = ["rtsp-in", "rtp-fanout", "webrtc-out", "snapshot", "mp4-record"];
+const NODE_TYPES = ["rtsp-in", "rtp-fanout", "webrtc-out", "snapshot", "mp4-record", "whip-out"];
 const EXAMPLES = ["alarm-clip", "basic", "camera-wall", "dashboard", "mqtt-alarm", "on-demand", "udp-rtp"];
 /** What the palette manager passes to `npm install` (@node-red/registry's installer, Node-RED 4.1 and 5). */
 const PALETTE_ARGS = [
@@ -105,7 +105,7 @@ describe("the packed tarball", () => {
       .map((line) => line.replace(/^package\//, ""));
     const allowed = [
       /^(LICENSE|README\.md|package\.json)$/,
-      /^nodes\/(rtsp-in|rtp-fanout|webrtc-out|snapshot|mp4-record)\.(js|html)$/,
+      /^nodes\/(rtsp-in|rtp-fanout|webrtc-out|snapshot|mp4-record|whip-out)\.(js|html)$/,
       /^nodes\/icons\/[\w-]+\.svg$/,
       /^nodes\/locales\/(en-US|zh-CN)\/[\w-]+\.(json|html)$/,
       /^examples\/[\w-]+\.json$/,

@@ -5,8 +5,8 @@ import { decodeVideo } from "../helpers/decode";
 import { depacketizeH264, h264NalType, h264NalUnits, parseRtp } from "../helpers/depacketize";
 import { GstRtspServer } from "../helpers/gst-server";
 import { SourceHarness } from "../helpers/source-harness";
-import { type Publish, WhipEndpoint } from "../helpers/whip-endpoint";
 import { waitFor } from "../helpers/wait";
+import { type Publish, WhipEndpoint } from "../helpers/whip-endpoint";
 
 const FAST_RETRY = { delaysMs: [200], jitter: 0 };
 
@@ -22,14 +22,17 @@ function sequenceGaps(packets: readonly Buffer[]): number {
   return gaps;
 }
 
+/** The packet carries (part of) an IDR slice: alone, in a STAP-A, or as an FU-A's start. */
 function hasIdr(packet: Buffer): boolean {
-  try {
-    return h264NalUnits([packet]).some((nal) => h264NalType(nal) === 5);
-  } catch {
-    // A lone FU-A fragment: its start says the type.
-    const payload = parseRtp(packet).payload;
-    return (payload[0]! & 0x1f) === 28 && (payload[1]! & 0x80) !== 0 && (payload[1]! & 0x1f) === 5;
+  const payload = parseRtp(packet).payload;
+  const type = payload[0]! & 0x1f;
+  if (type === 5) return true;
+  if (type === 28) return (payload[1]! & 0x80) !== 0 && (payload[1]! & 0x1f) === 5;
+  if (type !== 24) return false;
+  for (let offset = 1; offset + 2 < payload.length; offset += 2 + payload.readUInt16BE(offset)) {
+    if ((payload[offset + 2]! & 0x1f) === 5) return true;
   }
+  return false;
 }
 
 describe("WhipPublisher against a werift WHIP endpoint", function () {
@@ -41,7 +44,14 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
   let states: WhipStateEvent[] = [];
 
   before(async () => {
-    camera = await GstRtspServer.start({ codec: "h264", width: 640, height: 480, fps: 25, keyint: 100, audio: "pcma" });
+    camera = await GstRtspServer.start({
+      codec: "h264",
+      width: 640,
+      height: 480,
+      fps: 25,
+      keyint: 100,
+      audio: "pcma",
+    });
     harness = new SourceHarness({ url: camera.url });
     harness.source.start();
     await harness.until(() => harness.video().some((v) => v.unit.keyframe), 20_000, "a keyframe");
@@ -64,7 +74,12 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
   });
 
   function publish(opts: Partial<WhipPublisherOptions> = {}): WhipPublisher {
-    const p = new WhipPublisher({ endpoint: endpoint.url(), token: "s3cret-token", backoff: FAST_RETRY, ...opts });
+    const p = new WhipPublisher({
+      endpoint: endpoint.url(),
+      token: "s3cret-token",
+      backoff: FAST_RETRY,
+      ...opts,
+    });
     p.on("state", (event) => states.push(event));
     const feed = (unit: Parameters<WhipPublisher["push"]>[0], stream: Parameters<WhipPublisher["push"]>[1]) =>
       p.push(unit, stream);
@@ -97,7 +112,10 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     assert.match(pub.offerSdp, /profile-level-id=42e01f/);
     assert.match(pub.offerSdp, /packetization-mode=1/);
     assert.match(pub.offerSdp, /^a=rtpmap:8 PCMA\/8000/m);
-    assert.deepEqual(states.map((s) => s.state), ["connecting", "publishing"]);
+    assert.deepEqual(
+      states.map((s) => s.state),
+      ["connecting", "publishing"],
+    );
     assert.equal(states[1]?.media, "H264 640x480");
     await waitFor(() => pub.packets.length > 300 && pub.audioPackets.length > 50, 20_000, "video and audio");
     const decoded = await decodeVideo(depacketizeH264(pub.packets), "h264");
@@ -128,6 +146,16 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     await endpoint.sendNack(pub, [target]);
     await waitFor(() => count() === 2, 2_000, "the retransmission");
     assert.ok((publisher?.retransmitted ?? 0) >= 1);
+
+    // A FIR, past the 500 ms between two answers, is answered the same way.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const beforeFir = pub.packets.length;
+    await endpoint.sendFir(pub);
+    await waitFor(() => pub.packets.slice(beforeFir).some(hasIdr), 2_000, "a keyframe after the FIR");
+    // Replies to PLI and FIR go on in the same sequence space: the retransmitted copy is the one break.
+    let copies = 0;
+    const once = pub.packets.filter((p) => parseRtp(p).sequenceNumber !== target || copies++ === 0);
+    assert.equal(sequenceGaps(once), 0);
   });
 
   it("goes on through a camera restart in the same session, sequence numbers continuous", async () => {
@@ -136,15 +164,26 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     await waitFor(() => pub.packets.length > 50, 10_000, "some video");
     const sessions = new Set(harness.units.map((u) => u.stream.session)).size;
     await camera.restart();
-    await waitFor(() => new Set(harness.units.map((u) => u.stream.session)).size > sessions, 20_000, "a new RTSP session");
+    await waitFor(
+      () => new Set(harness.units.map((u) => u.stream.session)).size > sessions,
+      20_000,
+      "a new RTSP session",
+    );
     const before = pub.packets.length;
-    await waitFor(() => pub.packets.slice(before).some(hasIdr) && pub.packets.length > before + 50, 20_000, "video after the restart");
+    await waitFor(
+      () => pub.packets.slice(before).some(hasIdr) && pub.packets.length > before + 50,
+      20_000,
+      "video after the restart",
+    );
     assert.equal(endpoint.publishes.length, 1, "no new publish");
     assert.equal(sequenceGaps(pub.packets), 0);
     const stamps = pub.packets.map((p) => parseRtp(p).timestamp);
-    const backwards = stamps.filter((t, i) => i > 0 && ((t - stamps[i - 1]!) >>> 0) > 0x80000000).length;
+    const backwards = stamps.filter((t, i) => i > 0 && (t - stamps[i - 1]!) >>> 0 > 0x80000000).length;
     assert.equal(backwards, 0, "timestamps never go back");
-    assert.deepEqual(states.map((s) => s.state), ["connecting", "publishing"]);
+    assert.deepEqual(
+      states.map((s) => s.state),
+      ["connecting", "publishing"],
+    );
   });
 
   it("DELETEs its resource on stop, and publishes again on start", async () => {
@@ -154,7 +193,11 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     assert.equal(pub.deleted, true);
     assert.equal(states.at(-1)?.state, "stopped");
     p.start();
-    await waitFor(() => endpoint.publishes.length === 2 && states.at(-1)?.state === "publishing", 20_000, "a second publish");
+    await waitFor(
+      () => endpoint.publishes.length === 2 && states.at(-1)?.state === "publishing",
+      20_000,
+      "a second publish",
+    );
     await p.close();
     assert.equal(endpoint.latest?.deleted, true);
   });
@@ -165,18 +208,25 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     const retry = states.find((s) => s.state === "retrying");
     assert.equal(retry?.reason, "401 Unauthorized");
     assert.equal(retry?.code, "http-status");
-    assert.ok(retry?.retryInMs !== undefined && retry.retryInMs >= 800 && retry.retryInMs <= 1200, `${retry?.retryInMs}`);
+    assert.ok(
+      retry?.retryInMs !== undefined && retry.retryInMs >= 800 && retry.retryInMs <= 1200,
+      `${retry?.retryInMs}`,
+    );
     assert.ok(!JSON.stringify(states).includes("wrong-token"));
   });
 
   it("publishes again after the server vanished and came back", async () => {
-    publish();
+    publish({ timeouts: { silenceMs: 8000 } });
     await publishing();
     await endpoint.vanish();
-    await waitFor(() => states.some((s) => s.state === "retrying"), 10_000, "the end noticed");
+    await waitFor(() => states.some((s) => s.state === "retrying"), 15_000, "the end noticed");
     await new Promise((resolve) => setTimeout(resolve, 500));
     await endpoint.comeBack();
-    await waitFor(() => states.filter((s) => s.state === "publishing").length === 2, 20_000, "publishing again");
+    await waitFor(
+      () => states.filter((s) => s.state === "publishing").length === 2,
+      20_000,
+      "publishing again",
+    );
     const pub = endpoint.latest;
     await waitFor(() => (pub?.packets.length ?? 0) > 50, 10_000, "video again");
     const reasons = states.filter((s) => s.state === "retrying").map((s) => s.reason);
@@ -199,7 +249,11 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
       assert.equal(retry?.code, code);
       assert.match(retry?.reason ?? "", reason);
       endpoint.behaviour = "normal";
-      await waitFor(() => states.at(-1)?.state === "publishing", 10_000, "publishing once the server behaves");
+      await waitFor(
+        () => states.at(-1)?.state === "publishing",
+        10_000,
+        "publishing once the server behaves",
+      );
     });
   }
 });

@@ -20,6 +20,8 @@ const RUNTIME_EXPORTS = [
   "MaxViewersError",
   "NoStreamError",
   "BadSdpError",
+  "WhipPublisher",
+  "WhipError",
 ];
 const TYPE_EXPORTS = [
   "SourceOptions",
@@ -28,6 +30,8 @@ const TYPE_EXPORTS = [
   "AccessUnit",
   "MediaInfo",
   "StreamViewersOptions",
+  "WhipPublisherOptions",
+  "WhipStateEvent",
 ];
 
 interface Manifest {

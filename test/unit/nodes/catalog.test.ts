@@ -47,7 +47,7 @@ function sources(): { file: string; text: string }[] {
 /** Whole keys written in quotes, or after data-i18n's "[placeholder]"; file names are not keys. */
 function keysUsed(text: string): string[] {
   const pattern =
-    /["'\]]((?:rtsp-in|rtp-fanout|webrtc-out|snapshot|mp4-record)(?:\.[A-Za-z0-9_-]+)+)(?=["';])/g;
+    /["'\]]((?:rtsp-in|rtp-fanout|webrtc-out|snapshot|mp4-record|whip-out)(?:\.[A-Za-z0-9_-]+)+)(?=["';])/g;
   return [...text.matchAll(pattern)]
     .map((m) => m[1]!)
     .filter((key) => !/\.(js|json|html|svg|ts|png)$/.test(key));
