@@ -24,6 +24,12 @@ export const WHIP_SERVER_SOURCES = path.join(
 const SHIMS = path.join(__dirname, "whip-server-modules");
 const START_TIMEOUT_MS = 15_000;
 
+/** The project's Node 22 (npm's `node` package; its WebSocket is what the `websocket` stand-in needs). */
+function projectNode(): string {
+  const node = path.join(REPO, "node_modules/.bin/node");
+  return existsSync(node) ? node : process.execPath;
+}
+
 export class MissingWhipServerError extends Error {
   constructor() {
     super(`simple-whip-server is not unpacked in ${WHIP_SERVER_SOURCES}: run test/setup-system.sh`);
@@ -88,7 +94,7 @@ export async function startSimpleWhipServer(opts: {
   writeFileSync(path.join(src, "config.js"), configJs(opts.janusWsUrl, port));
   const logFile = path.join(opts.dir, "whip-server.log");
   const log = openSync(logFile, "w");
-  const child: ChildProcess = spawn(process.execPath, [path.join(src, "server.js")], {
+  const child: ChildProcess = spawn(projectNode(), [path.join(src, "server.js")], {
     // It serves ./web statically: an empty folder of its own.
     cwd: opts.dir,
     env: {
