@@ -33,11 +33,15 @@ describe("Janus WHIP rig (simple-whip-server → VideoRoom → subscriber)", fun
   });
 
   after(async () => {
-    await viewer?.close();
-    await publisher?.close();
-    await whip?.stop();
-    await janus?.stop();
-    removeJanusInterface();
+    try {
+      await viewer?.close();
+      await publisher?.close();
+      await whip?.stop();
+      await janus?.stop();
+    } finally {
+      // Whatever failed: the next test file's WebRTC peers must not gather on it.
+      removeJanusInterface();
+    }
   });
 
   it("a wrong token is refused with 403 before Janus is asked", async () => {

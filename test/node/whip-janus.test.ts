@@ -117,12 +117,16 @@ describe("whip-out → simple-whip-server → Janus VideoRoom (Node-RED, real SF
   });
 
   after(async () => {
-    await helper.unload();
-    await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
-    await Promise.all([front?.stop(), yard?.stop()]);
-    await whip?.stop();
-    await janus?.stop();
-    removeJanusInterface();
+    try {
+      await helper.unload();
+      await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
+      await Promise.all([front?.stop(), yard?.stop()]);
+      await whip?.stop();
+      await janus?.stop();
+    } finally {
+      // Whatever failed: the next test file's WebRTC peers must not gather on it.
+      removeJanusInterface();
+    }
   });
 
   afterEach(async () => {
