@@ -1,14 +1,23 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { freePort } from "./tools";
 
 // meetecho's WHIP front for Janus (`simple-whip-server`, Debian's 0.0~git20230201), unpacked by
 // test/setup-system.sh into .test-artifacts/simple-whip-server (its Debian package depends on Debian's
 // nodejs, which conflicts with the Node here). Its two files run unchanged on the Node running the
-// tests, with a config.js of the test's beside them; express, cors, colors, debug and body-parser come
-// from the project's node_modules, `websocket` and `async` from the small stand-ins in
-// whip-server-modules (Node 22's own WebSocket under the first).
+// tests, with a config.js of the test's beside them; express, cors, debug and body-parser come from
+// the project's node_modules (Node-RED's own), `websocket`, `async` and `colors/safe` from the small
+// stand-ins in whip-server-modules (Node 22's own WebSocket under the first).
 //
 // What it does, as packaged: POST /whip/create {id, room, token} makes an endpoint
 // /whip/endpoint/<id> publishing into a VideoRoom room; a wrong or missing token gets 403; 201 with a
@@ -90,6 +99,11 @@ export async function startSimpleWhipServer(opts: {
   mkdirSync(src, { recursive: true });
   for (const file of ["server.js", "whip-janus.js"])
     copyFileSync(path.join(WHIP_SERVER_SOURCES, file), path.join(src, file));
+  // Beside its code, so that they come before whatever the folders above hold (this one sits in the
+  // checkout, whose node_modules has a `colors` of its own).
+  mkdirSync(path.join(opts.dir, "node_modules"));
+  for (const name of ["websocket", "async", "colors"])
+    symlinkSync(path.join(SHIMS, name), path.join(opts.dir, "node_modules", name));
   const port = await freePort();
   writeFileSync(path.join(src, "config.js"), configJs(opts.janusWsUrl, port));
   const logFile = path.join(opts.dir, "whip-server.log");
@@ -99,7 +113,7 @@ export async function startSimpleWhipServer(opts: {
     cwd: opts.dir,
     env: {
       PATH: process.env.PATH ?? "",
-      NODE_PATH: [SHIMS, path.join(REPO, "node_modules")].join(path.delimiter),
+      NODE_PATH: path.join(REPO, "node_modules"),
       DEBUG: "whip:*",
       DEBUG_COLORS: "false",
     },
