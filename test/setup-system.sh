@@ -28,6 +28,28 @@ packages=(
   nginx
 )
 
+# meetecho's WHIP front for Janus (test/helpers/simple-whip-server.ts): Debian packages it, but its package
+# depends on Debian's nodejs, which conflicts with the Node the tests run on. Only its code is unpacked,
+# into .test-artifacts; the tests run it with the project's Node (test/helpers/simple-whip-server.ts).
+whip_root=.test-artifacts/simple-whip-server
+if [[ ! -f "$(dirname "$0")/../$whip_root/usr/share/simple-whip-server/src/server.js" ]]; then
+  (
+    cd "$(dirname "$0")/.."
+    echo "setup-system: unpacking simple-whip-server into $whip_root" >&2
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    # apt-get download needs the package lists; a fresh machine may have none yet.
+    (cd "$tmp" && apt-get download -qq simple-whip-server 2>/dev/null) || {
+      if [[ $(id -u) -ne 0 ]]; then sudo apt-get update -qq; else apt-get update -qq; fi
+      (cd "$tmp" && apt-get download -qq simple-whip-server)
+    }
+    rm -rf "$whip_root"
+    mkdir -p "$whip_root"
+    dpkg-deb -x "$tmp"/simple-whip-server_*.deb "$whip_root"
+    test -f "$whip_root/usr/share/simple-whip-server/src/server.js"
+  )
+fi
+
 missing=()
 for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)

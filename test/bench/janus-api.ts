@@ -19,7 +19,7 @@ interface JanusReply {
 
 const transaction = (): string => randomBytes(9).toString("base64url");
 
-async function post(url: string, body: object): Promise<JanusReply> {
+export async function post(url: string, body: object): Promise<JanusReply> {
   const res = await fetch(url, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -59,7 +59,7 @@ export async function pluginRequest(
 }
 
 /** An asynchronous plugin request (answered "ack"; its result comes as an event), with an optional JSEP. */
-async function pluginMessage(
+export async function pluginMessage(
   base: string,
   session: number,
   handle: number,
@@ -76,7 +76,7 @@ async function pluginMessage(
 }
 
 /** Long-polls the session's events until one carries a JSEP offer; its SDP. A plugin error ends it. */
-async function nextOffer(base: string, session: number, timeoutMs: number): Promise<string> {
+export async function nextOffer(base: string, session: number, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const res = await fetch(`${base}/${session}?maxev=10`, {
