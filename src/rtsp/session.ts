@@ -291,6 +291,8 @@ export class RtspSession extends EventEmitter<RtspSessionEvents> {
   }
 
   private startTimers(): void {
+    // Closed while PLAY was answered (a redeploy): nothing may run on after the session's end.
+    if (this.ended) return;
     const started = Date.now();
     this.lastPacketAt = started;
     const keepaliveMs = Math.max(this.sessionTimeoutS - 5, 1) * 1000;
