@@ -171,9 +171,17 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     return this.session?.retransmitted ?? 0;
   }
 
+  /** start() came while a stop was still ending the publish. */
+  private startAfterStop = false;
+
   /** Starts publishing (once the stream's first message tells what it carries). */
   start(): void {
     if (this.closed || this.running) return;
+    // A stop still ending its publish (its DELETE on the way): start after it, not beside it.
+    if (this.loop !== undefined) {
+      this.startAfterStop = true;
+      return;
+    }
     if (this.endpointError !== undefined) {
       this.setState({ state: "error", reason: this.endpointError.message, code: this.endpointError.code });
       return;
@@ -183,6 +191,9 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     this.backoff.reset();
     this.loop = this.run().finally(() => {
       this.loop = undefined;
+      if (!this.startAfterStop) return;
+      this.startAfterStop = false;
+      this.start();
     });
     const problem = this.planProblem;
     if (problem !== undefined) this.setState({ state: "error", reason: problem.message, code: problem.code });
@@ -190,6 +201,7 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
 
   /** Ends the publish (its resource DELETEd) and stays stopped until start(). */
   async stop(): Promise<void> {
+    this.startAfterStop = false;
     if (!this.running) {
       await this.loop;
       return;
@@ -205,8 +217,8 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
 
   /** Stops and forgets the stream; always completes. */
   async close(): Promise<void> {
-    await this.stop();
     this.closed = true;
+    await this.stop();
     this.gop.clear();
     this.removeAllListeners();
   }

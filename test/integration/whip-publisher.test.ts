@@ -208,6 +208,24 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     assert.equal(endpoint.latest?.deleted, true);
   });
 
+  it("a start while the stop's DELETE is on its way publishes once, after it, not beside the old publish", async () => {
+    const p = publish();
+    await publishing();
+    const stopped = p.stop();
+    p.start();
+    await stopped;
+    await waitFor(
+      () => endpoint.publishes.length === 2 && states.at(-1)?.state === "publishing",
+      20_000,
+      "the publish after the stop",
+    );
+    // Long enough for a second loop's first retry (about 1 s) to have published beside it.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal(endpoint.publishes.filter((one) => !one.deleted).length, 1);
+    assert.equal(endpoint.publishes.length, 2);
+    await p.close();
+  });
+
   it("401: retries with the status as the reason, a first delay of about 1 s, and no token in any state", async () => {
     publish({ token: "wrong-token", backoff: undefined });
     await waitFor(() => states.some((s) => s.state === "retrying"), 10_000, "a retry");
