@@ -364,7 +364,8 @@ export class PublishSession extends EventEmitter<SessionEvents> {
           : whipRequest({
               method: "DELETE",
               url: resource,
-              headers: authorization(this.opts.token),
+              // The token is the endpoint's: a Location on another origin (or scheme) does not get it.
+              headers: resource.origin === this.opts.endpoint.origin ? authorization(this.opts.token) : {},
               timeoutMs: Math.min(this.opts.timeouts.requestMs, 5000),
               maxBodyBytes: this.opts.maxBodyBytes,
             }).then(

@@ -48,6 +48,8 @@ export interface WhipEndpointOptions {
   readonly h264Profiles?: readonly string[];
   /** Port to listen on; default any. */
   readonly port?: number;
+  /** The Location of a publish as an absolute URL on this origin (e.g. "http://localhost:PORT"); default relative. */
+  readonly locationOrigin?: (port: number) => string;
 }
 
 export interface Publish {
@@ -275,7 +277,8 @@ export class WhipEndpoint {
       "Content-Type": "application/sdp",
       ETag: `"${id}"`,
     };
-    if (this.behaviour !== "no-location") headers.Location = `/whip/resource/${id}`;
+    if (this.behaviour !== "no-location")
+      headers.Location = `${this.opts.locationOrigin?.(this.listenPort) ?? ""}/whip/resource/${id}`;
     if (this.opts.links !== undefined && this.opts.links.length > 0) headers.Link = [...this.opts.links];
     res.writeHead(201, headers).end(answerSdp);
   }

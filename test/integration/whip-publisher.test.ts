@@ -198,6 +198,12 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     await p.stop();
     assert.equal(pub.deleted, true);
     assert.equal(states.at(-1)?.state, "stopped");
+    const [deleted] = endpoint.requests.filter((r) => r.method === "DELETE");
+    assert.equal(
+      deleted?.headers.authorization,
+      "Bearer s3cret-token",
+      "its own origin's DELETE carries the token",
+    );
     p.start();
     await waitFor(
       () => endpoint.publishes.length === 2 && states.at(-1)?.state === "publishing",
@@ -224,6 +230,22 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     assert.equal(endpoint.publishes.filter((one) => !one.deleted).length, 1);
     assert.equal(endpoint.publishes.length, 2);
     await p.close();
+  });
+
+  it("a Location on another origin gets its DELETE without the bearer token", async () => {
+    await endpoint.stop();
+    endpoint = await WhipEndpoint.start({
+      token: "s3cret-token",
+      locationOrigin: (port) => `http://localhost:${port}`,
+    });
+    const p = publish();
+    await publishing();
+    await p.stop();
+    const deletes = endpoint.requests.filter((r) => r.method === "DELETE");
+    assert.equal(deletes.length, 1);
+    assert.equal(deletes[0]?.headers.host?.startsWith("localhost:"), true);
+    assert.equal(deletes[0]?.headers.authorization, undefined);
+    assert.equal(endpoint.latest?.deleted, true);
   });
 
   it("401: retries with the status as the reason, a first delay of about 1 s, and no token in any state", async () => {
