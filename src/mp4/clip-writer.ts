@@ -313,6 +313,12 @@ class Mp4ClipWriter implements ClipWriter {
       else this.drops.audio++;
       return false;
     }
+    if (this.isFull()) {
+      // Writes stall while audio keeps coming (video stopped): drop it rather than queue without end.
+      this.overflowing = true;
+      this.drops.overflow++;
+      return false;
+    }
     const packet = unit.packets[0];
     const header = packet && parseRtpHeader(packet);
     const frames = header && plan.frames(rtpPayload(packet!, header));

@@ -294,8 +294,10 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
         this.opts.audio && audio !== undefined && isRelayableAudio(audio) ? audio : undefined,
       )
     ) {
-      // Negotiated codecs no longer fit: the players reconnect and negotiate again.
+      // Negotiated codecs no longer fit: the players reconnect and negotiate again. fMP4 viewers too:
+      // their init segment was for the old codec (the player reconnects and learns the new one).
       for (const viewer of this.viewers.values()) void viewer.close("the stream's codec changed");
+      this.live.close();
       this.malformedBefore += this.malformedInPipes();
       this.video = undefined;
       this.audio = undefined;

@@ -406,6 +406,20 @@ describe("createClipWriter", function () {
     assert.equal(await decodeErrors(file), "");
   });
 
+  it("audio alone keeps coming while the output is held: it is dropped past the queue's bound, not queued without end", async () => {
+    const output = new TestOutput();
+    output.hold();
+    const writer = createClipWriter({ output, stream: streamOf(true) });
+    feed(writer, new Camera(), 1);
+    let taken = 0;
+    for (let i = 0; i < 5000; i++) if (writer.add(pcmaUnit(i).unit, pcmaUnit(i).at)) taken++;
+    assert.ok(writer.drops.overflow > 0, "audio past the bound was dropped");
+    assert.equal(taken + writer.drops.overflow + writer.drops.audio, 5000);
+    output.open();
+    await writer.finish();
+    assert.equal(await decodeErrors(Buffer.concat(output.chunks)), "");
+  });
+
   it("writes a video-only file for a stream whose audio never comes", async () => {
     const output = new TestOutput();
     const writer = createClipWriter({ output, stream: streamOf(true) });

@@ -90,6 +90,24 @@ describe("StreamViewers: fMP4 viewers", () => {
     assert.throws(() => viewers.addLiveViewer("10.0.0.4", () => new Sink()), NoStreamError);
   });
 
+  it("a codec change ends the fMP4 viewers, whose init segment was for the old codec", async () => {
+    const viewers = viewerSet(3);
+    feed(viewers, { id: "cam", session: 1, media: [videoMedia("H264", [clip.sps, clip.pps])] }, 3);
+    const sink = new Sink();
+    viewers.addLiveViewer("10.0.0.1", () => sink);
+    const unit: AccessUnit = {
+      kind: "video",
+      mid: "0",
+      timestamp: 0,
+      keyframe: true,
+      packets: [Buffer.alloc(20)],
+    };
+    viewers.push(unit, { id: "cam", session: 2, media: [videoMedia("H265", [])] });
+    assert.equal(sink.ended, true);
+    assert.equal(viewers.liveViewers, 0);
+    await viewers.close();
+  });
+
   it("an H.265 camera is refused with what to do instead", async () => {
     const viewers = viewerSet(3);
     const unit: AccessUnit = {
