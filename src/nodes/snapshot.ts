@@ -115,8 +115,11 @@ function register(RED: NodeAPI): void {
     this.on("close", (_removed, done) => {
       closed = true;
       clearInterval(statusTimer);
-      taker.close();
-      done();
+      // After its ffmpeg has ended: a redeploy finds none of this node's processes left.
+      taker.close().then(
+        () => done(),
+        () => done(),
+      );
     });
     showStatus();
   }

@@ -390,7 +390,7 @@ export function registerWebrtcOut(
 
     node.on("close", (_removed, done) => {
       closing = true;
-      snapshots?.close();
+      const snapshotEnded = snapshots?.close();
       clearInterval(statusTimer);
       clearInterval(statsTimer);
       registration.unregister();
@@ -402,6 +402,7 @@ export function registerWebrtcOut(
         })
         // After the viewers: the last node to close closes the shared port, with nothing left on it.
         .then(() => lease?.release())
+        .then(() => snapshotEnded)
         .then(
           () => done(),
           () => done(),

@@ -1,3 +1,4 @@
+import { BitReader } from "./bit-reader";
 /** The AU-header layout of an MPEG4-GENERIC stream, from its fmtp (RFC 3640 §4.1). */
 export interface AuHeaderLayout {
   readonly sizeLength: number;
@@ -37,16 +38,6 @@ export function auHeaderLayout(fmtp: Readonly<Record<string, string>>): AuHeader
   return { sizeLength, indexLength, indexDeltaLength };
 }
 
-/** Reads big-endian bit fields of up to 16 bits. */
-function readBits(data: Buffer, bitOffset: number, count: number): number {
-  let value = 0;
-  for (let i = 0; i < count; i++) {
-    const bit = bitOffset + i;
-    value = (value << 1) | ((data[bit >> 3]! >> (7 - (bit & 7))) & 1);
-  }
-  return value;
-}
-
 /**
  * The access units of one RTP payload (RFC 3640 §3.2: AU-headers-length, the AU headers, then the
  * AUs back to back); views on the payload. Undefined when the sizes do not add up, or when the
@@ -59,12 +50,15 @@ export function splitAccessUnits(payload: Buffer, layout: AuHeaderLayout): Buffe
   let offset = 2 + headersBytes;
   if (headersBits === 0 || offset > payload.length) return undefined;
   const units: Buffer[] = [];
+  const headers = new BitReader(payload.subarray(2, 2 + headersBytes));
   let bit = 0;
   let first = true;
   while (bit < headersBits) {
     const indexBits = first ? layout.indexLength : layout.indexDeltaLength;
+    // Checked against the headers' length first: the reader cannot run out.
     if (bit + layout.sizeLength + indexBits > headersBits) return undefined;
-    const size = readBits(payload.subarray(2, 2 + headersBytes), bit, layout.sizeLength);
+    const size = headers.readBits(layout.sizeLength);
+    headers.skipBits(indexBits);
     bit += layout.sizeLength + indexBits;
     first = false;
     if (size === 0 || offset + size > payload.length) return undefined;

@@ -123,14 +123,15 @@ export class SnapshotTaker {
     });
   }
 
-  /** Kills a running ffmpeg and fails every request: nothing is left running. */
-  close(): void {
-    if (this.closed) return;
+  /** Kills a running ffmpeg and fails every request; resolves once that ffmpeg has ended. */
+  close(): Promise<void> {
+    if (this.closed) return this.running ?? Promise.resolve();
     this.closed = true;
     this.abort.abort();
     const waiting = this.next;
     this.next = [];
     for (const waiter of waiting) waiter.reject(new SnapshotError("closed", "the snapshot taker is closed"));
+    return this.running ?? Promise.resolve();
   }
 
   private startNext(): void {
