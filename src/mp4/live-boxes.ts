@@ -15,9 +15,9 @@ export interface LiveVideoTrack {
   readonly timescale: number;
 }
 
-/** One frame of the track, its data as length-prefixed NAL units. */
+/** One frame of the track: its NAL units, without start codes or length prefixes. */
 export interface LiveSample {
-  readonly data: Buffer;
+  readonly nals: readonly Buffer[];
   readonly decodeTime: number;
   readonly duration: number;
   readonly keyframe: boolean;
@@ -141,24 +141,57 @@ export function initSegment(track: LiveVideoTrack): Buffer {
 /** sample_depends_on = 2 (an I-frame) / 1 with sample_is_non_sync_sample. */
 const KEY_SAMPLE_FLAGS = 0x02000000;
 const DELTA_SAMPLE_FLAGS = 0x01010000;
+const MFHD_SIZE = 8 + 4 + 4;
+const TFHD_SIZE = 8 + 4 + 4;
+const TFDT_SIZE = 8 + 4 + 8;
 /** Box header, version and flags, sample count, data offset, and one sample's duration, size, flags. */
 const TRUN_SIZE = 8 + 4 + 4 + 4 + 12;
+const TRAF_SIZE = 8 + TFHD_SIZE + TFDT_SIZE + TRUN_SIZE;
+const MOOF_SIZE = 8 + MFHD_SIZE + TRAF_SIZE;
+/** Each NAL unit's length before it in the mdat (the avcC/hvcC lengthSizeMinusOne is 3). */
+const NAL_LENGTH_SIZE = 4;
 
 /**
  * moof + mdat of one sample. tfhd says the data offsets count from the moof (default-base-is-moof),
- * so a fragment is valid wherever in the stream it lands.
+ * so a fragment is valid wherever in the stream it lands. Written into one buffer of its exact size,
+ * each NAL unit copied once: this runs for every frame of every stream with viewers.
  */
 export function fragment(sequence: number, sample: LiveSample): Buffer {
-  const tfhd = fullBox("tfhd", 0, 0x020000, u32(LIVE_TRACK_ID));
-  const decodeTime = Buffer.alloc(8);
-  decodeTime.writeBigUInt64BE(BigInt(Math.max(0, Math.round(sample.decodeTime))), 0);
-  const tfdt = fullBox("tfdt", 1, 0, decodeTime);
-  const mfhd = fullBox("mfhd", 0, 0, u32(sequence));
+  let dataSize = 0;
+  for (const nal of sample.nals) dataSize += NAL_LENGTH_SIZE + nal.length;
+  const out = Buffer.allocUnsafe(MOOF_SIZE + 8 + dataSize);
+  let at = 0;
+  const word = (value: number): void => {
+    at = out.writeUInt32BE(value >>> 0, at);
+  };
+  const header = (size: number, type: string): void => {
+    word(size);
+    at += out.write(type, at, 4, "latin1");
+  };
+  header(MOOF_SIZE, "moof");
+  header(MFHD_SIZE, "mfhd");
+  word(0);
+  word(sequence);
+  header(TRAF_SIZE, "traf");
+  header(TFHD_SIZE, "tfhd");
+  word(0x020000); // version 0, default-base-is-moof
+  word(LIVE_TRACK_ID);
+  header(TFDT_SIZE, "tfdt");
+  word(0x01000000); // version 1: a 64-bit decode time
+  at = out.writeBigUInt64BE(BigInt(Math.max(0, Math.round(sample.decodeTime))), at);
   // trun: data offset, sample duration, size and flags present; one sample. Its size is fixed, so the
   // data offset (from the moof's start to the mdat's payload) is known before it is written.
-  const moofSize = 8 + mfhd.length + 8 + tfhd.length + tfdt.length + TRUN_SIZE;
-  const flags = sample.keyframe ? KEY_SAMPLE_FLAGS : DELTA_SAMPLE_FLAGS;
-  const trun = fullBox("trun", 0, 0x000701, u32(1, moofSize + 8, sample.duration, sample.data.length, flags));
-  const moof = box("moof", mfhd, box("traf", tfhd, tfdt, trun));
-  return Buffer.concat([moof, box("mdat", sample.data)]);
+  header(TRUN_SIZE, "trun");
+  word(0x000701);
+  word(1);
+  word(MOOF_SIZE + 8);
+  word(sample.duration);
+  word(dataSize);
+  word(sample.keyframe ? KEY_SAMPLE_FLAGS : DELTA_SAMPLE_FLAGS);
+  header(8 + dataSize, "mdat");
+  for (const nal of sample.nals) {
+    word(nal.length);
+    at += nal.copy(out, at);
+  }
+  return out;
 }

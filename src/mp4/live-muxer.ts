@@ -27,16 +27,6 @@ interface Session {
   readonly base: number;
 }
 
-function lengthPrefixed(nals: readonly Buffer[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const nal of nals) {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(nal.length, 0);
-    parts.push(length, nal);
-  }
-  return Buffer.concat(parts);
-}
-
 /**
  * Turns one stream's H.264 access units into a live fMP4 stream for its HTTP viewers (LiveFanout):
  * an init segment at the first keyframe, then one fragment per frame. A camera restart (a new session)
@@ -90,7 +80,7 @@ export class LiveMuxer {
     const time = Math.max(session.base + ticks, this.lastTime + 1);
     this.lastTime = time;
     const bytes = fragment(this.sequence++, {
-      data: lengthPrefixed(frame.nals),
+      nals: frame.nals,
       decodeTime: time,
       duration: this.duration,
       keyframe: frame.keyframe,

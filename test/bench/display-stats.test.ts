@@ -134,7 +134,7 @@ describe("display delay: mapping a shown frame to its arrival", () => {
       timescale: 90_000,
     });
     const first = fragment(7, {
-      data: Buffer.from([0, 0, 0, 1, 0x65]),
+      nals: [Buffer.from([0x65])],
       decodeTime: 2 ** 33 + 6000,
       duration: 3000,
       keyframe: true,

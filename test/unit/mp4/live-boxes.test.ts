@@ -19,8 +19,8 @@ function boxTree(data: Buffer, containers: ReadonlySet<string>, depth = 0): stri
 
 describe("live fMP4 boxes", () => {
   it("writes one frame's moof and mdat byte for byte", () => {
-    const data = hex("00000002 6588");
-    const bytes = fragment(7, { data, decodeTime: 0x1_0000_0003, duration: 3000, keyframe: true });
+    const nal = hex("6588");
+    const bytes = fragment(7, { nals: [nal], decodeTime: 0x1_0000_0003, duration: 3000, keyframe: true });
     assert.deepEqual(
       bytes,
       hex(`
@@ -34,18 +34,32 @@ describe("live fMP4 boxes", () => {
     );
     // The data offset points at the mdat's payload, counted from the moof.
     assert.equal(bytes.readUInt32BE(0x64 - 16), 0x6c);
-    assert.deepEqual(bytes.subarray(0x6c), data);
+    assert.deepEqual(bytes.subarray(0x6c), hex("00000002 6588"));
   });
 
   it("marks a frame that is not a keyframe as depending on others and not a sync sample", () => {
     const bytes = fragment(8, {
-      data: hex("00000001 41"),
+      nals: [hex("41")],
       decodeTime: 3000,
       duration: 3000,
       keyframe: false,
     });
     assert.equal(bytes.readUInt32BE(0x64 - 4), 0x01010000);
     assert.equal(bytes.readUInt32BE(20), 8);
+  });
+
+  it("writes each of a frame's NAL units after its 4-byte length, the sample's size counting them all", () => {
+    const bytes = fragment(9, {
+      nals: [hex("67 42"), hex("68"), hex("65 88 84")],
+      decodeTime: 0,
+      duration: 3000,
+      keyframe: true,
+    });
+    assert.equal(bytes.readUInt32BE(0x64 - 8), 4 + 2 + 4 + 1 + 4 + 3);
+    assert.deepEqual(
+      bytes.subarray(0x64),
+      hex("0000001a 6d646174 00000002 6742 00000001 68 00000003 658884"),
+    );
   });
 
   it("writes an initialisation segment whose boxes nest and whose sample entry carries the config", () => {
