@@ -421,27 +421,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
    * has already started, the frames do not start at a keyframe, or they would overflow its queue.
    */
   replay(frames: readonly OutputFrame[]): boolean {
-    const track = this.videoTrack;
-    const video = frames.filter((f) => f.kind === "video");
-    const first = video[0];
-    const last = video[video.length - 1];
-    if (
-      !this.connected ||
-      track === undefined ||
-      !track.waitingForKeyframe ||
-      first === undefined ||
-      last === undefined
-    ) {
-      return false;
-    }
-    if (!first.keyframe) return false;
-    const packets = video.reduce((sum, f) => sum + f.packets.length, 0);
-    if (!track.fits(packets)) return false;
-    // One tick apart: decoders need increasing timestamps, the jitter buffer then plays them at once.
-    video.forEach((frame, i) => {
-      track.send(frame, (last.timestamp - (video.length - 1 - i)) >>> 0, true);
-    });
-    return true;
+    return this.connected && this.videoTrack?.replay(frames) !== undefined;
   }
 
   /**

@@ -304,8 +304,8 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
       if (session === undefined || frame.receivedAt < this.mediaFrom) return;
       if (session.waitingForKeyframe && !frame.keyframe) {
         // Started mid-GOP: the GOP so far goes out at once instead of waiting for the next keyframe.
-        if (session.replay(this.gop.framesSinceKeyframe(), undefined))
-          this.lastVideoTimestamp = frame.timestamp;
+        const sent = session.replay(this.gop.framesSinceKeyframe(), undefined);
+        if (sent !== undefined) this.lastVideoTimestamp = sent;
         return;
       }
       session.send(frame);
@@ -319,12 +319,12 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     const now = performance.now();
     let answered = false;
     if (now - this.lastKeyframeAnswer >= (this.opts.keyframeAnswerMs ?? 500)) {
-      answered = session.replay(this.gop.framesSinceKeyframe(), this.lastVideoTimestamp);
+      const sent = session.replay(this.gop.framesSinceKeyframe(), this.lastVideoTimestamp);
+      answered = sent !== undefined;
       if (answered) {
         this.lastKeyframeAnswer = now;
-        const frames = this.gop.framesSinceKeyframe().filter((f) => f.kind === "video");
-        if (this.lastVideoTimestamp !== undefined)
-          this.lastVideoTimestamp = (this.lastVideoTimestamp + frames.length) >>> 0;
+        // A fresh start (nothing sent yet) leaves it unset, as before: the next live frame sets it.
+        if (this.lastVideoTimestamp !== undefined) this.lastVideoTimestamp = sent;
       }
     }
     this.emit("keyframeRequest", answered);
@@ -435,10 +435,9 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     this.mediaFrom = performance.now() + startDelayMs;
     this.startTimer = setTimeout(() => {
       // The picture starts from the GOP so far (the session would wait for a keyframe otherwise).
-      if (this.session === session && session.replay(this.gop.framesSinceKeyframe(), undefined)) {
-        const frames = this.gop.framesSinceKeyframe().filter((f) => f.kind === "video");
-        this.lastVideoTimestamp = frames[frames.length - 1]?.timestamp;
-      }
+      if (this.session !== session) return;
+      const sent = session.replay(this.gop.framesSinceKeyframe(), undefined);
+      if (sent !== undefined) this.lastVideoTimestamp = sent;
     }, startDelayMs);
     this.setState({ state: "publishing", media: this.mediaLabel(), codecs: session.codecs });
     const signal = this.abort.signal;

@@ -315,36 +315,12 @@ export class PublishSession extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Sends `frames` (a GOP, keyframe first) again at once, their timestamps one tick apart from
-   * `afterTimestamp` on, so a decoder that lost its picture rebuilds the GOP up to now; the next live
-   * frame, a frame interval later, follows on. False when nothing was sent (no keyframe first, or
-   * the queue is too full).
+   * Sends `frames` (a GOP, keyframe first) again at once (see ViewerTrack.replay): a fresh start
+   * without `afterTimestamp`, a repeat after it with it, so a decoder that lost its picture rebuilds
+   * the GOP up to now. Returns the last video timestamp sent, or undefined when nothing was.
    */
-  replay(frames: readonly OutputFrame[], afterTimestamp: number | undefined): boolean {
-    const track = this.videoTrack;
-    const video = frames.filter((f) => f.kind === "video");
-    const first = video[0];
-    const last = video[video.length - 1];
-    if (
-      track === undefined ||
-      !this.connected ||
-      first === undefined ||
-      last === undefined ||
-      !first.keyframe
-    )
-      return false;
-    // A fresh start only where the track has not started yet (or restarts after an overflow).
-    if (afterTimestamp === undefined && !track.waitingForKeyframe) return false;
-    const packets = video.reduce((sum, f) => sum + f.packets.length, 0);
-    if (!track.fits(packets)) return false;
-    // A fresh start ends at the last frame's own timestamp (the live stream continues from it); a
-    // repeat starts after what was sent last, so timestamps never go back.
-    const base =
-      afterTimestamp === undefined ? (last.timestamp - (video.length - 1)) >>> 0 : (afterTimestamp + 1) >>> 0;
-    video.forEach((frame, i) => {
-      track.send(frame, (base + i) >>> 0, true);
-    });
-    return true;
+  replay(frames: readonly OutputFrame[], afterTimestamp: number | undefined): number | undefined {
+    return this.connected ? this.videoTrack?.replay(frames, afterTimestamp) : undefined;
   }
 
   /**
