@@ -6,8 +6,6 @@ import {
   RTCRtpCodecParameters,
   type RTCRtpSender,
   type RTCRtpTransceiver,
-  type RtcpPacket,
-  RtcpPayloadSpecificFeedback,
 } from "werift";
 import type { MediaInfo } from "../rtp/stream-info";
 import { withRtcpMuxOnRejectedSections } from "./answer-sdp";
@@ -28,6 +26,7 @@ import {
   ViewerRequestError,
 } from "./errors";
 import { type IceSettings, peerIceConfig, withoutDefaultStun } from "./ice-config";
+import { onKeyframeRequest } from "./keyframe-request";
 import { parseOffer } from "./offer";
 import { parseSdpFragment } from "./sdp-fragment";
 import type { OutputFrame } from "./stream-normalizer";
@@ -152,16 +151,9 @@ export function waitForGathering(pc: RTCPeerConnection, ms: number): Promise<voi
   });
 }
 
-/** RFC 5104 §4.3.1: payload-specific feedback with FMT 4 is a Full Intra Request. */
-const FIR_FMT = 4;
-
 /** The transceiver's m-line was accepted in the answer (not rejected with port 0). */
 function accepted(transceiver: RTCRtpTransceiver | undefined): boolean {
   return transceiver !== undefined && typeof transceiver.mid === "string" && !transceiver.stopped;
-}
-
-function isFullIntraRequest(packet: RtcpPacket): boolean {
-  return packet instanceof RtcpPayloadSpecificFeedback && packet.feedback.count === FIR_FMT;
 }
 
 /**
@@ -339,10 +331,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
     for (const sender of [this.senders.video, this.senders.audio]) {
       if (sender === undefined) continue;
-      sender.onPictureLossIndication.subscribe(() => this.keyframeRequested());
-      sender.onRtcp.subscribe((packet) => {
-        if (isFullIntraRequest(packet)) this.keyframeRequested();
-      });
+      onKeyframeRequest(sender, () => this.keyframeRequested());
     }
   }
 

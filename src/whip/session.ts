@@ -1,12 +1,8 @@
 import { EventEmitter } from "node:events";
-import {
-  RTCPeerConnection,
-  type RTCRtpTransceiver,
-  type RtcpPacket,
-  RtcpPayloadSpecificFeedback,
-} from "werift";
+import { RTCPeerConnection, type RTCRtpTransceiver } from "werift";
 import { DirectRtpSink } from "../webrtc/direct-rtp-sink";
 import { peerIceConfig, withoutDefaultStun } from "../webrtc/ice-config";
+import { onKeyframeRequest } from "../webrtc/keyframe-request";
 import type { OutputFrame } from "../webrtc/stream-normalizer";
 import { waitForGathering } from "../webrtc/viewer";
 import { type PacingOptions, ViewerTrack } from "../webrtc/viewer-track";
@@ -47,13 +43,6 @@ interface SessionEvents {
   ended: [WhipError];
   /** The server asked for a keyframe (PLI or FIR). */
   keyframeRequest: [];
-}
-
-/** RFC 5104 §4.3.1: payload-specific feedback with FMT 4 is a Full Intra Request. */
-const FIR_FMT = 4;
-
-function isFullIntraRequest(packet: RtcpPacket): boolean {
-  return packet instanceof RtcpPayloadSpecificFeedback && packet.feedback.count === FIR_FMT;
 }
 
 interface PairCounters {
@@ -179,10 +168,7 @@ export class PublishSession extends EventEmitter<SessionEvents> {
     if (audio !== undefined && this.choice.audio !== undefined) this.audioTrack = track("audio", audio);
     for (const transceiver of [video, audio]) {
       if (transceiver === undefined) continue;
-      transceiver.sender.onPictureLossIndication.subscribe(() => this.emit("keyframeRequest"));
-      transceiver.sender.onRtcp.subscribe((packet) => {
-        if (isFullIntraRequest(packet)) this.emit("keyframeRequest");
-      });
+      onKeyframeRequest(transceiver.sender, () => this.emit("keyframeRequest"));
     }
   }
 
