@@ -285,10 +285,6 @@ export class PublishSession extends EventEmitter<SessionEvents> {
     return this.videoTrack?.waitingForKeyframe ?? false;
   }
 
-  get packetsSent(): number {
-    return (this.videoTrack?.counters.packetsSent ?? 0) + (this.audioTrack?.counters.packetsSent ?? 0);
-  }
-
   get retransmitted(): number {
     return this.sinks.reduce((sum, sink) => sum + sink.retransmitted, 0);
   }
