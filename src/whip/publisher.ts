@@ -268,7 +268,6 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     this.audio = this.follow(this.audio, plan !== undefined && plan.audio.length > 0 ? audio : undefined);
     // The previous session's frames cannot be followed by the new session's.
     this.gop.clear();
-    const hadPlan = this.plan !== undefined;
     this.plan = plan;
     this.planProblem = problem;
     if (problem !== undefined) {
@@ -277,7 +276,7 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
       return;
     }
     // A new codec: the session negotiated the old one and must be replaced at once.
-    if (renegotiate && hadPlan) this.endSession(new WhipError("no-codec", "the stream's codec changed"), 0);
+    if (renegotiate) this.endSession(new WhipError("no-codec", "the stream's codec changed"), 0);
     this.wakePlan?.();
   }
 
