@@ -1,4 +1,4 @@
-import type { IceServer } from "../whip/link-header";
+import type { IceServer } from "../webrtc/ice-config";
 import { parseEndpoint } from "../whip/publisher";
 import type { NodeDef } from "./red";
 import type { CatalogText } from "./text";

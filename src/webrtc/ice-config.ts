@@ -1,10 +1,17 @@
 import type { PeerConfig, RTCPeerConnection } from "werift";
 import type { SharedIcePort } from "./shared-port";
 
+/** A STUN or TURN server, as RTCPeerConnection takes it and a WHIP/WHEP Link header announces it. */
+export interface IceServer {
+  readonly urls: string;
+  readonly username?: string;
+  readonly credential?: string;
+}
+
 /** ICE settings of a webrtc-out node, as its configuration gives them. */
 export interface IceSettings {
   /** STUN/TURN servers; empty by default: no public STUN host is contacted unless configured. */
-  iceServers: { urls: string; username?: string; credential?: string }[];
+  iceServers: IceServer[];
   /** Addresses announced as host candidates besides the interfaces' own (NAT 1:1, Docker, loopback). */
   additionalHostAddresses: string[];
   /** UDP ports to take candidates from, both ends included; each viewer takes one. */

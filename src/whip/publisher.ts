@@ -2,11 +2,11 @@ import { EventEmitter } from "node:events";
 import type { AccessUnit, MediaInfo, StreamInfo } from "../rtp/stream-info";
 import { Backoff, type BackoffOptions } from "../rtsp/backoff";
 import { GopCache } from "../webrtc/gop-cache";
+import type { IceServer } from "../webrtc/ice-config";
 import { type OutputFrame, StreamNormalizer } from "../webrtc/stream-normalizer";
 import type { PacingOptions } from "../webrtc/viewer-track";
 import { type CodecPlan, codecPlan } from "./codecs";
 import { WhipError } from "./errors";
-import type { IceServer } from "./link-header";
 import { PublishSession, type SessionTimeouts } from "./session";
 
 export type WhipState = "connecting" | "publishing" | "retrying" | "stopped" | "error";

@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { RTCPeerConnection, type RTCRtpTransceiver } from "werift";
 import { DirectRtpSink } from "../webrtc/direct-rtp-sink";
-import { peerIceConfig, withoutDefaultStun } from "../webrtc/ice-config";
+import { type IceServer, peerIceConfig, withoutDefaultStun } from "../webrtc/ice-config";
 import { onKeyframeRequest } from "../webrtc/keyframe-request";
 import type { OutputFrame } from "../webrtc/stream-normalizer";
 import { waitForGathering } from "../webrtc/viewer";
@@ -9,7 +9,7 @@ import { type PacingOptions, ViewerTrack } from "../webrtc/viewer-track";
 import { type AnswerChoice, type CodecPlan, checkAnswer, weriftCodecs } from "./codecs";
 import { statusText, WhipError } from "./errors";
 import { whipRequest } from "./http";
-import { type IceServer, iceServersFromLinks } from "./link-header";
+import { iceServersFromLinks } from "./link-header";
 import { resourceUrl } from "./location";
 
 export interface SessionTimeouts {
