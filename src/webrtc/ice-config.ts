@@ -8,6 +8,36 @@ export interface IceServer {
   readonly credential?: string;
 }
 
+const ICE_URL = /^(stun|stuns|turn|turns):[^\s]+$/i;
+
+/**
+ * The STUN/TURN servers of a node's configuration text (URLs separated by spaces, commas or new
+ * lines); the TURN ones get the user and password when both are set. `rejected`: the words that are
+ * not a stun:, stuns:, turn: or turns: URL, left out.
+ */
+export function iceServersFromText(
+  text: unknown,
+  turnUser: string | undefined,
+  turnPassword: string | undefined,
+): { servers: IceServer[]; rejected: string[] } {
+  const servers: IceServer[] = [];
+  const rejected: string[] = [];
+  const words = typeof text === "string" ? text.split(/[\s,]+/).filter((word) => word !== "") : [];
+  for (const url of words) {
+    if (!ICE_URL.test(url)) {
+      rejected.push(url);
+      continue;
+    }
+    const isTurn = /^turns?:/i.test(url);
+    servers.push(
+      isTurn && turnUser !== undefined && turnPassword !== undefined
+        ? { urls: url, username: turnUser, credential: turnPassword }
+        : { urls: url },
+    );
+  }
+  return { servers, rejected };
+}
+
 /** ICE settings of a webrtc-out node, as its configuration gives them. */
 export interface IceSettings {
   /** STUN/TURN servers; empty by default: no public STUN host is contacted unless configured. */
