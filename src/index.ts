@@ -51,7 +51,7 @@ export {
   ViewerRequestError,
   type ViewerRequestErrorCode,
 } from "./webrtc/errors";
-export { DEFAULT_ICE, type IceSettings } from "./webrtc/ice-config";
+export { DEFAULT_ICE, type IceServer, type IceSettings } from "./webrtc/ice-config";
 export { StreamViewers, type StreamViewersOptions } from "./webrtc/stream-viewers";
 export {
   Viewer,
@@ -70,7 +70,6 @@ export type {
 } from "./webrtc/viewer-set";
 export type { PacingOptions } from "./webrtc/viewer-track";
 export { WhipError, type WhipErrorCode } from "./whip/errors";
-export type { IceServer } from "./whip/link-header";
 export {
   WhipPublisher,
   type WhipPublisherOptions,

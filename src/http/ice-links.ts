@@ -1,9 +1,4 @@
-/** A configured STUN or TURN server. */
-export interface IceServerEntry {
-  readonly urls: string;
-  readonly username?: string;
-  readonly credential?: string;
-}
+import type { IceServer } from "../webrtc/ice-config";
 
 /** Characters an HTTP header value cannot hold; a server whose text has one is left out rather than mangled. */
 function unfitForHeader(text: string): boolean {
@@ -24,7 +19,7 @@ function quoted(value: string): string {
  * A server whose URL cannot sit inside <…> (spaces, angle brackets), or whose text a header cannot carry, is
  * left out.
  */
-export function iceServerLinks(servers: readonly IceServerEntry[]): string[] {
+export function iceServerLinks(servers: readonly IceServer[]): string[] {
   const links: string[] = [];
   for (const server of servers) {
     if (!server.urls || /[\s<>]/.test(server.urls) || unfitForHeader(server.urls)) continue;

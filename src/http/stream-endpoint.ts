@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Snapshot } from "../snapshot/snapshot-taker";
 import { ViewerRequestError } from "../webrtc/errors";
+import type { IceServer } from "../webrtc/ice-config";
 import type { ViewerSet } from "../webrtc/viewer-set";
 import { type HttpAccess, withAccess } from "./access";
 import { BODY_LIMIT_BYTES, BODY_TIMEOUT_MS, readTextBody, requireMediaType } from "./body";
 import type { CorsOptions } from "./cors";
 import { HttpError, sendError, sendHtml, sendJson } from "./http-error";
-import { type IceServerEntry, iceServerLinks } from "./ice-links";
+import { iceServerLinks } from "./ice-links";
 import type { RequestHandler } from "./middleware";
 import { playerPage, playerPagePolicy } from "./player-page";
 import { publicStats } from "./public-stats";
@@ -37,7 +38,7 @@ export interface StreamEndpointOptions {
   /** The player page's title. */
   readonly title: string;
   readonly viewers: ViewerHost;
-  readonly iceServers?: readonly IceServerEntry[];
+  readonly iceServers?: readonly IceServer[];
   /** Node-RED's httpNodeCors, applied to every route. */
   readonly cors?: CorsOptions;
   /** Node-RED's httpNodeMiddleware, run before every route (not before CORS preflights). */

@@ -2,7 +2,7 @@ import { isIPv4 } from "node:net";
 import { isFrameAncestorSource } from "../http/html";
 import { normalizeEndpointPath, slugPath } from "../http/router";
 import type { PacketCodec } from "../rtp/packet-input";
-import type { IceSettings } from "../webrtc/ice-config";
+import { type IceSettings, iceServersFromText } from "../webrtc/ice-config";
 import type { NodeDef } from "./red";
 import type { CatalogText } from "./text";
 
@@ -75,7 +75,6 @@ export const DEFAULT_MAX_PER_ADDRESS = 10;
 export const DEFAULT_MAX_PACKET_SIZE = 1200;
 export const MIN_MAX_PACKET_SIZE = 1200;
 export const MAX_MAX_PACKET_SIZE = 1400;
-const ICE_URL = /^(stun|stuns|turn|turns):[^\s]+$/i;
 
 function integer(value: unknown, fallback: number): number {
   if (value === undefined || value === null || value === "") return fallback;
@@ -132,19 +131,8 @@ export function parseWebrtcOutConfig(
 
   const turnUser = credentials?.turnUser || undefined;
   const turnPassword = credentials?.turnPassword || undefined;
-  const iceServers: IceSettings["iceServers"] = [];
-  for (const url of words(def.iceServers)) {
-    if (!ICE_URL.test(url)) {
-      problems.push({ key: "webrtc-out.warnings.ice-server", values: { url } });
-      continue;
-    }
-    const isTurn = /^turns?:/i.test(url);
-    iceServers.push(
-      isTurn && turnUser !== undefined && turnPassword !== undefined
-        ? { urls: url, username: turnUser, credential: turnPassword }
-        : { urls: url },
-    );
-  }
+  const { servers: iceServers, rejected } = iceServersFromText(def.iceServers, turnUser, turnPassword);
+  for (const url of rejected) problems.push({ key: "webrtc-out.warnings.ice-server", values: { url } });
 
   const additionalHostAddresses: string[] = [];
   for (const address of words(def.hostAddresses)) {

@@ -1,4 +1,4 @@
-import type { IceServer } from "../whip/link-header";
+import { type IceServer, iceServersFromText } from "../webrtc/ice-config";
 import { parseEndpoint } from "../whip/publisher";
 import type { NodeDef } from "./red";
 import type { CatalogText } from "./text";
@@ -35,12 +35,6 @@ export interface WhipOutSettings {
   readonly secrets: string[];
 }
 
-const ICE_URL = /^(stun|stuns|turn|turns):[^\s]+$/i;
-
-function words(text: unknown): string[] {
-  return typeof text === "string" ? text.split(/[\s,]+/).filter((word) => word !== "") : [];
-}
-
 /** The node's settings from its flow definition and credentials; never throws, reports problems instead. */
 export function parseWhipOutConfig(
   def: WhipOutDef,
@@ -64,19 +58,8 @@ export function parseWhipOutConfig(
   const token = credentials?.token?.trim() || undefined;
   const turnUser = credentials?.turnUser || undefined;
   const turnPassword = credentials?.turnPassword || undefined;
-  const iceServers: IceServer[] = [];
-  for (const url of words(def.iceServers)) {
-    if (!ICE_URL.test(url)) {
-      warnings.push({ key: "whip-out.warnings.ice-server", values: { url } });
-      continue;
-    }
-    const isTurn = /^turns?:/i.test(url);
-    iceServers.push(
-      isTurn && turnUser !== undefined && turnPassword !== undefined
-        ? { urls: url, username: turnUser, credential: turnPassword }
-        : { urls: url },
-    );
-  }
+  const { servers: iceServers, rejected } = iceServersFromText(def.iceServers, turnUser, turnPassword);
+  for (const url of rejected) warnings.push({ key: "whip-out.warnings.ice-server", values: { url } });
   return {
     topic: (def.name ?? "").trim() || host || "whip-out",
     endpoint,

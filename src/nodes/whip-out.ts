@@ -49,18 +49,18 @@ function register(RED: NodeAPI): void {
     publisher = p;
     let waitingForStream = true;
 
-    const publishingText = (event: WhipStateEvent): string =>
-      [text("whip-out.status.publishing", { host: settings.host }), event.media, describeRate(p.bitrateBps)]
-        .filter((part) => part !== undefined && part !== "")
-        .join(" · ");
-
     p.on("state", (event) => {
       clearInterval(statusTimer);
       statusTimer = undefined;
       this.status(statusFor(event, settings.host, safe, text));
       if (event.state === "publishing") {
         statusTimer = setInterval(
-          () => this.status({ fill: "green", shape: "dot", text: publishingText(event) }),
+          () =>
+            this.status({
+              fill: "green",
+              shape: "dot",
+              text: publishingText(text, settings.host, event.media, describeRate(p.bitrateBps)),
+            }),
           STATUS_INTERVAL_MS,
         );
       }
@@ -124,6 +124,11 @@ function register(RED: NodeAPI): void {
   });
 }
 
+/** "publishing to host · media · rate", the parts that are known. */
+function publishingText(text: Translate, host: string, media?: string, rate?: string): string {
+  return [text("whip-out.status.publishing", { host }), media, rate].filter(Boolean).join(" · ");
+}
+
 function statusFor(
   event: WhipStateEvent,
   host: string,
@@ -138,7 +143,7 @@ function statusFor(
       return {
         fill: "green",
         shape: "dot",
-        text: [text("whip-out.status.publishing", { host }), event.media].filter(Boolean).join(" · "),
+        text: publishingText(text, host, event.media),
       };
     case "retrying":
       return {

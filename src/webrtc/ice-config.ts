@@ -1,10 +1,47 @@
 import type { PeerConfig, RTCPeerConnection } from "werift";
 import type { SharedIcePort } from "./shared-port";
 
+/** A STUN or TURN server, as RTCPeerConnection takes it and a WHIP/WHEP Link header announces it. */
+export interface IceServer {
+  readonly urls: string;
+  readonly username?: string;
+  readonly credential?: string;
+}
+
+const ICE_URL = /^(stun|stuns|turn|turns):[^\s]+$/i;
+
+/**
+ * The STUN/TURN servers of a node's configuration text (URLs separated by spaces, commas or new
+ * lines); the TURN ones get the user and password when both are set. `rejected`: the words that are
+ * not a stun:, stuns:, turn: or turns: URL, left out.
+ */
+export function iceServersFromText(
+  text: unknown,
+  turnUser: string | undefined,
+  turnPassword: string | undefined,
+): { servers: IceServer[]; rejected: string[] } {
+  const servers: IceServer[] = [];
+  const rejected: string[] = [];
+  const words = typeof text === "string" ? text.split(/[\s,]+/).filter((word) => word !== "") : [];
+  for (const url of words) {
+    if (!ICE_URL.test(url)) {
+      rejected.push(url);
+      continue;
+    }
+    const isTurn = /^turns?:/i.test(url);
+    servers.push(
+      isTurn && turnUser !== undefined && turnPassword !== undefined
+        ? { urls: url, username: turnUser, credential: turnPassword }
+        : { urls: url },
+    );
+  }
+  return { servers, rejected };
+}
+
 /** ICE settings of a webrtc-out node, as its configuration gives them. */
 export interface IceSettings {
   /** STUN/TURN servers; empty by default: no public STUN host is contacted unless configured. */
-  iceServers: { urls: string; username?: string; credential?: string }[];
+  iceServers: IceServer[];
   /** Addresses announced as host candidates besides the interfaces' own (NAT 1:1, Docker, loopback). */
   additionalHostAddresses: string[];
   /** UDP ports to take candidates from, both ends included; each viewer takes one. */

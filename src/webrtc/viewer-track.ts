@@ -136,6 +136,31 @@ export class ViewerTrack {
     return true;
   }
 
+  /**
+   * Sends `frames` (a GOP, keyframe first; those of other kinds are skipped) again at once, paced,
+   * their timestamps one tick apart so decoders see them increase and the jitter buffer plays them
+   * at once. Without `afterTimestamp` it is a fresh start, only while the track waits for a keyframe,
+   * ending at the last frame's own timestamp (the live stream continues from it); with it, a repeat
+   * starting just after it, so timestamps never go back. Returns the last timestamp sent, or
+   * undefined when nothing was (no keyframe first, not waiting for a fresh start, or the queue is
+   * too full).
+   */
+  replay(frames: readonly OutputFrame[], afterTimestamp?: number): number | undefined {
+    const own = frames.filter((f) => f.kind === this.kind);
+    const first = own[0];
+    const last = own[own.length - 1];
+    if (first === undefined || last === undefined || !first.keyframe) return undefined;
+    if (afterTimestamp === undefined && !this.needKeyframe) return undefined;
+    const packets = own.reduce((sum, f) => sum + f.packets.length, 0);
+    if (!this.fits(packets)) return undefined;
+    const base =
+      afterTimestamp === undefined ? (last.timestamp - (own.length - 1)) >>> 0 : (afterTimestamp + 1) >>> 0;
+    own.forEach((frame, i) => {
+      this.send(frame, (base + i) >>> 0, true);
+    });
+    return (base + own.length - 1) >>> 0;
+  }
+
   /** Drops what is queued and sends nothing more. */
   stop(): void {
     this.stopped = true;

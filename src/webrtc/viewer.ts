@@ -6,8 +6,6 @@ import {
   RTCRtpCodecParameters,
   type RTCRtpSender,
   type RTCRtpTransceiver,
-  type RtcpPacket,
-  RtcpPayloadSpecificFeedback,
 } from "werift";
 import type { MediaInfo } from "../rtp/stream-info";
 import { withRtcpMuxOnRejectedSections } from "./answer-sdp";
@@ -28,6 +26,7 @@ import {
   ViewerRequestError,
 } from "./errors";
 import { type IceSettings, peerIceConfig, withoutDefaultStun } from "./ice-config";
+import { onKeyframeRequest } from "./keyframe-request";
 import { parseOffer } from "./offer";
 import { parseSdpFragment } from "./sdp-fragment";
 import type { OutputFrame } from "./stream-normalizer";
@@ -152,16 +151,9 @@ export function waitForGathering(pc: RTCPeerConnection, ms: number): Promise<voi
   });
 }
 
-/** RFC 5104 §4.3.1: payload-specific feedback with FMT 4 is a Full Intra Request. */
-const FIR_FMT = 4;
-
 /** The transceiver's m-line was accepted in the answer (not rejected with port 0). */
 function accepted(transceiver: RTCRtpTransceiver | undefined): boolean {
   return transceiver !== undefined && typeof transceiver.mid === "string" && !transceiver.stopped;
-}
-
-function isFullIntraRequest(packet: RtcpPacket): boolean {
-  return packet instanceof RtcpPayloadSpecificFeedback && packet.feedback.count === FIR_FMT;
 }
 
 /**
@@ -339,10 +331,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
     this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
     for (const sender of [this.senders.video, this.senders.audio]) {
       if (sender === undefined) continue;
-      sender.onPictureLossIndication.subscribe(() => this.keyframeRequested());
-      sender.onRtcp.subscribe((packet) => {
-        if (isFullIntraRequest(packet)) this.keyframeRequested();
-      });
+      onKeyframeRequest(sender, () => this.keyframeRequested());
     }
   }
 
@@ -421,27 +410,7 @@ export class Viewer extends EventEmitter<ViewerEvents> {
    * has already started, the frames do not start at a keyframe, or they would overflow its queue.
    */
   replay(frames: readonly OutputFrame[]): boolean {
-    const track = this.videoTrack;
-    const video = frames.filter((f) => f.kind === "video");
-    const first = video[0];
-    const last = video[video.length - 1];
-    if (
-      !this.connected ||
-      track === undefined ||
-      !track.waitingForKeyframe ||
-      first === undefined ||
-      last === undefined
-    ) {
-      return false;
-    }
-    if (!first.keyframe) return false;
-    const packets = video.reduce((sum, f) => sum + f.packets.length, 0);
-    if (!track.fits(packets)) return false;
-    // One tick apart: decoders need increasing timestamps, the jitter buffer then plays them at once.
-    video.forEach((frame, i) => {
-      track.send(frame, (last.timestamp - (video.length - 1 - i)) >>> 0, true);
-    });
-    return true;
+    return this.connected && this.videoTrack?.replay(frames) !== undefined;
   }
 
   /**

@@ -53,10 +53,10 @@ function videoEntries(video: MediaInfo | undefined): OfferedCodec[] {
       video.fmtp["profile-level-id"] ??
       FALLBACK_H264_PROFILE
     ).toLowerCase();
-    const entries = [h264Entry(96, /^[0-9a-f]{6}$/.test(own) ? own : FALLBACK_H264_PROFILE)];
-    if (entries[0]?.fmtp?.endsWith(FALLBACK_H264_PROFILE) !== true)
-      entries.push(h264Entry(97, FALLBACK_H264_PROFILE));
-    return entries;
+    const profile = /^[0-9a-f]{6}$/.test(own) ? own : FALLBACK_H264_PROFILE;
+    return profile === FALLBACK_H264_PROFILE
+      ? [h264Entry(96, profile)]
+      : [h264Entry(96, profile), h264Entry(97, FALLBACK_H264_PROFILE)];
   }
   if (video.codec === "H265") {
     const profileId = /^\d+$/.test(video.fmtp["profile-id"] ?? "") ? video.fmtp["profile-id"] : "1";
@@ -175,9 +175,11 @@ export function checkAnswer(sdp: string, plan: CodecPlan): AnswerChoice {
   }
   const video = plan.video.length > 0 ? media.find((m) => m.type === "video") : undefined;
   const audio = plan.audio.length > 0 ? media.find((m) => m.type === "audio") : undefined;
+  const videoCodec = chosen(video, plan.video);
+  const audioCodec = chosen(audio, plan.audio);
   const choice: AnswerChoice = {
-    ...(chosen(video, plan.video) !== undefined ? { video: chosen(video, plan.video) } : {}),
-    ...(chosen(audio, plan.audio) !== undefined ? { audio: chosen(audio, plan.audio) } : {}),
+    ...(videoCodec !== undefined ? { video: videoCodec } : {}),
+    ...(audioCodec !== undefined ? { audio: audioCodec } : {}),
   };
   const offeredNames = (codecs: readonly OfferedCodec[]) =>
     [...new Set(codecs.map((c) => c.mimeType.split("/")[1]))].join("/");

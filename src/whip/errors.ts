@@ -12,7 +12,6 @@ export type WhipErrorCode =
   | "ice-failed"
   | "disconnected"
   | "dtls"
-  | "resource-gone"
   | "aborted";
 
 /** Why a publish ended: a stable `code` and a one-line message safe to show (no token, no URL secrets). */
@@ -20,7 +19,7 @@ export class WhipError extends Error {
   constructor(
     readonly code: WhipErrorCode,
     message: string,
-    /** The HTTP status, for "http-status" and "resource-gone". */
+    /** The HTTP status, for "http-status". */
     readonly status?: number,
   ) {
     super(message);

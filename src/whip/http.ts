@@ -3,7 +3,7 @@ import { request as httpsRequest } from "node:https";
 import { WhipError } from "./errors";
 
 export interface WhipRequest {
-  readonly method: "POST" | "PATCH" | "DELETE";
+  readonly method: "POST" | "DELETE";
   readonly url: URL;
   readonly headers: OutgoingHttpHeaders;
   readonly body?: string;

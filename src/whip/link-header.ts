@@ -1,9 +1,4 @@
-/** A STUN or TURN server as RTCPeerConnection takes it. */
-export interface IceServer {
-  readonly urls: string;
-  readonly username?: string;
-  readonly credential?: string;
-}
+import type { IceServer } from "../webrtc/ice-config";
 
 interface LinkValue {
   readonly target: string;

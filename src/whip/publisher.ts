@@ -2,11 +2,11 @@ import { EventEmitter } from "node:events";
 import type { AccessUnit, MediaInfo, StreamInfo } from "../rtp/stream-info";
 import { Backoff, type BackoffOptions } from "../rtsp/backoff";
 import { GopCache } from "../webrtc/gop-cache";
+import type { IceServer } from "../webrtc/ice-config";
 import { type OutputFrame, StreamNormalizer } from "../webrtc/stream-normalizer";
 import type { PacingOptions } from "../webrtc/viewer-track";
 import { type CodecPlan, codecPlan } from "./codecs";
 import { WhipError } from "./errors";
-import type { IceServer } from "./link-header";
 import { PublishSession, type SessionTimeouts } from "./session";
 
 export type WhipState = "connecting" | "publishing" | "retrying" | "stopped" | "error";
@@ -268,7 +268,6 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     this.audio = this.follow(this.audio, plan !== undefined && plan.audio.length > 0 ? audio : undefined);
     // The previous session's frames cannot be followed by the new session's.
     this.gop.clear();
-    const hadPlan = this.plan !== undefined;
     this.plan = plan;
     this.planProblem = problem;
     if (problem !== undefined) {
@@ -277,7 +276,7 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
       return;
     }
     // A new codec: the session negotiated the old one and must be replaced at once.
-    if (renegotiate && hadPlan) this.endSession(new WhipError("no-codec", "the stream's codec changed"), 0);
+    if (renegotiate) this.endSession(new WhipError("no-codec", "the stream's codec changed"), 0);
     this.wakePlan?.();
   }
 
@@ -304,8 +303,8 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
       if (session === undefined || frame.receivedAt < this.mediaFrom) return;
       if (session.waitingForKeyframe && !frame.keyframe) {
         // Started mid-GOP: the GOP so far goes out at once instead of waiting for the next keyframe.
-        if (session.replay(this.gop.framesSinceKeyframe(), undefined))
-          this.lastVideoTimestamp = frame.timestamp;
+        const sent = session.replay(this.gop.framesSinceKeyframe(), undefined);
+        if (sent !== undefined) this.lastVideoTimestamp = sent;
         return;
       }
       session.send(frame);
@@ -319,12 +318,12 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     const now = performance.now();
     let answered = false;
     if (now - this.lastKeyframeAnswer >= (this.opts.keyframeAnswerMs ?? 500)) {
-      answered = session.replay(this.gop.framesSinceKeyframe(), this.lastVideoTimestamp);
+      const sent = session.replay(this.gop.framesSinceKeyframe(), this.lastVideoTimestamp);
+      answered = sent !== undefined;
       if (answered) {
         this.lastKeyframeAnswer = now;
-        const frames = this.gop.framesSinceKeyframe().filter((f) => f.kind === "video");
-        if (this.lastVideoTimestamp !== undefined)
-          this.lastVideoTimestamp = (this.lastVideoTimestamp + frames.length) >>> 0;
+        // A fresh start (nothing sent yet) leaves it unset, as before: the next live frame sets it.
+        if (this.lastVideoTimestamp !== undefined) this.lastVideoTimestamp = sent;
       }
     }
     this.emit("keyframeRequest", answered);
@@ -435,10 +434,9 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     this.mediaFrom = performance.now() + startDelayMs;
     this.startTimer = setTimeout(() => {
       // The picture starts from the GOP so far (the session would wait for a keyframe otherwise).
-      if (this.session === session && session.replay(this.gop.framesSinceKeyframe(), undefined)) {
-        const frames = this.gop.framesSinceKeyframe().filter((f) => f.kind === "video");
-        this.lastVideoTimestamp = frames[frames.length - 1]?.timestamp;
-      }
+      if (this.session !== session) return;
+      const sent = session.replay(this.gop.framesSinceKeyframe(), undefined);
+      if (sent !== undefined) this.lastVideoTimestamp = sent;
     }, startDelayMs);
     this.setState({ state: "publishing", media: this.mediaLabel(), codecs: session.codecs });
     const signal = this.abort.signal;

@@ -1,19 +1,15 @@
 import { EventEmitter } from "node:events";
-import {
-  RTCPeerConnection,
-  type RTCRtpTransceiver,
-  type RtcpPacket,
-  RtcpPayloadSpecificFeedback,
-} from "werift";
+import { RTCPeerConnection, type RTCRtpTransceiver } from "werift";
 import { DirectRtpSink } from "../webrtc/direct-rtp-sink";
-import { peerIceConfig, withoutDefaultStun } from "../webrtc/ice-config";
+import { type IceServer, peerIceConfig, withoutDefaultStun } from "../webrtc/ice-config";
+import { onKeyframeRequest } from "../webrtc/keyframe-request";
 import type { OutputFrame } from "../webrtc/stream-normalizer";
 import { waitForGathering } from "../webrtc/viewer";
 import { type PacingOptions, ViewerTrack } from "../webrtc/viewer-track";
 import { type AnswerChoice, type CodecPlan, checkAnswer, weriftCodecs } from "./codecs";
 import { statusText, WhipError } from "./errors";
 import { whipRequest } from "./http";
-import { type IceServer, iceServersFromLinks } from "./link-header";
+import { iceServersFromLinks } from "./link-header";
 import { resourceUrl } from "./location";
 
 export interface SessionTimeouts {
@@ -47,13 +43,6 @@ interface SessionEvents {
   ended: [WhipError];
   /** The server asked for a keyframe (PLI or FIR). */
   keyframeRequest: [];
-}
-
-/** RFC 5104 §4.3.1: payload-specific feedback with FMT 4 is a Full Intra Request. */
-const FIR_FMT = 4;
-
-function isFullIntraRequest(packet: RtcpPacket): boolean {
-  return packet instanceof RtcpPayloadSpecificFeedback && packet.feedback.count === FIR_FMT;
 }
 
 interface PairCounters {
@@ -179,10 +168,7 @@ export class PublishSession extends EventEmitter<SessionEvents> {
     if (audio !== undefined && this.choice.audio !== undefined) this.audioTrack = track("audio", audio);
     for (const transceiver of [video, audio]) {
       if (transceiver === undefined) continue;
-      transceiver.sender.onPictureLossIndication.subscribe(() => this.emit("keyframeRequest"));
-      transceiver.sender.onRtcp.subscribe((packet) => {
-        if (isFullIntraRequest(packet)) this.emit("keyframeRequest");
-      });
+      onKeyframeRequest(transceiver.sender, () => this.emit("keyframeRequest"));
     }
   }
 
@@ -299,10 +285,6 @@ export class PublishSession extends EventEmitter<SessionEvents> {
     return this.videoTrack?.waitingForKeyframe ?? false;
   }
 
-  get packetsSent(): number {
-    return (this.videoTrack?.counters.packetsSent ?? 0) + (this.audioTrack?.counters.packetsSent ?? 0);
-  }
-
   get retransmitted(): number {
     return this.sinks.reduce((sum, sink) => sum + sink.retransmitted, 0);
   }
@@ -315,36 +297,12 @@ export class PublishSession extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Sends `frames` (a GOP, keyframe first) again at once, their timestamps one tick apart from
-   * `afterTimestamp` on, so a decoder that lost its picture rebuilds the GOP up to now; the next live
-   * frame, a frame interval later, follows on. False when nothing was sent (no keyframe first, or
-   * the queue is too full).
+   * Sends `frames` (a GOP, keyframe first) again at once (see ViewerTrack.replay): a fresh start
+   * without `afterTimestamp`, a repeat after it with it, so a decoder that lost its picture rebuilds
+   * the GOP up to now. Returns the last video timestamp sent, or undefined when nothing was.
    */
-  replay(frames: readonly OutputFrame[], afterTimestamp: number | undefined): boolean {
-    const track = this.videoTrack;
-    const video = frames.filter((f) => f.kind === "video");
-    const first = video[0];
-    const last = video[video.length - 1];
-    if (
-      track === undefined ||
-      !this.connected ||
-      first === undefined ||
-      last === undefined ||
-      !first.keyframe
-    )
-      return false;
-    // A fresh start only where the track has not started yet (or restarts after an overflow).
-    if (afterTimestamp === undefined && !track.waitingForKeyframe) return false;
-    const packets = video.reduce((sum, f) => sum + f.packets.length, 0);
-    if (!track.fits(packets)) return false;
-    // A fresh start ends at the last frame's own timestamp (the live stream continues from it); a
-    // repeat starts after what was sent last, so timestamps never go back.
-    const base =
-      afterTimestamp === undefined ? (last.timestamp - (video.length - 1)) >>> 0 : (afterTimestamp + 1) >>> 0;
-    video.forEach((frame, i) => {
-      track.send(frame, (base + i) >>> 0, true);
-    });
-    return true;
+  replay(frames: readonly OutputFrame[], afterTimestamp: number | undefined): number | undefined {
+    return this.connected ? this.videoTrack?.replay(frames, afterTimestamp) : undefined;
   }
 
   /**
