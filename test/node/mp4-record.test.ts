@@ -315,7 +315,7 @@ describe("mp4-record with the real clip writer (gst-rtsp-server camera)", functi
     assert.ok(!existsSync("/tmp/escape.mp4"));
   });
 
-  it("a full disk (1 MB tmpfs) ends the clip with a clear error and a status in words; the flow keeps running", async function () {
+  it("a full disk (1 MB tmpfs) ends the clip with a clear error and a status in words; the flow keeps running", async () => {
     // The suite runs as root (inside `unshare --net`): a tmpfs can be mounted.
     assert.equal(process.getuid?.(), 0, "mounting a tmpfs needs root");
     const small = path.join(dir, "small");
