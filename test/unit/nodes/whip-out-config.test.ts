@@ -1,3 +1,4 @@
+import "../../helpers/loopback-namespace";
 import assert from "node:assert/strict";
 import { parseWhipOutConfig } from "../../../src/nodes/whip-out-config";
 

@@ -1,3 +1,4 @@
+import "../../helpers/loopback-namespace";
 import assert from "node:assert/strict";
 import type { MediaInfo } from "../../../src/rtp/stream-info";
 import { Backoff } from "../../../src/rtsp/backoff";
