@@ -12,6 +12,8 @@ export type WhipErrorCode =
   | "ice-failed"
   | "disconnected"
   | "dtls"
+  /** A PATCH found the resource gone (404) or the ICE session changed (412). */
+  | "gone"
   | "aborted";
 
 /** Why a publish ended: a stable `code` and a one-line message safe to show (no token, no URL secrets). */
@@ -24,11 +26,6 @@ export class WhipError extends Error {
   ) {
     super(message);
     this.name = "WhipError";
-  }
-
-  /** Trying again cannot help until the configuration changes. */
-  get permanent(): boolean {
-    return this.code === "bad-endpoint";
   }
 }
 

@@ -3,7 +3,7 @@ import { request as httpsRequest } from "node:https";
 import { WhipError } from "./errors";
 
 export interface WhipRequest {
-  readonly method: "POST" | "DELETE";
+  readonly method: "POST" | "PATCH" | "DELETE";
   readonly url: URL;
   readonly headers: OutgoingHttpHeaders;
   readonly body?: string;
@@ -38,7 +38,7 @@ function describeCause(error: unknown): string {
 }
 
 /**
- * One HTTP exchange with the WHIP server on a connection of its own (no keep-alive pool: nothing is
+ * One HTTP exchange with the WHIP server (POST, PATCH, DELETE) on a connection of its own (no keep-alive pool: nothing is
  * left open when the publisher closes). Rejects with a WhipError: "unreachable", "timeout",
  * "body-too-large" or "aborted".
  */

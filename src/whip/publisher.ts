@@ -52,6 +52,12 @@ export interface WhipPublisherOptions {
   /** Repeated keyframe requests are answered at most this often. Default 500 ms. */
   readonly keyframeAnswerMs?: number;
   readonly pacing?: PacingOptions;
+  /**
+   * Trickle ICE: the offer goes out with the candidates gathered in its first moments, the later ones
+   * (STUN, TURN) by PATCH. Default true; a server that refuses PATCH, or a trickled publish that never
+   * connects, turns it off for this publisher's next publishes.
+   */
+  readonly trickle?: boolean;
 }
 
 export interface WhipPublisherEvents {
@@ -68,6 +74,7 @@ export const WHIP_BACKOFF: BackoffOptions = {
 const DEFAULT_TIMEOUTS: SessionTimeouts = {
   requestMs: 10_000,
   gatherMs: 3_000,
+  trickleMs: 100,
   connectMs: 15_000,
   silenceMs: 15_000,
 };
@@ -133,6 +140,8 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
   private mediaFrom = 0;
   private startTimer: NodeJS.Timeout | undefined;
   private window = { startedAt: performance.now(), bytes: 0 };
+  /** Whether the next publish trickles its candidates (see WhipPublisherOptions.trickle). */
+  private trickle: boolean;
   private bitrate = 0;
 
   constructor(private readonly opts: WhipPublisherOptions) {
@@ -144,6 +153,12 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     }
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.backoff = new Backoff(opts.backoff ?? WHIP_BACKOFF);
+    this.trickle = opts.trickle ?? true;
+  }
+
+  /** Whether the next publish trickles its candidates by PATCH. */
+  get trickling(): boolean {
+    return this.trickle;
   }
 
   get state(): WhipStateEvent {
@@ -413,6 +428,10 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
         maxBodyBytes: this.opts.maxBodyBytes ?? 64 * 1024,
         ...(this.opts.pacing !== undefined ? { pacing: this.opts.pacing } : {}),
         signal: this.abort.signal,
+        trickle: this.trickle,
+        onTrickleUnusable: () => {
+          this.trickle = false;
+        },
       });
     } catch (error) {
       return { error: error as WhipError, lastedMs: 0 };

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { RTCPeerConnection, type RTCRtpTransceiver } from "werift";
+import { RTCPeerConnection, type RTCRtpTransceiver, type RTCSessionDescription } from "werift";
 import { DirectRtpSink } from "../webrtc/direct-rtp-sink";
 import { type IceServer, peerIceConfig, withoutDefaultStun } from "../webrtc/ice-config";
 import { onKeyframeRequest } from "../webrtc/keyframe-request";
@@ -7,16 +7,23 @@ import type { OutputFrame } from "../webrtc/stream-normalizer";
 import { waitForGathering } from "../webrtc/viewer";
 import { type PacingOptions, ViewerTrack } from "../webrtc/viewer-track";
 import { type AnswerChoice, type CodecPlan, checkAnswer, weriftCodecs } from "./codecs";
-import { statusText, WhipError } from "./errors";
+import { asWhipError, statusText, WhipError } from "./errors";
+import { Gathering } from "./gathering";
 import { whipRequest } from "./http";
 import { iceServersFromLinks } from "./link-header";
 import { resourceUrl } from "./location";
+import { CandidateTrickler, offerWithCandidates } from "./trickle";
 
 export interface SessionTimeouts {
   /** Each HTTP exchange (POST, DELETE). Default 10 s. */
   readonly requestMs: number;
   /** ICE gathering before the offer goes out (vanilla ICE). Default 3 s. */
   readonly gatherMs: number;
+  /**
+   * Trickle ICE: the offer goes out this long after gathering starts, with the candidates so far (at
+   * least one); the rest follow by PATCH. Default 100 ms (host candidates take a few).
+   */
+  readonly trickleMs: number;
   /** From the answer to a connected peer. Default 15 s. */
   readonly connectMs: number;
   /**
@@ -36,6 +43,13 @@ export interface SessionOptions {
   readonly maxBodyBytes: number;
   readonly pacing?: PacingOptions;
   readonly signal: AbortSignal;
+  /** Trickle ICE (RFC 9725 §4.3.1): candidates gathered after the offer go by PATCH. */
+  readonly trickle: boolean;
+  /**
+   * Trickling cannot work with this server (it refused PATCH, or a trickled publish never connected):
+   * the next publishes should send every candidate in the offer.
+   */
+  readonly onTrickleUnusable?: (why: string) => void;
 }
 
 interface SessionEvents {
@@ -72,6 +86,13 @@ export class PublishSession extends EventEmitter<SessionEvents> {
   announcedIceServers: IceServer[] = [];
   choice: AnswerChoice = {};
   private connected = false;
+  /** Why the publish ended by itself, once it has. */
+  private endedBy: WhipError | undefined;
+  private trickler: CandidateTrickler | undefined;
+  /** A PATCH that failed (its candidates never arrived), for the error if ICE then fails. */
+  private trickleProblem: string | undefined;
+  /** Ends PATCHes on their way when the session closes. */
+  private readonly requests = new AbortController();
 
   private constructor(
     private readonly opts: SessionOptions,
@@ -105,7 +126,7 @@ export class PublishSession extends EventEmitter<SessionEvents> {
       return session;
     } catch (error) {
       await session.close();
-      throw error instanceof WhipError ? error : new WhipError("bad-answer", String(error));
+      throw asWhipError(error);
     }
   }
 
@@ -113,10 +134,33 @@ export class PublishSession extends EventEmitter<SessionEvents> {
     const { opts, pc } = this;
     const offer = await pc.createOffer();
     withoutDefaultStun(pc, { iceServers: [...opts.iceServers], additionalHostAddresses: [] });
-    await pc.setLocalDescription(offer);
-    await waitForGathering(pc, opts.timeouts.gatherMs);
+    const gathering = new Gathering(pc);
+    try {
+      await this.exchange(offer, gathering);
+    } finally {
+      gathering.dispose();
+    }
+  }
+
+  private async exchange(offer: RTCSessionDescription, gathering: Gathering): Promise<void> {
+    const { opts, pc } = this;
+    // werift's setLocalDescription resolves only once every candidate is gathered (STUN and TURN
+    // included, up to 5 s for a server that does not answer); with trickle the offer goes out before.
+    const applying = pc.setLocalDescription(offer);
+    const applied = applying.then(
+      () => gathering.applied(),
+      (error: unknown) => gathering.applied(error),
+    );
+    if (opts.trickle)
+      await gathering.until(() => gathering.offerable, opts.timeouts.trickleMs, opts.timeouts.gatherMs);
+    else await applied;
+    gathering.throwIfFailed();
+    if (!opts.trickle) await waitForGathering(pc, opts.timeouts.gatherMs);
     this.throwIfClosed();
-    const offerSdp = pc.localDescription?.sdp ?? offer.sdp;
+    const trickling = opts.trickle && !gathering.complete;
+    const sent = gathering.candidates.length;
+    const localSdp = pc.localDescription?.sdp ?? offer.sdp;
+    const offerSdp = trickling ? offerWithCandidates(localSdp, gathering.candidates) : localSdp;
     const response = await whipRequest({
       method: "POST",
       url: opts.endpoint,
@@ -139,6 +183,11 @@ export class PublishSession extends EventEmitter<SessionEvents> {
       throw new WhipError("no-location", "201 Created without a usable Location header");
     this.announcedIceServers = iceServersFromLinks(response.headers.link);
     this.choice = checkAnswer(response.body, opts.plan);
+    if (trickling) this.trickle(this.resource, response.headers.etag, offerSdp, gathering, sent);
+    // The answer can only be applied once werift has gathered (its setLocalDescription is done).
+    await applied;
+    gathering.throwIfFailed();
+    this.throwIfClosed();
     try {
       await pc.setRemoteDescription({ type: "answer", sdp: response.body });
     } catch (error) {
@@ -152,7 +201,57 @@ export class PublishSession extends EventEmitter<SessionEvents> {
     await this.waitConnected();
   }
 
+  /** Candidates gathered after the offer go to the resource by PATCH, as they come. */
+  private trickle(
+    resource: URL,
+    etag: string | undefined,
+    offerSdp: string,
+    gathering: Gathering,
+    sent: number,
+  ): void {
+    const { opts } = this;
+    const trickler = new CandidateTrickler({
+      resource,
+      etag,
+      headers: this.resourceHeaders(resource),
+      offerSdp,
+      timeoutMs: opts.timeouts.requestMs,
+      maxBodyBytes: opts.maxBodyBytes,
+      signal: AbortSignal.any([opts.signal, this.requests.signal]),
+      onRemote: (fragment) => {
+        const sdpMid = this.bundleMid;
+        for (const { candidate } of fragment.candidates)
+          this.pc.addIceCandidate({ candidate, sdpMid }).catch(() => undefined);
+      },
+      onRefused: (why) => opts.onTrickleUnusable?.(`the server takes no trickle ICE (${why})`),
+      onGone: (error) => this.end(error),
+      onFailed: (why) => {
+        this.trickleProblem = `candidates sent after the offer did not arrive: ${why}`;
+      },
+    });
+    this.trickler = trickler;
+    gathering.follow(
+      sent,
+      (candidate) => trickler.add(candidate),
+      () => trickler.end(),
+    );
+  }
+
+  /** The mid every track is bundled on (the first m-line's). */
+  private get bundleMid(): string | undefined {
+    for (const transceiver of [this.transceivers.video, this.transceivers.audio]) {
+      if (typeof transceiver?.mid === "string") return transceiver.mid;
+    }
+    return undefined;
+  }
+
+  /** The token goes only to the endpoint's own origin: a Location elsewhere (or on http:) does not get it. */
+  private resourceHeaders(resource: URL): Record<string, string> {
+    return resource.origin === this.opts.endpoint.origin ? authorization(this.opts.token) : {};
+  }
+
   private throwIfClosed(): void {
+    if (this.endedBy !== undefined) throw this.endedBy;
     if (this.closing !== undefined || this.opts.signal.aborted) throw new WhipError("aborted", "stopped");
   }
 
@@ -176,26 +275,38 @@ export class PublishSession extends EventEmitter<SessionEvents> {
     const { pc, opts } = this;
     return new Promise<void>((resolve, reject) => {
       const seconds = Math.round(opts.timeouts.connectMs / 1000);
-      const timer = setTimeout(
-        () => done(new WhipError("ice-failed", `not connected within ${seconds} s of the answer`)),
-        opts.timeouts.connectMs,
-      );
+      const cleanups: (() => void)[] = [];
+      const done = (error: WhipError | undefined): void => {
+        for (const cleanup of cleanups) cleanup();
+        if (error === undefined) resolve();
+        else reject(this.endedBy ?? error);
+      };
+      const timer = setTimeout(() => {
+        const problem = this.trickleProblem === undefined ? "" : ` (${this.trickleProblem})`;
+        done(new WhipError("ice-failed", `not connected within ${seconds} s of the answer${problem}`));
+      }, opts.timeouts.connectMs);
+      cleanups.push(() => clearTimeout(timer));
       const onAbort = (): void => done(new WhipError("aborted", "stopped"));
       opts.signal.addEventListener("abort", onAbort);
+      cleanups.push(() => opts.signal.removeEventListener("abort", onAbort));
+      // A PATCH that found the resource gone ends the publish while it connects.
+      this.once("ended", done);
+      cleanups.push(() => this.off("ended", done));
       const { unSubscribe } = pc.connectionStateChange.subscribe((state) => {
         if (state === "connected") done(undefined);
         else if (state === "failed") done(new WhipError("ice-failed", "ICE failed: no candidate pair works"));
         else if (state === "closed") done(new WhipError("dtls", "the connection closed before it started"));
       });
+      cleanups.push(unSubscribe);
       if (pc.connectionState === "connected") done(undefined);
-      function done(error: WhipError | undefined): void {
-        clearTimeout(timer);
-        unSubscribe();
-        opts.signal.removeEventListener("abort", onAbort);
-        if (error === undefined) resolve();
-        else reject(error);
-      }
-    }).then(() => this.watch());
+    })
+      .catch((error: unknown) => {
+        // A trickled publish that never connected: the server may have dropped what came by PATCH.
+        if (this.trickler !== undefined && error instanceof WhipError && error.code === "ice-failed")
+          opts.onTrickleUnusable?.("a publish with trickled candidates did not connect");
+        throw error;
+      })
+      .then(() => this.watch());
   }
 
   /**
@@ -266,6 +377,7 @@ export class PublishSession extends EventEmitter<SessionEvents> {
 
   private end(error: WhipError): void {
     if (this.closing !== undefined) return;
+    this.endedBy = error;
     void this.close();
     this.emit("ended", error);
   }
@@ -312,6 +424,8 @@ export class PublishSession extends EventEmitter<SessionEvents> {
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing;
     clearTimeout(this.silenceTimer);
+    this.trickler?.stop();
+    this.requests.abort();
     this.videoTrack?.stop();
     this.audioTrack?.stop();
     const resource = this.resource;
@@ -322,8 +436,7 @@ export class PublishSession extends EventEmitter<SessionEvents> {
           : whipRequest({
               method: "DELETE",
               url: resource,
-              // The token is the endpoint's: a Location on another origin (or scheme) does not get it.
-              headers: resource.origin === this.opts.endpoint.origin ? authorization(this.opts.token) : {},
+              headers: this.resourceHeaders(resource),
               timeoutMs: Math.min(this.opts.timeouts.requestMs, 5000),
               maxBodyBytes: this.opts.maxBodyBytes,
             }).then(

@@ -1,5 +1,5 @@
 import "./loopback-namespace";
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -67,39 +67,77 @@ export interface TurnServer {
  * (-n), long-term credentials, no TLS/DTLS listeners, its database and pid file in a folder of its own.
  * Resolves once it listens on `address`:3478.
  */
-export async function startTurnServer(lab: NetnsLab, ns: string, address: string): Promise<TurnServer> {
+export function startTurnServer(lab: NetnsLab, ns: string, address: string): Promise<TurnServer> {
+  return startCoturn(
+    address,
+    3478,
+    (command, args) => lab.spawn(ns, command, args, { stdio: ["ignore", "pipe", "pipe"] }),
+    (command, args) => lab.run(ns, command, args),
+  );
+}
+
+/**
+ * coturn on this process's loopback (`address` in 127.0.0.0/8, a free `port`), as a STUN and TURN
+ * server; stop() ends it.
+ */
+export async function startLoopbackTurnServer(
+  address: string,
+  port: number,
+): Promise<TurnServer & { stop(): Promise<void> }> {
+  let child: ChildProcess | undefined;
+  const server = await startCoturn(
+    address,
+    port,
+    (command, args) => {
+      child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+      return child;
+    },
+    (command, args) => execFileSync(command, args, { encoding: "utf8" }),
+  );
+  return {
+    ...server,
+    stop: async () => {
+      if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child?.once("exit", () => resolve()));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+async function startCoturn(
+  address: string,
+  port: number,
+  spawnIt: (command: string, args: string[]) => ChildProcess,
+  run: (command: string, args: string[]) => string,
+): Promise<TurnServer> {
   const folder = mkdtempSync(join(tmpdir(), "coturn-"));
   const user = "viewer";
   const password = "turn-secret";
-  const child = lab.spawn(
-    ns,
-    requireTool("turnserver"),
-    [
-      "-n",
-      `--listening-ip=${address}`,
-      `--relay-ip=${address}`,
-      "--listening-port=3478",
-      "--min-port=49200",
-      "--max-port=49300",
-      `--user=${user}:${password}`,
-      "--realm=netns.test",
-      "--lt-cred-mech",
-      "--no-tls",
-      "--no-dtls",
-      "--no-cli",
-      "--no-stun-backward-compatibility",
-      `--pidfile=${join(folder, "turnserver.pid")}`,
-      `--userdb=${join(folder, "turndb")}`,
-      "--log-file=stdout",
-      "--simple-log",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const child = spawnIt(requireTool("turnserver"), [
+    "-n",
+    `--listening-ip=${address}`,
+    `--relay-ip=${address}`,
+    `--listening-port=${port}`,
+    "--min-port=49200",
+    "--max-port=49300",
+    `--user=${user}:${password}`,
+    "--realm=netns.test",
+    "--lt-cred-mech",
+    "--no-tls",
+    "--no-dtls",
+    "--no-cli",
+    "--no-stun-backward-compatibility",
+    `--pidfile=${join(folder, "turnserver.pid")}`,
+    `--userdb=${join(folder, "turndb")}`,
+    "--log-file=stdout",
+    "--simple-log",
+  ]);
   child.once("exit", () => rmSync(folder, { recursive: true, force: true }));
   const output = collect(child);
   const listening = () => {
     try {
-      return /:3478\b/.test(lab.run(ns, requireTool("ss"), ["-Hltn", "sport = :3478"]));
+      return new RegExp(`:${port}\\b`).test(run(requireTool("ss"), ["-Hltn", `sport = :${port}`]));
     } catch {
       return false;
     }
@@ -107,7 +145,7 @@ export async function startTurnServer(lab: NetnsLab, ns: string, address: string
   await waitFor(listening, 10_000, "coturn to listen").catch((err: Error) => {
     throw new Error(`${err.message}\n${output()}`);
   });
-  return { url: `turn:${address}:3478`, user, password, output };
+  return { url: `turn:${address}:${port}`, user, password, output };
 }
 
 function collect(child: ChildProcess): () => string {

@@ -63,7 +63,11 @@ export interface Publish {
   readonly arrivals: number[];
   readonly audioPackets: Buffer[];
   deleted: boolean;
+  /** PATCH bodies, their headers and arrival times (performance.now()), in order. */
   readonly patches: string[];
+  readonly patchRequests: { readonly headers: IncomingMessage["headers"]; readonly at: number }[];
+  /** When the POST arrived (performance.now()). */
+  readonly postedAt: number;
   readonly videoTransceiver: RTCRtpTransceiver | undefined;
 }
 
@@ -179,13 +183,17 @@ export class WhipEndpoint {
       res.writeHead(200).end();
     } else if (req.method === "PATCH") {
       publish.patches.push(body);
-      res.writeHead(this.patchStatus).end();
+      publish.patchRequests.push({ headers: req.headers, at: performance.now() });
+      const status = this.patchStatus;
+      if (status === 204) await addCandidates(publish.pc, body);
+      res.writeHead(status).end();
     } else {
       res.writeHead(405).end();
     }
   }
 
   private async post(req: IncomingMessage, res: ServerResponse, offerSdp: string): Promise<void> {
+    const postedAt = performance.now();
     if (this.opts.token !== undefined && req.headers.authorization !== `Bearer ${this.opts.token}`) {
       res.writeHead(401, { "Content-Type": "text/plain" }).end("unauthorized");
       return;
@@ -268,6 +276,8 @@ export class WhipEndpoint {
       audioPackets,
       deleted: false,
       patches: [],
+      patchRequests: [],
+      postedAt,
       get videoTransceiver() {
         return videoTransceiver;
       },
@@ -336,6 +346,14 @@ export class WhipEndpoint {
 
   async stop(): Promise<void> {
     await this.vanish();
+  }
+}
+
+/** A trickle fragment's candidates, applied as a WHIP server does (every one to the bundled transport). */
+async function addCandidates(pc: RTCPeerConnection, fragment: string): Promise<void> {
+  const sdpMid = /^a=mid:(\S+)/m.exec(fragment)?.[1];
+  for (const line of fragment.split(/\r?\n/)) {
+    if (line.startsWith("a=candidate:")) await pc.addIceCandidate({ candidate: line.slice(2), sdpMid });
   }
 }
 

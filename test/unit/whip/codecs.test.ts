@@ -198,8 +198,6 @@ describe("whip: errors, endpoint, backoff", () => {
       ["bad-answer", "x"],
     );
     assert.equal(asWhipError("y", "dtls").code, "dtls");
-    assert.equal(new WhipError("bad-endpoint", "b").permanent, true);
-    assert.equal(new WhipError("timeout", "t").permanent, false);
   });
 
   it("takes http and https endpoints only", () => {

@@ -1,0 +1,182 @@
+import "../helpers/loopback-namespace";
+import assert from "node:assert/strict";
+import { WhipPublisher, type WhipPublisherOptions, type WhipStateEvent } from "../../src/whip/publisher";
+import { startLoopbackTurnServer, type TurnServer } from "../helpers/network-peers";
+import { type SlowUdpPath, startSlowUdpPath } from "../helpers/slow-udp-path";
+import { SyntheticCamera } from "../helpers/synthetic-camera";
+import { freePort } from "../helpers/tools";
+import { waitFor } from "../helpers/wait";
+import { type Publish, WhipEndpoint } from "../helpers/whip-endpoint";
+
+// Trickle ICE by PATCH (RFC 9725 §4.3.1). The publisher's STUN server is coturn on loopback behind a
+// path that holds each datagram 300 ms each way, as a far STUN server is: its host candidate is ready at
+// once, its server-reflexive one some 600 ms later, after the offer has gone.
+
+const FAST_RETRY = { delaysMs: [100], jitter: 0 };
+const DELAY_MS = 300;
+
+function candidates(sdp: string): string[] {
+  return sdp.split(/\r?\n/).filter((line) => line.startsWith("a=candidate:"));
+}
+
+function attribute(sdp: string, name: string): string | undefined {
+  return new RegExp(`^a=${name}:(\\S+)`, "m").exec(sdp)?.[1];
+}
+
+describe("WhipPublisher trickle ICE by PATCH (coturn as STUN server, 300 ms away)", function () {
+  this.timeout(40_000);
+  let turn: TurnServer & { stop(): Promise<void> };
+  let path: SlowUdpPath;
+  let endpoint: WhipEndpoint;
+  let publisher: WhipPublisher | undefined;
+  let camera: SyntheticCamera | undefined;
+  let states: WhipStateEvent[] = [];
+
+  before(async () => {
+    const port = await freePort();
+    turn = await startLoopbackTurnServer("127.0.0.1", port);
+    path = await startSlowUdpPath({ address: "127.0.0.1", port }, DELAY_MS);
+  });
+
+  after(async () => {
+    await path?.close();
+    await turn?.stop();
+  });
+
+  beforeEach(async () => {
+    endpoint = await WhipEndpoint.start();
+    states = [];
+  });
+
+  afterEach(async () => {
+    camera?.stop();
+    camera = undefined;
+    await publisher?.close();
+    publisher = undefined;
+    await endpoint.stop();
+  });
+
+  function publish(opts: Partial<WhipPublisherOptions> = {}): WhipPublisher {
+    const p = new WhipPublisher({
+      endpoint: endpoint.url(),
+      backoff: FAST_RETRY,
+      iceServers: [{ urls: `stun:127.0.0.1:${path.port}` }],
+      ...opts,
+    });
+    p.on("state", (event) => states.push(event));
+    camera = new SyntheticCamera("H264", (unit, stream) => p.push(unit, stream));
+    camera.start();
+    p.start();
+    publisher = p;
+    return p;
+  }
+
+  async function endOfCandidates(publish: Publish): Promise<void> {
+    await waitFor(
+      () => publish.patches.some((body) => body.includes("a=end-of-candidates")),
+      10_000,
+      "end-of-candidates by PATCH",
+    );
+  }
+
+  it("the offer goes with the host candidate; the server-reflexive one and end-of-candidates follow by PATCH, with If-Match", async () => {
+    publish();
+    await waitFor(() => states.at(-1)?.state === "publishing", 15_000, "publishing");
+    const first = endpoint.latest as Publish;
+    await endOfCandidates(first);
+    await waitFor(() => first.packets.length > 20, 10_000, "video at the server");
+
+    const offered = candidates(first.offerSdp);
+    assert.ok(
+      offered.some((c) => / 127\.0\.0\.1 \d+ typ host/.test(c)),
+      first.offerSdp,
+    );
+    assert.ok(!offered.some((c) => / typ srflx/.test(c)), "the offer left before the STUN answer");
+    assert.doesNotMatch(first.offerSdp, /^a=end-of-candidates/m);
+    assert.match(first.offerSdp, /^a=ice-options:trickle/m);
+
+    const trickled = first.patches.flatMap(candidates);
+    assert.ok(
+      trickled.some((c) => / typ srflx raddr 127\.0\.0\.1 /.test(c)),
+      `a server-reflexive candidate came by PATCH: ${JSON.stringify(first.patches)}`,
+    );
+    assert.ok(!trickled.some((c) => offered.includes(c)), "no candidate twice");
+    assert.match(first.patches.at(-1) ?? "", /a=end-of-candidates\r\n$/);
+    for (const [i, body] of first.patches.entries()) {
+      const headers = first.patchRequests[i]?.headers;
+      assert.equal(headers?.["content-type"], "application/trickle-ice-sdpfrag");
+      assert.equal(headers?.["if-match"], `"${first.id}"`, "If-Match is the 201's ETag");
+      assert.equal(attribute(body, "ice-ufrag"), attribute(first.offerSdp, "ice-ufrag"));
+      assert.equal(attribute(body, "ice-pwd"), attribute(first.offerSdp, "ice-pwd"));
+      assert.equal(attribute(body, "mid"), attribute(first.offerSdp, "mid"));
+      assert.match(body, /^m=video 9 UDP\/TLS\/RTP\/SAVPF [\d ]+$/m);
+    }
+    assert.equal(endpoint.publishes.length, 1, "one publish");
+    assert.equal(publisher?.trickling, true);
+  });
+
+  it("trickle off: every candidate and end-of-candidates in the offer, no PATCH", async () => {
+    publish({ trickle: false });
+    await waitFor(() => states.at(-1)?.state === "publishing", 15_000, "publishing");
+    const first = endpoint.latest as Publish;
+    assert.ok(
+      candidates(first.offerSdp).some((c) => / typ srflx /.test(c)),
+      first.offerSdp,
+    );
+    assert.match(first.offerSdp, /^a=end-of-candidates/m);
+    await waitFor(() => first.packets.length > 20, 10_000, "video at the server");
+    assert.equal(first.patches.length, 0);
+  });
+
+  it("a 404 to a PATCH (the server forgot the publish) ends it and publishes again", async () => {
+    endpoint.patchStatus = 404;
+    publish();
+    await waitFor(() => endpoint.publishes[0]?.patches.length === 1, 15_000, "the first PATCH");
+    endpoint.patchStatus = 204;
+    await waitFor(() => endpoint.publishes.length >= 2, 15_000, "a second publish");
+    const retry = states.find((s) => s.state === "retrying");
+    assert.equal(retry?.code, "gone");
+    assert.equal(retry?.reason, "the server no longer knows this publish (PATCH: 404 Not Found)");
+    const second = endpoint.publishes[1] as Publish;
+    await endOfCandidates(second);
+    await waitFor(() => second.packets.length > 20, 15_000, "video to the second publish");
+    assert.equal(states.at(-1)?.state, "publishing");
+    assert.equal(endpoint.publishes[0]?.patches.length, 1, "no PATCH after the 404");
+    assert.equal(publisher?.trickling, true, "a 404 is no reason to stop trickling");
+  });
+
+  it("a 405 to a PATCH: the publish goes on, and the next ones send every candidate in the offer", async () => {
+    endpoint.patchStatus = 405;
+    const p = publish();
+    await waitFor(() => !p.trickling, 15_000, "trickling turned off");
+    const first = endpoint.latest as Publish;
+    await waitFor(() => first.packets.length > 20, 15_000, "video at the server");
+    assert.equal(first.patches.length, 1, "no PATCH after the 405");
+    assert.equal(states.at(-1)?.state, "publishing");
+    await p.stop();
+    p.start();
+    await waitFor(
+      () => endpoint.publishes.length === 2 && states.at(-1)?.state === "publishing",
+      15_000,
+      "again",
+    );
+    const second = endpoint.publishes[1] as Publish;
+    assert.ok(
+      candidates(second.offerSdp).some((c) => / typ srflx /.test(c)),
+      second.offerSdp,
+    );
+    assert.match(second.offerSdp, /^a=end-of-candidates/m);
+    assert.equal(second.patches.length, 0);
+  });
+
+  it("a trickled publish that never connects: the next publish sends every candidate in the offer", async () => {
+    endpoint.behaviour = "dead-peer";
+    const p = publish({ timeouts: { connectMs: 2000 } });
+    await waitFor(() => endpoint.publishes.length >= 2, 20_000, "a second publish");
+    const retry = states.find((s) => s.state === "retrying");
+    assert.equal(retry?.code, "ice-failed");
+    assert.equal(p.trickling, false);
+    assert.doesNotMatch(endpoint.publishes[0]?.offerSdp ?? "", /^a=end-of-candidates/m);
+    assert.match(endpoint.publishes[1]?.offerSdp ?? "", /^a=end-of-candidates/m);
+  });
+});
