@@ -109,6 +109,15 @@ export class LiveFanout {
     };
   }
 
+  /** Nobody watches: the init segment and the GOP go (the next viewer's are made afresh). */
+  forget(): void {
+    this.init = undefined;
+    this.gop = [];
+    this.gopBytes = 0;
+    this.runningGopBytes = 0;
+    this.lastGopBytes = 0;
+  }
+
   /** Ends every viewer's response (the node closes, or the stream ended). */
   close(): void {
     for (const viewer of this.viewers) viewer.sink.end();

@@ -1,4 +1,5 @@
-import type { AccessUnit, MediaInfo, StreamInfo } from "../rtp/stream-info";
+import type { MediaInfo } from "../rtp/stream-info";
+import type { OutputFrame } from "../webrtc/stream-normalizer";
 import { avcConfig } from "./avc-config";
 import { fragment, initSegment } from "./live-boxes";
 import type { LiveFanout } from "./live-fanout";
@@ -17,26 +18,26 @@ export type LiveMuxerState =
   /** A video codec Media Source Extensions cannot be given here (only H.264 is). */
   | { readonly state: "unsupported"; readonly codec: string };
 
-interface Session {
-  readonly id: string;
-  readonly session: number;
-  readonly media: MediaInfo | undefined;
-  readonly frames: VideoFrames | undefined;
-  readonly clock: RtpClock;
-  /** Decode time of this session's first frame on the muxer's one timeline. */
-  readonly base: number;
-}
-
 /**
- * Turns one stream's H.264 access units into a live fMP4 stream for its HTTP viewers (LiveFanout):
- * an init segment at the first keyframe, then one fragment per frame. A camera restart (a new session)
- * brings a new init segment but keeps one timeline, so a player's buffer never goes back in time.
+ * Turns one stream's H.264 video frames, as the relay normalised them (parameter sets before each
+ * keyframe, one continuous timeline across camera restarts), into a live fMP4 stream for its HTTP
+ * viewers (LiveFanout): an init segment at the first keyframe, then one fragment per frame. It runs only
+ * while someone watches: the stream's owner feeds it then, primes it with the frames since the last
+ * keyframe when the first viewer comes, and resets it when the last leaves.
+ *
+ * The decode time is the frame's RTP timestamp carried past the 32-bit wrap: a fragment's time names
+ * its frame (and the timeline only goes forward across camera restarts, since the normaliser's does).
  * Video only: browsers' Media Source Extensions take neither the G.711 nor the AAC-in-RTP audio as
  * cameras send it without repackaging, and a live view is watched muted.
  */
 export class LiveMuxer {
-  private session: Session | undefined;
+  private media: MediaInfo | undefined;
+  private frames: VideoFrames | undefined;
+  private clock = new RtpClock(VIDEO_CLOCK);
+  private origin = 0;
   private lastInit: Buffer | undefined;
+  /** The source session of the frames being muxed; a new one resumes at its keyframe. */
+  private sourceSession: number | undefined;
   /** A frame could not be rebuilt: nothing more until the next keyframe. */
   private awaitingKeyframe = true;
   private sequence = 1;
@@ -44,6 +45,7 @@ export class LiveMuxer {
   private lastTicks = 0;
   private duration = FIRST_DURATION;
   private current: LiveMuxerState = { state: "waiting" };
+  private fed = false;
   /** Frames left out because they could not be rebuilt or came before a keyframe. */
   dropped = 0;
 
@@ -53,21 +55,56 @@ export class LiveMuxer {
     return this.current;
   }
 
-  /** One access unit of `stream`; audio and other sessions' leftovers are passed over. Never throws on bad input. */
-  push(unit: AccessUnit, stream: StreamInfo): void {
-    if (unit.kind !== "video") return;
-    const session = this.sessionOf(stream);
-    const frames = session.frames;
-    if (frames === undefined || unit.mid !== session.media?.mid) return;
-    const frame = frames.frame(unit.packets, this.awaitingKeyframe);
-    if (typeof frame === "string" || (this.awaitingKeyframe && !frame.keyframe)) {
+  /** Frames have been muxed since the last reset(). */
+  get active(): boolean {
+    return this.fed;
+  }
+
+  /** The stream's video (a new source session): its parameter sets, or that it is not H.264. */
+  setMedia(media: MediaInfo | undefined): void {
+    this.media = media;
+    const h264 = media?.codec === "H264";
+    this.frames = media !== undefined && h264 ? new VideoFrames(media) : undefined;
+    if (media !== undefined && !h264) this.current = { state: "unsupported", codec: media.codec };
+    else if (this.current.state === "unsupported") this.current = { state: "waiting" };
+    this.awaitingKeyframe = true;
+  }
+
+  /** Forgets the timeline and the fanout's init segment and GOP: nobody watches. */
+  reset(): void {
+    this.fanout.forget();
+    this.clock = new RtpClock(VIDEO_CLOCK);
+    this.lastInit = undefined;
+    this.sourceSession = undefined;
+    this.awaitingKeyframe = true;
+    this.lastTime = -1;
+    this.lastTicks = 0;
+    this.duration = FIRST_DURATION;
+    this.dropped = 0;
+    this.fed = false;
+    if (this.current.state === "live") this.current = { state: "waiting" };
+  }
+
+  /** One video frame of the stream's media on the output timeline. Never throws on bad input. */
+  push(frame: OutputFrame): void {
+    const frames = this.frames;
+    if (frames === undefined || frame.kind !== "video" || frame.mid !== this.media?.mid) return;
+    this.fed = true;
+    if (frame.sourceSession !== this.sourceSession) {
+      this.sourceSession = frame.sourceSession;
+      this.awaitingKeyframe = true;
+    }
+    const video = frames.frame(frame.packets, this.awaitingKeyframe);
+    if (typeof video === "string" || (this.awaitingKeyframe && !video.keyframe)) {
       this.awaitingKeyframe = true;
       this.dropped++;
       return;
     }
-    const ticks = session.clock.ticks(unit.timestamp);
+    const first = this.lastTime < 0;
+    const ticks = this.clock.ticks(frame.timestamp);
+    if (first) this.origin = frame.timestamp;
     if (this.awaitingKeyframe) {
-      if (!this.start(frame.nals)) {
+      if (!this.start(video.nals)) {
         this.dropped++;
         return;
       }
@@ -76,16 +113,17 @@ export class LiveMuxer {
       this.duration = Math.min(ticks - this.lastTicks, VIDEO_CLOCK);
     }
     this.lastTicks = ticks;
-    // One timeline that only goes forward, whatever the camera's timestamps do.
-    const time = Math.max(session.base + ticks, this.lastTime + 1);
+    // The timeline only goes forward: a frame stamped at or before the last follows it by a frame.
+    const wanted = this.origin + ticks;
+    const time = wanted > this.lastTime ? wanted : this.lastTime + this.duration;
     this.lastTime = time;
     const bytes = fragment(this.sequence++, {
-      nals: frame.nals,
+      nals: video.nals,
       decodeTime: time,
       duration: this.duration,
-      keyframe: frame.keyframe,
+      keyframe: video.keyframe,
     });
-    this.fanout.push(bytes, frame.keyframe);
+    this.fanout.push(bytes, video.keyframe);
   }
 
   /** A new init segment from the keyframe's parameter sets, when they are new; false when they do not parse. */
@@ -114,26 +152,5 @@ export class LiveMuxer {
       height: config.height,
     };
     return true;
-  }
-
-  private sessionOf(stream: StreamInfo): Session {
-    const current = this.session;
-    if (current !== undefined && current.id === stream.id && current.session === stream.session)
-      return current;
-    const media = stream.media.find((m) => m.kind === "video");
-    const h264 = media?.codec === "H264";
-    if (media !== undefined && !h264) this.current = { state: "unsupported", codec: media.codec };
-    else if (this.current.state === "unsupported") this.current = { state: "waiting" };
-    const session: Session = {
-      id: stream.id,
-      session: stream.session,
-      media,
-      frames: media !== undefined && h264 ? new VideoFrames(media) : undefined,
-      clock: new RtpClock(VIDEO_CLOCK),
-      base: this.lastTime < 0 ? 0 : this.lastTime + this.duration,
-    };
-    this.session = session;
-    this.awaitingKeyframe = true;
-    return session;
   }
 }

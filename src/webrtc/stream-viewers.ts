@@ -221,8 +221,12 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
    *   MaxViewersError, TooManyFromAddressError
    */
   addLiveViewer(remoteAddress: string, open: (mime: string) => LiveSink): () => void {
-    const state = this.liveMuxer.state;
     if (this.closed) throw new NoStreamError();
+    // The muxer runs only while someone watches: the first viewer primes it with the GOP so far.
+    if (!this.liveMuxer.active)
+      for (const frame of this.gop.framesSinceKeyframe())
+        if (frame.kind === "video") this.liveMuxer.push(frame);
+    const state = this.liveMuxer.state;
     if (state.state === "unsupported") throw new UnsupportedLiveCodecError(state.codec);
     if (state.state !== "live") throw new NoStreamError();
     this.checkSeat(remoteAddress);
@@ -260,7 +264,6 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
     const current = this.current;
     if (current === undefined || stream.id !== current.id || stream.session !== current.session)
       this.adopt(stream);
-    this.liveMuxer.push(unit, stream);
     const pipe =
       unit.kind === "video" && unit.mid === this.video?.media.mid
         ? this.video
@@ -304,6 +307,7 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
       this.keyedSession = undefined;
     }
     this.video = this.follow(this.video, video);
+    this.liveMuxer.setMedia(stream.media.find((m) => m.kind === "video"));
     this.audio = this.follow(
       this.audio,
       this.opts.audio && audio !== undefined && isRelayableAudio(audio) ? audio : undefined,
@@ -344,6 +348,8 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
         this.keyframeTimes.push(frame.receivedAt);
         if (this.keyframeTimes.length > 2) this.keyframeTimes.shift();
       }
+      if (this.live.size > 0) this.liveMuxer.push(frame);
+      else if (this.liveMuxer.active) this.liveMuxer.reset();
     }
     this.sends.push(frame, [...this.viewers.values()]);
   }

@@ -25,11 +25,11 @@ const frame = (over: { rtpTimestamp?: number; mediaTime?: number; expected: numb
 
 describe("display delay: mapping a shown frame to its arrival", () => {
   it("maps an fMP4 media time to the RTP timestamp it was muxed from, across the 32-bit wrap", () => {
-    assert.equal(mseRtpTimestamp(0, 1000), 1000);
+    assert.equal(mseRtpTimestamp(1000 / 90_000), 1000);
     // One frame at 30 fps is 3000 ticks; media times come as doubles (Chromium keeps µs).
-    assert.equal(mseRtpTimestamp(3000 / 90_000, 1000), 4000);
-    assert.equal(mseRtpTimestamp(0.033333, 1000), 4000);
-    assert.equal(mseRtpTimestamp(10, 0xffff_ff00), (0xffff_ff00 + 900_000) % 2 ** 32);
+    assert.equal(mseRtpTimestamp(4000 / 90_000), 4000);
+    assert.equal(mseRtpTimestamp(0.044444), 4000);
+    assert.equal(mseRtpTimestamp((0xffff_ff00 + 900_000) / 90_000), (0xffff_ff00 + 900_000) % 2 ** 32);
   });
 
   it("takes each frame's delay from its arrival on the page's clock, once per frame, and counts the unmatched", () => {
@@ -63,11 +63,11 @@ describe("display delay: mapping a shown frame to its arrival", () => {
       timeOrigin: 4_999_000,
       clockOffsetMs: 0,
       frames: [
-        frame({ mediaTime: 0, expected: 1200, presented: 1190 }),
-        frame({ mediaTime: 1 / 30, expected: 1233, presented: 1220 }),
+        frame({ mediaTime: 1000 / 90_000, expected: 1200, presented: 1190 }),
+        frame({ mediaTime: 4000 / 90_000, expected: 1233, presented: 1220 }),
       ],
     };
-    assert.deepEqual(frameDelays(mse, arrivals, mseTimestamp(1000)), {
+    assert.deepEqual(frameDelays(mse, arrivals, mseTimestamp), {
       toDisplayMs: [200, 200],
       toPresentedMs: [190, 187],
       displayed: 2,
@@ -151,10 +151,10 @@ describe("display delay: mapping a shown frame to its arrival", () => {
       keyframes: [500, 500 + 180_000],
       clockOffsetMs: 0,
     };
-    assert.equal(anchorsOnKeyframe(180_000, arrivals), true);
-    // One frame off: the anchor (first keyframe) is wrong, or the muxer's timeline is not the RTP's.
-    assert.equal(anchorsOnKeyframe(183_000, arrivals), false);
-    assert.equal(anchorsOnKeyframe(0, { ...arrivals, firstKeyframe: undefined }), false);
+    assert.equal(anchorsOnKeyframe(500 + 180_000, arrivals), true);
+    assert.equal(anchorsOnKeyframe(2 ** 32 + 500, arrivals), true, "past the wrap");
+    // One frame off: the muxer's timeline is not the RTP's.
+    assert.equal(anchorsOnKeyframe(183_500, arrivals), false);
   });
 });
 

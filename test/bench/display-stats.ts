@@ -59,11 +59,11 @@ export function clockOffsetMs(dateNow: () => number, performanceEpoch: () => num
 }
 
 /**
- * The RTP timestamp of the fMP4 frame shown at `mediaTime`: the live muxer's decode time is the RTP
- * ticks since its first keyframe (one camera session, no B-frames: presentation = decode time).
+ * The RTP timestamp of the fMP4 frame shown at `mediaTime`: the live muxer's decode time is the frame's
+ * RTP timestamp carried past the 32-bit wrap (no B-frames: presentation = decode time).
  */
-export function mseRtpTimestamp(mediaTime: number, firstKeyframe: number): number {
-  return (firstKeyframe + Math.round(mediaTime * VIDEO_CLOCK)) >>> 0;
+export function mseRtpTimestamp(mediaTime: number): number {
+  return Math.round(mediaTime * VIDEO_CLOCK) >>> 0;
 }
 
 /** The RTP timestamp of a displayed frame, or undefined when the page did not say enough. */
@@ -71,9 +71,7 @@ export type FrameTimestamp = (frame: DisplayedFrame) => number | undefined;
 
 export const webrtcTimestamp: FrameTimestamp = (frame) => frame.rtpTimestamp;
 
-export function mseTimestamp(firstKeyframe: number): FrameTimestamp {
-  return (frame) => mseRtpTimestamp(frame.mediaTime, firstKeyframe);
-}
+export const mseTimestamp: FrameTimestamp = (frame) => mseRtpTimestamp(frame.mediaTime);
 
 export interface FrameDelays {
   /** Arrival at webrtc-out → expected display, ms, per frame matched. */
@@ -177,10 +175,9 @@ export function firstDecodeTime(bytes: Buffer): number | undefined {
 
 /**
  * Whether the MSE mapping holds: a viewer joining gets the current GOP from its keyframe, so the first
- * fragment's decode time, mapped as mseRtpTimestamp maps the page's frames, must land on a keyframe
- * that reached webrtc-out. Off by any frame within a GOP, it lands on none.
+ * fragment's decode time, mapped as mseRtpTimestamp maps the page's frames, must be a keyframe that
+ * reached webrtc-out. Off by any frame within a GOP, it is none.
  */
 export function anchorsOnKeyframe(decodeTime: number, arrivals: ArrivalSnapshot): boolean {
-  if (arrivals.firstKeyframe === undefined) return false;
-  return arrivals.keyframes.includes(mseRtpTimestamp(decodeTime / VIDEO_CLOCK, arrivals.firstKeyframe));
+  return arrivals.keyframes.includes(mseRtpTimestamp(decodeTime / VIDEO_CLOCK));
 }

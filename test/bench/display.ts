@@ -171,12 +171,12 @@ export async function measureDisplayDelay(opts: DisplayDelayOptions): Promise<Di
     if (arrivals.firstKeyframe === undefined) throw new Error("no keyframe reached webrtc-out");
     if (!anchorsOnKeyframe(decodeTime, arrivals))
       throw new Error(
-        `live.mp4's first fragment (decode time ${decodeTime}) maps to no keyframe that reached webrtc-out ` +
-          `(first keyframe ${arrivals.firstKeyframe}): the MSE frames cannot be matched to their arrivals`,
+        `live.mp4's first fragment (decode time ${decodeTime}) maps to no keyframe that reached webrtc-out: ` +
+          "the MSE frames cannot be matched to their arrivals",
       );
     const result: DisplayDelayResult = {
       webrtc: pathDelay(frameDelays(webrtcFrames, arrivals, webrtcTimestamp), webrtcFrames),
-      mse: pathDelay(frameDelays(mseFrames, arrivals, mseTimestamp(arrivals.firstKeyframe)), mseFrames),
+      mse: pathDelay(frameDelays(mseFrames, arrivals, mseTimestamp), mseFrames),
       seconds: opts.seconds,
       clockOffsetsMs: {
         nodeRed: arrivals.clockOffsetMs,
