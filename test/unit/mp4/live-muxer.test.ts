@@ -144,9 +144,9 @@ describe("LiveMuxer", function () {
     // The restarted camera's frames, as the normaliser moves them: a second after the last, mid-GOP
     // until the clip's next keyframe, and one a step backwards, which the timeline does not follow.
     muxer.setMedia(media);
-    const after = camera(2, 5000 + 85 * FRAME_TICKS);
-    muxer.push({ ...after(), timestamp: 100 });
-    for (let i = 1; i < 55; i++) muxer.push(after());
+    const restarted = camera(2, 5000 + 85 * FRAME_TICKS);
+    muxer.push({ ...restarted(), timestamp: 100 });
+    for (let i = 1; i < 55; i++) muxer.push(restarted());
     const joiner = new Collect();
     fanout.add(joiner);
     const times = decodeTimes(first);
