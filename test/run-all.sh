@@ -34,12 +34,13 @@ npm run --silent build
 echo "== lint and format (biome)"
 biome check --config-path=.ci src test examples nodes
 echo "== tests (mocha, coverage by c8)"
-# A hung test must not eat CI's whole budget; mocha itself stops at the first leaked handle otherwise.
+# A hung test must not eat CI's whole budget (90 min; the suite takes 20-25 of them on a quiet
+# machine, setup a few more); mocha itself stops at the first leaked handle otherwise.
 # Inside a network namespace of its own that holds only loopback: no test packet can reach any other
 # address (WebRTC gathers candidates on every interface; here there is only lo).
 # Coverage may not fall silently: each floor is about a point under the level the suite reached
 # (statements and lines 98.3 %, branches 92.4 %, functions 98.1 %); raise them as it rises.
-timeout --signal=INT --kill-after=30 1800 \
+timeout --signal=INT --kill-after=30 3000 \
   unshare --net -- bash -c 'ip link set lo up && exec "$@"' netns \
   c8 --reporter=text-summary --reporter=lcov --report-dir=coverage --src=src --include='dist/src/**' \
   --check-coverage --statements 97 --lines 97 --branches 91 --functions 97 \

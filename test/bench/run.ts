@@ -30,7 +30,7 @@ import {
   removeJanusInterface,
   startJanus,
 } from "./janus";
-import type { ViewerTraces } from "./protocol";
+import type { HostStats, ViewerTraces } from "./protocol";
 import { measureRecorder, type RecorderRow } from "./recorder";
 import { type FloorRow, measureSendFloor } from "./send-floor";
 import { type SnapshotRow, snapshotLatency, snapshotRow } from "./snapshot-latency";
@@ -544,6 +544,8 @@ interface Results {
   baseline: { rows: LoadRow[] } | undefined;
   /** Janus's streaming plugin on the same camera, watched by the same viewers (janus.ts). */
   janus: { rows: LoadRow[]; idle: ServerMetrics; version: string } | undefined;
+  /** The product and Janus loaded at once, each process's CPU over the same windows (section 9b). */
+  paired: { windows: PairedWindow[]; version: string } | undefined;
   /** webrtc-out's SRTP and send alone, at the stream's rate (send-floor.ts). */
   floor: { rows: FloorRow[]; packetsPerSecond: number; payloadBytes: number } | undefined;
   ttff: { fastStart: TimeToFirstFrameResult; noFastStart: TimeToFirstFrameResult } | undefined;
@@ -575,6 +577,7 @@ async function main(): Promise<void> {
     perPort: undefined,
     baseline: undefined,
     janus: undefined,
+    paired: undefined,
     floor: undefined,
     ttff: undefined,
     snapshot: undefined,
@@ -619,6 +622,7 @@ async function main(): Promise<void> {
     if (!SKIP.has("product")) results.product = await productRows("product", { icePort: SHARED_ICE_PORT });
     // Right after the product's rows, so that the machine's drift moves both alike.
     if (!SKIP.has("janus")) results.janus = await janusRows(cameraUrl, camera, ledger);
+    if (!SKIP.has("paired")) results.paired = await pairedWindows(cameraUrl, camera);
     if (!SKIP.has("per-port")) results.perPort = await productRows("per-port", { icePort: false });
     if (!SKIP.has("baseline")) {
       const baseline = await forkBaseline({ cameraUrl });
@@ -788,6 +792,109 @@ async function janusRows(
   }
 }
 
+/** One window of section 9b: both servers with `viewers` each, their CPU over the same seconds. */
+interface PairedWindow {
+  readonly viewers: number;
+  readonly productCores: number;
+  readonly janusCores: number;
+  readonly productPacketsPerSecond: number;
+  readonly janusPacketsPerSecond: number;
+  readonly invalid: readonly string[];
+}
+
+/** Windows per step in section 9b; the target reads their median. */
+const PAIRED_WINDOWS = QUICK ? 1 : 3;
+
+/**
+ * Section 9b. The sequential rows put the product's window and Janus's minutes apart, and this
+ * machine's speed drifts by a fifth within minutes: here both run at once on the same camera, each
+ * with its own light viewers, and each window reads both processes' CPU over the same seconds, so
+ * the drift moves both alike. Delivery is the sequential rows' business; a window whose viewers did
+ * not keep up (drops at their sockets, a saturated viewer process, viewers missing) is invalid.
+ */
+async function pairedWindows(cameraUrl: string, camera: DemoCamera): Promise<Results["paired"]> {
+  const version = janusVersion();
+  const windows: PairedWindow[] = [];
+  const nodeRed = await startBenchNodeRed({
+    flows: productFlow([cameraUrl], false, true, RELAY_MAX_PACKET_SIZE),
+    nodeFlags: NODE_FLAGS,
+    webrtcOut: { icePort: SHARED_ICE_PORT },
+  });
+  const productHost = new ViewerHostClient(log);
+  const janusHost = new ViewerHostClient(log);
+  try {
+    const base = `http://127.0.0.1:${nodeRed.port}`;
+    await streamsReceiving(base, ["/cam1"]);
+    // Both viewer processes past their loopback-only check before Janus's interface appears.
+    await Promise.all([productHost.reset(), janusHost.reset()]);
+    addJanusInterface();
+    try {
+      const janus = await startJanus({ dir: path.join(OUT, "janus"), cameraUrl });
+      try {
+        for (const viewers of STEPS) {
+          await Promise.all([
+            productHost.join(viewers - productHost.viewers, `${base}/cam1/offer`),
+            janusHost.join(viewers - janusHost.viewers, janus.apiBase, {
+              janusMountpoint: JANUS_MOUNTPOINT,
+              localAddress: JANUS_ADDRESS,
+            }),
+          ]);
+          await sleep(SETTLE_MS);
+          for (let i = 0; i < PAIRED_WINDOWS; i++) {
+            await Promise.all([
+              nodeRed.resetWindow(),
+              janus.resetWindow(),
+              productHost.reset(),
+              janusHost.reset(),
+            ]);
+            await sleep(WINDOW_MS);
+            const [p, j, ps, js] = await Promise.all([
+              nodeRed.metrics(),
+              janus.metrics(),
+              productHost.stats(),
+              janusHost.stats(),
+            ]);
+            const window: PairedWindow = {
+              viewers,
+              productCores: round(p.cpuCores, 3),
+              janusCores: round(j.cpuCores, 3),
+              productPacketsPerSecond: Math.round(ps.total.packets / (ps.elapsedUs / 1e6)),
+              janusPacketsPerSecond: Math.round(js.total.packets / (js.elapsedUs / 1e6)),
+              invalid: [...hostProblems("product's", ps, viewers), ...hostProblems("Janus's", js, viewers)],
+            };
+            windows.push(window);
+            log(`paired: ${JSON.stringify(window)}`);
+          }
+        }
+      } finally {
+        await Promise.all([productHost.exit(), janusHost.exit()]);
+        await janus.stop();
+      }
+    } finally {
+      removeJanusInterface();
+    }
+  } finally {
+    await Promise.all([productHost.exit(), janusHost.exit()]);
+    await nodeRed.stop();
+    await waitFor(async () => camera.sessions === 0, 5000, "the RTSP sessions to end").catch(() => {
+      log(`camera: ${camera.silenceSessions()} session(s) left silenced`);
+    });
+  }
+  return { windows, version };
+}
+
+/** Why a window of `host`'s viewers does not count (see "Invalid rows" in BENCHMARKS.md). */
+function hostProblems(host: string, stats: HostStats, viewers: number): string[] {
+  const problems: string[] = [];
+  if (stats.connected < viewers) problems.push(`${stats.connected} of ${viewers} ${host} viewers connected`);
+  if ((stats.receiverDrops ?? 0) > 0)
+    problems.push(`${stats.receiverDrops} datagrams dropped at ${host} viewers`);
+  const cores = (stats.cpuUserUs + stats.cpuSystemUs) / stats.elapsedUs;
+  if (cores >= VIEWER_HOST_SATURATED)
+    problems.push(`${host} viewer host saturated (${cores.toFixed(2)} cores)`);
+  return problems;
+}
+
 /** Janus's version ("1.1.2"); it exits non-zero after printing it. @throws Error when janus is missing */
 function janusVersion(): string {
   const run = spawnSync("janus", ["--version"], { encoding: "utf8" });
@@ -931,6 +1038,7 @@ function report(r: Results): string {
   // machine's speed drifts over the day. (The relay delay is reported beside the floor, no longer a
   // target: a keyframe to 100 viewers is thousands of encrypt-and-sends, the floor alone takes tens of ms.)
   if (r.product && r.janus) janusSection(r.product, r.janus, parts, targets);
+  if (r.paired) pairedSection(r.paired, parts, targets);
   const r200 = at(200);
   const j200 = r.janus?.rows.find((row) => row.viewers === 200);
   if (r.product)
@@ -1273,6 +1381,53 @@ function janusSection(
       : "no rows",
     yes(productSlope <= janusSlope),
   ]);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length === 0
+    ? Number.NaN
+    : sorted.length % 2 === 1
+      ? (sorted[mid] as number)
+      : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function pairedSection(paired: NonNullable<Results["paired"]>, parts: string[], targets: string[][]): void {
+  const ratio = (w: PairedWindow) => w.productCores / w.janusCores;
+  parts.push(
+    "",
+    `9b. The product and Janus ${paired.version} at once: the same camera, each server its own light viewers, each window both processes' CPU over the same ${WINDOW_MS / 1000} s`,
+  );
+  parts.push(
+    renderTable(
+      [
+        "viewers",
+        "product cores",
+        "Janus cores",
+        "product ÷ Janus, CPU per viewer",
+        "packets/s per viewer, product / Janus",
+        "window",
+      ],
+      paired.windows.map((w) => [
+        String(w.viewers),
+        w.productCores.toFixed(3),
+        w.janusCores.toFixed(3),
+        `${ratio(w).toFixed(2)} ×`,
+        `${(w.productPacketsPerSecond / w.viewers).toFixed(1)} / ${(w.janusPacketsPerSecond / w.viewers).toFixed(1)}`,
+        w.invalid.length === 0 ? "valid" : `INVALID: ${w.invalid.join("; ")}`,
+      ]),
+    ),
+  );
+  for (const n of [50, 100]) {
+    const valid = paired.windows.filter((w) => w.viewers === n && w.invalid.length === 0);
+    const m = median(valid.map(ratio));
+    targets.push([
+      `CPU per viewer ≤ 0.8 × Janus's at ${n} viewers (both at once, median of the valid windows)`,
+      valid.length > 0 ? `${m.toFixed(2)} × (${valid.length} windows)` : "no valid window",
+      yes(valid.length > 0 && m <= 0.8),
+    ]);
+  }
 }
 
 /**
