@@ -10,8 +10,12 @@ import { GstRtspServer } from "../helpers/gst-server";
 import { addJanusInterface, removeJanusInterface } from "../helpers/janus-interface";
 import { type RoomViewer, subscribeRoom } from "../helpers/janus-room-viewer";
 import { type JanusSfu, startJanusSfu } from "../helpers/janus-sfu";
+import { startLoopbackTurnServer } from "../helpers/network-peers";
 import { withCatalog } from "../helpers/node-catalog";
+import { startRecordingProxy } from "../helpers/recording-proxy";
 import { type SimpleWhipServer, startSimpleWhipServer } from "../helpers/simple-whip-server";
+import { startSlowUdpPath } from "../helpers/slow-udp-path";
+import { freePort } from "../helpers/tools";
 import { waitFor } from "../helpers/wait";
 import { connectViewer, type WeriftViewer } from "../helpers/werift-viewer";
 
@@ -192,6 +196,57 @@ describe("whip-out → simple-whip-server → Janus VideoRoom (Node-RED, real SF
     // A DTLS close from the stopping Janus, or else whip-out's liveness watchdog, ends the old publish.
     await waitFor(() => publishes(states) >= 2, 45_000, "a second publish");
     await viewerPlays(FRONT.room, 640, 360);
+  });
+
+  it("trickle with a STUN server 300 ms away: the offer goes with the host candidate, the server-reflexive one by PATCH (204), and a viewer through Janus decodes", async () => {
+    const stunPort = await freePort();
+    const stun = await startLoopbackTurnServer("127.0.0.1", stunPort);
+    const slow = await startSlowUdpPath({ address: "127.0.0.1", port: stunPort }, 300);
+    const proxy = await startRecordingProxy(whip.base);
+    try {
+      await helper.load(
+        NODES,
+        [
+          camera("cam", front.url, ["whip"]),
+          {
+            ...whipOut("whip", proxy.url(`/whip/endpoint/${FRONT.endpoint}`), "states"),
+            iceServers: `stun:127.0.0.1:${slow.port}`,
+          },
+          { id: "states", type: "helper" },
+        ],
+        { whip: { token: FRONT.token } },
+      );
+      const states = watchStates("states");
+      await waitFor(() => publishes(states) === 1, 20_000, "publishing");
+      await viewerPlays(FRONT.room, 640, 360);
+      const patches = () => proxy.exchanges.filter((x) => x.method === "PATCH");
+      await waitFor(
+        () => patches().some((x) => x.body.includes("a=end-of-candidates")),
+        10_000,
+        "end-of-candidates by PATCH",
+      );
+      const post = proxy.exchanges.find((x) => x.method === "POST");
+      assert.equal(post?.status, 201);
+      assert.match(post?.body ?? "", /^a=candidate:.* 127\.0\.0\.1 \d+ typ host/m);
+      assert.doesNotMatch(post?.body ?? "", / typ srflx /);
+      assert.ok(
+        patches().some((x) => / typ srflx raddr 127\.0\.0\.1 /.test(x.body)),
+        JSON.stringify(patches()),
+      );
+      for (const patch of patches()) {
+        assert.equal(patch.status, 204, JSON.stringify(patch));
+        assert.match(patch.path, /^\/whip\/resource\//);
+      }
+      // Unloaded here, while the proxy still carries its DELETE (a publish left undeleted would keep the
+      // endpoint busy for the next test).
+      await helper.unload();
+      assert.equal(proxy.exchanges.at(-1)?.method, "DELETE");
+      assert.equal(proxy.exchanges.at(-1)?.status, 200);
+    } finally {
+      await proxy.stop();
+      await slow.close();
+      await stun.stop();
+    }
   });
 
   it('a wrong token: status "retry in … s: 403 Forbidden" (simple-whip-server\'s answer), the token nowhere', async () => {
