@@ -1,6 +1,6 @@
 import type { MediaInfo } from "../rtp/stream-info";
 import type { OutputFrame } from "../webrtc/stream-normalizer";
-import { avcConfig } from "./avc-config";
+import { type AvcConfig, avcConfig } from "./avc-config";
 import { fragment, initSegment } from "./live-boxes";
 import type { LiveFanout } from "./live-fanout";
 import { RtpClock } from "./rtp-clock";
@@ -23,7 +23,8 @@ export type LiveMuxerState =
  * keyframe, one continuous timeline across camera restarts), into a live fMP4 stream for its HTTP
  * viewers (LiveFanout): an init segment at the first keyframe, then one fragment per frame. It runs only
  * while someone watches: the stream's owner feeds it then, primes it with the frames since the last
- * keyframe when the first viewer comes, and resets it when the last leaves.
+ * keyframe when the first viewer comes (or, without them, tells it the parameter sets with expect()),
+ * and resets it when the last leaves.
  *
  * The decode time is the frame's RTP timestamp carried past the 32-bit wrap: a fragment's time names
  * its frame (and the timeline only goes forward across camera restarts, since the normaliser's does).
@@ -70,6 +71,20 @@ export class LiveMuxer {
     this.awaitingKeyframe = true;
   }
 
+  /**
+   * The stream's parameter sets, when no keyframe was muxed yet: the MIME type and size come from
+   * them, and the frames that follow are muxed from the next keyframe. Returns whether they parsed.
+   */
+  expect(parameterSets: readonly Buffer[]): boolean {
+    if (this.frames === undefined) return false;
+    this.fed = true;
+    if (this.current.state === "live") return true;
+    const config = this.configOf(parameterSets);
+    if (config === undefined) return false;
+    this.current = this.liveState(config);
+    return true;
+  }
+
   /** Forgets the timeline and the fanout's init segment and GOP: nobody watches. */
   reset(): void {
     this.fanout.forget();
@@ -100,9 +115,7 @@ export class LiveMuxer {
       this.dropped++;
       return;
     }
-    const first = this.lastTime < 0;
     const ticks = this.clock.ticks(frame.timestamp);
-    if (first) this.origin = frame.timestamp;
     if (this.awaitingKeyframe) {
       if (!this.start(video.nals)) {
         this.dropped++;
@@ -113,6 +126,8 @@ export class LiveMuxer {
       this.duration = Math.min(ticks - this.lastTicks, VIDEO_CLOCK);
     }
     this.lastTicks = ticks;
+    // The first fragment's decode time is its timestamp (the clock may have started on a frame dropped before it).
+    if (this.lastTime < 0) this.origin = frame.timestamp - ticks;
     // The timeline only goes forward: a frame stamped at or before the last follows it by a frame.
     const wanted = this.origin + ticks;
     const time = wanted > this.lastTime ? wanted : this.lastTime + this.duration;
@@ -126,11 +141,24 @@ export class LiveMuxer {
     this.fanout.push(bytes, video.keyframe);
   }
 
-  /** A new init segment from the keyframe's parameter sets, when they are new; false when they do not parse. */
-  private start(nals: readonly Buffer[]): boolean {
+  private configOf(nals: readonly Buffer[]): AvcConfig | undefined {
     const sps = nals.find((nal) => ((nal[0] ?? 0) & 0x1f) === 7);
     const pps = nals.find((nal) => ((nal[0] ?? 0) & 0x1f) === 8);
-    const config = sps && pps ? avcConfig(sps, pps) : undefined;
+    return sps && pps ? avcConfig(sps, pps) : undefined;
+  }
+
+  private liveState(config: AvcConfig): LiveMuxerState {
+    return {
+      state: "live",
+      mime: `video/mp4; codecs="${config.codecs}"`,
+      width: config.width,
+      height: config.height,
+    };
+  }
+
+  /** A new init segment from the keyframe's parameter sets, when they are new; false when they do not parse. */
+  private start(nals: readonly Buffer[]): boolean {
+    const config = this.configOf(nals);
     if (config === undefined) return false;
     const init = initSegment({
       entry: "avc1",
@@ -145,12 +173,7 @@ export class LiveMuxer {
       this.fanout.setInit(init);
       this.lastInit = init;
     }
-    this.current = {
-      state: "live",
-      mime: `video/mp4; codecs="${config.codecs}"`,
-      width: config.width,
-      height: config.height,
-    };
+    this.current = this.liveState(config);
     return true;
   }
 }

@@ -209,7 +209,7 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
     return this.live.size;
   }
 
-  /** Whether the stream can be served as fMP4 now, and as what. */
+  /** What the live muxer says now: "waiting" while nobody plays P/live.mp4 (it runs only then). */
   liveState(): LiveMuxerState {
     return this.liveMuxer.state;
   }
@@ -222,20 +222,32 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
    */
   addLiveViewer(remoteAddress: string, open: (mime: string) => LiveSink): () => void {
     if (this.closed) throw new NoStreamError();
-    // The muxer runs only while someone watches: the first viewer primes it with the GOP so far.
-    if (!this.liveMuxer.active)
-      for (const frame of this.gop.framesSinceKeyframe())
-        if (frame.kind === "video") this.liveMuxer.push(frame);
-    const state = this.liveMuxer.state;
-    if (state.state === "unsupported") throw new UnsupportedLiveCodecError(state.codec);
-    if (state.state !== "live") throw new NoStreamError();
+    const before = this.liveMuxer.state;
+    if (before.state === "unsupported") throw new UnsupportedLiveCodecError(before.codec);
+    if (this.video === undefined || this.keyedSession === undefined) throw new NoStreamError();
     this.checkSeat(remoteAddress);
+    if (!this.liveMuxer.active) this.primeLiveMuxer(this.video);
+    const state = this.liveMuxer.state;
+    if (state.state !== "live") throw new NoStreamError();
     const releaseSeat = hold(this.seats, remoteAddress);
     const leave = this.live.add(open(state.mime));
     return () => {
       leave();
       releaseSeat();
+      // Nobody watches: the muxer stops, and its GOP goes (the next viewer's is made afresh).
+      if (this.live.size === 0) this.liveMuxer.reset();
     };
+  }
+
+  /**
+   * The muxer runs only while someone watches: the first viewer primes it with the GOP so far. A GOP
+   * too long for the cache left nothing to prime with: the stream's parameter sets tell the MIME
+   * type, and the viewer starts at the next keyframe.
+   */
+  private primeLiveMuxer(video: MediaPipe): void {
+    for (const frame of this.gop.framesSinceKeyframe())
+      if (frame.kind === "video") this.liveMuxer.push(frame);
+    if (this.liveMuxer.state.state !== "live") this.liveMuxer.expect(video.normalizer.parameterSets);
   }
 
   /** @throws MaxViewersError, TooManyFromAddressError */

@@ -142,6 +142,8 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
   private window = { startedAt: performance.now(), bytes: 0 };
   /** Whether the next publish trickles its candidates (see WhipPublisherOptions.trickle). */
   private trickle: boolean;
+  /** Why trickling was turned off, while it is. */
+  private trickleOffFor: "refused" | "not-connected" | undefined;
   private bitrate = 0;
 
   constructor(private readonly opts: WhipPublisherOptions) {
@@ -410,11 +412,23 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     });
   }
 
+  /**
+   * Trickling was turned off because a trickled publish did not connect; if one with every candidate
+   * in its offer fails to connect as well, trickle was not the cause (the network is): it comes back.
+   */
+  private afterFailedPublish(error: WhipError, trickled: boolean): void {
+    if (!trickled && error.code === "ice-failed" && this.trickleOffFor === "not-connected") {
+      this.trickle = this.opts.trickle ?? true;
+      this.trickleOffFor = undefined;
+    }
+  }
+
   private async publishOnce(
     endpoint: URL,
     plan: CodecPlan,
   ): Promise<{ error: WhipError; lastedMs: number; delayMs?: number }> {
     this.setState({ state: "connecting" });
+    const trickled = this.trickle;
     let session: PublishSession;
     try {
       session = await PublishSession.open({
@@ -429,11 +443,13 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
         ...(this.opts.pacing !== undefined ? { pacing: this.opts.pacing } : {}),
         signal: this.abort.signal,
         trickle: this.trickle,
-        onTrickleUnusable: () => {
+        onTrickleUnusable: (why) => {
           this.trickle = false;
+          this.trickleOffFor = why;
         },
       });
     } catch (error) {
+      this.afterFailedPublish(error as WhipError, trickled);
       return { error: error as WhipError, lastedMs: 0 };
     }
     this.announced = session.announcedIceServers;

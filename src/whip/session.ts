@@ -15,7 +15,7 @@ import { resourceUrl } from "./location";
 import { CandidateTrickler, offerWithCandidates } from "./trickle";
 
 export interface SessionTimeouts {
-  /** Each HTTP exchange (POST, DELETE). Default 10 s. */
+  /** Each HTTP exchange (POST, PATCH, DELETE). Default 10 s. */
   readonly requestMs: number;
   /** ICE gathering before the offer goes out (vanilla ICE). Default 3 s. */
   readonly gatherMs: number;
@@ -49,7 +49,7 @@ export interface SessionOptions {
    * Trickling cannot work with this server (it refused PATCH, or a trickled publish never connected):
    * the next publishes should send every candidate in the offer.
    */
-  readonly onTrickleUnusable?: (why: string) => void;
+  readonly onTrickleUnusable?: (why: "refused" | "not-connected") => void;
 }
 
 interface SessionEvents {
@@ -70,9 +70,9 @@ function authorization(token: string | undefined): Record<string, string> {
 
 /**
  * One publish to a WHIP server (RFC 9725): a werift peer connection offering send-only tracks, the
- * offer POSTed with every candidate (vanilla ICE: the server learns ours from the offer, and SFUs
- * learn addresses from the checks anyway), the answer applied, and the resource DELETEd at the end.
- * Media goes out through the relay's ViewerTrack and DirectRtpSink, as to a viewer.
+ * offer POSTed with the candidates gathered in its first moments (all of them without trickle), the
+ * later ones PATCHed to the resource, the answer applied, and the resource DELETEd at the end. Media
+ * goes out through the relay's ViewerTrack and DirectRtpSink, as to a viewer.
  */
 export class PublishSession extends EventEmitter<SessionEvents> {
   private closing: Promise<void> | undefined;
@@ -151,9 +151,13 @@ export class PublishSession extends EventEmitter<SessionEvents> {
       () => gathering.applied(),
       (error: unknown) => gathering.applied(error),
     );
+    // Neither wait outlives close() or stop(): werift may gather for seconds yet.
     if (opts.trickle)
-      await gathering.until(() => gathering.offerable, opts.timeouts.trickleMs, opts.timeouts.gatherMs);
-    else await applied;
+      await this.unlessClosed(
+        gathering.until(() => gathering.offerable, opts.timeouts.trickleMs, opts.timeouts.gatherMs),
+      );
+    else await this.unlessClosed(applied);
+    this.throwIfClosed();
     gathering.throwIfFailed();
     if (!opts.trickle) await waitForGathering(pc, opts.timeouts.gatherMs);
     this.throwIfClosed();
@@ -185,7 +189,8 @@ export class PublishSession extends EventEmitter<SessionEvents> {
     this.choice = checkAnswer(response.body, opts.plan);
     if (trickling) this.trickle(this.resource, response.headers.etag, offerSdp, gathering, sent);
     // The answer can only be applied once werift has gathered (its setLocalDescription is done).
-    await applied;
+    await this.unlessClosed(applied);
+    this.throwIfClosed();
     gathering.throwIfFailed();
     this.throwIfClosed();
     try {
@@ -223,7 +228,7 @@ export class PublishSession extends EventEmitter<SessionEvents> {
         for (const { candidate } of fragment.candidates)
           this.pc.addIceCandidate({ candidate, sdpMid }).catch(() => undefined);
       },
-      onRefused: (why) => opts.onTrickleUnusable?.(`the server takes no trickle ICE (${why})`),
+      onRefused: () => opts.onTrickleUnusable?.("refused"),
       onGone: (error) => this.end(error),
       onFailed: (why) => {
         this.trickleProblem = `candidates sent after the offer did not arrive: ${why}`;
@@ -248,6 +253,20 @@ export class PublishSession extends EventEmitter<SessionEvents> {
   /** The token goes only to the endpoint's own origin: a Location elsewhere (or on http:) does not get it. */
   private resourceHeaders(resource: URL): Record<string, string> {
     return resource.origin === this.opts.endpoint.origin ? authorization(this.opts.token) : {};
+  }
+
+  /** `work`, or sooner when the session closes or the publisher stops (throwIfClosed then tells). */
+  private unlessClosed(work: Promise<void>): Promise<void> {
+    const signal = AbortSignal.any([this.opts.signal, this.requests.signal]);
+    if (signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      signal.addEventListener("abort", done);
+      work.then(done, done);
+    });
   }
 
   private throwIfClosed(): void {
@@ -303,7 +322,7 @@ export class PublishSession extends EventEmitter<SessionEvents> {
       .catch((error: unknown) => {
         // A trickled publish that never connected: the server may have dropped what came by PATCH.
         if (this.trickler !== undefined && error instanceof WhipError && error.code === "ice-failed")
-          opts.onTrickleUnusable?.("a publish with trickled candidates did not connect");
+          opts.onTrickleUnusable?.("not-connected");
         throw error;
       })
       .then(() => this.watch());

@@ -50,7 +50,10 @@ export interface TricklerOptions {
   readonly signal: AbortSignal;
   /** The server's own candidates, when a PATCH's 200 carried some. */
   readonly onRemote: (fragment: SdpFragment) => void;
-  /** 405 or 501: the server takes no PATCH; nothing more is sent. */
+  /**
+   * 405 or 501 (no PATCH at all), 422 (a server that does ICE restarts by PATCH but not trickle), 428
+   * (it wants an If-Match and gave no ETag): nothing more is sent.
+   */
   readonly onRefused: (why: string) => void;
   /** 404 (the resource is gone) or 412 (the ICE session changed): this publish cannot go on. */
   readonly onGone: (error: WhipError) => void;
@@ -69,7 +72,7 @@ export class CandidateTrickler {
   private sending = false;
   private stopped = false;
   private etag: string | undefined;
-  /** Resolves when nothing is queued or on its way (tests, close). */
+  /** Resolves when nothing is queued or on its way. */
   private idle: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: TricklerOptions) {
@@ -146,7 +149,12 @@ export class CandidateTrickler {
           status,
         ),
       );
-    } else if (status === 405 || status === 501) {
+    } else if (
+      status === 405 ||
+      status === 501 ||
+      status === 422 ||
+      (status === 428 && this.etag === undefined)
+    ) {
       this.stop();
       opts.onRefused(text);
     } else if (status < 200 || status >= 300) {

@@ -85,24 +85,27 @@ export async function startLoopbackTurnServer(
   port: number,
 ): Promise<TurnServer & { stop(): Promise<void> }> {
   let child: ChildProcess | undefined;
-  const server = await startCoturn(
-    address,
-    port,
-    (command, args) => {
-      child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-      return child;
-    },
-    (command, args) => execFileSync(command, args, { encoding: "utf8" }),
-  );
-  return {
-    ...server,
-    stop: async () => {
-      if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child?.once("exit", () => resolve()));
-      child.kill("SIGTERM");
-      await exited;
-    },
+  const stop = async (): Promise<void> => {
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child?.once("exit", () => resolve()));
+    child.kill("SIGTERM");
+    await exited;
   };
+  try {
+    const server = await startCoturn(
+      address,
+      port,
+      (command, args) => {
+        child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+        return child;
+      },
+      (command, args) => execFileSync(command, args, { encoding: "utf8" }),
+    );
+    return { ...server, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 async function startCoturn(

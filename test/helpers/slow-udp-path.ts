@@ -52,11 +52,14 @@ export async function startSlowUdpPath(
     return socket;
   };
   front.on("message", (data, client) => {
-    void socketFor(client).then((socket) =>
-      later(() => {
-        forwarded++;
-        socket.send(data, target.port, target.address);
-      }),
+    if (closed) return;
+    socketFor(client).then(
+      (socket) =>
+        later(() => {
+          forwarded++;
+          socket.send(data, target.port, target.address);
+        }),
+      () => undefined,
     );
   });
   return {
@@ -67,7 +70,8 @@ export async function startSlowUdpPath(
     close: async () => {
       closed = true;
       for (const timer of timers) clearTimeout(timer);
-      const sockets = [front, ...(await Promise.all(outer.values()))];
+      const bound = await Promise.allSettled(outer.values());
+      const sockets = [front, ...bound.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []))];
       await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     },
   };

@@ -52,7 +52,7 @@ export class SyntheticCamera {
       ? h264
         ? [this.nal(7, 0x42), this.nal(8, 0xce), this.nal(5, 0x88)]
         : [this.nal(32, 0x0c), this.nal(33, 0x01), this.nal(34, 0xc1), this.nal(19, 0xaf)]
-      : [this.nal(h264 ? 1 : 1, 0x9a)];
+      : [this.nal(1, 0x9a)];
     const packets = nals.map((payload, i) =>
       rtpPacket({ seq: this.seq++, ts, payload, marker: i === nals.length - 1 }),
     );

@@ -63,11 +63,9 @@ export interface Publish {
   readonly arrivals: number[];
   readonly audioPackets: Buffer[];
   deleted: boolean;
-  /** PATCH bodies, their headers and arrival times (performance.now()), in order. */
+  /** PATCH bodies and their headers, in order. */
   readonly patches: string[];
-  readonly patchRequests: { readonly headers: IncomingMessage["headers"]; readonly at: number }[];
-  /** When the POST arrived (performance.now()). */
-  readonly postedAt: number;
+  readonly patchRequests: { readonly headers: IncomingMessage["headers"] }[];
   readonly videoTransceiver: RTCRtpTransceiver | undefined;
 }
 
@@ -183,7 +181,7 @@ export class WhipEndpoint {
       res.writeHead(200).end();
     } else if (req.method === "PATCH") {
       publish.patches.push(body);
-      publish.patchRequests.push({ headers: req.headers, at: performance.now() });
+      publish.patchRequests.push({ headers: req.headers });
       const status = this.patchStatus;
       if (status === 204) await addCandidates(publish.pc, body);
       res.writeHead(status).end();
@@ -193,7 +191,6 @@ export class WhipEndpoint {
   }
 
   private async post(req: IncomingMessage, res: ServerResponse, offerSdp: string): Promise<void> {
-    const postedAt = performance.now();
     if (this.opts.token !== undefined && req.headers.authorization !== `Bearer ${this.opts.token}`) {
       res.writeHead(401, { "Content-Type": "text/plain" }).end("unauthorized");
       return;
@@ -277,7 +274,6 @@ export class WhipEndpoint {
       deleted: false,
       patches: [],
       patchRequests: [],
-      postedAt,
       get videoTransceiver() {
         return videoTransceiver;
       },

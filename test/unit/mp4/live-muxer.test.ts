@@ -31,12 +31,12 @@ class Collect implements LiveSink {
 let clip: DemoClip;
 
 /** Normalised frames of one source session, from `firstTimestamp` on. */
-function camera(sourceSession: number, firstTimestamp: number) {
+function camera(sourceSession: number, firstTimestamp: number, firstFrame = 0) {
   const packetizer = new H264Packetizer({ payloadType: 96, ssrc: 7, initialSequence: 1 });
-  let index = 0;
+  let index = firstFrame;
   return (): OutputFrame => {
     const source = clip.frames[index % clip.frames.length]!;
-    const timestamp = (firstTimestamp + index * FRAME_TICKS) >>> 0;
+    const timestamp = (firstTimestamp + (index - firstFrame) * FRAME_TICKS) >>> 0;
     index++;
     const packets = packetizer.packetize(source.nals, timestamp);
     return {
@@ -141,20 +141,23 @@ describe("LiveMuxer", function () {
     muxer.setMedia(media);
     const old = camera(1, 5000);
     for (let i = 0; i < 60; i++) muxer.push(old());
-    // The restarted camera's frames, as the normaliser moves them: a second after the last, mid-GOP
-    // until the clip's next keyframe, and one a step backwards, which the timeline does not follow.
+    // The restarted camera's frames, as the normaliser moves them: a second after the last, starting
+    // at the clip's 10th frame (mid-GOP: nothing until its keyframe, the 50th), and after that keyframe
+    // one stamped a step backwards, which the timeline does not follow.
     muxer.setMedia(media);
-    const restarted = camera(2, 5000 + 85 * FRAME_TICKS);
+    const restarted = camera(2, 5000 + 85 * FRAME_TICKS, 10);
+    for (let i = 10; i < 52; i++) muxer.push(restarted());
     muxer.push({ ...restarted(), timestamp: 100 });
-    for (let i = 1; i < 55; i++) muxer.push(restarted());
+    for (let i = 53; i < 65; i++) muxer.push(restarted());
     const joiner = new Collect();
     fanout.add(joiner);
     const times = decodeTimes(first);
-    assert.equal(times.length, 60 + 55);
+    assert.equal(times.length, 60 + 15, "the old session's 60, the new one's from its keyframe");
     for (let i = 1; i < times.length; i++) assert.ok(times[i]! > times[i - 1]!, `fragment ${i}`);
+    assert.equal(times[60], 5000 + (85 + 40) * FRAME_TICKS, "the restart's keyframe at its own timestamp");
     await decodesClean(first.bytes());
-    // The joiner: init, then the 5 frames since the restart's second keyframe.
-    assert.deepEqual(await probe(joiner.bytes()), { frames: 5, width: 640, height: 360, codec: "h264" });
+    // The joiner: init, then the 15 frames since the restart's keyframe.
+    assert.deepEqual(await probe(joiner.bytes()), { frames: 15, width: 640, height: 360, codec: "h264" });
   });
 
   it("says when the stream's video is not H.264, and drops frames that cannot be rebuilt until a keyframe", () => {

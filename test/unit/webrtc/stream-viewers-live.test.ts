@@ -31,9 +31,9 @@ class Sink implements LiveSink {
 
 let clip: DemoClip;
 
-function feed(viewers: StreamViewers, stream: StreamInfo, frames: number): void {
-  const packetizer = new H264Packetizer({ payloadType: 96, ssrc: 9, initialSequence: 1 });
-  for (let i = 0; i < frames; i++) {
+function feed(viewers: StreamViewers, stream: StreamInfo, frames: number, from = 0): void {
+  const packetizer = new H264Packetizer({ payloadType: 96, ssrc: 9, initialSequence: 1 + from * 10 });
+  for (let i = from; i < from + frames; i++) {
     const source = clip.frames[i % clip.frames.length]!;
     const timestamp = i * 3600;
     const unit: AccessUnit = {
@@ -47,8 +47,9 @@ function feed(viewers: StreamViewers, stream: StreamInfo, frames: number): void 
   }
 }
 
-function viewerSet(maxViewers: number): StreamViewers {
+function viewerSet(maxViewers: number, gopLimits?: { maxFrames: number }): StreamViewers {
   return new StreamViewers({
+    ...(gopLimits !== undefined ? { gopLimits } : {}),
     maxViewers,
     maxViewersPerAddress: 2,
     ice: { iceServers: [], additionalHostAddresses: [] },
@@ -65,7 +66,7 @@ describe("StreamViewers: fMP4 viewers", () => {
     const viewers = viewerSet(3);
     assert.throws(() => viewers.addLiveViewer("10.0.0.1", () => new Sink()), NoStreamError);
     feed(viewers, { id: "cam", session: 1, media: [videoMedia("H264", [clip.sps, clip.pps])] }, 10);
-    assert.equal(viewers.liveState().state, "live");
+    assert.equal(viewers.liveState().state, "waiting", "nobody watches: nothing is muxed");
     let mime = "";
     const sink = new Sink();
     const leave = viewers.addLiveViewer("10.0.0.1", (type) => {
@@ -73,6 +74,7 @@ describe("StreamViewers: fMP4 viewers", () => {
       return sink;
     });
     assert.match(mime, /^video\/mp4; codecs="avc1\.4d401e"$/);
+    assert.equal(viewers.liveState().state, "live");
     assert.equal(sink.chunks[0]?.toString("latin1", 4, 8), "ftyp");
     assert.equal(sink.chunks.length, 1 + 10, "the init segment and the ten frames since the keyframe");
     const second = new Sink();
@@ -122,6 +124,49 @@ describe("StreamViewers: fMP4 viewers", () => {
       () => viewers.addLiveViewer("10.0.0.1", () => new Sink()),
       (err: unknown) => err instanceof UnsupportedLiveCodecError && /H265/.test(err.detail),
     );
+    await viewers.close();
+  });
+
+  it("a refused request muxes nothing; the last viewer leaving stops the muxer, and the next starts it afresh", async () => {
+    const stream: StreamInfo = { id: "cam", session: 1, media: [videoMedia("H264", [clip.sps, clip.pps])] };
+    const full = viewerSet(0);
+    feed(full, stream, 10);
+    assert.throws(() => full.addLiveViewer("10.0.0.1", () => new Sink()), MaxViewersError);
+    assert.equal(full.liveState().state, "waiting");
+    await full.close();
+
+    const viewers = viewerSet(3);
+    feed(viewers, stream, 10);
+    const first = new Sink();
+    const leave = viewers.addLiveViewer("10.0.0.1", () => first);
+    feed(viewers, stream, 5, 10);
+    assert.equal(first.chunks.length, 1 + 15);
+    leave();
+    assert.equal(viewers.liveState().state, "waiting");
+    feed(viewers, stream, 5, 15);
+    const next = new Sink();
+    viewers.addLiveViewer("10.0.0.1", () => next);
+    assert.equal(next.chunks[0]?.toString("latin1", 4, 8), "ftyp", "an init segment made afresh");
+    assert.equal(next.chunks.length, 1 + 20, "and the GOP from the cache");
+    await viewers.close();
+  });
+
+  it("a GOP longer than the cache holds: the viewer is taken on the parameter sets and starts at the next keyframe", async () => {
+    // The demo clip's GOP is 50 frames; a cache of 5 has dropped the GOP by the 6th frame.
+    const viewers = viewerSet(3, { maxFrames: 5 });
+    const stream: StreamInfo = { id: "cam", session: 1, media: [videoMedia("H264", [clip.sps, clip.pps])] };
+    feed(viewers, stream, 20);
+    let mime = "";
+    const sink = new Sink();
+    viewers.addLiveViewer("10.0.0.1", (type) => {
+      mime = type;
+      return sink;
+    });
+    assert.match(mime, /^video\/mp4; codecs="avc1\.4d401e"$/);
+    assert.equal(sink.chunks.length, 0, "nothing before the next keyframe");
+    feed(viewers, stream, 35, 20);
+    assert.equal(sink.chunks[0]?.toString("latin1", 4, 8), "ftyp");
+    assert.equal(sink.chunks.length, 1 + 5, "the init segment, then frames 50 to 54 (50 a keyframe)");
     await viewers.close();
   });
 });

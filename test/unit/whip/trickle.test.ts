@@ -213,7 +213,7 @@ describe("whip: CandidateTrickler against an HTTP server", () => {
     });
   }
 
-  for (const status of [405, 501]) {
+  for (const status of [405, 501, 422]) {
     it(`${status}: trickle refused, nothing more is sent`, async () => {
       answer = (res) => res.writeHead(status).end();
       const refused: string[] = [];
@@ -226,6 +226,33 @@ describe("whip: CandidateTrickler against an HTTP server", () => {
       assert.equal(seen.length, 1);
     });
   }
+
+  it("428 (an If-Match wanted) is a refusal when the 201 gave no ETag, a failure when it did", async () => {
+    answer = (res) => res.writeHead(428).end();
+    const refused: string[] = [];
+    const failed: string[] = [];
+    const noEtag = new CandidateTrickler({
+      resource,
+      etag: undefined,
+      headers: {},
+      offerSdp: OFFER,
+      timeoutMs: 2000,
+      maxBodyBytes: 64 * 1024,
+      signal: new AbortController().signal,
+      onRemote: () => {},
+      onRefused: (why) => refused.push(why),
+      onGone: () => {},
+      onFailed: (why) => failed.push(why),
+    });
+    noEtag.add(HOST);
+    await waitFor(() => refused.length === 1, 2000, "refused");
+    assert.equal(seen[0]?.headers["if-match"], undefined, "no If-Match without an ETag");
+    assert.equal(seen[0]?.headers.authorization, undefined, "no token given, none sent");
+    const withEtag = trickler({ failed });
+    withEtag.add(HOST);
+    await waitFor(() => failed.length === 1, 2000, "failed");
+    assert.equal(failed[0], "PATCH: 428 Precondition Required");
+  });
 
   it("a 500, or an answer that is no fragment: said, and trickling goes on", async () => {
     answer = (res, index) =>
