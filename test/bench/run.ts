@@ -804,6 +804,8 @@ interface PairedWindow {
 
 /** Windows per step in section 9b; the target reads their median. */
 const PAIRED_WINDOWS = QUICK ? 1 : 3;
+/** The steps of section 9b (of --steps): those the CPU targets read. */
+const PAIRED_STEPS: readonly number[] = [50, 100];
 
 /**
  * Section 9b. The sequential rows put the product's window and Janus's minutes apart, and this
@@ -831,7 +833,7 @@ async function pairedWindows(cameraUrl: string, camera: DemoCamera): Promise<Res
     try {
       const janus = await startJanus({ dir: path.join(OUT, "janus"), cameraUrl });
       try {
-        for (const viewers of STEPS) {
+        for (const viewers of STEPS.filter((n) => PAIRED_STEPS.includes(n))) {
           await Promise.all([
             productHost.join(viewers - productHost.viewers, `${base}/cam1/offer`),
             janusHost.join(viewers - janusHost.viewers, janus.apiBase, {
