@@ -1,14 +1,13 @@
 import "../helpers/loopback-namespace";
 import assert from "node:assert/strict";
-import { WhipPublisher, type WhipPublisherOptions, type WhipStateEvent } from "../../src/whip/publisher";
+import type { WhipPublisher, WhipPublisherOptions } from "../../src/whip/publisher";
 import { decodeVideo } from "../helpers/decode";
 import { depacketizeH264, h264NalType, h264NalUnits, parseRtp } from "../helpers/depacketize";
 import { GstRtspServer } from "../helpers/gst-server";
 import { SourceHarness } from "../helpers/source-harness";
 import { waitFor } from "../helpers/wait";
-import { type Publish, WhipEndpoint } from "../helpers/whip-endpoint";
-
-const FAST_RETRY = { delaysMs: [200], jitter: 0 };
+import type { Publish } from "../helpers/whip-endpoint";
+import { whipPublisherRig } from "../helpers/whip-publisher-rig";
 
 /** Sequence numbers of `packets` in arrival order, unwrapped to a monotonic count. */
 function sequenceGaps(packets: readonly Buffer[]): number {
@@ -39,9 +38,6 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
   this.timeout(60_000);
   let camera: GstRtspServer;
   let harness: SourceHarness;
-  let endpoint: WhipEndpoint;
-  let publisher: WhipPublisher | undefined;
-  let states: WhipStateEvent[] = [];
 
   before(async () => {
     camera = await GstRtspServer.start({
@@ -62,42 +58,21 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     await camera?.stop();
   });
 
-  beforeEach(async () => {
-    endpoint = await WhipEndpoint.start({ token: "s3cret-token" });
-    states = [];
-  });
-
-  afterEach(async () => {
-    await publisher?.close();
-    publisher = undefined;
-    await endpoint.stop();
+  const rig = whipPublisherRig({
+    endpoint: { token: "s3cret-token" },
+    defaults: () => ({ token: "s3cret-token", backoff: { delaysMs: [200], jitter: 0 } }),
   });
 
   function publish(opts: Partial<WhipPublisherOptions> = {}): WhipPublisher {
-    const p = new WhipPublisher({
-      endpoint: endpoint.url(),
-      token: "s3cret-token",
-      backoff: FAST_RETRY,
-      ...opts,
-    });
-    p.on("state", (event) => states.push(event));
-    const feed = (unit: Parameters<WhipPublisher["push"]>[0], stream: Parameters<WhipPublisher["push"]>[1]) =>
-      p.push(unit, stream);
-    harness.source.on("frame", feed);
-    p.once("state", () => undefined);
-    const close = p.close.bind(p);
-    p.close = async () => {
-      harness.source.off("frame", feed);
-      await close();
-    };
-    p.start();
-    publisher = p;
-    return p;
+    return rig.publishFrom((push) => {
+      harness.source.on("frame", push);
+      return () => harness.source.off("frame", push);
+    }, opts);
   }
 
   async function publishing(): Promise<Publish> {
-    await waitFor(() => states.some((s) => s.state === "publishing"), 20_000, "publishing");
-    const latest = endpoint.latest;
+    await waitFor(() => rig.states.some((s) => s.state === "publishing"), 20_000, "publishing");
+    const latest = rig.endpoint.latest;
     assert.ok(latest);
     return latest;
   }
@@ -105,7 +80,7 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
   it("publishes the camera: the POST as WHIP wants it, a send-only offer, frames that decode at the camera's size", async () => {
     publish();
     const pub = await publishing();
-    const post = endpoint.requests.find((r) => r.method === "POST");
+    const post = rig.endpoint.requests.find((r) => r.method === "POST");
     assert.equal(post?.headers["content-type"], "application/sdp");
     assert.equal(post?.headers.authorization, "Bearer s3cret-token");
     assert.match(pub.offerSdp, /^m=video .*\r?\n(?:.*\r?\n)*?a=sendonly/m);
@@ -113,10 +88,10 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     assert.match(pub.offerSdp, /packetization-mode=1/);
     assert.match(pub.offerSdp, /^a=rtpmap:8 PCMA\/8000/m);
     assert.deepEqual(
-      states.map((s) => s.state),
+      rig.states.map((s) => s.state),
       ["connecting", "publishing"],
     );
-    assert.equal(states[1]?.media, "H264 640x480");
+    assert.equal(rig.states[1]?.media, "H264 640x480");
     await waitFor(() => pub.packets.length > 300 && pub.audioPackets.length > 50, 20_000, "video and audio");
     const decoded = await decodeVideo(depacketizeH264(pub.packets), "h264");
     assert.deepEqual([decoded.width, decoded.height], [640, 480]);
@@ -133,7 +108,7 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     await waitFor(() => pub.packets.length > 100, 10_000, "some video");
     const before = pub.packets.length;
     const askedAt = performance.now();
-    await endpoint.sendPli(pub);
+    await rig.endpoint.sendPli(pub);
     await waitFor(() => pub.packets.slice(before).some(hasIdr), 2_000, "a keyframe after the PLI");
     const index = pub.packets.findIndex((p, i) => i >= before && hasIdr(p));
     const delay = (pub.arrivals[index] ?? 0) - askedAt;
@@ -149,14 +124,14 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     const target = parseRtp(pub.packets[pub.packets.length - 20]!).sequenceNumber;
     const count = () => pub.packets.filter((p) => parseRtp(p).sequenceNumber === target).length;
     assert.equal(count(), 1);
-    await endpoint.sendNack(pub, [target]);
+    await rig.endpoint.sendNack(pub, [target]);
     await waitFor(() => count() === 2, 2_000, "the retransmission");
-    assert.ok((publisher?.retransmitted ?? 0) >= 1);
+    assert.ok((rig.publisher?.retransmitted ?? 0) >= 1);
 
     // A FIR, past the 500 ms between two answers, is answered the same way.
     await new Promise((resolve) => setTimeout(resolve, 600));
     const beforeFir = pub.packets.length;
-    await endpoint.sendFir(pub);
+    await rig.endpoint.sendFir(pub);
     await waitFor(() => pub.packets.slice(beforeFir).some(hasIdr), 2_000, "a keyframe after the FIR");
     // Replies to PLI and FIR go on in the same sequence space: the retransmitted copy is the one break.
     let copies = 0;
@@ -181,13 +156,13 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
       20_000,
       "video after the restart",
     );
-    assert.equal(endpoint.publishes.length, 1, "no new publish");
+    assert.equal(rig.endpoint.publishes.length, 1, "no new publish");
     assert.equal(sequenceGaps(pub.packets), 0);
     const stamps = pub.packets.map((p) => parseRtp(p).timestamp);
     const backwards = stamps.filter((t, i) => i > 0 && (t - stamps[i - 1]!) >>> 0 > 0x80000000).length;
     assert.equal(backwards, 0, "timestamps never go back");
     assert.deepEqual(
-      states.map((s) => s.state),
+      rig.states.map((s) => s.state),
       ["connecting", "publishing"],
     );
   });
@@ -197,8 +172,8 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     const pub = await publishing();
     await p.stop();
     assert.equal(pub.deleted, true);
-    assert.equal(states.at(-1)?.state, "stopped");
-    const [deleted] = endpoint.requests.filter((r) => r.method === "DELETE");
+    assert.equal(rig.states.at(-1)?.state, "stopped");
+    const [deleted] = rig.endpoint.requests.filter((r) => r.method === "DELETE");
     assert.equal(
       deleted?.headers.authorization,
       "Bearer s3cret-token",
@@ -206,12 +181,12 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     );
     p.start();
     await waitFor(
-      () => endpoint.publishes.length === 2 && states.at(-1)?.state === "publishing",
+      () => rig.endpoint.publishes.length === 2 && rig.states.at(-1)?.state === "publishing",
       20_000,
       "a second publish",
     );
     await p.close();
-    assert.equal(endpoint.latest?.deleted, true);
+    assert.equal(rig.endpoint.latest?.deleted, true);
   });
 
   it("a start while the stop's DELETE is on its way publishes once, after it, not beside the old publish", async () => {
@@ -221,63 +196,62 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     p.start();
     await stopped;
     await waitFor(
-      () => endpoint.publishes.length === 2 && states.at(-1)?.state === "publishing",
+      () => rig.endpoint.publishes.length === 2 && rig.states.at(-1)?.state === "publishing",
       20_000,
       "the publish after the stop",
     );
     // Long enough for a second loop's first retry (about 1 s) to have published beside it.
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    assert.equal(endpoint.publishes.filter((one) => !one.deleted).length, 1);
-    assert.equal(endpoint.publishes.length, 2);
+    assert.equal(rig.endpoint.publishes.filter((one) => !one.deleted).length, 1);
+    assert.equal(rig.endpoint.publishes.length, 2);
     await p.close();
   });
 
   it("a Location on another origin gets its DELETE without the bearer token", async () => {
-    await endpoint.stop();
-    endpoint = await WhipEndpoint.start({
+    await rig.replaceEndpoint({
       token: "s3cret-token",
       locationOrigin: (port) => `http://localhost:${port}`,
     });
     const p = publish();
     await publishing();
     await p.stop();
-    const deletes = endpoint.requests.filter((r) => r.method === "DELETE");
+    const deletes = rig.endpoint.requests.filter((r) => r.method === "DELETE");
     assert.equal(deletes.length, 1);
     assert.equal(deletes[0]?.headers.host?.startsWith("localhost:"), true);
     assert.equal(deletes[0]?.headers.authorization, undefined);
-    assert.equal(endpoint.latest?.deleted, true);
+    assert.equal(rig.endpoint.latest?.deleted, true);
   });
 
   it("401: retries with the status as the reason, a first delay of about 1 s, and no token in any state", async () => {
     publish({ token: "wrong-token", backoff: undefined });
-    await waitFor(() => states.some((s) => s.state === "retrying"), 10_000, "a retry");
-    const retry = states.find((s) => s.state === "retrying");
+    await waitFor(() => rig.states.some((s) => s.state === "retrying"), 10_000, "a retry");
+    const retry = rig.states.find((s) => s.state === "retrying");
     assert.equal(retry?.reason, "401 Unauthorized");
     assert.equal(retry?.code, "http-status");
     assert.ok(
       retry?.retryInMs !== undefined && retry.retryInMs >= 800 && retry.retryInMs <= 1200,
       `${retry?.retryInMs}`,
     );
-    assert.ok(!JSON.stringify(states).includes("wrong-token"));
+    assert.ok(!JSON.stringify(rig.states).includes("wrong-token"));
   });
 
   it("publishes again after the server vanished and came back", async () => {
     // The endpoint's receiver reports come every 0.5-1.5 s: 3 s of nothing means it is gone.
     publish({ timeouts: { silenceMs: 3000 } });
     await publishing();
-    await endpoint.vanish();
-    await waitFor(() => states.some((s) => s.state === "retrying"), 15_000, "the end noticed");
+    await rig.endpoint.vanish();
+    await waitFor(() => rig.states.some((s) => s.state === "retrying"), 15_000, "the end noticed");
     await new Promise((resolve) => setTimeout(resolve, 500));
-    await endpoint.comeBack();
+    await rig.endpoint.comeBack();
     await waitFor(
-      () => states.filter((s) => s.state === "publishing").length === 2,
+      () => rig.states.filter((s) => s.state === "publishing").length === 2,
       20_000,
       "publishing again",
     );
-    const pub = endpoint.latest;
+    const pub = rig.endpoint.latest;
     await waitFor(() => (pub?.packets.length ?? 0) > 50, 10_000, "video again");
-    const reasons = states.filter((s) => s.state === "retrying").map((s) => s.reason);
-    assert.ok(reasons.length >= 1, JSON.stringify(states));
+    const reasons = rig.states.filter((s) => s.state === "retrying").map((s) => s.reason);
+    assert.ok(reasons.length >= 1, JSON.stringify(rig.states));
   });
 
   for (const [behaviour, code, reason] of [
@@ -289,15 +263,19 @@ describe("WhipPublisher against a werift WHIP endpoint", function () {
     ["never-answer", "timeout", /no answer to POST within 1 s/],
   ] as const) {
     it(`${behaviour}: a clear error and a retry`, async () => {
-      endpoint.behaviour = behaviour;
+      rig.endpoint.behaviour = behaviour;
       publish({ timeouts: { requestMs: 1000 } });
-      await waitFor(() => states.filter((s) => s.state === "retrying").length >= 2, 10_000, "two retries");
-      const retry = states.find((s) => s.state === "retrying");
+      await waitFor(
+        () => rig.states.filter((s) => s.state === "retrying").length >= 2,
+        10_000,
+        "two retries",
+      );
+      const retry = rig.states.find((s) => s.state === "retrying");
       assert.equal(retry?.code, code);
       assert.match(retry?.reason ?? "", reason);
-      endpoint.behaviour = "normal";
+      rig.endpoint.behaviour = "normal";
       await waitFor(
-        () => states.at(-1)?.state === "publishing",
+        () => rig.states.at(-1)?.state === "publishing",
         10_000,
         "publishing once the server behaves",
       );

@@ -1,18 +1,16 @@
 import "../helpers/loopback-namespace";
 import assert from "node:assert/strict";
-import { WhipPublisher, type WhipPublisherOptions, type WhipStateEvent } from "../../src/whip/publisher";
 import { startLoopbackTurnServer, type TurnServer } from "../helpers/network-peers";
 import { type SlowUdpPath, startSlowUdpPath } from "../helpers/slow-udp-path";
-import { SyntheticCamera } from "../helpers/synthetic-camera";
 import { freePort } from "../helpers/tools";
 import { waitFor } from "../helpers/wait";
-import { type Publish, WhipEndpoint } from "../helpers/whip-endpoint";
+import type { Publish } from "../helpers/whip-endpoint";
+import { whipPublisherRig } from "../helpers/whip-publisher-rig";
 
 // Trickle ICE by PATCH (RFC 9725 §4.3.1). The publisher's STUN server is coturn on loopback behind a
 // path that holds each datagram 300 ms each way, as a far STUN server is: its host candidate is ready at
 // once, its server-reflexive one some 600 ms later, after the offer has gone.
 
-const FAST_RETRY = { delaysMs: [100], jitter: 0 };
 const DELAY_MS = 300;
 
 function candidates(sdp: string): string[] {
@@ -27,10 +25,6 @@ describe("WhipPublisher trickle ICE by PATCH (coturn as STUN server, 300 ms away
   this.timeout(40_000);
   let turn: TurnServer & { stop(): Promise<void> };
   let path: SlowUdpPath;
-  let endpoint: WhipEndpoint;
-  let publisher: WhipPublisher | undefined;
-  let camera: SyntheticCamera | undefined;
-  let states: WhipStateEvent[] = [];
 
   before(async () => {
     const port = await freePort();
@@ -43,33 +37,9 @@ describe("WhipPublisher trickle ICE by PATCH (coturn as STUN server, 300 ms away
     await turn?.stop();
   });
 
-  beforeEach(async () => {
-    endpoint = await WhipEndpoint.start();
-    states = [];
+  const rig = whipPublisherRig({
+    defaults: () => ({ iceServers: [{ urls: `stun:127.0.0.1:${path.port}` }] }),
   });
-
-  afterEach(async () => {
-    camera?.stop();
-    camera = undefined;
-    await publisher?.close();
-    publisher = undefined;
-    await endpoint.stop();
-  });
-
-  function publish(opts: Partial<WhipPublisherOptions> = {}): WhipPublisher {
-    const p = new WhipPublisher({
-      endpoint: endpoint.url(),
-      backoff: FAST_RETRY,
-      iceServers: [{ urls: `stun:127.0.0.1:${path.port}` }],
-      ...opts,
-    });
-    p.on("state", (event) => states.push(event));
-    camera = new SyntheticCamera("H264", (unit, stream) => p.push(unit, stream));
-    camera.start();
-    p.start();
-    publisher = p;
-    return p;
-  }
 
   async function endOfCandidates(publish: Publish): Promise<void> {
     await waitFor(
@@ -80,9 +50,9 @@ describe("WhipPublisher trickle ICE by PATCH (coturn as STUN server, 300 ms away
   }
 
   it("the offer goes with the host candidate; the server-reflexive one and end-of-candidates follow by PATCH, with If-Match", async () => {
-    publish();
-    await waitFor(() => states.at(-1)?.state === "publishing", 15_000, "publishing");
-    const first = endpoint.latest as Publish;
+    rig.publish();
+    await waitFor(() => rig.states.at(-1)?.state === "publishing", 15_000, "publishing");
+    const first = rig.endpoint.latest as Publish;
     await endOfCandidates(first);
     await waitFor(() => first.packets.length > 20, 10_000, "video at the server");
 
@@ -111,14 +81,14 @@ describe("WhipPublisher trickle ICE by PATCH (coturn as STUN server, 300 ms away
       assert.equal(attribute(body, "mid"), attribute(first.offerSdp, "mid"));
       assert.match(body, /^m=video 9 UDP\/TLS\/RTP\/SAVPF [\d ]+$/m);
     }
-    assert.equal(endpoint.publishes.length, 1, "one publish");
-    assert.equal(publisher?.trickling, true);
+    assert.equal(rig.endpoint.publishes.length, 1, "one publish");
+    assert.equal(rig.publisher?.trickling, true);
   });
 
   it("trickle off: every candidate and end-of-candidates in the offer, no PATCH", async () => {
-    publish({ trickle: false });
-    await waitFor(() => states.at(-1)?.state === "publishing", 15_000, "publishing");
-    const first = endpoint.latest as Publish;
+    rig.publish({ trickle: false });
+    await waitFor(() => rig.states.at(-1)?.state === "publishing", 15_000, "publishing");
+    const first = rig.endpoint.latest as Publish;
     assert.ok(
       candidates(first.offerSdp).some((c) => / typ srflx /.test(c)),
       first.offerSdp,
@@ -129,38 +99,38 @@ describe("WhipPublisher trickle ICE by PATCH (coturn as STUN server, 300 ms away
   });
 
   it("a 404 to a PATCH (the server forgot the publish) ends it and publishes again", async () => {
-    endpoint.patchStatus = 404;
-    publish();
-    await waitFor(() => endpoint.publishes[0]?.patches.length === 1, 15_000, "the first PATCH");
-    endpoint.patchStatus = 204;
-    await waitFor(() => endpoint.publishes.length >= 2, 15_000, "a second publish");
-    const retry = states.find((s) => s.state === "retrying");
+    rig.endpoint.patchStatus = 404;
+    rig.publish();
+    await waitFor(() => rig.endpoint.publishes[0]?.patches.length === 1, 15_000, "the first PATCH");
+    rig.endpoint.patchStatus = 204;
+    await waitFor(() => rig.endpoint.publishes.length >= 2, 15_000, "a second publish");
+    const retry = rig.states.find((s) => s.state === "retrying");
     assert.equal(retry?.code, "gone");
     assert.equal(retry?.reason, "the server no longer knows this publish (PATCH: 404 Not Found)");
-    const second = endpoint.publishes[1] as Publish;
+    const second = rig.endpoint.publishes[1] as Publish;
     await endOfCandidates(second);
     await waitFor(() => second.packets.length > 20, 15_000, "video to the second publish");
-    assert.equal(states.at(-1)?.state, "publishing");
-    assert.equal(endpoint.publishes[0]?.patches.length, 1, "no PATCH after the 404");
-    assert.equal(publisher?.trickling, true, "a 404 is no reason to stop trickling");
+    assert.equal(rig.states.at(-1)?.state, "publishing");
+    assert.equal(rig.endpoint.publishes[0]?.patches.length, 1, "no PATCH after the 404");
+    assert.equal(rig.publisher?.trickling, true, "a 404 is no reason to stop trickling");
   });
 
   it("a 405 to a PATCH: the publish goes on, and the next ones send every candidate in the offer", async () => {
-    endpoint.patchStatus = 405;
-    const p = publish();
+    rig.endpoint.patchStatus = 405;
+    const p = rig.publish();
     await waitFor(() => !p.trickling, 15_000, "trickling turned off");
-    const first = endpoint.latest as Publish;
+    const first = rig.endpoint.latest as Publish;
     await waitFor(() => first.packets.length > 20, 15_000, "video at the server");
     assert.equal(first.patches.length, 1, "no PATCH after the 405");
-    assert.equal(states.at(-1)?.state, "publishing");
+    assert.equal(rig.states.at(-1)?.state, "publishing");
     await p.stop();
     p.start();
     await waitFor(
-      () => endpoint.publishes.length === 2 && states.at(-1)?.state === "publishing",
+      () => rig.endpoint.publishes.length === 2 && rig.states.at(-1)?.state === "publishing",
       15_000,
       "again",
     );
-    const second = endpoint.publishes[1] as Publish;
+    const second = rig.endpoint.publishes[1] as Publish;
     assert.ok(
       candidates(second.offerSdp).some((c) => / typ srflx /.test(c)),
       second.offerSdp,
@@ -170,12 +140,12 @@ describe("WhipPublisher trickle ICE by PATCH (coturn as STUN server, 300 ms away
   });
 
   it("a trickled publish that never connects: the next sends every candidate in its offer; when that fails too, trickle comes back", async () => {
-    endpoint.behaviour = "dead-peer";
-    publish({ timeouts: { connectMs: 2000 } });
-    await waitFor(() => endpoint.publishes.length >= 3, 30_000, "a third publish");
-    const retry = states.find((s) => s.state === "retrying");
+    rig.endpoint.behaviour = "dead-peer";
+    rig.publish({ timeouts: { connectMs: 2000 } });
+    await waitFor(() => rig.endpoint.publishes.length >= 3, 30_000, "a third publish");
+    const retry = rig.states.find((s) => s.state === "retrying");
     assert.equal(retry?.code, "ice-failed");
-    const offers = endpoint.publishes.map((p) => p.offerSdp);
+    const offers = rig.endpoint.publishes.map((p) => p.offerSdp);
     assert.doesNotMatch(offers[0] ?? "", /^a=end-of-candidates/m, "the first trickled");
     assert.match(offers[1] ?? "", /^a=end-of-candidates/m, "the second did not");
     assert.doesNotMatch(offers[2] ?? "", /^a=end-of-candidates/m, "the third trickled again");
