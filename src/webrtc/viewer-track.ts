@@ -19,6 +19,8 @@ export interface RtpSink {
  */
 export interface PacketWriter {
   write(packet: FramePacket, sequence: number, timestamp: number): boolean;
+  /** Ends what the writer runs by itself (its sender reports); called once, when the track stops. */
+  close?(): void;
 }
 
 export interface PacingOptions {
@@ -163,6 +165,7 @@ export class ViewerTrack {
 
   /** Drops what is queued and sends nothing more. */
   stop(): void {
+    if (!this.stopped) this.writer?.close?.();
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;

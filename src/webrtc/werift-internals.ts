@@ -14,9 +14,16 @@ export interface SenderInternals {
   readonly headerExtensions: readonly unknown[];
   readonly redRedundantPayloadType?: number;
   readonly dtlsTransport?: DtlsInternals;
+  /** The CNAME werift puts in its sender reports' SDES, when the transceiver has one. */
+  readonly cname?: string;
+  /** Whether werift's own sender-report loop runs (it starts from werift's own send path). */
+  readonly rtcpRunning: boolean;
   /** What the sender reports (SR) and counts (getStats). */
   ntpTimestamp: bigint;
   rtpTimestamp: number;
+  /** The last SR's middle NTP bits and when it left (Unix seconds): werift's RTT from the viewer's LSR/DLSR. */
+  lastSRtimestamp?: number;
+  lastSentSRTimestamp?: number;
   octetCount: number;
   packetCount: number;
   headerBytesSent: number;
@@ -33,9 +40,19 @@ export interface SrtpContextInternals {
   readonly srtpSessionAuthTag: Buffer;
 }
 
+export interface SrtcpContextInternals {
+  readonly profile: number;
+  readonly srtcpSessionKey: Buffer;
+  readonly srtcpSessionSalt: Buffer;
+  readonly srtcpSessionAuthTag: Buffer;
+  /** werift's SRTCP index of `ssrc` under these keys: shared, so no index is ever used twice. */
+  getSrtcpSsrcState(ssrc: number): { srtcpIndex: number };
+}
+
 export interface DtlsInternals {
   readonly state: string;
   readonly srtp?: { readonly localContext?: SrtpContextInternals };
+  readonly srtcp?: { readonly localContext?: SrtcpContextInternals };
   readonly iceTransport: { readonly connection: IceInternals };
   bytesSent: number;
   packetsSent: number;

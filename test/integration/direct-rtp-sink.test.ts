@@ -5,6 +5,7 @@ import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
   type RTCRtpSender,
+  RtcpSourceDescriptionPacket,
   RtcpSrPacket,
   RtcpTransportLayerFeedback,
 } from "werift";
@@ -143,6 +144,57 @@ describe("DirectRtpSink with a werift receiver (loopback)", () => {
     const info = reports[reports.length - 1]?.senderInfo;
     assert.equal(info?.packetCount, 10);
     assert.equal(info?.octetCount, 10 * 500);
+  });
+
+  it("writes the sender reports itself: the last packet's RTP time and NTP send time, counts, CNAME; none after close()", async () => {
+    const senders: RTCRtpSender[] = [];
+    viewer = await connectViewer({ offer: (sdp) => answer(sdp, pcs, senders), h264Profiles: ["42e01f"] });
+    await viewer.connected;
+    const sender = senders[0];
+    assert.ok(sender);
+    const internals = senderInternals(sender);
+    const sink = new DirectRtpSink(sender);
+    await waitFor(
+      () => sink.write(...outgoing(1, 3000, false, 1)),
+      5000,
+      "the sink takes packets once DTLS is up",
+    );
+    const sentAt = Date.now();
+    for (let i = 1; i < 8; i++) sink.write(...outgoing(1 + i, 3000 * (i + 1), i === 7, 1));
+
+    const reports: RtcpSrPacket[] = [];
+    const names: string[] = [];
+    const dtls = viewer.pc.dtlsTransports[0];
+    assert.ok(dtls);
+    dtls.onRtcp.subscribe((packet) => {
+      if (packet instanceof RtcpSrPacket && packet.ssrc === internals.ssrc) reports.push(packet);
+      if (packet instanceof RtcpSourceDescriptionPacket)
+        for (const chunk of packet.chunks) for (const item of chunk.items) names.push(item.text);
+    });
+    await waitFor(() => reports.length >= 2, 5000, "two sender reports arrive");
+    assert.equal(internals.rtcpRunning, false, "werift's own report loop does not run beside the sink's");
+    assert.ok(sink.reportsSent >= 2);
+    const info = reports[reports.length - 1]?.senderInfo;
+    assert.ok(info);
+    assert.equal(info.rtpTimestamp, 3000 * 8, "the last packet's timestamp");
+    assert.equal(info.packetCount, 8);
+    assert.equal(info.octetCount, 8 * 500);
+    // NTP of when that packet went out: seconds since 1900 and a binary fraction.
+    const unixMs =
+      (Number(info.ntpTimestamp >> 32n) - 2_208_988_800 + Number(info.ntpTimestamp & 0xffffffffn) / 2 ** 32) *
+      1000;
+    assert.ok(Math.abs(unixMs - sentAt) < 1000, `NTP time ${unixMs} within a second of ${sentAt}`);
+    assert.ok(internals.cname, "werift gives the sender a CNAME");
+    assert.ok(names.includes(internals.cname), "SDES carries the sender's CNAME");
+    // The viewer echoes the report's middle NTP bits (LSR): werift's RTT from them works as before.
+    const rtt = sender as unknown as { roundTripTimeMeasurements: number; rtt?: number };
+    await waitFor(() => rtt.roundTripTimeMeasurements > 0, 5000, "an RTT from the viewer's receiver report");
+    assert.ok(rtt.rtt !== undefined && rtt.rtt >= 0 && rtt.rtt < 0.5, `RTT ${rtt.rtt} s on loopback`);
+
+    sink.close();
+    const count = reports.length;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    assert.equal(reports.length, count, "no report after close(), though the connection stays up");
   });
 
   it("declines before DTLS is up, so the track falls back to werift (which drops it)", async () => {

@@ -132,6 +132,22 @@ describe("ViewerTrack", () => {
     assert.equal(track.send(frame(3000, true)), false);
   });
 
+  it("closes its writer when it stops, once", () => {
+    let closes = 0;
+    const writer: PacketWriter = {
+      write: () => true,
+      close: () => {
+        closes++;
+      },
+    };
+    const track = new ViewerTrack(new Sink(), "video", {}, writer);
+    track.send(frame(0, true, 2));
+    assert.equal(closes, 0);
+    track.stop();
+    track.stop();
+    assert.equal(closes, 1);
+  });
+
   it("hands packets to its writer first, and to werift's sender only when the writer declines", async () => {
     const sink = new Sink();
     const written: { packet: FramePacket; sequence: number; timestamp: number }[] = [];
