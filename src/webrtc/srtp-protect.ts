@@ -1,4 +1,4 @@
-import { createCipheriv, createHmac } from "node:crypto";
+import { createCipheriv, createHmac, createSecretKey, type KeyObject } from "node:crypto";
 
 /** DTLS-SRTP protection profiles (RFC 5764, RFC 7714) that the relay protects by itself. */
 export const SRTP_AES128_CM_HMAC_SHA1_80 = 0x0001;
@@ -50,11 +50,15 @@ function writeHeader(out: Buffer, h: RtpHeaderFields, track: RtpTrackFields): vo
 class GcmProtector implements SrtpProtector {
   readonly tagLength = 16;
   private readonly iv = Buffer.alloc(12);
+  /** A key object once, rather than a buffer Node checks and copies for every packet's cipher. */
+  private readonly key: KeyObject;
 
   constructor(
-    private readonly key: Buffer,
+    key: Buffer,
     private readonly salt: Buffer,
-  ) {}
+  ) {
+    this.key = createSecretKey(key);
+  }
 
   protect(h: RtpHeaderFields, track: RtpTrackFields, payload: Buffer, roc: number): Buffer {
     const out = Buffer.allocUnsafe(RTP_HEADER_SIZE + payload.length + this.tagLength);
@@ -80,12 +84,15 @@ class CtrHmacProtector implements SrtpProtector {
   readonly tagLength = 10;
   private readonly counter = Buffer.alloc(16);
   private readonly rocBytes = Buffer.alloc(4);
+  private readonly key: KeyObject;
 
   constructor(
-    private readonly key: Buffer,
+    key: Buffer,
     private readonly salt: Buffer,
     private readonly authKey: Buffer,
-  ) {}
+  ) {
+    this.key = createSecretKey(key);
+  }
 
   protect(h: RtpHeaderFields, track: RtpTrackFields, payload: Buffer, roc: number): Buffer {
     const end = RTP_HEADER_SIZE + payload.length;

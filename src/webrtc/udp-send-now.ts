@@ -36,9 +36,16 @@ export function sendIpLiteralsNow(socket: Socket): boolean {
   const handle = dgramHandle(socket);
   if (handle === undefined || typeof handle.lookup !== "function") return false;
   const resolve = handle.lookup as Lookup;
+  // A frame's packets to one viewer leave one after another: remembering the last answer spares
+  // net.isIP's regular expression for all but a viewer's first.
+  let lastAddress = "";
+  let lastFamily = 0;
   handle.lookup = ((address, callback) => {
-    const family = net.isIP(address);
-    if (family !== 0) callback(null, address, family);
+    if (address !== lastAddress) {
+      lastFamily = net.isIP(address);
+      lastAddress = address;
+    }
+    if (lastFamily !== 0) callback(null, address, lastFamily);
     else resolve(address, callback);
   }) satisfies Lookup;
   sendingNow.add(socket);
