@@ -2,6 +2,7 @@ import type { RTCRtpSender } from "werift";
 import type { FramePacket } from "./frame-packets";
 import { compactNtp, ntpBigInt, ntpTimeOf, senderReport } from "./sender-report";
 import { MAX_SRTCP_INDEX, type SrtcpProtector, srtcpProtector } from "./srtcp-protect";
+import { decryptRtcpNatively } from "./srtcp-receive";
 import { RTP_HEADER_SIZE, type RtpTrackFields, type SrtpProtector, srtpProtector } from "./srtp-protect";
 import { sendIpLiteralsNow } from "./udp-send-now";
 import {
@@ -243,6 +244,7 @@ export class DirectRtpSink {
               salt: rtcp.srtcpSessionSalt,
               authKey: rtcp.srtcpSessionAuthTag,
             });
+      if (this.protector !== undefined) decryptRtcpNatively(dtls);
       if (this.rtcpProtector !== undefined) this.scheduleReport();
       else if (this.protector !== undefined) void sender.runRtcp();
     }

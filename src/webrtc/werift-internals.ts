@@ -49,10 +49,17 @@ export interface SrtcpContextInternals {
   getSrtcpSsrcState(ssrc: number): { srtcpIndex: number };
 }
 
+export interface SrtcpSessionInternals {
+  readonly localContext?: SrtcpContextInternals;
+  readonly remoteContext?: SrtcpContextInternals;
+  /** The compound RTCP in clear; throws werift's SrtpAuthenticationError for what does not hold. */
+  decrypt(data: Buffer): Buffer;
+}
+
 export interface DtlsInternals {
   readonly state: string;
   readonly srtp?: { readonly localContext?: SrtpContextInternals };
-  readonly srtcp?: { readonly localContext?: SrtcpContextInternals };
+  readonly srtcp?: SrtcpSessionInternals;
   readonly iceTransport: { readonly connection: IceInternals };
   bytesSent: number;
   packetsSent: number;

@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
-import { SrtcpSession } from "werift";
-import { MAX_SRTCP_INDEX, type SrtcpProtector, srtcpProtector } from "../../../src/webrtc/srtcp-protect";
+import { createCipheriv, createHmac } from "node:crypto";
+import { SrtcpSession, SrtpAuthenticationError } from "werift";
+import {
+  MAX_SRTCP_INDEX,
+  type SrtcpProtector,
+  SrtcpRejectedError,
+  srtcpProtector,
+} from "../../../src/webrtc/srtcp-protect";
+import { decryptRtcpNatively } from "../../../src/webrtc/srtcp-receive";
 import { SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80 } from "../../../src/webrtc/srtp-protect";
-import type { SrtcpContextInternals } from "../../../src/webrtc/werift-internals";
+import type { DtlsInternals, SrtcpContextInternals } from "../../../src/webrtc/werift-internals";
 
 interface WeriftRtcpContext extends SrtcpContextInternals {
   encryptRTCP(rtcp: Buffer): Buffer;
@@ -82,6 +89,43 @@ describe("srtcpProtector", () => {
         datagram[20] = (datagram[20] as number) ^ 1;
         assert.throws(() => receiver.decrypt(datagram));
       });
+
+      it("unprotects what werift's SRTCP wrote, and rejects a flipped bit or a stub", () => {
+        const sender = localContext(weriftSession(profile.salt, profile.id));
+        // The receiving side's keys are the sender's (both directions share the master keys here).
+        const protector = protectorFor(sender);
+        for (let i = 0; i < 3; i++) assert.ok(protector.unprotect(sender.encryptRTCP(RTCP)).equals(RTCP));
+        const datagram = sender.encryptRTCP(RTCP);
+        for (const at of [2, 20, datagram.length - 1]) {
+          const bad = Buffer.from(datagram);
+          bad[at] = (bad[at] as number) ^ 1;
+          assert.throws(() => protector.unprotect(bad), SrtcpRejectedError, `bit flipped at ${at}`);
+        }
+        assert.throws(
+          () => protector.unprotect(datagram.subarray(0, 8 + 4 + profile.tag - 1)),
+          SrtcpRejectedError,
+        );
+      });
+
+      it("unprotects an unencrypted packet (E = 0): authenticated, passed in clear", () => {
+        const context = localContext(weriftSession(profile.salt, profile.id));
+        const index = Buffer.from([0, 0, 0, 5]);
+        let datagram: Buffer;
+        if (profile.tag === 16) {
+          const iv = Buffer.alloc(12);
+          RTCP.copy(iv, 2, 4, 8);
+          iv.writeUInt32BE(5, 8);
+          for (let i = 0; i < 12; i++) iv[i] = (iv[i] as number) ^ (context.srtcpSessionSalt[i] as number);
+          const cipher = createCipheriv("aes-128-gcm", context.srtcpSessionKey, iv);
+          cipher.setAAD(Buffer.concat([RTCP, index]));
+          cipher.final();
+          datagram = Buffer.concat([RTCP, cipher.getAuthTag(), index]);
+        } else {
+          const mac = createHmac("sha1", context.srtcpSessionAuthTag).update(RTCP).update(index).digest();
+          datagram = Buffer.concat([RTCP, index, mac.subarray(0, 10)]);
+        }
+        assert.ok(protectorFor(context).unprotect(datagram).equals(RTCP));
+      });
     });
   }
 
@@ -99,5 +143,34 @@ describe("srtcpProtector", () => {
       srtcpProtector({ profile: SRTP_AES128_CM_HMAC_SHA1_80, key, salt: Buffer.alloc(14) }),
       undefined,
     );
+  });
+});
+
+describe("decryptRtcpNatively", () => {
+  for (const profile of PROFILES) {
+    it(`takes over the DTLS transport's SRTCP decrypt (${profile.name}), with werift's error for a bad packet`, () => {
+      const session = weriftSession(profile.salt, profile.id);
+      const dtls = { srtcp: session } as unknown as DtlsInternals;
+      const weriftDecrypt = session.decrypt;
+      assert.equal(decryptRtcpNatively(dtls), true);
+      assert.notEqual(session.decrypt, weriftDecrypt);
+      const ours = session.decrypt;
+      assert.equal(decryptRtcpNatively(dtls), true, "once per session");
+      assert.equal(session.decrypt, ours);
+      const datagram = localContext(weriftSession(profile.salt, profile.id)).encryptRTCP(RTCP);
+      assert.ok(session.decrypt(datagram).equals(RTCP));
+      datagram[12] = (datagram[12] as number) ^ 1;
+      assert.throws(() => session.decrypt(datagram), SrtpAuthenticationError);
+    });
+  }
+
+  it("leaves werift's decrypt where it has no session or keys it does not do", () => {
+    assert.equal(decryptRtcpNatively({} as unknown as DtlsInternals), false);
+    const session = weriftSession(MASTER_SALT_GCM, SRTP_AEAD_AES_128_GCM);
+    const remote = (session as unknown as { remoteContext: { srtcpSessionKey: Buffer } }).remoteContext;
+    remote.srtcpSessionKey = Buffer.alloc(32);
+    const weriftDecrypt = session.decrypt;
+    assert.equal(decryptRtcpNatively({ srtcp: session } as unknown as DtlsInternals), false);
+    assert.equal(session.decrypt, weriftDecrypt);
   });
 });
