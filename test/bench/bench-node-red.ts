@@ -1,8 +1,10 @@
+import { mkdirSync, symlinkSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { type AddressInfo, Socket } from "node:net";
+import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { GCProfiler } from "node:v8";
-import { type NodeRedProcess, startNodeRed } from "../helpers/node-red-process";
+import { type NodeRedProcess, PACKAGE_NAME, startNodeRed } from "../helpers/node-red-process";
 import { ArrivalLog, type NodeRedHooks, recordWebrtcOutArrivals } from "./arrival-log";
 import type { ArrivalSnapshot } from "./display-stats";
 import type { ViewerTraces } from "./protocol";
@@ -382,6 +384,8 @@ export interface BenchNodeRedOptions {
   readonly webrtcOut?: Readonly<Record<string, unknown>>;
   /** Record when webrtc-out receives each video frame, for arrivals(). Default false. */
   readonly recordArrivals?: boolean;
+  /** Another built checkout of this package to install instead of this one (bench --compare). */
+  readonly packageDir?: string;
 }
 
 export interface BenchNodeRed extends MetricsClient {
@@ -428,6 +432,15 @@ async function probePort(nodeRed: NodeRedProcess, timeoutMs: number): Promise<nu
   }
 }
 
+/** Installs the checkout at `dir` in a user directory, as a symlink (what startNodeRed does with this one). */
+function linkPackage(dir: string): (userDir: string) => void {
+  return (userDir) => {
+    const link = path.join(userDir, "node_modules", PACKAGE_NAME);
+    mkdirSync(path.dirname(link), { recursive: true });
+    symlinkSync(path.resolve(dir), link, "dir");
+  };
+}
+
 /**
  * A real Node-RED process (test/helpers/node-red-process.ts) with this package installed, the given
  * flows deployed, and the bench's metrics probe inside it.
@@ -440,6 +453,7 @@ export async function startBenchNodeRed(opts: BenchNodeRedOptions): Promise<Benc
       flows: opts.flows,
       nodeArgs: [...(opts.exposeGc === false ? [] : ["--expose-gc"]), ...(opts.nodeFlags ?? [])],
       ...(opts.env === undefined ? {} : { env: opts.env }),
+      ...(opts.packageDir === undefined ? {} : { installPackage: linkPackage(opts.packageDir) }),
     },
     opts.startTimeoutMs,
   );

@@ -63,6 +63,8 @@ const { values: args } = parseArgs({
     // The recommendation for a Node-RED that serves many viewers (docs/BENCHMARKS.md, "Many viewers:
     // V8's young generation"); --node-flags= measures Node's defaults, --node-flags="--a --b" others.
     "node-flags": { type: "string", default: "--max-semi-space-size=2" },
+    // Another built checkout of this package, run beside this one in section 9b (A/B in the same seconds).
+    compare: { type: "string", default: "" },
   },
 });
 const QUICK = args.quick === true;
@@ -72,6 +74,8 @@ const CAMERA_PACKET_SIZE = Number(args["camera-packet-size"]);
 const RELAY_MAX_PACKET_SIZE = Number(args["relay-packet-size"]);
 /** The one UDP (and ICE-TCP) port of every viewer in the product's rows: settings.js's default. */
 const SHARED_ICE_PORT = 8189;
+/** --compare=DIR: that checkout's Node-RED runs beside this one's in section 9b, on the next port. */
+const COMPARE_DIR = args.compare === "" ? undefined : path.resolve(String(args.compare));
 const STEPS = String(args.steps)
   .split(",")
   .map(Number)
@@ -545,7 +549,7 @@ interface Results {
   /** Janus's streaming plugin on the same camera, watched by the same viewers (janus.ts). */
   janus: { rows: LoadRow[]; idle: ServerMetrics; version: string } | undefined;
   /** The product and Janus loaded at once, each process's CPU over the same windows (section 9b). */
-  paired: { windows: PairedWindow[]; version: string } | undefined;
+  paired: { windows: PairedWindow[]; version: string; compared?: string } | undefined;
   /** webrtc-out's SRTP and send alone, at the stream's rate (send-floor.ts). */
   floor: { rows: FloorRow[]; packetsPerSecond: number; payloadBytes: number } | undefined;
   ttff: { fastStart: TimeToFirstFrameResult; noFastStart: TimeToFirstFrameResult } | undefined;
@@ -797,13 +801,15 @@ interface PairedWindow {
   readonly viewers: number;
   readonly productCores: number;
   readonly janusCores: number;
+  /** The --compare checkout's cores over the same window. */
+  readonly comparedCores?: number;
   readonly productPacketsPerSecond: number;
   readonly janusPacketsPerSecond: number;
   readonly invalid: readonly string[];
 }
 
-/** Windows per step in section 9b; the target reads their median. */
-const PAIRED_WINDOWS = QUICK ? 1 : 3;
+/** Windows per step in section 9b (more with --compare, whose A/B differences are small); the target reads their median. */
+const PAIRED_WINDOWS = QUICK ? 1 : COMPARE_DIR === undefined ? 3 : 6;
 /** The steps of section 9b (of --steps): those the CPU targets read. */
 const PAIRED_STEPS: readonly number[] = [50, 100];
 
@@ -822,13 +828,30 @@ async function pairedWindows(cameraUrl: string, camera: DemoCamera): Promise<Res
     nodeFlags: NODE_FLAGS,
     webrtcOut: { icePort: SHARED_ICE_PORT },
   });
+  // --compare: the other checkout, its own Node-RED, port and viewers, measured over the same windows.
+  const compared =
+    COMPARE_DIR === undefined
+      ? undefined
+      : await startBenchNodeRed({
+          flows: productFlow([cameraUrl], false, true, RELAY_MAX_PACKET_SIZE),
+          nodeFlags: NODE_FLAGS,
+          webrtcOut: { icePort: SHARED_ICE_PORT + 1 },
+          packageDir: COMPARE_DIR,
+        }).catch(async (error: unknown) => {
+          await nodeRed.stop();
+          throw error;
+        });
   const productHost = new ViewerHostClient(log);
   const janusHost = new ViewerHostClient(log);
+  const comparedHost = compared === undefined ? undefined : new ViewerHostClient(log);
+  const hosts = [productHost, janusHost, ...(comparedHost === undefined ? [] : [comparedHost])];
   try {
     const base = `http://127.0.0.1:${nodeRed.port}`;
+    const comparedBase = compared === undefined ? undefined : `http://127.0.0.1:${compared.port}`;
     await streamsReceiving(base, ["/cam1"]);
-    // Both viewer processes past their loopback-only check before Janus's interface appears.
-    await Promise.all([productHost.reset(), janusHost.reset()]);
+    if (comparedBase !== undefined) await streamsReceiving(comparedBase, ["/cam1"]);
+    // The viewer processes past their loopback-only check before Janus's interface appears.
+    await Promise.all(hosts.map((host) => host.reset()));
     addJanusInterface();
     try {
       const janus = await startJanus({ dir: path.join(OUT, "janus"), cameraUrl });
@@ -840,14 +863,17 @@ async function pairedWindows(cameraUrl: string, camera: DemoCamera): Promise<Res
               janusMountpoint: JANUS_MOUNTPOINT,
               localAddress: JANUS_ADDRESS,
             }),
+            ...(comparedHost === undefined
+              ? []
+              : [comparedHost.join(viewers - comparedHost.viewers, `${comparedBase}/cam1/offer`)]),
           ]);
           await sleep(SETTLE_MS);
           for (let i = 0; i < PAIRED_WINDOWS; i++) {
             await Promise.all([
               nodeRed.resetWindow(),
               janus.resetWindow(),
-              productHost.reset(),
-              janusHost.reset(),
+              ...(compared === undefined ? [] : [compared.resetWindow()]),
+              ...hosts.map((host) => host.reset()),
             ]);
             await sleep(WINDOW_MS);
             const [p, j, ps, js] = await Promise.all([
@@ -856,33 +882,40 @@ async function pairedWindows(cameraUrl: string, camera: DemoCamera): Promise<Res
               productHost.stats(),
               janusHost.stats(),
             ]);
+            const c = compared === undefined ? undefined : await compared.metrics();
+            const cs = comparedHost === undefined ? undefined : await comparedHost.stats();
             const window: PairedWindow = {
               viewers,
               productCores: round(p.cpuCores, 3),
               janusCores: round(j.cpuCores, 3),
+              ...(c === undefined ? {} : { comparedCores: round(c.cpuCores, 3) }),
               productPacketsPerSecond: Math.round(ps.total.packets / (ps.elapsedUs / 1e6)),
               janusPacketsPerSecond: Math.round(js.total.packets / (js.elapsedUs / 1e6)),
-              invalid: [...hostProblems("product's", ps, viewers), ...hostProblems("Janus's", js, viewers)],
+              invalid: [
+                ...hostProblems("product's", ps, viewers),
+                ...hostProblems("Janus's", js, viewers),
+                ...(cs === undefined ? [] : hostProblems("compared product's", cs, viewers)),
+              ],
             };
             windows.push(window);
             log(`paired: ${JSON.stringify(window)}`);
           }
         }
       } finally {
-        await Promise.all([productHost.exit(), janusHost.exit()]);
+        await Promise.all(hosts.map((host) => host.exit()));
         await janus.stop();
       }
     } finally {
       removeJanusInterface();
     }
   } finally {
-    await Promise.all([productHost.exit(), janusHost.exit()]);
-    await nodeRed.stop();
+    await Promise.all(hosts.map((host) => host.exit()));
+    await Promise.all([nodeRed.stop(), compared?.stop()]);
     await waitFor(async () => camera.sessions === 0, 5000, "the RTSP sessions to end").catch(() => {
       log(`camera: ${camera.silenceSessions()} session(s) left silenced`);
     });
   }
-  return { windows, version };
+  return { windows, version, ...(COMPARE_DIR === undefined ? {} : { compared: COMPARE_DIR }) };
 }
 
 /** Why a window of `host`'s viewers does not count (see "Invalid rows" in BENCHMARKS.md). */
@@ -1397,10 +1430,13 @@ function median(values: readonly number[]): number {
 
 function pairedSection(paired: NonNullable<Results["paired"]>, parts: string[], targets: string[][]): void {
   const ratio = (w: PairedWindow) => w.productCores / w.janusCores;
+  const compared = paired.compared;
   parts.push(
     "",
     `9b. The product and Janus ${paired.version} at once: the same camera, each server its own light viewers, each window both processes' CPU over the same ${WINDOW_MS / 1000} s`,
   );
+  if (compared !== undefined)
+    parts.push(`Beside them, the same flow from ${compared} ("compared"), its own viewers`);
   parts.push(
     renderTable(
       [
@@ -1408,6 +1444,7 @@ function pairedSection(paired: NonNullable<Results["paired"]>, parts: string[], 
         "product cores",
         "Janus cores",
         "product ÷ Janus, CPU per viewer",
+        ...(compared === undefined ? [] : ["compared cores", "compared ÷ Janus", "product ÷ compared"]),
         "packets/s per viewer, product / Janus",
         "window",
       ],
@@ -1416,6 +1453,13 @@ function pairedSection(paired: NonNullable<Results["paired"]>, parts: string[], 
         w.productCores.toFixed(3),
         w.janusCores.toFixed(3),
         `${ratio(w).toFixed(2)} ×`,
+        ...(compared === undefined || w.comparedCores === undefined
+          ? []
+          : [
+              w.comparedCores.toFixed(3),
+              `${(w.comparedCores / w.janusCores).toFixed(2)} ×`,
+              `${(w.productCores / w.comparedCores).toFixed(2)} ×`,
+            ]),
         `${(w.productPacketsPerSecond / w.viewers).toFixed(1)} / ${(w.janusPacketsPerSecond / w.viewers).toFixed(1)}`,
         w.invalid.length === 0 ? "valid" : `INVALID: ${w.invalid.join("; ")}`,
       ]),
