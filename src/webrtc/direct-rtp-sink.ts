@@ -1,5 +1,6 @@
 import type { RTCRtpSender } from "werift";
 import type { FramePacket } from "./frame-packets";
+import { ReportClock, type Reporter } from "./report-clock";
 import { compactNtp, ntpBigInt, ntpTimeOf, senderReport } from "./sender-report";
 import { MAX_SRTCP_INDEX, type SrtcpProtector, srtcpProtector } from "./srtcp-protect";
 import { decryptRtcpNatively } from "./srtcp-receive";
@@ -16,8 +17,11 @@ import {
 /** Packets kept for NACKs: about 1.3 s of a 2 Mbit/s stream, four times werift's own 128. */
 export const NACK_HISTORY = 512;
 
-/** Sender reports go out every 0.5–1.5 s, randomised as RFC 3550 §6.3.5 asks (and as werift does). */
-export const REPORT_INTERVAL_MS = { min: 500, spread: 1000 } as const;
+/**
+ * Every sink's sender reports, each every 0.5–1.5 s (randomised as RFC 3550 §6.3.5 asks, and as
+ * werift does), from one timer ticking every 100 ms.
+ */
+export const senderReportClock = new ReportClock({ minMs: 500, spreadMs: 1000 }, 100);
 
 /**
  * Sends a track's RTP on werift's connection without werift's per-packet path: the header is written
@@ -30,7 +34,7 @@ export const REPORT_INTERVAL_MS = { min: 500, spread: 1000 } as const;
  * Its sender reports cost about 5 % of the relay's CPU at 50 viewers: objects, a formatted clock, a
  * promise timer and its JavaScript SRTCP per report; here they are bytes in one buffer.
  */
-export class DirectRtpSink {
+export class DirectRtpSink implements Reporter {
   private readonly sender: SenderInternals;
   private context: unknown;
   private protector: SrtpProtector | undefined;
@@ -53,7 +57,6 @@ export class DirectRtpSink {
   private socketSendingNow: unknown;
   private rtcpContext: SrtcpContextInternals | undefined;
   private rtcpProtector: SrtcpProtector | undefined;
-  private reportTimer: NodeJS.Timeout | undefined;
   /** performance.now() when the last packet went out, stamped `lastTimestamp`; NaN before the first. */
   private lastSentAt = Number.NaN;
   private lastTimestamp = 0;
@@ -98,8 +101,7 @@ export class DirectRtpSink {
   /** Stops the sender reports; the sink writes nothing more. Safe to call again. */
   close(): void {
     this.closed = true;
-    clearTimeout(this.reportTimer);
-    this.reportTimer = undefined;
+    senderReportClock.delete(this);
   }
 
   private retransmit(lost: readonly number[]): void {
@@ -119,11 +121,13 @@ export class DirectRtpSink {
     }
   }
 
-  private readonly report = (): void => {
-    this.reportTimer = undefined;
+  /** Sends a sender report now (senderReportClock calls it when one is due). */
+  report(): void {
     const sender = this.sender;
-    if (this.closed || sender.stopped) return;
-    this.scheduleReport();
+    if (this.closed || sender.stopped) {
+      senderReportClock.delete(this);
+      return;
+    }
     // werift's own loop runs when werift's path sent (then it reports, from the same counters).
     if (sender.rtcpRunning || Number.isNaN(this.lastSentAt)) return;
     const dtls = this.ready();
@@ -151,15 +155,6 @@ export class DirectRtpSink {
     sender.rtpTimestamp = this.lastTimestamp;
     sender.lastSRtimestamp = compactNtp(ntp);
     sender.lastSentSRTimestamp = Date.now() / 1000;
-  };
-
-  private scheduleReport(): void {
-    if (this.closed || this.reportTimer !== undefined) return;
-    this.reportTimer = setTimeout(
-      this.report,
-      REPORT_INTERVAL_MS.min + Math.random() * REPORT_INTERVAL_MS.spread,
-    );
-    this.reportTimer.unref();
   }
 
   private transmit(
@@ -245,7 +240,7 @@ export class DirectRtpSink {
               authKey: rtcp.srtcpSessionAuthTag,
             });
       if (this.protector !== undefined) decryptRtcpNatively(dtls);
-      if (this.rtcpProtector !== undefined) this.scheduleReport();
+      if (this.rtcpProtector !== undefined && !this.closed) senderReportClock.add(this);
       else if (this.protector !== undefined) void sender.runRtcp();
     }
     return dtls;

@@ -9,7 +9,7 @@ import {
   RtcpSrPacket,
   RtcpTransportLayerFeedback,
 } from "werift";
-import { DirectRtpSink } from "../../src/webrtc/direct-rtp-sink";
+import { DirectRtpSink, senderReportClock } from "../../src/webrtc/direct-rtp-sink";
 import type { FramePacket } from "../../src/webrtc/frame-packets";
 import { peerIceConfig, withoutDefaultStun } from "../../src/webrtc/ice-config";
 import { waitForGathering } from "../../src/webrtc/viewer";
@@ -58,8 +58,15 @@ function outgoing(
 
 describe("DirectRtpSink with a werift receiver (loopback)", () => {
   const pcs: RTCPeerConnection[] = [];
+  const sinks: DirectRtpSink[] = [];
   let viewer: WeriftViewer | undefined;
+  const sinkFor = (sender: RTCRtpSender): DirectRtpSink => {
+    const sink = new DirectRtpSink(sender);
+    sinks.push(sink);
+    return sink;
+  };
   afterEach(async () => {
+    for (const sink of sinks.splice(0)) sink.close();
     await viewer?.close();
     viewer = undefined;
     await Promise.all(pcs.splice(0).map((pc) => pc.close()));
@@ -71,7 +78,7 @@ describe("DirectRtpSink with a werift receiver (loopback)", () => {
     await viewer.connected;
     const sender = senders[0];
     assert.ok(sender);
-    const sink = new DirectRtpSink(sender);
+    const sink = sinkFor(sender);
     await waitFor(
       () => sink.write(...outgoing(65534, 90_000, false, 1)),
       5000,
@@ -108,7 +115,7 @@ describe("DirectRtpSink with a werift receiver (loopback)", () => {
     await viewer.connected;
     const sender = senders[0];
     assert.ok(sender);
-    const sink = new DirectRtpSink(sender);
+    const sink = sinkFor(sender);
     await waitFor(
       () => sink.write(...outgoing(100, 0, false, 7)),
       5000,
@@ -153,7 +160,7 @@ describe("DirectRtpSink with a werift receiver (loopback)", () => {
     const sender = senders[0];
     assert.ok(sender);
     const internals = senderInternals(sender);
-    const sink = new DirectRtpSink(sender);
+    const sink = sinkFor(sender);
     await waitFor(
       () => sink.write(...outgoing(1, 3000, false, 1)),
       5000,
@@ -191,7 +198,10 @@ describe("DirectRtpSink with a werift receiver (loopback)", () => {
     await waitFor(() => rtt.roundTripTimeMeasurements > 0, 5000, "an RTT from the viewer's receiver report");
     assert.ok(rtt.rtt !== undefined && rtt.rtt >= 0 && rtt.rtt < 0.5, `RTT ${rtt.rtt} s on loopback`);
 
+    assert.equal(senderReportClock.running, true);
     sink.close();
+    assert.equal(senderReportClock.size, 0);
+    assert.equal(senderReportClock.running, false, "the reports' timer ends with the last sink");
     const count = reports.length;
     await new Promise((resolve) => setTimeout(resolve, 2000));
     assert.equal(reports.length, count, "no report after close(), though the connection stays up");
