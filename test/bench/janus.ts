@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { JANUS_INTERFACE } from "../helpers/janus-interface";
+import { prepareJanusDir, spawnJanus, untilJanusServes } from "../helpers/janus-process";
+import { freePort } from "../helpers/tools";
 import type { MetricsClient, ServerMetrics } from "./bench-node-red";
 import { attach, createSession, pluginRequest } from "./janus-api";
 import { processUsage } from "./proc-stats";
@@ -23,8 +22,6 @@ export {
 // local routes reach it; nothing leaves 127.0.0.0/8), and its ICE is held to that end.
 
 export const JANUS_MOUNTPOINT = 1;
-const SYSTEM_LIBS = "/usr/lib/x86_64-linux-gnu/janus";
-const START_TIMEOUT_MS = 20_000;
 const MOUNTPOINT_TIMEOUT_MS = 30_000;
 
 export interface JanusConfigOptions {
@@ -102,18 +99,6 @@ bench: {
 }
 `,
   };
-}
-
-/** A free TCP port on 127.0.0.1 (closed again at once; Janus binds it next). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 export interface BenchJanus extends MetricsClient {
@@ -194,73 +179,23 @@ async function mountpointReady(apiBase: string, deadline: number): Promise<void>
  */
 export async function startJanus(opts: { dir: string; cameraUrl: string }): Promise<BenchJanus> {
   const httpPort = await freePort();
-  rmSync(opts.dir, { recursive: true, force: true });
-  for (const sub of ["conf", "plugins", "transports", "none"])
-    mkdirSync(path.join(opts.dir, sub), { recursive: true });
-  symlinkSync(
-    path.join(SYSTEM_LIBS, "plugins/libjanus_streaming.so"),
-    path.join(opts.dir, "plugins/libjanus_streaming.so"),
-  );
-  symlinkSync(
-    path.join(SYSTEM_LIBS, "transports/libjanus_http.so"),
-    path.join(opts.dir, "transports/libjanus_http.so"),
-  );
-  const files = janusConfigFiles({ dir: opts.dir, httpPort, cameraUrl: opts.cameraUrl });
-  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(opts.dir, "conf", name), text);
-  const logFile = path.join(opts.dir, "janus.log");
-  const log = openSync(logFile, "w");
-  const child: ChildProcess = spawn(
-    "janus",
-    ["-F", path.join(opts.dir, "conf"), "-C", path.join(opts.dir, "conf/janus.jcfg"), "-o"],
-    { stdio: ["ignore", log, log] },
-  );
-  // A bench that dies must not leave Janus behind (it would hold its camera session and ports).
-  const killOnExit = (): void => {
-    child.kill("SIGKILL");
-  };
-  process.once("exit", killOnExit);
-  child.once("exit", () => process.off("exit", killOnExit));
-  const exited = new Promise<never>((_, reject) => {
-    child.once("error", (error) =>
-      reject(new Error(`janus could not start (${error.message}): run test/setup-system.sh`)),
-    );
-    child.once("exit", (code, signal) =>
-      reject(new Error(`janus exited (${code ?? signal}); see ${logFile}`)),
-    );
+  prepareJanusDir({
+    dir: opts.dir,
+    plugins: ["streaming"],
+    transports: ["http"],
+    files: janusConfigFiles({ dir: opts.dir, httpPort, cameraUrl: opts.cameraUrl }),
   });
-  exited.catch(() => {});
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    // SIGINT: Janus tears its RTSP session down and ends cleanly.
-    child.kill("SIGINT");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    await gone;
-    clearTimeout(timer);
-  };
+  const logFile = path.join(opts.dir, "janus.log");
+  const janus = spawnJanus({ dir: opts.dir, logFile });
   const apiBase = `http://127.0.0.1:${httpPort}/janus`;
+  await untilJanusServes(janus, apiBase);
   try {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    await Promise.race([
-      exited,
-      (async () => {
-        for (;;) {
-          const up = await fetch(`${apiBase}/info`)
-            .then((r) => r.ok)
-            .catch(() => false);
-          if (up) return;
-          if (Date.now() > deadline)
-            throw new Error(`Janus's HTTP API did not answer in ${START_TIMEOUT_MS} ms`);
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
-      })(),
-    ]);
-    await Promise.race([exited, mountpointReady(apiBase, Date.now() + MOUNTPOINT_TIMEOUT_MS)]);
+    await Promise.race([janus.exited, mountpointReady(apiBase, Date.now() + MOUNTPOINT_TIMEOUT_MS)]);
   } catch (error) {
-    await stop();
+    await janus.stop();
     throw error;
   }
-  const pid = child.pid as number;
+  const pid = janus.pid as number;
   const proc = new ProcMetrics(pid);
   const unsupported = async (): Promise<never> => {
     throw new Error("Janus has no CPU profile in the bench");
@@ -269,7 +204,7 @@ export async function startJanus(opts: { dir: string; cameraUrl: string }): Prom
     apiBase,
     pid,
     logFile,
-    stop,
+    stop: janus.stop,
     metrics: async () => proc.metrics(),
     resetWindow: async () => proc.reset(),
     startProfile: unsupported,

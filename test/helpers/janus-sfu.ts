@@ -1,16 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { JANUS_INTERFACE } from "./janus-interface";
+import { type JanusProcess, prepareJanusDir, spawnJanus, untilJanusServes } from "./janus-process";
 import { freePort, requireTool } from "./tools";
 
 // Debian's Janus 1.1.2 as an SFU for the WHIP tests: its own process, its configuration in a folder
 // of the test's, the VideoRoom plugin with the rooms the test asks for, the HTTP API (the subscribers'
 // and the test's) and the WebSocket API (simple-whip-server's), both on 127.0.0.1. Its ICE is held to
 // the veth end with 127.0.0.2 (test/helpers/janus-interface.ts: call addJanusInterface() first).
-
-const SYSTEM_LIBS = "/usr/lib/x86_64-linux-gnu/janus";
-const START_TIMEOUT_MS = 20_000;
 
 export interface SfuRoom {
   readonly id: number;
@@ -126,99 +122,34 @@ export interface JanusSfu {
   start(): Promise<void>;
 }
 
-async function waitForApi(apiBase: string, exited: Promise<never>): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  await Promise.race([
-    exited,
-    (async () => {
-      for (;;) {
-        const up = await fetch(`${apiBase}/info`)
-          .then((r) => r.ok)
-          .catch(() => false);
-        if (up) return;
-        if (Date.now() > deadline)
-          throw new Error(`Janus's HTTP API did not answer in ${START_TIMEOUT_MS} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    })(),
-  ]);
-}
-
 /**
  * Starts Janus with the VideoRoom plugin and `rooms`, its configuration in `dir` (made afresh);
  * resolves once its HTTP API answers.
  * @throws Error when `janus` is not installed (test/setup-system.sh installs it), exits, or never serves
  */
 export async function startJanusSfu(opts: { dir: string; rooms: readonly SfuRoom[] }): Promise<JanusSfu> {
-  const janus = requireTool("janus");
+  const command = requireTool("janus");
   const config: JanusSfuConfig = {
     dir: opts.dir,
     httpPort: await freePort(),
     wsPort: await freePort(),
     rooms: opts.rooms,
   };
-  rmSync(opts.dir, { recursive: true, force: true });
-  for (const sub of ["conf", "plugins", "transports", "none"])
-    mkdirSync(path.join(opts.dir, sub), { recursive: true });
-  symlinkSync(
-    path.join(SYSTEM_LIBS, "plugins/libjanus_videoroom.so"),
-    path.join(opts.dir, "plugins/libjanus_videoroom.so"),
-  );
-  for (const transport of ["http", "websockets"])
-    symlinkSync(
-      path.join(SYSTEM_LIBS, `transports/libjanus_${transport}.so`),
-      path.join(opts.dir, `transports/libjanus_${transport}.so`),
-    );
-  for (const [name, text] of Object.entries(janusSfuConfigFiles(config)))
-    writeFileSync(path.join(opts.dir, "conf", name), text);
+  prepareJanusDir({
+    dir: opts.dir,
+    plugins: ["videoroom"],
+    transports: ["http", "websockets"],
+    files: janusSfuConfigFiles(config),
+  });
   const apiBase = `http://127.0.0.1:${config.httpPort}/janus`;
   const logFile = path.join(opts.dir, "janus.log");
-  let child: ChildProcess | undefined;
-  let runs = 0;
-
-  const isRunning = (c: ChildProcess | undefined): c is ChildProcess =>
-    c !== undefined && c.exitCode === null && c.signalCode === null;
-
-  const stop = async (): Promise<void> => {
-    const current = child;
-    if (!isRunning(current)) return;
-    const gone = new Promise<void>((resolve) => current.once("exit", () => resolve()));
-    current.kill("SIGINT");
-    const timer = setTimeout(() => current.kill("SIGKILL"), 10_000);
-    await gone;
-    clearTimeout(timer);
-  };
+  let janus: JanusProcess | undefined;
 
   const start = async (): Promise<void> => {
-    if (isRunning(child)) throw new Error("Janus is already running");
-    runs++;
-    // Each run appends to the log: a restart's reasons stay next to the first run's.
-    const log = openSync(logFile, runs === 1 ? "w" : "a");
-    const started = spawn(
-      janus,
-      ["-F", path.join(opts.dir, "conf"), "-C", path.join(opts.dir, "conf/janus.jcfg"), "-o"],
-      { stdio: ["ignore", log, log] },
-    );
-    child = started;
-    // A test run that dies must not leave Janus behind (it would hold its ports).
-    const killOnExit = (): void => {
-      started.kill("SIGKILL");
-    };
-    process.once("exit", killOnExit);
-    started.once("exit", () => process.off("exit", killOnExit));
-    const exited = new Promise<never>((_, reject) => {
-      started.once("error", (error) => reject(new Error(`janus could not start (${error.message})`)));
-      started.once("exit", (code, signal) =>
-        reject(new Error(`janus exited (${code ?? signal}); see ${logFile}`)),
-      );
-    });
-    exited.catch(() => {});
-    try {
-      await waitForApi(apiBase, exited);
-    } catch (error) {
-      await stop();
-      throw error;
-    }
+    if (janus?.running()) throw new Error("Janus is already running");
+    // A restart appends to the log: its reasons stay next to the first run's.
+    janus = spawnJanus({ dir: opts.dir, logFile, command, append: janus !== undefined });
+    await untilJanusServes(janus, apiBase);
   };
 
   await start();
@@ -226,8 +157,10 @@ export async function startJanusSfu(opts: { dir: string; rooms: readonly SfuRoom
     apiBase,
     wsUrl: `ws://127.0.0.1:${config.wsPort}`,
     logFile,
-    running: () => isRunning(child),
-    stop,
+    running: () => janus?.running() ?? false,
+    stop: async () => {
+      await janus?.stop();
+    },
     start,
   };
 }
