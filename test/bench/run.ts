@@ -65,6 +65,8 @@ const { values: args } = parseArgs({
     "node-flags": { type: "string", default: "--max-semi-space-size=2" },
     // Another built checkout of this package, run beside this one in section 9b (A/B in the same seconds).
     compare: { type: "string", default: "" },
+    // Node options of the compared Node-RED (default: --node-flags'), to compare V8 settings alike.
+    "compare-node-flags": { type: "string" },
   },
 });
 const QUICK = args.quick === true;
@@ -76,6 +78,10 @@ const RELAY_MAX_PACKET_SIZE = Number(args["relay-packet-size"]);
 const SHARED_ICE_PORT = 8189;
 /** --compare=DIR: that checkout's Node-RED runs beside this one's in section 9b, on the next port. */
 const COMPARE_DIR = args.compare === "" ? undefined : path.resolve(String(args.compare));
+const COMPARE_NODE_FLAGS =
+  args["compare-node-flags"] === undefined
+    ? undefined
+    : String(args["compare-node-flags"]).split(" ").filter(Boolean);
 const STEPS = String(args.steps)
   .split(",")
   .map(Number)
@@ -834,7 +840,7 @@ async function pairedWindows(cameraUrl: string, camera: DemoCamera): Promise<Res
       ? undefined
       : await startBenchNodeRed({
           flows: productFlow([cameraUrl], false, true, RELAY_MAX_PACKET_SIZE),
-          nodeFlags: NODE_FLAGS,
+          nodeFlags: COMPARE_NODE_FLAGS ?? NODE_FLAGS,
           webrtcOut: { icePort: SHARED_ICE_PORT + 1 },
           packageDir: COMPARE_DIR,
         }).catch(async (error: unknown) => {
@@ -1435,8 +1441,13 @@ function pairedSection(paired: NonNullable<Results["paired"]>, parts: string[], 
     "",
     `9b. The product and Janus ${paired.version} at once: the same camera, each server its own light viewers, each window both processes' CPU over the same ${WINDOW_MS / 1000} s`,
   );
-  if (compared !== undefined)
-    parts.push(`Beside them, the same flow from ${compared} ("compared"), its own viewers`);
+  if (compared !== undefined) {
+    const flags =
+      COMPARE_NODE_FLAGS === undefined
+        ? ""
+        : `, Node-RED with: ${COMPARE_NODE_FLAGS.join(" ") || "Node's defaults"}`;
+    parts.push(`Beside them, the same flow from ${compared} ("compared"), its own viewers${flags}`);
+  }
   parts.push(
     renderTable(
       [
