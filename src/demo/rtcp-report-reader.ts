@@ -3,11 +3,7 @@
  * receiver or sender reports with their report blocks (6.4.1, 6.4.2) and SDES CNAME (6.5.1).
  */
 
-const RTCP_SR = 200;
-const RTCP_RR = 201;
-const RTCP_SDES = 202;
-const SDES_END = 0;
-const SDES_CNAME = 1;
+import { RTCP_RR, RTCP_SDES, RTCP_SR, SDES_CNAME, SDES_END } from "../rtp/rtcp-packet";
 
 /** What a receiver says about one source it receives (RFC 3550 6.4.1). */
 export interface RtcpReportBlock {

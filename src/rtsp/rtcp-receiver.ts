@@ -2,9 +2,8 @@
  * What one RTP receiver knows of its sender (RFC 3550 §6.4.1, appendix A.3 and A.8), and the receiver
  * reports it sends back: some NVRs end a UDP session when no receiver reports arrive.
  */
-const RTCP_SR = 200;
-const RTCP_RR = 201;
-const RTCP_SDES = 202;
+import { RTCP_RR, RTCP_SR, sdesCname } from "../rtp/rtcp-packet";
+
 const SEQ_MOD = 0x10000;
 const TIMESTAMP_MOD = 2 ** 32;
 
@@ -111,20 +110,4 @@ export class RtpReceiverStats {
     rr.writeUInt32BE(dlsr >>> 0, 28);
     return Buffer.concat([rr, sdesCname(ownSsrc, cname)]);
   }
-}
-
-function sdesCname(ssrc: number, cname: string): Buffer {
-  const text = Buffer.from(cname, "utf8").subarray(0, 255);
-  // SSRC, item (type, length, text), end marker, padded to 32 bits.
-  const chunkLength = 4 + 2 + text.length + 1;
-  const padded = Math.ceil(chunkLength / 4) * 4;
-  const sdes = Buffer.alloc(4 + padded);
-  sdes[0] = 0x81;
-  sdes[1] = RTCP_SDES;
-  sdes.writeUInt16BE(padded / 4, 2);
-  sdes.writeUInt32BE(ssrc >>> 0, 4);
-  sdes[8] = 1; // CNAME
-  sdes[9] = text.length;
-  text.copy(sdes, 10);
-  return sdes;
 }

@@ -1,8 +1,7 @@
+import { RTCP_SR, sdesCname } from "../rtp/rtcp-packet";
+
 /** Seconds from NTP's epoch (1900) to Unix's (1970). */
 const NTP_UNIX_OFFSET_S = 2_208_988_800;
-const RTCP_SR = 200;
-const RTCP_SDES = 202;
-const SDES_CNAME = 1;
 
 /** A 64-bit NTP timestamp (RFC 5905): seconds since 1900 and a binary fraction of a second. */
 export interface NtpTime {
@@ -41,27 +40,17 @@ export interface SenderReportFields {
 
 /** A compound RTCP packet: a sender report with no reception blocks (RFC 3550 §6.4.1), then SDES CNAME (§6.5). */
 export function senderReport(fields: SenderReportFields): Buffer {
-  const cname = fields.cname === undefined || fields.cname === "" ? undefined : Buffer.from(fields.cname);
-  // SSRC, the item (type, length, text), at least one null octet to end the list, then to 32 bits.
-  const chunk = cname === undefined ? 0 : (4 + 2 + Math.min(cname.length, 255) + 1 + 3) & ~3;
-  const out = Buffer.alloc(28 + (chunk === 0 ? 0 : 4 + chunk));
-  out[0] = 0x80;
-  out[1] = RTCP_SR;
-  out.writeUInt16BE(6, 2);
-  out.writeUInt32BE(fields.ssrc >>> 0, 4);
-  out.writeUInt32BE(fields.ntp.seconds >>> 0, 8);
-  out.writeUInt32BE(fields.ntp.fraction >>> 0, 12);
-  out.writeUInt32BE(fields.rtpTimestamp >>> 0, 16);
-  out.writeUInt32BE(fields.packetCount >>> 0, 20);
-  out.writeUInt32BE(fields.octetCount >>> 0, 24);
-  if (cname !== undefined) {
-    out[28] = 0x81;
-    out[29] = RTCP_SDES;
-    out.writeUInt16BE(chunk / 4, 30);
-    out.writeUInt32BE(fields.ssrc >>> 0, 32);
-    out[36] = SDES_CNAME;
-    out[37] = Math.min(cname.length, 255);
-    cname.copy(out, 38, 0, 255);
-  }
-  return out;
+  const sr = Buffer.alloc(28);
+  sr[0] = 0x80;
+  sr[1] = RTCP_SR;
+  sr.writeUInt16BE(6, 2);
+  sr.writeUInt32BE(fields.ssrc >>> 0, 4);
+  sr.writeUInt32BE(fields.ntp.seconds >>> 0, 8);
+  sr.writeUInt32BE(fields.ntp.fraction >>> 0, 12);
+  sr.writeUInt32BE(fields.rtpTimestamp >>> 0, 16);
+  sr.writeUInt32BE(fields.packetCount >>> 0, 20);
+  sr.writeUInt32BE(fields.octetCount >>> 0, 24);
+  return fields.cname === undefined || fields.cname === ""
+    ? sr
+    : Buffer.concat([sr, sdesCname(fields.ssrc, fields.cname)]);
 }

@@ -6,7 +6,7 @@ import {
   type KeyObject,
   timingSafeEqual,
 } from "node:crypto";
-import { SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80, type SrtpSessionKeys } from "./srtp-protect";
+import { protectionKeys, type SrtpSessionKeys } from "./srtp-protect";
 
 /** The largest SRTCP index (31 bits); the next packet starts again at 0 (RFC 3711 §3.4). */
 export const MAX_SRTCP_INDEX = 0x7fffffff;
@@ -143,12 +143,9 @@ class CtrHmacRtcpProtector implements SrtcpProtector {
 
 /** SRTCP for these session keys, or undefined for a profile the relay leaves to werift. */
 export function srtcpProtector(keys: SrtpSessionKeys): SrtcpProtector | undefined {
-  if (keys.key.length !== 16) return undefined;
-  if (keys.profile === SRTP_AEAD_AES_128_GCM && keys.salt.length >= 12) {
-    return new GcmRtcpProtector(keys.key, keys.salt.subarray(0, 12));
-  }
-  if (keys.profile === SRTP_AES128_CM_HMAC_SHA1_80 && keys.salt.length === 14 && keys.authKey !== undefined) {
-    return new CtrHmacRtcpProtector(keys.key, keys.salt, keys.authKey);
-  }
-  return undefined;
+  const k = protectionKeys(keys);
+  if (k === undefined) return undefined;
+  return k.cipher === "gcm"
+    ? new GcmRtcpProtector(k.key, k.salt)
+    : new CtrHmacRtcpProtector(k.key, k.salt, k.authKey);
 }

@@ -113,15 +113,29 @@ class CtrHmacProtector implements SrtpProtector {
   }
 }
 
-/** A protector for these keys, or undefined for a profile the relay leaves to werift. */
-export function srtpProtector(keys: SrtpSessionKeys): SrtpProtector | undefined {
+/** Session keys of a profile done here (key and salt sizes checked, the HMAC key there where needed), by cipher. */
+export type ProtectionKeys =
+  | { readonly cipher: "gcm"; readonly key: Buffer; readonly salt: Buffer }
+  | { readonly cipher: "ctr"; readonly key: Buffer; readonly salt: Buffer; readonly authKey: Buffer };
+
+/** `keys` sorted by their profile's cipher, or undefined for a profile or key size left to werift. */
+export function protectionKeys(keys: SrtpSessionKeys): ProtectionKeys | undefined {
   if (keys.key.length !== 16) return undefined;
   // werift derives a 14-byte session salt for both profiles; GCM's IV takes its first 12 bytes.
   if (keys.profile === SRTP_AEAD_AES_128_GCM && keys.salt.length >= 12) {
-    return new GcmProtector(keys.key, keys.salt.subarray(0, 12));
+    return { cipher: "gcm", key: keys.key, salt: keys.salt.subarray(0, 12) };
   }
   if (keys.profile === SRTP_AES128_CM_HMAC_SHA1_80 && keys.salt.length === 14 && keys.authKey !== undefined) {
-    return new CtrHmacProtector(keys.key, keys.salt, keys.authKey);
+    return { cipher: "ctr", key: keys.key, salt: keys.salt, authKey: keys.authKey };
   }
   return undefined;
+}
+
+/** A protector for these keys, or undefined for a profile the relay leaves to werift. */
+export function srtpProtector(keys: SrtpSessionKeys): SrtpProtector | undefined {
+  const k = protectionKeys(keys);
+  if (k === undefined) return undefined;
+  return k.cipher === "gcm"
+    ? new GcmProtector(k.key, k.salt)
+    : new CtrHmacProtector(k.key, k.salt, k.authKey);
 }
