@@ -25,9 +25,10 @@ import {
 } from "./errors";
 import { GopCache, type GopCacheLimits } from "./gop-cache";
 import type { IceSettings } from "./ice-config";
+import { followMedia, isNewStream, type MediaPipe, pipeOf, pipeOutgrown } from "./media-pipes";
 import { parseOffer } from "./offer";
 import { SendScheduler } from "./send-scheduler";
-import { checkedPacketSize, type OutputFrame, StreamNormalizer } from "./stream-normalizer";
+import { checkedPacketSize, type OutputFrame } from "./stream-normalizer";
 import { Viewer, type ViewerStats, type ViewerTimeouts } from "./viewer";
 import type { LeftViewerInfo, NewViewer, StreamStats, ViewerInfo, ViewerSet } from "./viewer-set";
 import type { PacingOptions } from "./viewer-track";
@@ -76,11 +77,6 @@ const PER_ADDRESS_RETRY_AFTER_S = 10;
 interface Events {
   joined: [ViewerInfo];
   left: [LeftViewerInfo];
-}
-
-interface MediaPipe {
-  media: MediaInfo;
-  readonly normalizer: StreamNormalizer;
 }
 
 const BROWSER_AUDIO = new Set(["PCMU", "PCMA", "OPUS", "G722"]);
@@ -272,16 +268,8 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
   /** One access unit of `stream`: normalized, cached, and sent to every viewer. Never throws on bad input. */
   push(unit: AccessUnit, stream: StreamInfo): void {
     if (this.closed) return;
-    // By id and session, not identity: Node-RED deep-clones a message for every wire after the first.
-    const current = this.current;
-    if (current === undefined || stream.id !== current.id || stream.session !== current.session)
-      this.adopt(stream);
-    const pipe =
-      unit.kind === "video" && unit.mid === this.video?.media.mid
-        ? this.video
-        : unit.kind === "audio" && unit.mid === this.audio?.media.mid
-          ? this.audio
-          : undefined;
+    if (isNewStream(this.current, stream)) this.adopt(stream);
+    const pipe = pipeOf(unit, this.video, this.audio);
     if (pipe === undefined) return;
     const frame = pipe.normalizer.push(unit, stream.session);
     if (frame !== undefined) this.deliver(frame);
@@ -299,16 +287,9 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
     const video = stream.media.find((m) => m.kind === "video" && RELAYED_VIDEO.has(m.codec));
     const audio = stream.media.find((m) => m.kind === "audio");
     this.audioMedia = audio;
-    const changed = (pipe: MediaPipe | undefined, media: MediaInfo | undefined): boolean =>
-      pipe !== undefined &&
-      (media === undefined || pipe.media.codec !== media.codec || pipe.media.clockRate !== media.clockRate);
-    if (
-      changed(this.video, video) ||
-      changed(
-        this.audio,
-        this.opts.audio && audio !== undefined && isRelayableAudio(audio) ? audio : undefined,
-      )
-    ) {
+    const relayedAudio =
+      this.opts.audio && audio !== undefined && isRelayableAudio(audio) ? audio : undefined;
+    if (pipeOutgrown(this.video, video) || pipeOutgrown(this.audio, relayedAudio)) {
       // Negotiated codecs no longer fit: the players reconnect and negotiate again. fMP4 viewers too:
       // their init segment was for the old codec (the player reconnects and learns the new one).
       for (const viewer of this.viewers.values()) void viewer.close("the stream's codec changed");
@@ -318,12 +299,10 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
       this.audio = undefined;
       this.keyedSession = undefined;
     }
-    this.video = this.follow(this.video, video);
+    const normalizing = { maxPacketSize: this.opts.maxPacketSize };
+    this.video = followMedia(this.video, video, normalizing);
     this.liveMuxer.setMedia(stream.media.find((m) => m.kind === "video"));
-    this.audio = this.follow(
-      this.audio,
-      this.opts.audio && audio !== undefined && isRelayableAudio(audio) ? audio : undefined,
-    );
+    this.audio = followMedia(this.audio, relayedAudio, normalizing);
     // Frames cached from the previous session cannot be followed by the new session's.
     this.gop.clear();
   }
@@ -332,15 +311,6 @@ export class StreamViewers extends EventEmitter<Events> implements ViewerSet {
     return (
       (this.video?.normalizer.counters.malformed ?? 0) + (this.audio?.normalizer.counters.malformed ?? 0)
     );
-  }
-
-  private follow(pipe: MediaPipe | undefined, media: MediaInfo | undefined): MediaPipe | undefined {
-    if (media === undefined) return undefined;
-    if (pipe === undefined)
-      return { media, normalizer: new StreamNormalizer(media, { maxPacketSize: this.opts.maxPacketSize }) };
-    pipe.normalizer.updateMedia(media);
-    pipe.media = media;
-    return pipe;
   }
 
   private deliver(frame: OutputFrame): void {

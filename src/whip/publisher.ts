@@ -1,9 +1,10 @@
 import { EventEmitter } from "node:events";
-import type { AccessUnit, MediaInfo, StreamInfo } from "../rtp/stream-info";
+import type { AccessUnit, StreamInfo } from "../rtp/stream-info";
 import { Backoff, type BackoffOptions } from "../rtsp/backoff";
 import { GopCache } from "../webrtc/gop-cache";
 import type { IceServer } from "../webrtc/ice-config";
-import { type OutputFrame, StreamNormalizer } from "../webrtc/stream-normalizer";
+import { followMedia, isNewStream, type MediaPipe, pipeOf, pipeOutgrown } from "../webrtc/media-pipes";
+import type { OutputFrame } from "../webrtc/stream-normalizer";
 import type { PacingOptions } from "../webrtc/viewer-track";
 import { type CodecPlan, codecPlan } from "./codecs";
 import { WhipError } from "./errors";
@@ -79,11 +80,6 @@ const DEFAULT_TIMEOUTS: SessionTimeouts = {
   silenceMs: 15_000,
 };
 
-interface Pipe {
-  media: MediaInfo;
-  readonly normalizer: StreamNormalizer;
-}
-
 /**
  * @throws WhipError "bad-endpoint" for a URL that is not http(s).
  */
@@ -115,8 +111,8 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
   private readonly timeouts: SessionTimeouts;
   private readonly backoff: Backoff;
   private readonly gop = new GopCache();
-  private video: Pipe | undefined;
-  private audio: Pipe | undefined;
+  private video: MediaPipe | undefined;
+  private audio: MediaPipe | undefined;
   private current: StreamInfo | undefined;
   private plan: CodecPlan | undefined;
   /** Why the stream cannot be published (nothing WebRTC carries), while that is so. */
@@ -243,15 +239,8 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
   /** One access unit of the stream. Never throws on bad input. */
   push(unit: AccessUnit, stream: StreamInfo): void {
     if (this.closed) return;
-    const current = this.current;
-    if (current === undefined || stream.id !== current.id || stream.session !== current.session)
-      this.adopt(stream);
-    const pipe =
-      unit.kind === "video" && unit.mid === this.video?.media.mid
-        ? this.video
-        : unit.kind === "audio" && unit.mid === this.audio?.media.mid
-          ? this.audio
-          : undefined;
+    if (isNewStream(this.current, stream)) this.adopt(stream);
+    const pipe = pipeOf(unit, this.video, this.audio);
     if (pipe === undefined) return;
     const frame = pipe.normalizer.push(unit, stream.session);
     if (frame !== undefined) this.deliver(frame);
@@ -269,20 +258,17 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     } catch (error) {
       problem = error as WhipError;
     }
-    const changed = (pipe: Pipe | undefined, media: MediaInfo | undefined): boolean =>
-      pipe !== undefined &&
-      (media === undefined || pipe.media.codec !== media.codec || pipe.media.clockRate !== media.clockRate);
     const renegotiate =
       this.plan !== undefined &&
-      (changed(this.video, video) || changed(this.audio, audio) || plan === undefined);
+      (pipeOutgrown(this.video, video) || pipeOutgrown(this.audio, audio) || plan === undefined);
     if (renegotiate) {
       this.video = undefined;
       this.audio = undefined;
       this.keyedSession = undefined;
       this.lastVideoTimestamp = undefined;
     }
-    this.video = this.follow(this.video, plan !== undefined && plan.video.length > 0 ? video : undefined);
-    this.audio = this.follow(this.audio, plan !== undefined && plan.audio.length > 0 ? audio : undefined);
+    this.video = followMedia(this.video, plan !== undefined && plan.video.length > 0 ? video : undefined);
+    this.audio = followMedia(this.audio, plan !== undefined && plan.audio.length > 0 ? audio : undefined);
     // The previous session's frames cannot be followed by the new session's.
     this.gop.clear();
     this.plan = plan;
@@ -295,14 +281,6 @@ export class WhipPublisher extends EventEmitter<WhipPublisherEvents> {
     // A new codec: the session negotiated the old one and must be replaced at once.
     if (renegotiate) this.endSession(new WhipError("no-codec", "the stream's codec changed"), 0);
     this.wakePlan?.();
-  }
-
-  private follow(pipe: Pipe | undefined, media: MediaInfo | undefined): Pipe | undefined {
-    if (media === undefined) return undefined;
-    if (pipe === undefined) return { media, normalizer: new StreamNormalizer(media) };
-    pipe.normalizer.updateMedia(media);
-    pipe.media = media;
-    return pipe;
   }
 
   private deliver(frame: OutputFrame): void {
