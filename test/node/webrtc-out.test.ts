@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
 import helper from "node-red-node-test-helper";
 import request from "supertest";
 import { DemoCamera } from "../../src/demo/demo-camera";
@@ -105,6 +105,26 @@ async function heldUdpPort(): Promise<{ port: number; release(): Promise<void> }
     port: socket.address().port,
     release: () => new Promise<void>((done) => socket.close(() => done())),
   };
+}
+
+/**
+ * A port for the shared ICE port: free for UDP and for TCP (the ICE-TCP listener takes the same
+ * number), and below Linux's ephemeral range, so no connection the test makes meanwhile (supertest's,
+ * the other nodes') can be given it before the node binds it.
+ */
+async function unusedIcePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if ((await udpPortFree(port)) && (await tcpPortFree(port))) return port;
+  }
+}
+
+function tcpPortFree(port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise<boolean>((done) => {
+    server.once("error", () => done(false));
+    server.listen(port, "0.0.0.0", () => server.close(() => done(true)));
+  });
 }
 
 /** True when UDP `port` can be bound on every address. */
@@ -398,8 +418,7 @@ for (const runtime of RUNTIMES) {
       });
 
       it("settings.js icePort: one shared port for the nodes, none for a node with a UDP range; released after", async () => {
-        const icePort = await heldUdpPort();
-        await icePort.release();
+        const icePort = { port: await unusedIcePort() };
         helper.settings({ webrtcOut: { icePort: icePort.port } });
         try {
           await helper.load(fakeNode, [
@@ -430,8 +449,7 @@ for (const runtime of RUNTIMES) {
       });
 
       it("settings.js iceBindAddress: the shared port listens there, and the nodes' candidates keep to it", async () => {
-        const icePort = await heldUdpPort();
-        await icePort.release();
+        const icePort = { port: await unusedIcePort() };
         helper.settings({ webrtcOut: { icePort: icePort.port, iceBindAddress: "127.0.0.1", iceTcp: false } });
         try {
           await helper.load(fakeNode, [webrtcOut("n1"), OUT]);
