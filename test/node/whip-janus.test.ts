@@ -155,14 +155,15 @@ describe("whip-out → simple-whip-server → Janus VideoRoom (Node-RED, real SF
     const states = watchStates("states");
     await waitFor(() => publishes(states) === 1, 20_000, "publishing");
     const host = new URL(whip.base).host;
+    // The rate reads in kbps, or in Mbps when a window held a burst (a keyframe, the GOP replayed).
+    const publishing = new RegExp(`^publishing to ${host} · H264 640x360 · (\\d+ kbps|\\d+\\.\\d Mbps)$`);
     await waitFor(
-      () =>
-        statuses.some((s) =>
-          new RegExp(`^publishing to ${host} · H264 640x360 · \\d+ kbps$`).test(s.text ?? ""),
-        ),
+      () => statuses.some((s) => publishing.test(s.text ?? "")),
       10_000,
       "the publishing status with its rate",
-    );
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; statuses: ${JSON.stringify(statuses.map((s) => s.text))}`);
+    });
     const viewer = await viewerPlays(FRONT.room, 640, 360);
     await waitFor(() => viewer.audioPackets.length > 25, 10_000, "the camera's PCMA through Janus");
 
