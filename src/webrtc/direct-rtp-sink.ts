@@ -5,7 +5,7 @@ import { compactNtp, ntpBigInt, ntpTimeOf, senderReport } from "./sender-report"
 import { MAX_SRTCP_INDEX, type SrtcpProtector, srtcpProtector } from "./srtcp-protect";
 import { decryptRtcpNatively } from "./srtcp-receive";
 import { RTP_HEADER_SIZE, type RtpTrackFields, type SrtpProtector, srtpProtector } from "./srtp-protect";
-import { sendIpLiteralsNow } from "./udp-send-now";
+import { datagramSender, type SendDatagram } from "./udp-send-now";
 import {
   type CandidatePairInternals,
   type DtlsInternals,
@@ -53,8 +53,9 @@ export class DirectRtpSink implements Reporter {
   private readonly sentRollover = new Uint32Array(NACK_HISTORY);
   /** The header fields of the packet being protected; the protector does not keep them. */
   private readonly header = { marker: false, sequence: 0, timestamp: 0 };
-  /** The socket last made to send at once (see sendIpLiteralsNow). */
-  private socketSendingNow: unknown;
+  /** The socket last sent on, and its sender (see datagramSender). */
+  private sendingSocket: unknown;
+  private sendDatagram: SendDatagram | undefined;
   private rtcpContext: SrtcpContextInternals | undefined;
   private rtcpProtector: SrtcpProtector | undefined;
   /** performance.now() when the last packet went out, stamped `lastTimestamp`; NaN before the first. */
@@ -186,11 +187,11 @@ export class DirectRtpSink implements Reporter {
     const transport = pair.protocol.transport;
     if (pair.protocol.type === "stun" && transport?.socket !== undefined) {
       if (transport.closed === true) return 0;
-      if (transport.socket !== this.socketSendingNow) {
-        sendIpLiteralsNow(transport.socket);
-        this.socketSendingNow = transport.socket;
+      if (transport.socket !== this.sendingSocket || this.sendDatagram === undefined) {
+        this.sendDatagram = datagramSender(transport.socket);
+        this.sendingSocket = transport.socket;
       }
-      transport.socket.send(datagram, pair.remoteAddr[1], pair.remoteAddr[0]);
+      this.sendDatagram(datagram, pair.remoteAddr[1], pair.remoteAddr[0]);
       pair.packetsSent++;
       pair.bytesSent += datagram.length;
     } else {

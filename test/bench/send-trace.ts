@@ -3,7 +3,6 @@ import { type DgramHandle, dgramHandle } from "../../src/webrtc/udp-send-now";
 import { isRtcp, isRtpOrRtcp } from "./media-datagram";
 import { MAX_TRACED_PACKETS, type TracedPacket } from "./protocol";
 
-type Send = (this: dgram.Socket, ...args: unknown[]) => void;
 type HandleSend = (this: DgramHandle, ...args: unknown[]) => unknown;
 
 /** An RTP packet's header fields (clear in SRTP); undefined for anything else. */
@@ -20,15 +19,16 @@ function rtpFields(packet: unknown): Omit<TracedPacket, "atNs"> | undefined {
 /**
  * When this process hands RTP for given viewers to the kernel: the relay delay as the issue defines it
  * ends when "the same packet leaves for the viewer", in the server, before the viewer's process (busy
- * with 99 other viewers, or answering the bench) reads it. While on, the UDP handle of every socket
- * that sends to one of the ports is wrapped, and each RTP datagram it hands to libuv for those ports is
- * stamped then: after Node's address lookup, which for a socket left as Node made it (werift's, in the
- * baseline) waits for the next tick, and so for the rest of a synchronous fan-out.
+ * with 99 other viewers, or answering the bench) reads it. While on, the send() of Node's UDP handles
+ * (their prototype's, which both dgram and the relay's own sender call) is wrapped, and each RTP
+ * datagram handed to libuv for those ports is stamped then: after Node's address lookup, which for a
+ * socket left as Node made it (werift's, in the baseline) waits for the next tick, and so for the rest
+ * of a synchronous fan-out.
  * Bench instrumentation: the product knows nothing of it, and it is off outside a traced window.
  */
 export class SendTrace {
-  private originalSend: Send | undefined;
-  private readonly wrapped = new Map<DgramHandle, HandleSend>();
+  private handlePrototype: { send: HandleSend } | undefined;
+  private originalSend: HandleSend | undefined;
   private traces: TracedPacket[][] = [];
 
   /** Starts a trace per port (restarting any trace running). */
@@ -36,46 +36,38 @@ export class SendTrace {
     this.stop();
     const traces = ports.map((): TracedPacket[] => []);
     const byPort = new Map(ports.map((port, i) => [port, traces[i] as TracedPacket[]]));
-    const wrapped = this.wrapped;
+    // Every UDP handle's send (dgram's, and the relay's datagramSender) is its prototype's.
+    const probe = dgram.createSocket("udp4");
+    const handle = dgramHandle(probe);
+    probe.close();
+    const prototype =
+      handle === undefined ? undefined : (Object.getPrototypeOf(handle) as { send?: unknown });
+    if (prototype === undefined || typeof prototype.send !== "function") {
+      throw new Error("SendTrace: no UDP handle send() found on this Node");
+    }
+    const handleSend = prototype.send as HandleSend;
     // handle.send(req, list, count, port, address, hasCallback) on a socket without a connected peer.
-    const stamp = (handleSend: HandleSend): HandleSend =>
-      function tracedHandleSend(this: DgramHandle, ...args: unknown[]): unknown {
-        const trace = typeof args[3] === "number" ? byPort.get(args[3]) : undefined;
-        if (trace !== undefined && trace.length < MAX_TRACED_PACKETS && Array.isArray(args[1])) {
-          const atNs = process.hrtime.bigint();
-          const fields = rtpFields(args[1][0]);
-          if (fields !== undefined) trace.push({ ...fields, atNs: atNs.toString() });
-        }
-        return handleSend.apply(this, args);
-      };
-    // Looked at once per socket: finding the state symbol on every send would cost the row it measures.
-    const seen = new WeakSet<dgram.Socket>();
-    const proto = dgram.Socket.prototype as unknown as { send: Send };
-    const originalSend = proto.send;
-    proto.send = function tracedSend(this: dgram.Socket, ...args: unknown[]): void {
-      if (!seen.has(this)) {
-        seen.add(this);
-        const handle = dgramHandle(this);
-        if (handle !== undefined && typeof handle.send === "function") {
-          const send = handle.send as HandleSend;
-          wrapped.set(handle, send);
-          handle.send = stamp(send);
-        }
+    prototype.send = function tracedHandleSend(this: DgramHandle, ...args: unknown[]): unknown {
+      const trace = typeof args[3] === "number" ? byPort.get(args[3]) : undefined;
+      if (trace !== undefined && trace.length < MAX_TRACED_PACKETS && Array.isArray(args[1])) {
+        const atNs = process.hrtime.bigint();
+        const fields = rtpFields(args[1][0]);
+        if (fields !== undefined) trace.push({ ...fields, atNs: atNs.toString() });
       }
-      originalSend.apply(this, args);
+      return handleSend.apply(this, args);
     };
-    this.originalSend = originalSend;
+    this.handlePrototype = prototype as { send: HandleSend };
+    this.originalSend = handleSend;
     this.traces = traces;
   }
 
   /** Stops and hands over the traces, in the order of the ports given to start(). */
   stop(): TracedPacket[][] {
-    if (this.originalSend !== undefined) {
-      (dgram.Socket.prototype as unknown as { send: Send }).send = this.originalSend;
-      this.originalSend = undefined;
+    if (this.handlePrototype !== undefined && this.originalSend !== undefined) {
+      this.handlePrototype.send = this.originalSend;
     }
-    for (const [handle, send] of this.wrapped) handle.send = send;
-    this.wrapped.clear();
+    this.handlePrototype = undefined;
+    this.originalSend = undefined;
     const traces = this.traces;
     this.traces = [];
     return traces;
