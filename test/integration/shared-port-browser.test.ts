@@ -25,6 +25,13 @@ window.play = async () => {
   if (!response.ok) throw new Error("offer refused: " + response.status);
   await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
 };
+window.selectedPairCounts = async () => {
+  const stats = await window.pc.getStats();
+  let pairId;
+  stats.forEach((s) => { if (s.type === "transport") pairId = s.selectedCandidatePairId; });
+  const pair = pairId === undefined ? undefined : stats.get(pairId);
+  return { requestsSent: pair?.requestsSent ?? 0, responsesReceived: pair?.responsesReceived ?? 0 };
+};
 window.framesDecoded = async () => {
   let frames = 0;
   (await window.pc.getStats()).forEach((s) => { if (s.type === "inbound-rtp") frames = s.framesDecoded || 0; });
@@ -90,5 +97,35 @@ describe("SharedIcePort with Chromium (loopback)", function () {
     const stats = active.port.stats();
     console.log(`      shared port with two Chromium tabs: ${JSON.stringify(stats)}`);
     assert.equal(stats.viewers, 2);
+  });
+
+  it("answers Chromium's checks on its selected pair itself, and Chromium takes the answers", async () => {
+    const active = rig as SharedPortRig;
+    assert.ok(chromium !== undefined && server !== undefined, "runs after the two-tab test");
+    const { page } = await chromium.open(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await page.evaluate("window.play()");
+    await waitFor(
+      async () => ((await page.evaluate("window.framesDecoded()")) as number) >= 10,
+      30_000,
+      "10 frames decoded in Chromium",
+    );
+    type Counts = { requestsSent: number; responsesReceived: number };
+    const before = (await page.evaluate("window.selectedPairCounts()")) as Counts;
+    const port = active.port.stats();
+    // Chromium checks its selected pair every few seconds once connected (more often while starting).
+    await waitFor(
+      async () =>
+        ((await page.evaluate("window.selectedPairCounts()")) as Counts).responsesReceived >=
+        before.responsesReceived + 2,
+      20_000,
+      "two more answers taken by Chromium",
+    );
+    const after = active.port.stats();
+    const answered = after.checksAnswered - port.checksAnswered;
+    assert.ok(answered >= 2, `the port answered ${answered}`);
+    assert.equal(after.checksDelivered, port.checksDelivered, "no check on the selected pair went to werift");
+    console.log(
+      `      Chromium's selected pair: ${JSON.stringify(await page.evaluate("window.selectedPairCounts()"))}, ${answered} answered by the port`,
+    );
   });
 });

@@ -6,7 +6,13 @@ import { once } from "node:events";
 import { connect, createServer } from "node:net";
 import { parse } from "sdp-transform";
 import { PortTakenError, SharedIcePort } from "../../src/webrtc/shared-port";
-import { decodeReceived, nominated, receivedFrames, SharedPortRig } from "../helpers/shared-port-rig";
+import {
+  decodeReceived,
+  frameCount,
+  nominated,
+  receivedFrames,
+  SharedPortRig,
+} from "../helpers/shared-port-rig";
 import { freePort, requireTool } from "../helpers/tools";
 import { waitFor } from "../helpers/wait";
 
@@ -101,6 +107,44 @@ describe("SharedIcePort with werift viewers (loopback)", function () {
     await waitFor(() => shared.stats().viewers === 0, 10_000, "no viewer left on the port");
     assert.equal(shared.stats().routes, 0);
     console.log(`      stats after three viewers: ${JSON.stringify(shared.stats())}`);
+  });
+
+  it("answers consent checks on a viewer's selected pair itself; the viewer's consent stays fresh", async () => {
+    rig = await SharedPortRig.start({ bindAddress: "127.0.0.1" });
+    const shared = rig.port;
+    const viewer = await rig.viewer();
+    await viewer.connected;
+    await receivedFrames(viewer, 10);
+    const client = nominated(viewer.pc) as unknown as {
+      responsesReceived: number;
+      consentRequestsSent: number;
+    };
+    const server = nominated(rig.serverPeer(viewer)) as unknown as {
+      requestsReceived: number;
+      responsesSent: number;
+    };
+    const before = {
+      ...shared.stats(),
+      responses: client.responsesReceived,
+      requests: server.requestsReceived,
+    };
+    // werift's consent checks come every 4-6 s.
+    await waitFor(
+      () => shared.stats().checksAnswered >= before.checksAnswered + 1,
+      10_000,
+      "a consent check answered",
+    );
+    await waitFor(() => client.responsesReceived > before.responses, 5_000, "the viewer took the answer");
+    const after = shared.stats();
+    assert.equal(after.checksDelivered, before.checksDelivered, "no check went to werift once connected");
+    assert.ok(server.requestsReceived > before.requests, "werift's pair counts the check it did not see");
+    assert.equal(server.responsesSent, server.requestsReceived);
+    assert.equal(viewer.pc.iceConnectionState, "connected");
+    // The media still flows.
+    await receivedFrames(viewer, frameCount(viewer) + 30);
+    console.log(
+      `      consent: ${after.checksAnswered} answered by the port, client sent ${client.consentRequestsSent}`,
+    );
   });
 
   it("a viewer over ICE-TCP only (werift TCP active) plays through the shared TCP port", async () => {

@@ -2,8 +2,10 @@ import { randomBytes } from "node:crypto";
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { createServer, isIPv4, type Server } from "node:net";
 import type { RTCPeerConnection } from "werift";
+import { datagramSender, type SendDatagram } from "../udp-send-now";
 import { authenticateCheck, type CheckTarget, type DropReason, readStunOrDrop } from "./check-auth";
 import { type FirstFrameVerdict, type IceTcpLimits, IceTcpListener } from "./ice-tcp-listener";
+import { bindingSuccess, type StunMessageInfo } from "./stun-check";
 import {
   type Address,
   type IceConnectionInternals,
@@ -19,6 +21,8 @@ import {
 //  - a STUN binding request goes to the viewer whose (long, random) ufrag starts its USERNAME,
 //    only once its FINGERPRINT and its MESSAGE-INTEGRITY (that viewer's password) hold; it then
 //    binds its source address to that viewer (it moves to another viewer only on another valid check);
+//    one that arrives on the viewer's selected pair (a consent check, every few seconds) is answered
+//    here, as werift would answer it;
 //  - a STUN response goes to the viewer bound to its sender, or the one that sent a check there,
 //    when that viewer has a pending transaction of that id (werift then checks the sender and the
 //    integrity itself);
@@ -55,6 +59,8 @@ export interface SharedIcePortStats {
   readonly routes: number;
   readonly datagramsReceived: number;
   readonly checksDelivered: number;
+  /** Checks on a viewer's selected pair, answered by the port itself. */
+  readonly checksAnswered: number;
   readonly responsesDelivered: number;
   readonly dataDelivered: number;
   readonly dropped: Readonly<Partial<Record<DropReason, number>>>;
@@ -84,6 +90,7 @@ class Attachment implements CheckTarget<Attachment> {
   constructor(
     readonly ufrag: string,
     password: string,
+    readonly connection: IceConnectionInternals,
   ) {
     this.key = Buffer.from(password, "utf8");
   }
@@ -112,10 +119,12 @@ export class SharedIcePort {
   private readonly dropped: Partial<Record<DropReason, number>> = {};
   private datagramsReceived = 0;
   private checksDelivered = 0;
+  private checksAnswered = 0;
   private responsesDelivered = 0;
   private dataDelivered = 0;
   private closing: Promise<void> | undefined;
   private readonly tcpListener: IceTcpListener | undefined;
+  private readonly send: SendDatagram;
 
   private constructor(
     private readonly socket: Socket,
@@ -123,6 +132,7 @@ export class SharedIcePort {
     server: Server | undefined,
     tcpLimits: IceTcpLimits | undefined,
   ) {
+    this.send = datagramSender(socket);
     socket.on("message", (data, rinfo) => this.onDatagram(data, rinfo));
     // An ICMP error for one viewer's peer must not end the port for all of them.
     socket.on("error", () => {});
@@ -221,7 +231,7 @@ export class SharedIcePort {
       useTcp: false,
       additionalHostAddresses: [],
     };
-    const attachment = new Attachment(ufrag, connection.localPassword);
+    const attachment = new Attachment(ufrag, connection.localPassword, connection);
     const detach = (): void => this.detach(attachment);
     for (const host of hosts) {
       const transport = new SharedUdpTransport(this.socket, host, this.port, detach, (addr) =>
@@ -299,6 +309,7 @@ export class SharedIcePort {
       if (typeof owner === "string") return owner;
       const route = this.bind(key, owner);
       if (route === undefined) return "unknown-address";
+      if (this.answerOnSelectedPair(data, info, owner, route, rinfo)) return undefined;
       this.checksDelivered++;
       route.protocol.datagramReceived(data, addr);
       return undefined;
@@ -315,6 +326,34 @@ export class SharedIcePort {
     this.dataDelivered++;
     route.protocol.datagramReceived(data, addr);
     return undefined;
+  }
+
+  /**
+   * Answers an authenticated check that arrived on the viewer's selected pair: after nomination
+   * that is all a check is (a consent check, RFC 7675, every 4–6 s per viewer), and all werift
+   * would do is count it and answer it, in code run too rarely to be optimised (with the viewers'
+   * receiver reports, most of what a connected viewer cost besides its media). A role conflict, or a
+   * check on any other pair, still goes to werift.
+   */
+  private answerOnSelectedPair(
+    data: Buffer,
+    info: StunMessageInfo,
+    owner: Attachment,
+    route: Route,
+    rinfo: RemoteInfo,
+  ): boolean {
+    const connection = owner.connection;
+    const pair = connection.nominated;
+    if (pair === undefined || !pair.nominated || pair.protocol !== route.protocol) return false;
+    if (pair.remoteAddr[0] !== rinfo.address || pair.remoteAddr[1] !== rinfo.port) return false;
+    if (connection.state !== "connected" && connection.state !== "completed") return false;
+    // RFC 8445 §7.3.1.1: the peer claiming our own role is a conflict, werift's to resolve.
+    if (info.iceRole === (connection.iceControlling ? "controlling" : "controlled")) return false;
+    pair.requestsReceived++;
+    pair.responsesSent++;
+    this.checksAnswered++;
+    this.send(bindingSuccess(data, rinfo.address, rinfo.port, owner.key), rinfo.port, rinfo.address);
+    return true;
   }
 
   /**
@@ -388,6 +427,7 @@ export class SharedIcePort {
       routes: this.routes.size,
       datagramsReceived: this.datagramsReceived,
       checksDelivered: this.checksDelivered,
+      checksAnswered: this.checksAnswered,
       responsesDelivered: this.responsesDelivered,
       dataDelivered: this.dataDelivered,
       dropped: { ...this.dropped },

@@ -13,6 +13,9 @@ export const STUN_MAGIC_COOKIE = 0x2112a442;
 const ATTR_USERNAME = 0x0006;
 const ATTR_MESSAGE_INTEGRITY = 0x0008;
 const ATTR_FINGERPRINT = 0x8028;
+const ATTR_XOR_MAPPED_ADDRESS = 0x0020;
+const ATTR_ICE_CONTROLLED = 0x8029;
+const ATTR_ICE_CONTROLLING = 0x802a;
 const FINGERPRINT_XOR = 0x5354554e;
 const HMAC_SHA1_LENGTH = 20;
 /** RFC 8489 §14.3: USERNAME is at most 513 bytes. */
@@ -33,6 +36,8 @@ export interface StunMessageInfo {
   readonly integrityAt?: number;
   /** Offset of the FINGERPRINT attribute's header, when present (always the last attribute). */
   readonly fingerprintAt?: number;
+  /** The ICE role the sender claims (RFC 8445 §7.1.3), when it carries ICE-CONTROLLED or ICE-CONTROLLING. */
+  readonly iceRole?: "controlled" | "controlling";
 }
 
 /** Why a datagram that starts like STUN is not a message the shared port accepts. */
@@ -72,6 +77,7 @@ export function readStun(data: Buffer): StunMessageInfo | StunProblem {
   let username: string | undefined;
   let integrityAt: number | undefined;
   let fingerprintAt: number | undefined;
+  let iceRole: "controlled" | "controlling" | undefined;
   let offset = STUN_HEADER_LENGTH;
   while (offset < data.length) {
     if (fingerprintAt !== undefined) return "after-fingerprint";
@@ -93,6 +99,10 @@ export function readStun(data: Buffer): StunMessageInfo | StunProblem {
     } else if (attrType === ATTR_FINGERPRINT) {
       if (attrLength !== 4) return "attribute";
       fingerprintAt = offset;
+    } else if (attrType === ATTR_ICE_CONTROLLED) {
+      iceRole = "controlled";
+    } else if (attrType === ATTR_ICE_CONTROLLING) {
+      iceRole = "controlling";
     }
     offset = end + ((4 - (attrLength % 4)) % 4);
   }
@@ -104,6 +114,7 @@ export function readStun(data: Buffer): StunMessageInfo | StunProblem {
     ...(username !== undefined ? { username } : {}),
     ...(integrityAt !== undefined ? { integrityAt } : {}),
     ...(fingerprintAt !== undefined ? { fingerprintAt } : {}),
+    ...(iceRole !== undefined ? { iceRole } : {}),
   };
 }
 
@@ -145,4 +156,56 @@ export function splitIceUsername(username: string): { local: string; remote: str
   const colon = username.indexOf(":");
   if (colon <= 0 || colon === username.length - 1) return undefined;
   return { local: username.slice(0, colon), remote: username.slice(colon + 1) };
+}
+
+/** The size of a binding success response to an IPv4 address: XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY, FINGERPRINT. */
+const BINDING_SUCCESS_IPV4_LENGTH = STUN_HEADER_LENGTH + 12 + 4 + HMAC_SHA1_LENGTH + 8;
+
+/**
+ * The binding success response to `request` (its transaction id) from `address`:`port` (IPv4), as an
+ * ICE agent answers a connectivity check (RFC 8445 §7.3.1.3): XOR-MAPPED-ADDRESS, then
+ * MESSAGE-INTEGRITY keyed with `key` (the local password), then FINGERPRINT; what werift sends.
+ */
+export function bindingSuccess(request: Buffer, address: string, port: number, key: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(BINDING_SUCCESS_IPV4_LENGTH);
+  out.writeUInt16BE(0x0101, 0);
+  out.writeUInt32BE(STUN_MAGIC_COOKIE, 4);
+  request.copy(out, 8, 8, STUN_HEADER_LENGTH);
+  let at = STUN_HEADER_LENGTH;
+  out.writeUInt16BE(ATTR_XOR_MAPPED_ADDRESS, at);
+  out.writeUInt16BE(8, at + 2);
+  out.writeUInt16BE(0x0001, at + 4);
+  out.writeUInt16BE((port ^ (STUN_MAGIC_COOKIE >>> 16)) & 0xffff, at + 6);
+  out.writeUInt32BE((ipv4Number(address) ^ STUN_MAGIC_COOKIE) >>> 0, at + 8);
+  at += 12;
+  // RFC 8489 §14.5: the length field counts MESSAGE-INTEGRITY while it is computed; FINGERPRINT after.
+  out.writeUInt16BE(at + 4 + HMAC_SHA1_LENGTH - STUN_HEADER_LENGTH, 2);
+  out.writeUInt16BE(ATTR_MESSAGE_INTEGRITY, at);
+  out.writeUInt16BE(HMAC_SHA1_LENGTH, at + 2);
+  createHmac("sha1", key)
+    .update(out.subarray(0, at))
+    .digest()
+    .copy(out, at + 4);
+  at += 4 + HMAC_SHA1_LENGTH;
+  out.writeUInt16BE(BINDING_SUCCESS_IPV4_LENGTH - STUN_HEADER_LENGTH, 2);
+  out.writeUInt16BE(ATTR_FINGERPRINT, at);
+  out.writeUInt16BE(4, at + 2);
+  out.writeUInt32BE((crc32(out.subarray(0, at)) ^ FINGERPRINT_XOR) >>> 0, at + 4);
+  return out;
+}
+
+/** A dotted IPv4 address as a 32-bit number. */
+function ipv4Number(address: string): number {
+  let value = 0;
+  let octet = 0;
+  for (let i = 0; i < address.length; i++) {
+    const code = address.charCodeAt(i);
+    if (code === 46) {
+      value = value * 256 + octet;
+      octet = 0;
+    } else {
+      octet = octet * 10 + (code - 48);
+    }
+  }
+  return (value * 256 + octet) >>> 0;
 }

@@ -25,6 +25,10 @@ import {
  *   - `options.useIpv4/useIpv6/additionalHostAddresses/useTcp` (a per-connection copy): set off so
  *     getHostAddresses() yields nothing and werift binds no host socket; TURN gathering is separate.
  *   - `localCandidatesStart`: false until gathering began (attach must come before it).
+ *   - `nominated` (the selected CandidatePair: `protocol`, `remoteAddr`, `nominated`, and its
+ *     `requestsReceived`/`responsesSent` counts), `state` and `iceControlling`: read to answer a
+ *     check on the selected pair without werift (SharedIcePort.answerOnSelectedPair; pinned by the
+ *     consent test of test/integration/shared-port.test.ts, which fails if none is answered).
  *  StunProtocol (exported): `transport` (Transport shape: send(data, addr), close(), closed,
  *   address, addressFamily; plus `socket`, read by direct-rtp-sink/udp-send-now through
  *   CandidatePairInternals; every STUN request, checks and consent, goes out through send(), which
@@ -49,6 +53,15 @@ export interface IceOptionsInternals {
   additionalHostAddresses?: string[];
 }
 
+/** A werift CandidatePair, as far as the shared port reads or counts it. */
+export interface SelectedPairInternals {
+  readonly protocol: unknown;
+  readonly remoteAddr: Address;
+  readonly nominated: boolean;
+  requestsReceived: number;
+  responsesSent: number;
+}
+
 export interface IceConnectionInternals {
   localUsername: string;
   localPassword: string;
@@ -58,6 +71,9 @@ export interface IceConnectionInternals {
   protocols: unknown[];
   readonly localCandidatesStart: boolean;
   state: string;
+  /** The selected pair, once ICE has nominated one. */
+  readonly nominated?: SelectedPairInternals;
+  readonly iceControlling: boolean;
   ensureProtocol(protocol: unknown): void;
 }
 

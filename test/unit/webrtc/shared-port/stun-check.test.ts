@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { classes, Message, methods } from "werift";
 import {
+  bindingSuccess,
   fingerprintHolds,
   integrityHolds,
   readStun,
@@ -65,6 +66,7 @@ describe("STUN check reader (RFC 5769 vectors)", () => {
     assert.equal(integrityHolds(REQUEST, read, PASSWORD), true);
     assert.equal(fingerprintHolds(REQUEST, read), true);
     assert.deepEqual(splitIceUsername(read.username ?? ""), { local: "evtj", remote: "h6vY" });
+    assert.equal(read.iceRole, "controlled");
   });
 
   it("reads both sample responses as binding successes whose integrity and fingerprint hold", () => {
@@ -166,5 +168,27 @@ describe("STUN check reader (RFC 5769 vectors)", () => {
     assert.equal(startsLikeStun(Buffer.from([22, 254, 253])), false);
     assert.equal(startsLikeStun(Buffer.from([0x80, 96])), false);
     assert.equal(startsLikeStun(Buffer.alloc(0)), false);
+  });
+
+  it("answers a check as werift does, byte for byte: XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY, FINGERPRINT", () => {
+    for (const [address, port] of [
+      ["192.0.2.1", 32853],
+      ["127.0.0.1", 9],
+      ["255.255.255.255", 65535],
+      ["10.0.0.200", 1],
+    ] as const) {
+      const response = bindingSuccess(REQUEST, address, port, PASSWORD);
+      const werift = new Message(methods.BINDING, classes.RESPONSE, REQUEST.subarray(8, 20));
+      werift
+        .setAttribute("XOR-MAPPED-ADDRESS", [address, port])
+        .addMessageIntegrity(PASSWORD)
+        .addFingerprint();
+      assert.equal(response.toString("hex"), werift.bytes.toString("hex"), `${address}:${port}`);
+      const read = info(response);
+      assert.equal(read.stunClass, "success");
+      assert.equal(read.transactionId, "b7e7a701bc34d686fa87dfae");
+      assert.equal(integrityHolds(response, read, PASSWORD), true);
+      assert.equal(fingerprintHolds(response, read), true);
+    }
   });
 });
