@@ -1,5 +1,6 @@
 import type { RTCRtpSender } from "werift";
 import type { FramePacket } from "./frame-packets";
+import { ReceiverReportIntake } from "./receiver-report-intake";
 import { ReportClock, type Reporter } from "./report-clock";
 import { compactNtp, ntpBigInt, ntpTimeOf, senderReport } from "./sender-report";
 import { MAX_SRTCP_INDEX, type SrtcpProtector, srtcpProtector } from "./srtcp-protect";
@@ -57,6 +58,8 @@ export class DirectRtpSink implements Reporter {
   private sendingSocket: unknown;
   private sendDatagram: SendDatagram | undefined;
   private rtcpContext: SrtcpContextInternals | undefined;
+  /** Where this sink's SSRC is registered for the viewer's receiver reports. */
+  private intake: ReceiverReportIntake | undefined;
   private rtcpProtector: SrtcpProtector | undefined;
   /** performance.now() when the last packet went out, stamped `lastTimestamp`; NaN before the first. */
   private lastSentAt = Number.NaN;
@@ -103,6 +106,8 @@ export class DirectRtpSink implements Reporter {
   close(): void {
     this.closed = true;
     senderReportClock.delete(this);
+    this.intake?.delete(this.trackFields.ssrc, this.sender);
+    this.intake = undefined;
   }
 
   private retransmit(lost: readonly number[]): void {
@@ -240,7 +245,11 @@ export class DirectRtpSink implements Reporter {
               salt: rtcp.srtcpSessionSalt,
               authKey: rtcp.srtcpSessionAuthTag,
             });
-      if (this.protector !== undefined) decryptRtcpNatively(dtls);
+      if (this.protector !== undefined && decryptRtcpNatively(dtls) && !this.closed) {
+        this.intake?.delete(this.trackFields.ssrc, this.sender);
+        this.intake = ReceiverReportIntake.for(dtls);
+        this.intake.add(this.trackFields.ssrc, this.sender);
+      }
       if (this.rtcpProtector !== undefined && !this.closed) senderReportClock.add(this);
       else if (this.protector !== undefined) void sender.runRtcp();
     }

@@ -5,7 +5,10 @@ import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { connect, createServer } from "node:net";
 import { parse } from "sdp-transform";
+import { GenericNack, type RtcpPacket, RtcpTransportLayerFeedback } from "werift";
+import { ReceiverReportIntake, type ReportedSenderInternals } from "../../src/webrtc/receiver-report-intake";
 import { PortTakenError, SharedIcePort } from "../../src/webrtc/shared-port";
+import type { DtlsInternals } from "../../src/webrtc/werift-internals";
 import {
   decodeReceived,
   frameCount,
@@ -145,6 +148,60 @@ describe("SharedIcePort with werift viewers (loopback)", function () {
     console.log(
       `      consent: ${after.checksAnswered} answered by the port, client sent ${client.consentRequestsSent}`,
     );
+  });
+
+  it("reads a viewer's receiver reports before werift (loss, RTT on the sender) and leaves its NACKs to werift", async () => {
+    rig = await SharedPortRig.start({ bindAddress: "127.0.0.1" });
+    const viewer = await rig.viewer();
+    await viewer.connected;
+    await receivedFrames(viewer, 10);
+    const server = rig.serverPeer(viewer);
+    const sender = server.getSenders()[0];
+    assert.ok(sender !== undefined);
+    const reported = sender as unknown as ReportedSenderInternals & {
+      handleRtcpPacket(packet: RtcpPacket): void;
+      nackCount: number;
+    };
+    const toWerift: number[] = [];
+    const handle = reported.handleRtcpPacket.bind(sender);
+    reported.handleRtcpPacket = (packet) => {
+      toWerift.push(packet.type);
+      handle(packet);
+    };
+    const intake = ReceiverReportIntake.for(server.dtlsTransports[0] as unknown as DtlsInternals);
+    const readBefore = intake.read;
+    await waitFor(
+      () => intake.read >= readBefore + 2 && reported.roundTripTimeMeasurements > 0,
+      10_000,
+      "two receiver reports read, one with an RTT",
+    );
+    assert.deepEqual(toWerift, [], "no receiver report reached werift");
+    assert.ok(reported.rtt !== undefined && reported.rtt >= 0 && reported.rtt < 0.5, `RTT ${reported.rtt} s`);
+    assert.equal(reported.remoteFractionLost, 0);
+    assert.equal(reported.remotePacketsLost, 0);
+    const remote = (sender.collectStats(Date.now()) as unknown as Record<string, unknown>[]).find(
+      (stat) => stat.type === "remote-inbound-rtp",
+    );
+    assert.equal(remote?.roundTripTime, reported.rtt);
+    // A NACK for the newest packet: werift's path, and the sink answers it from its history.
+    const newest = viewer.packets[viewer.packets.length - 1] as Buffer;
+    const resentBefore = reported.retransmittedPacketsSent;
+    await viewer.pc.dtlsTransports[0]?.sendRtcp([
+      new RtcpTransportLayerFeedback({
+        feedback: new GenericNack({
+          senderSsrc: 1,
+          mediaSourceSsrc: reported.ssrc,
+          lost: [newest.readUInt16BE(2)],
+        }),
+      }),
+    ]);
+    await waitFor(
+      () => reported.retransmittedPacketsSent > resentBefore,
+      5_000,
+      "the NACKed packet sent again",
+    );
+    assert.deepEqual(toWerift, [RtcpTransportLayerFeedback.type]);
+    assert.equal(reported.nackCount, 1);
   });
 
   it("a viewer over ICE-TCP only (werift TCP active) plays through the shared TCP port", async () => {

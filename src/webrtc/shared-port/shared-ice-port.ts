@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { createServer, isIPv4, type Server } from "node:net";
 import type { RTCPeerConnection } from "werift";
+import { receiverReportIntakeOf } from "../receiver-report-intake";
 import { datagramSender, type SendDatagram } from "../udp-send-now";
 import { authenticateCheck, type CheckTarget, type DropReason, readStunOrDrop } from "./check-auth";
 import { type FirstFrameVerdict, type IceTcpLimits, IceTcpListener } from "./ice-tcp-listener";
@@ -26,7 +27,8 @@ import {
 //  - a STUN response goes to the viewer bound to its sender, or the one that sent a check there,
 //    when that viewer has a pending transaction of that id (werift then checks the sender and the
 //    integrity itself);
-//  - DTLS, SRTP/SRTCP and STUN indications go by the bound source address;
+//  - DTLS, SRTP/SRTCP and STUN indications go by the bound source address (a viewer's receiver
+//    reports to its ReceiverReportIntake first, when its sink made one);
 //  - anything else is dropped and counted, never answered: werift answers authenticated checks only.
 
 export interface SharedIcePortOptions {
@@ -294,6 +296,11 @@ export class SharedIcePort {
       const route = this.routes.get(key);
       if (route === undefined) return "unknown-address";
       this.dataDelivered++;
+      // RFC 5761 §4: RTCP's packet type (second byte) is 192..223, where RTP's marker and type are not.
+      const second = data[1] as number;
+      if (first >= 128 && second >= 192 && second <= 223 && data.length >= 8) {
+        if (receiverReportIntakeOf(route.attachment.connection)?.take(data) === true) return undefined;
+      }
       route.protocol.datagramReceived(data, [rinfo.address, rinfo.port]);
       return undefined;
     }
