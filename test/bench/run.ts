@@ -630,10 +630,11 @@ async function main(): Promise<void> {
       }
     };
     if (!SKIP.has("product")) results.product = await productRows("product", { icePort: SHARED_ICE_PORT });
-    // Right after the product's rows, so that the machine's drift moves both alike.
+    // Right after the product's rows, so that the machine's drift moves both alike as far as it can:
+    // the one-port target reads these two. The Janus target reads section 9c's rounds.
+    if (!SKIP.has("per-port")) results.perPort = await productRows("per-port", { icePort: false });
     if (!SKIP.has("janus")) results.janus = await janusRows(cameraUrl, camera, ledger);
     if (!SKIP.has("paired")) results.paired = await pairedWindows(cameraUrl, camera);
-    if (!SKIP.has("per-port")) results.perPort = await productRows("per-port", { icePort: false });
     if (!SKIP.has("baseline")) {
       const baseline = await forkBaseline({ cameraUrl });
       try {
