@@ -5,6 +5,7 @@ import { parse } from "sdp-transform";
 import type { MediaInfo } from "../../src/rtp/stream-info";
 import { BadSdpError, NoCommonCodecError } from "../../src/webrtc/errors";
 import { Viewer } from "../../src/webrtc/viewer";
+import { PCMA_AUDIO } from "../helpers/media-info-fixtures";
 import { readOffer } from "../helpers/offer-fixtures";
 
 // The answers werift makes through Viewer for real browser offers: exactly the matched codec, and
@@ -30,15 +31,7 @@ const h265Camera: MediaInfo = {
   fmtp: { "profile-id": "1" },
 };
 
-const pcma: MediaInfo = {
-  mid: "1",
-  kind: "audio",
-  codec: "PCMA",
-  payloadType: 8,
-  clockRate: 8000,
-  fmtp: {},
-  relayable: true,
-};
+const pcma = PCMA_AUDIO;
 
 const aac: MediaInfo = {
   ...pcma,

@@ -1,8 +1,8 @@
 import "../helpers/loopback-namespace";
 import assert from "node:assert/strict";
-import type { MediaInfo } from "../../src/rtp/stream-info";
 import { WhipPublisher } from "../../src/whip/publisher";
 import { parseRtp } from "../helpers/depacketize";
+import { PCMA_AUDIO } from "../helpers/media-info-fixtures";
 import { videoMedia } from "../helpers/rtp-fixtures";
 import { waitFor } from "../helpers/wait";
 import { whipPublisherRig } from "../helpers/whip-publisher-rig";
@@ -65,15 +65,7 @@ describe("WhipPublisher edges (synthetic frames, werift endpoint)", function () 
   });
 
   it("audio-only PCMA is published as audio", async () => {
-    const pcma: MediaInfo = {
-      mid: "1",
-      kind: "audio",
-      codec: "PCMA",
-      payloadType: 8,
-      clockRate: 8000,
-      fmtp: {},
-      relayable: true,
-    };
+    const pcma = PCMA_AUDIO;
     rig.publish({}, { media: [pcma] });
     await waitFor(() => rig.states.at(-1)?.state === "publishing", 10_000, "publishing");
     assert.equal(rig.states.at(-1)?.media, "PCMA");

@@ -9,6 +9,7 @@ import { type ClipOutput, type ClipWriter, createClipWriter } from "../../../src
 import { bufferOutput, ClipTooLargeError, fileOutput } from "../../../src/mp4/outputs";
 import type { AccessUnit, MediaInfo, StreamInfo } from "../../../src/rtp/stream-info";
 import { runTool } from "../../helpers/decode";
+import { PCMA_AUDIO } from "../../helpers/media-info-fixtures";
 import { rtpPacket, videoMedia } from "../../helpers/rtp-fixtures";
 import { requireTool } from "../../helpers/tools";
 
@@ -17,15 +18,7 @@ import { requireTool } from "../../helpers/tools";
 
 const FRAME_TICKS = 3600;
 const T0 = Date.UTC(2026, 11, 7, 12, 0, 0);
-const PCMA: MediaInfo = {
-  mid: "1",
-  kind: "audio",
-  codec: "PCMA",
-  payloadType: 8,
-  clockRate: 8000,
-  fmtp: {},
-  relayable: true,
-};
+const PCMA = PCMA_AUDIO;
 
 let clip: DemoClip;
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { AccessUnit, MediaInfo, StreamInfo } from "../../../src/rtp/stream-info";
 import { SnapshotCache } from "../../../src/snapshot/snapshot-cache";
+import { PCMA_AUDIO } from "../../helpers/media-info-fixtures";
 
 const VIDEO: MediaInfo = {
   mid: "0",
@@ -14,15 +15,7 @@ const VIDEO: MediaInfo = {
   width: 640,
   height: 360,
 };
-const AUDIO: MediaInfo = {
-  mid: "1",
-  kind: "audio",
-  codec: "PCMA",
-  payloadType: 8,
-  clockRate: 8000,
-  fmtp: {},
-  relayable: true,
-};
+const AUDIO = PCMA_AUDIO;
 
 function stream(session = 1, media: MediaInfo[] = [VIDEO, AUDIO], id = "cam"): StreamInfo {
   return { id, session, media };

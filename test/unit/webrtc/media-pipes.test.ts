@@ -1,25 +1,10 @@
 import assert from "node:assert/strict";
-import type { AccessUnit, MediaInfo } from "../../../src/rtp/stream-info";
+import type { AccessUnit } from "../../../src/rtp/stream-info";
 import { followMedia, isNewStream, pipeOf, pipeOutgrown } from "../../../src/webrtc/media-pipes";
+import { H264_VIDEO, PCMA_AUDIO } from "../../helpers/media-info-fixtures";
 
-const H264: MediaInfo = {
-  mid: "0",
-  kind: "video",
-  codec: "H264",
-  payloadType: 96,
-  clockRate: 90000,
-  fmtp: { "packetization-mode": "1" },
-  relayable: true,
-};
-const PCMA: MediaInfo = {
-  mid: "1",
-  kind: "audio",
-  codec: "PCMA",
-  payloadType: 8,
-  clockRate: 8000,
-  fmtp: {},
-  relayable: true,
-};
+const H264 = H264_VIDEO;
+const PCMA = PCMA_AUDIO;
 
 const unit = (kind: "video" | "audio", mid: string): AccessUnit => ({
   kind,
